@@ -1,0 +1,103 @@
+package io.github.idefics3spark;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.idefics3spark.safetensors.SafeTensors;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The committed Hugging Face reference fixtures (made by tools/reference/generate.py): tiny
+ * checkpoints, input images and golden outputs, as the tests read them.
+ */
+public final class ReferenceFixtures {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  /** The two tiny checkpoints: Idefics3-8B's traits and SmolVLM's. */
+  public static final String TINY_IDEFICS3 = "tiny-idefics3";
+
+  public static final String TINY_SMOLVLM = "tiny-smolvlm";
+
+  private ReferenceFixtures() {}
+
+  /** model-loader/src/test/resources/reference, found from the module or the repository root. */
+  public static Path root() {
+    for (Path candidate :
+        new Path[] {
+          Path.of("src/test/resources/reference"),
+          Path.of("model-loader/src/test/resources/reference")
+        }) {
+      if (Files.isDirectory(candidate)) {
+        return candidate.toAbsolutePath();
+      }
+    }
+    throw new IllegalStateException(
+        "reference fixtures not found from "
+            + Path.of("").toAbsolutePath()
+            + "; run the tests from the repository root or the model-loader module");
+  }
+
+  public static Path checkpoint(String name) {
+    return root().resolve("checkpoints").resolve(name);
+  }
+
+  public static Path image(String name) {
+    return root().resolve("images").resolve(name);
+  }
+
+  public static byte[] imageBytes(String name) {
+    try {
+      return Files.readAllBytes(image(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** goldens/&lt;checkpoint&gt;/processor.json. */
+  public static JsonNode processorGoldens(String checkpoint) {
+    return json(root().resolve("goldens").resolve(checkpoint).resolve("processor.json"));
+  }
+
+  /** goldens/&lt;checkpoint&gt;/pixels.safetensors.gz: uint8 frames and the float32 table. */
+  public static SafeTensors pixelGoldens(String checkpoint) {
+    return tensors(root().resolve("goldens").resolve(checkpoint).resolve("pixels.safetensors.gz"));
+  }
+
+  /** goldens/&lt;checkpoint&gt;/model.json. */
+  public static JsonNode modelGoldens(String checkpoint) {
+    return json(root().resolve("goldens").resolve(checkpoint).resolve("model.json"));
+  }
+
+  /** goldens/&lt;checkpoint&gt;/model.safetensors.gz: image features and logits. */
+  public static SafeTensors modelTensors(String checkpoint) {
+    return tensors(root().resolve("goldens").resolve(checkpoint).resolve("model.safetensors.gz"));
+  }
+
+  /** goldens/decoded.safetensors.gz: Pillow's decoded RGB of the made images. */
+  public static SafeTensors decodedGoldens() {
+    return tensors(root().resolve("goldens").resolve("decoded.safetensors.gz"));
+  }
+
+  /** goldens/real-preprocessors.json: pixel hashes under the released checkpoints' settings. */
+  public static JsonNode realPreprocessorGoldens() {
+    return json(root().resolve("goldens").resolve("real-preprocessors.json"));
+  }
+
+  private static JsonNode json(Path file) {
+    try {
+      return MAPPER.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read fixture " + file, e);
+    }
+  }
+
+  private static SafeTensors tensors(Path file) {
+    try {
+      return SafeTensors.open(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read fixture " + file, e);
+    }
+  }
+}
