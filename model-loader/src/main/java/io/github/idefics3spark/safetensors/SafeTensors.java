@@ -21,9 +21,9 @@ import java.util.zip.GZIPInputStream;
  * A safetensors file: an 8-byte little-endian header length, a JSON header naming each tensor's
  * dtype, shape and byte range, then the raw little-endian data.
  *
- * <p>Plain files are memory-mapped, so a tensor is read without copying the file; files ending in
- * {@code .gz} (the project's compressed test fixtures) are decompressed into memory. Tensors are
- * read by name, as the checkpoint writes it.
+ * <p>Plain files are memory-mapped (files over 2 GB one tensor at a time), so a tensor is read
+ * without copying the file; files ending in {@code .gz} (the project's compressed test fixtures)
+ * are decompressed into memory. Tensors are read by name, as the checkpoint writes it.
  */
 public final class SafeTensors implements AutoCloseable {
   private static final ObjectMapper MAPPER = new ObjectMapper();
