@@ -1,0 +1,359 @@
+package io.github.idefics3spark.idefics3;
+
+import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.DynamicShape;
+import io.github.idefics3spark.tf.Weights;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.ConcreteFunction;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.ndarray.index.Indices;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.math.Cumsum;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * The Idefics3 model as one TensorFlow graph with three named signatures; the weights are resource
+ * variables named by their Hugging Face keys (see {@link Weights}), left empty.
+ *
+ * <ul>
+ *   <li>{@value #ENCODE_IMAGES}: pixel_values (frames, C, T, T) f32, pixel_attention_mask (frames,
+ *       T, T) bool -&gt; image_features (frames, image_seq_len, text hidden) f32. Pass real frames
+ *       only (the reference drops all-padding frames before the vision tower).
+ *   <li>{@value #LOGITS}: input_ids, attention_mask, position_ids (batch, seq) i32, image_features
+ *       (frames, image_seq_len, hidden) f32 -&gt; logits (batch, seq, vocab) f32. The rows of
+ *       image_features replace, in order (batch-major), the image_token_id positions.
+ *   <li>{@value #GENERATE}: input_ids, attention_mask (batch, seq) i32 left-padded, image_features,
+ *       max_new_tokens () i32 (at least 1), eos_token_ids (E) i32, pad_token_id () i32, do_sample
+ *       () bool, temperature () f32, top_k () i32 (0: off), top_p () f32 (1: off), seed (2) i64
+ *       -&gt; tokens (batch, max_new_tokens) i32 padded with pad_token_id after a row finishes,
+ *       lengths (batch) i32 (generated tokens, the stop token included).
+ * </ul>
+ */
+public final class Idefics3Graph implements AutoCloseable {
+  public static final String ENCODE_IMAGES = "encode_images";
+  public static final String LOGITS = "logits";
+  public static final String GENERATE = "generate";
+
+  private final Idefics3Config config;
+  private final Graph graph;
+  private final Weights weights;
+  private final Map<String, Signature> signatures = new LinkedHashMap<>();
+  private final List<ConcreteFunction> functions = new ArrayList<>();
+
+  private Idefics3Graph(Idefics3Config config) {
+    this.config = config;
+    this.graph = new Graph();
+    this.weights = new Weights(graph);
+  }
+
+  /** Builds the whole graph for {@code config}; the caller closes it. */
+  public static Idefics3Graph build(Idefics3Config config) {
+    Idefics3Graph model = new Idefics3Graph(config);
+    try {
+      model.buildEncodeImages();
+      model.buildLogits();
+      model.buildGenerate();
+      return model;
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+  }
+
+  public Idefics3Config config() {
+    return config;
+  }
+
+  public Graph graph() {
+    return graph;
+  }
+
+  public Weights weights() {
+    return weights;
+  }
+
+  /** The signatures by name: {@value #ENCODE_IMAGES}, {@value #LOGITS}, {@value #GENERATE}. */
+  public Map<String, Signature> signatures() {
+    return signatures;
+  }
+
+  /**
+   * Fills every weight from the checkpoint's tensors, one at a time (converted to float32), so peak
+   * memory stays near the size of the weights. Fails naming a missing tensor, an unexpected one, or
+   * a shape that disagrees with config.json.
+   */
+  public void load(Session session, CheckpointTensors checkpoint) throws IOException {
+    List<String> unexpected = new ArrayList<>();
+    for (String key : checkpoint.keys()) {
+      boolean known = weights.has(key);
+      boolean ignorable =
+          key.endsWith("rotary_emb.inv_freq")
+              || (key.equals("lm_head.weight") && config.text().tieWordEmbeddings());
+      if (!known && !ignorable) {
+        unexpected.add(key);
+      }
+    }
+    if (!unexpected.isEmpty()) {
+      throw new CheckpointException(
+          "the checkpoint holds tensors an Idefics3 model does not have: "
+              + unexpected
+              + "; is config.json from the same checkpoint as the safetensors?");
+    }
+    for (Weights.Variable variable : weights.variables()) {
+      String key = variable.key();
+      if (!checkpoint.has(key)) {
+        throw new CheckpointException(
+            "the checkpoint has no tensor "
+                + key
+                + " (expected shape "
+                + variable.shape()
+                + " from config.json)");
+      }
+      Shape found = Shape.of(checkpoint.info(key).shape());
+      if (!found.equals(variable.shape())) {
+        throw new CheckpointException(
+            "tensor "
+                + key
+                + " has shape "
+                + found
+                + " but config.json gives "
+                + variable.shape()
+                + "; the config and the weights disagree");
+      }
+      try (TFloat32 value =
+          TFloat32.tensorOf(found, DataBuffers.of(checkpoint.floats(key), true, false))) {
+        weights.fill(session, key, value);
+      }
+    }
+  }
+
+  private void buildEncodeImages() {
+    Ops tf = Ops.create(graph).withSubScope(ENCODE_IMAGES);
+    Idefics3Config.Vision vision = config.vision();
+    long side = vision.imageSize();
+    Placeholder<TFloat32> pixelValues =
+        tf.withName("pixel_values")
+            .placeholder(
+                TFloat32.class, Placeholder.shape(Shape.of(-1, vision.numChannels(), side, side)));
+    Placeholder<TBool> pixelMask =
+        tf.withName("pixel_attention_mask")
+            .placeholder(TBool.class, Placeholder.shape(Shape.of(-1, side, side)));
+
+    VisionTransformer tower = new VisionTransformer(tf, weights, "model.vision_model.", vision);
+    Connector connector = new Connector(tf, weights, config);
+    Operand<TFloat32> features = connector.forward(tower.forward(pixelValues, pixelMask));
+
+    signatures.put(
+        ENCODE_IMAGES,
+        Signature.builder()
+            .key(ENCODE_IMAGES)
+            .input("pixel_values", pixelValues)
+            .input("pixel_attention_mask", pixelMask)
+            .output("image_features", tf.withName("image_features").identity(features))
+            .build());
+  }
+
+  private void buildLogits() {
+    Ops tf = Ops.create(graph).withSubScope(LOGITS);
+    Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
+    Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
+    Placeholder<TInt32> positionIds = tokenPlaceholder(tf, "position_ids");
+    Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
+
+    TextModel text = new TextModel(tf, weights, config.text());
+    Operand<TFloat32> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
+    TextModel.Output out =
+        text.forward(embeddings, positionIds, text.causalMask(attentionMask), null, null);
+    int hidden = config.text().hiddenSize();
+    Operand<TFloat32> rows = tf.reshape(out.hidden(), tf.constant(new int[] {-1, hidden}));
+    Operand<TFloat32> logits =
+        tf.reshape(
+            text.lmHead(rows),
+            DynamicShape.of(
+                tf,
+                DynamicShape.dim(tf, inputIds, 0),
+                DynamicShape.dim(tf, inputIds, 1),
+                config.text().vocabSize()));
+
+    signatures.put(
+        LOGITS,
+        Signature.builder()
+            .key(LOGITS)
+            .input("input_ids", inputIds)
+            .input("attention_mask", attentionMask)
+            .input("position_ids", positionIds)
+            .input("image_features", imageFeatures)
+            .output("logits", tf.withName("logits").identity(logits))
+            .build());
+  }
+
+  private void buildGenerate() {
+    Ops tf = Ops.create(graph).withSubScope(GENERATE);
+    Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
+    Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
+    Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
+    Placeholder<TInt32> maxNewTokens = scalar(tf, "max_new_tokens", TInt32.class);
+    Placeholder<TInt32> eosTokenIds =
+        tf.withName("eos_token_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1)));
+    Placeholder<TInt32> padTokenId = scalar(tf, "pad_token_id", TInt32.class);
+    NextToken.Sampling sampling =
+        new NextToken.Sampling(
+            scalar(tf, "do_sample", TBool.class),
+            scalar(tf, "temperature", TFloat32.class),
+            scalar(tf, "top_k", TInt32.class),
+            scalar(tf, "top_p", TFloat32.class),
+            tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
+
+    // Prefill: the whole prompt with the images, positions = cumsum(mask) - 1 (1 on padding).
+    TextModel text = new TextModel(tf, weights, config.text());
+    Operand<TFloat32> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
+    Operand<TBool> real = tf.math.equal(attentionMask, tf.constant(1));
+    Operand<TInt32> positions =
+        tf.select(
+            real,
+            tf.math.sub(tf.math.cumsum(attentionMask, tf.constant(1)), tf.constant(1)),
+            tf.onesLike(attentionMask)); // (B, P)
+    TextModel.Output prefill =
+        text.forward(embeddings, positions, text.causalMask(attentionMask), null, null);
+    Operand<TFloat32> last =
+        tf.stridedSlice(prefill.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
+    NextToken nextToken = new NextToken(functions::add);
+    Operand<TInt32> first = nextToken.choose(tf, text.lmHead(last), sampling, tf.constant(0));
+
+    // The loop's starting state: caches with room for the new tokens, the first token written.
+    Operand<TInt32> batch = DynamicShape.dim(tf, inputIds, 0);
+    Operand<TInt32> promptLength = DynamicShape.dim(tf, inputIds, 1);
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> room =
+        tf.reshape(
+            tf.stack(List.of(zero, zero, zero, zero, zero, maxNewTokens, zero, zero)),
+            tf.constant(new int[] {4, 2})); // pad the slot axis (2) by max_new_tokens at its end
+    List<TextAttention.KvCache> caches = new ArrayList<>();
+    for (TextAttention.KvCache kv : prefill.caches()) {
+      caches.add(
+          new TextAttention.KvCache(
+              tf.pad(kv.keys(), room, tf.constant(0f)),
+              tf.pad(kv.values(), room, tf.constant(0f))));
+    }
+    Operand<TInt32> slotMask =
+        tf.concat(
+            List.of(
+                attentionMask, tf.zeros(DynamicShape.of(tf, batch, maxNewTokens), TInt32.class)),
+            tf.constant(1)); // (B, P + max_new)
+    Operand<TInt32> tokens =
+        GenerationLoop.setColumn(
+            tf,
+            tf.fill(DynamicShape.of(tf, batch, maxNewTokens), padTokenId),
+            zero,
+            tf.expandDims(first, tf.constant(1))); // (B, max_new)
+    GenerationLoop.State initial =
+        new GenerationLoop.State(
+            tf.constant(1),
+            first,
+            GenerationLoop.isStop(tf, first, eosTokenIds),
+            tokens,
+            tf.fill(tf.shape(first), tf.constant(1)),
+            slotMask,
+            tf.sum(attentionMask, tf.constant(1)), // the first token's position: real tokens so far
+            promptLength,
+            maxNewTokens,
+            eosTokenIds,
+            padTokenId,
+            sampling,
+            caches);
+    GenerationLoop.State done =
+        new GenerationLoop(config, weights, nextToken, functions::add).run(tf, initial);
+
+    signatures.put(
+        GENERATE,
+        Signature.builder()
+            .key(GENERATE)
+            .input("input_ids", inputIds)
+            .input("attention_mask", attentionMask)
+            .input("image_features", imageFeatures)
+            .input("max_new_tokens", maxNewTokens)
+            .input("eos_token_ids", eosTokenIds)
+            .input("pad_token_id", padTokenId)
+            .input("do_sample", sampling.doSample())
+            .input("temperature", sampling.temperature())
+            .input("top_k", sampling.topK())
+            .input("top_p", sampling.topP())
+            .input("seed", sampling.seed())
+            .output("tokens", tf.withName("tokens").identity(done.tokens()))
+            .output("lengths", tf.withName("lengths").identity(done.lengths()))
+            .build());
+  }
+
+  /**
+   * The merge of image features into the text embeddings: the positions where input_ids ==
+   * image_token_id, batch-major then by position, take the feature rows in order.
+   *
+   * @param embeddings (B, L, H)
+   * @param inputIds (B, L)
+   * @param imageFeatures (frames, image_seq_len, H); frames may be 0
+   */
+  private Operand<TFloat32> mergeImages(
+      Ops tf,
+      Operand<TFloat32> embeddings,
+      Operand<TInt32> inputIds,
+      Operand<TFloat32> imageFeatures) {
+    int hidden = config.text().hiddenSize();
+    Operand<TFloat32> rows =
+        tf.reshape(imageFeatures, tf.constant(new int[] {-1, hidden})); // (frames * S, H)
+    Operand<TInt32> count = DynamicShape.dim(tf, rows, 0);
+    // One zero row at the end, the index of every non-image position (and of any surplus).
+    rows =
+        tf.concat(
+            List.of(rows, tf.zeros(tf.constant(new int[] {1, hidden}), TFloat32.class)),
+            tf.constant(0));
+    Operand<TBool> isImage = tf.math.equal(inputIds, tf.constant(config.imageTokenId())); // (B, L)
+    Operand<TInt32> flat =
+        tf.reshape(tf.dtypes.cast(isImage, TInt32.class), tf.constant(new int[] {-1}));
+    Operand<TInt32> order = tf.math.cumsum(flat, tf.constant(0), Cumsum.exclusive(true)); // (B * L)
+    Operand<TInt32> index =
+        tf.select(
+            tf.reshape(isImage, tf.constant(new int[] {-1})),
+            tf.math.minimum(order, count),
+            tf.fill(tf.shape(order), count));
+    Operand<TFloat32> gathered =
+        tf.reshape(tf.gather(rows, index, tf.constant(0)), tf.shape(embeddings)); // (B, L, H)
+    return tf.select(tf.expandDims(isImage, tf.constant(-1)), gathered, embeddings);
+  }
+
+  private static Placeholder<TInt32> tokenPlaceholder(Ops tf, String name) {
+    return tf.withName(name).placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
+  }
+
+  private Placeholder<TFloat32> featuresPlaceholder(Ops tf) {
+    return tf.withName("image_features")
+        .placeholder(
+            TFloat32.class,
+            Placeholder.shape(Shape.of(-1, config.imageSeqLen(), config.text().hiddenSize())));
+  }
+
+  private static <T extends org.tensorflow.types.family.TType> Placeholder<T> scalar(
+      Ops tf, String name, Class<T> type) {
+    return tf.withName(name).placeholder(type, Placeholder.shape(Shape.scalar()));
+  }
+
+  @Override
+  public void close() {
+    for (ConcreteFunction function : functions) {
+      function.close();
+    }
+    graph.close();
+  }
+}

@@ -1,0 +1,174 @@
+package io.github.idefics3spark.tf;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.StdArrays;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.VarHandleOp;
+import org.tensorflow.op.train.Restore;
+import org.tensorflow.op.train.Save;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TString;
+import org.tensorflow.types.family.TType;
+
+/**
+ * A model's weights as TensorFlow resource variables, each named by its Hugging Face key.
+ *
+ * <p>Every weight is one {@code VarHandleOp} whose {@code shared_name} is the checkpoint key
+ * ("model.text_model.layers.0.self_attn.q_proj.weight"), so the values live once in the session and
+ * never in the GraphDef (protobuf caps that at 2 GB). A block reads a weight with {@link #read} in
+ * whatever scope it is being built: in the model's own graph the handle is created once and reused;
+ * inside a function body (a While loop's step, which cannot capture outer tensors) a fresh handle
+ * with the same shared name is made, and TensorFlow resolves it to the same variable.
+ */
+public final class Weights {
+
+  /** One declared weight: its Hugging Face key and shape. */
+  public record Variable(String key, Shape shape, Operand<? extends TType> handle) {}
+
+  private final Graph graph;
+  private final Ops root;
+  private final Map<String, Variable> variables = new LinkedHashMap<>();
+  private final Map<String, Operand<TFloat32>> rootReads = new LinkedHashMap<>();
+  private Map<String, Fill> fills;
+
+  private record Fill(Placeholder<TFloat32> value, Op assign) {}
+
+  /** Weights declared in {@code graph}, the graph that owns the variables. */
+  public Weights(Graph graph) {
+    this.graph = graph;
+    this.root = Ops.create(graph);
+  }
+
+  /**
+   * The value of the weight {@code key}, declaring it on first use; {@code shape} must agree with
+   * every earlier use of the same key.
+   */
+  public Operand<TFloat32> read(Ops tf, String key, long... shape) {
+    Shape expected = Shape.of(shape);
+    Variable variable = variables.get(key);
+    if (variable == null) {
+      Operand<? extends TType> handle =
+          root.withName(key)
+              .varHandleOp(TFloat32.class, expected, VarHandleOp.sharedName(key))
+              .resource();
+      variable = new Variable(key, expected, handle);
+      variables.put(key, variable);
+    } else if (!variable.shape().equals(expected)) {
+      throw new IllegalArgumentException(
+          "weight "
+              + key
+              + " is used with shape "
+              + Arrays.toString(shape)
+              + " but was declared "
+              + variable.shape());
+    }
+    if (tf.scope().env() == graph) {
+      Variable declared = variable;
+      return rootReads.computeIfAbsent(
+          key, k -> root.readVariableOp(declared.handle(), TFloat32.class));
+    }
+    // A function body: its own handle to the same shared variable.
+    Operand<? extends TType> handle =
+        tf.varHandleOp(TFloat32.class, expected, VarHandleOp.sharedName(key)).resource();
+    return tf.readVariableOp(handle, TFloat32.class);
+  }
+
+  /**
+   * Adds, for every declared weight, a placeholder "fill/KEY" and the op assigning it to the
+   * variable; done by the first {@link #fill}, once the graph is complete.
+   */
+  private void addFillOps() {
+    fills = new LinkedHashMap<>();
+    Ops tf = root.withSubScope("fill");
+    for (Variable variable : variables.values()) {
+      Placeholder<TFloat32> value =
+          tf.withName(variable.key())
+              .placeholder(TFloat32.class, Placeholder.shape(variable.shape()));
+      fills.put(variable.key(), new Fill(value, tf.assignVariableOp(variable.handle(), value)));
+    }
+  }
+
+  /** Sets the weight {@code key} to {@code value} (its declared shape, float32). */
+  public void fill(Session session, String key, TFloat32 value) {
+    if (fills == null) {
+      addFillOps();
+    }
+    Fill fill = fills.get(key);
+    if (fill == null) {
+      throw new IllegalArgumentException("the graph has no weight named " + key);
+    }
+    Shape expected = variables.get(key).shape();
+    if (!value.shape().equals(expected)) {
+      throw new IllegalArgumentException(
+          "weight " + key + " has shape " + value.shape() + ", the graph expects " + expected);
+    }
+    session.runner().feed(fill.value(), value).addTarget(fill.assign()).run();
+  }
+
+  /**
+   * Adds the ops that save and restore every variable, under the names the SavedModel exporter and
+   * loader look for ("save/filename", "save/control_dependency", "save/restore_all"); each tensor
+   * is stored in the checkpoint under its Hugging Face key. TensorFlow Java 1.1.0's exporter only
+   * collects reference variables, so without these a resource-variable model exports no weights.
+   */
+  public void addSaver() {
+    if (variables.isEmpty()) {
+      throw new IllegalStateException("no weights declared: build the graph first");
+    }
+    Ops tf = root.withSubScope("save");
+    Placeholder<TString> filename = tf.withName("filename").placeholder(TString.class);
+    List<String> keys = new ArrayList<>(variables.keySet());
+    Operand<TString> names = tf.constant(StdArrays.ndCopyOf(keys.toArray(new String[0])));
+    Operand<TString> slices = tf.constant(StdArrays.ndCopyOf(emptyStrings(keys.size()))); // whole
+    List<Operand<?>> values = new ArrayList<>();
+    List<Class<? extends TType>> types = new ArrayList<>();
+    for (Variable variable : variables.values()) {
+      values.add(tf.readVariableOp(variable.handle(), TFloat32.class));
+      types.add(TFloat32.class);
+    }
+    Save save = tf.train.save(filename, names, slices, values);
+    tf.withControlDependencies(List.of(save)).withName("control_dependency").identity(filename);
+    Restore restore = tf.train.restore(filename, names, slices, types);
+    List<Op> assigns = new ArrayList<>();
+    for (int i = 0; i < keys.size(); i++) {
+      assigns.add(
+          tf.assignVariableOp(variables.get(keys.get(i)).handle(), restore.tensors().get(i)));
+    }
+    tf.withControlDependencies(assigns).withName("restore_all").noOp();
+  }
+
+  private static String[] emptyStrings(int n) {
+    String[] out = new String[n];
+    Arrays.fill(out, "");
+    return out;
+  }
+
+  /** Whether a weight named {@code key} was declared. */
+  public boolean has(String key) {
+    return variables.containsKey(key);
+  }
+
+  /** Every weight declared so far, in declaration order. */
+  public List<Variable> variables() {
+    return new ArrayList<>(variables.values());
+  }
+
+  /** The number of scalar parameters declared. */
+  public long parameterCount() {
+    long count = 0;
+    for (Variable variable : variables.values()) {
+      count += variable.shape().size();
+    }
+    return count;
+  }
+}
