@@ -1,0 +1,389 @@
+package io.github.idefics3spark.idefics3;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.idefics3spark.safetensors.CheckpointTensors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
+import org.tensorflow.SessionFunction;
+import org.tensorflow.Signature;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * A converted Idefics3 model package: writes it from a Hugging Face checkpoint and loads it once,
+ * then runs its signatures. Safe to share between threads (one TensorFlow session serves concurrent
+ * calls).
+ *
+ * <pre>
+ * my-model/
+ *   saved_model.pb, variables/   the graph of {@link Idefics3Graph} and the weights
+ *   assets/                      the checkpoint's json files (and chat template), unchanged
+ *   idefics3-spark.json          manifest: format version, source sha256s, dtype, signatures
+ * </pre>
+ */
+public final class Idefics3Package implements AutoCloseable {
+  /** The package layout version this code writes and reads. */
+  public static final int FORMAT_VERSION = 1;
+
+  public static final String MANIFEST = "idefics3-spark.json";
+
+  /** Files of a checkpoint copied unchanged into assets/ when present. */
+  static final List<String> ASSET_FILES =
+      List.of(
+          "config.json",
+          "generation_config.json",
+          "preprocessor_config.json",
+          "processor_config.json",
+          "tokenizer.json",
+          "tokenizer_config.json",
+          "special_tokens_map.json",
+          "added_tokens.json",
+          "chat_template.json",
+          "chat_template.jinja");
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private final Path dir;
+  private final SavedModelBundle bundle;
+  private final Idefics3Checkpoint checkpoint;
+  private final JsonNode manifest;
+
+  private Idefics3Package(
+      Path dir, SavedModelBundle bundle, Idefics3Checkpoint checkpoint, JsonNode manifest) {
+    this.dir = dir;
+    this.bundle = bundle;
+    this.checkpoint = checkpoint;
+    this.manifest = manifest;
+  }
+
+  /**
+   * Converts the checkpoint folder {@code source} into a package at {@code target} (which must not
+   * exist or be empty): builds the graph from config.json, fills the weights tensor by tensor,
+   * exports the SavedModel, copies the json assets and writes the manifest.
+   *
+   * @return the number of parameters written
+   */
+  public static long write(Path source, Path target) throws IOException {
+    Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
+    if (Files.exists(target)) {
+      try (Stream<Path> entries = Files.list(target)) {
+        if (entries.findAny().isPresent()) {
+          throw new IOException(
+              "package folder " + target + " is not empty; choose a new folder or remove it");
+        }
+      }
+    }
+    Files.createDirectories(target);
+    long parameters;
+    List<Path> sources = new ArrayList<>();
+    try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config());
+        Session session = new Session(graph.graph());
+        CheckpointTensors tensors = CheckpointTensors.open(source)) {
+      graph.load(session, tensors);
+      parameters = graph.weights().parameterCount();
+      sources.addAll(tensors.files());
+      Path index = source.resolve("model.safetensors.index.json");
+      if (Files.isRegularFile(index)) {
+        sources.add(index);
+      }
+      graph.weights().addSaver();
+      SavedModelBundle.Exporter exporter =
+          SavedModelBundle.exporter(target.toString()).withSession(session);
+      for (Signature signature : graph.signatures().values()) {
+        exporter.withFunction(SessionFunction.create(signature, session));
+      }
+      exporter.export();
+      checkVariablesWritten(target);
+
+      Path assets = Files.createDirectories(target.resolve("assets"));
+      for (String name : ASSET_FILES) {
+        Path file = source.resolve(name);
+        if (Files.isRegularFile(file)) {
+          Files.copy(file, assets.resolve(name));
+          sources.add(file);
+        }
+      }
+      writeManifest(target, source, sources, graph, parameters);
+    }
+    return parameters;
+  }
+
+  /** Loads a package written by {@link #write}; {@code intraOpThreads} 0 lets TensorFlow choose. */
+  public static Idefics3Package load(Path dir, int intraOpThreads) throws IOException {
+    Path manifestFile = dir.resolve(MANIFEST);
+    if (!Files.isRegularFile(manifestFile)) {
+      throw new IOException(
+          dir + " is not an idefics3-spark package: " + MANIFEST + " is missing (run convert)");
+    }
+    JsonNode manifest = MAPPER.readTree(manifestFile.toFile());
+    int version = manifest.path("format_version").asInt(-1);
+    if (version != FORMAT_VERSION) {
+      throw new IOException(
+          manifestFile
+              + " has format_version "
+              + version
+              + ", this build reads "
+              + FORMAT_VERSION
+              + "; convert the checkpoint again with this build");
+    }
+    Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));
+    ConfigProto config =
+        ConfigProto.newBuilder()
+            .setIntraOpParallelismThreads(intraOpThreads)
+            .setInterOpParallelismThreads(intraOpThreads == 0 ? 0 : 1)
+            .build();
+    SavedModelBundle bundle =
+        SavedModelBundle.loader(dir.toString())
+            .withTags(SavedModelBundle.DEFAULT_TAG)
+            .withConfigProto(config)
+            .load();
+    return new Idefics3Package(dir, bundle, checkpoint, manifest);
+  }
+
+  /** The checkpoint's configs, read from assets/. */
+  public Idefics3Checkpoint checkpoint() {
+    return checkpoint;
+  }
+
+  public JsonNode manifest() {
+    return manifest;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** The loaded SavedModel (its graph and session), for callers that need more than below. */
+  public SavedModelBundle bundle() {
+    return bundle;
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#ENCODE_IMAGES}.
+   *
+   * @param pixelValues (frames, C, T, T) row-major
+   * @param pixelMask (frames, T, T), true on real pixels
+   * @return (frames, image_seq_len, text hidden) row-major
+   */
+  public float[] encodeImages(float[] pixelValues, boolean[] pixelMask, int frames) {
+    Idefics3Config config = checkpoint.config();
+    long side = config.vision().imageSize();
+    try (TFloat32 pixels =
+            TFloat32.tensorOf(
+                Shape.of(frames, config.vision().numChannels(), side, side),
+                DataBuffers.of(pixelValues, true, false));
+        TBool mask =
+            TBool.tensorOf(Shape.of(frames, side, side), DataBuffers.of(pixelMask, true, false));
+        Result result =
+            bundle
+                .function(Idefics3Graph.ENCODE_IMAGES)
+                .call(Map.of("pixel_values", pixels, "pixel_attention_mask", mask))) {
+      return floats(result, "image_features");
+    }
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#LOGITS}: a full forward with explicit positions.
+   *
+   * @param imageFeatures (frames, image_seq_len, hidden) row-major, rows in image-token order
+   * @return (batch, seq, vocab) row-major
+   */
+  public float[] logits(
+      int[][] inputIds, int[][] attentionMask, int[][] positionIds, float[] imageFeatures) {
+    try (TInt32 ids = matrix(inputIds);
+        TInt32 mask = matrix(attentionMask);
+        TInt32 positions = matrix(positionIds);
+        TFloat32 features = features(imageFeatures);
+        Result result =
+            bundle
+                .function(Idefics3Graph.LOGITS)
+                .call(
+                    Map.of(
+                        "input_ids", ids,
+                        "attention_mask", mask,
+                        "position_ids", positions,
+                        "image_features", features))) {
+      return floats(result, "logits");
+    }
+  }
+
+  /** Generated tokens per row: {@code tokens[b]} has max_new_tokens entries, pad after the end. */
+  public record Generation(int[][] tokens, int[] lengths) {
+
+    /** Row b's tokens up to and including its stop token. */
+    public int[] row(int b) {
+      return java.util.Arrays.copyOf(tokens[b], lengths[b]);
+    }
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#GENERATE}: the whole decode loop in one session call.
+   *
+   * @param inputIds left-padded prompts (batch, seq)
+   * @param attentionMask 1 on real tokens, 0 on left padding
+   * @param imageFeatures (frames, image_seq_len, hidden), rows in image-token order
+   */
+  public Generation generate(
+      int[][] inputIds, int[][] attentionMask, float[] imageFeatures, GenerationSettings settings) {
+    Map<String, Tensor> inputs = new HashMap<>();
+    try (TInt32 ids = matrix(inputIds);
+        TInt32 mask = matrix(attentionMask);
+        TFloat32 features = features(imageFeatures);
+        TInt32 maxNew = TInt32.scalarOf(settings.maxNewTokens());
+        TInt32 eos = TInt32.vectorOf(settings.eosTokenIds());
+        TInt32 pad = TInt32.scalarOf(settings.padTokenId());
+        TBool doSample = TBool.scalarOf(settings.doSample());
+        TFloat32 temperature = TFloat32.scalarOf(settings.temperature());
+        TInt32 topK = TInt32.scalarOf(settings.topK());
+        TFloat32 topP = TFloat32.scalarOf(settings.topP());
+        TInt64 seed = TInt64.vectorOf(settings.seed(), 0L)) {
+      inputs.put("input_ids", ids);
+      inputs.put("attention_mask", mask);
+      inputs.put("image_features", features);
+      inputs.put("max_new_tokens", maxNew);
+      inputs.put("eos_token_ids", eos);
+      inputs.put("pad_token_id", pad);
+      inputs.put("do_sample", doSample);
+      inputs.put("temperature", temperature);
+      inputs.put("top_k", topK);
+      inputs.put("top_p", topP);
+      inputs.put("seed", seed);
+      try (Result result = bundle.function(Idefics3Graph.GENERATE).call(inputs)) {
+        TInt32 tokens = (TInt32) result.get("tokens").orElseThrow();
+        TInt32 lengths = (TInt32) result.get("lengths").orElseThrow();
+        int batch = inputIds.length;
+        int[][] rows = new int[batch][settings.maxNewTokens()];
+        int[] rowLengths = new int[batch];
+        for (int b = 0; b < batch; b++) {
+          for (int t = 0; t < settings.maxNewTokens(); t++) {
+            rows[b][t] = tokens.getInt(b, t);
+          }
+          rowLengths[b] = lengths.getInt(b);
+        }
+        return new Generation(rows, rowLengths);
+      }
+    }
+  }
+
+  private TFloat32 features(float[] imageFeatures) {
+    Idefics3Config config = checkpoint.config();
+    int perFrame = config.imageSeqLen() * config.text().hiddenSize();
+    if (imageFeatures.length % perFrame != 0) {
+      throw new IllegalArgumentException(
+          "image features hold "
+              + imageFeatures.length
+              + " values, not a whole number of frames of "
+              + config.imageSeqLen()
+              + " x "
+              + config.text().hiddenSize());
+    }
+    return TFloat32.tensorOf(
+        Shape.of(imageFeatures.length / perFrame, config.imageSeqLen(), config.text().hiddenSize()),
+        DataBuffers.of(imageFeatures, true, false));
+  }
+
+  private static TInt32 matrix(int[][] rows) {
+    int width = rows.length == 0 ? 0 : rows[0].length;
+    int[] flat = new int[rows.length * width];
+    for (int b = 0; b < rows.length; b++) {
+      if (rows[b].length != width) {
+        throw new IllegalArgumentException(
+            "row " + b + " has " + rows[b].length + " tokens, row 0 has " + width + ": pad them");
+      }
+      System.arraycopy(rows[b], 0, flat, b * width, width);
+    }
+    return TInt32.tensorOf(Shape.of(rows.length, width), DataBuffers.of(flat, true, false));
+  }
+
+  private static float[] floats(Result result, String name) {
+    TFloat32 tensor = (TFloat32) result.get(name).orElseThrow();
+    float[] out = new float[Math.toIntExact(tensor.shape().size())];
+    tensor.asRawTensor().data().asFloats().read(out);
+    return out;
+  }
+
+  private static void checkVariablesWritten(Path target) throws IOException {
+    Path index = target.resolve("variables").resolve("variables.index");
+    if (!Files.isRegularFile(index) || Files.size(index) == 0) {
+      throw new IOException(
+          "export wrote no weights ("
+              + index
+              + " missing): the resource-variable saver ops were not used");
+    }
+  }
+
+  private static void writeManifest(
+      Path target, Path source, List<Path> sources, Idefics3Graph graph, long parameters)
+      throws IOException {
+    ObjectNode root = MAPPER.createObjectNode();
+    root.put("format_version", FORMAT_VERSION);
+    root.put("converter", "idefics3-spark model-loader");
+    root.put("dtype", "float32");
+    root.put("parameters", parameters);
+    ObjectNode hashes = root.putObject("source");
+    hashes.put("folder", source.toAbsolutePath().toString());
+    ObjectNode files = hashes.putObject("sha256");
+    for (Path file : sources) {
+      files.put(file.getFileName().toString(), sha256(file));
+    }
+    ObjectNode signatures = root.putObject("signatures");
+    for (Map.Entry<String, Signature> entry : graph.signatures().entrySet()) {
+      ObjectNode signature = signatures.putObject(entry.getKey());
+      describe(signature.putObject("inputs"), entry.getValue().getInputs());
+      describe(signature.putObject("outputs"), entry.getValue().getOutputs());
+    }
+    MAPPER.writerWithDefaultPrettyPrinter().writeValue(target.resolve(MANIFEST).toFile(), root);
+  }
+
+  private static void describe(ObjectNode node, Map<String, Signature.TensorDescription> tensors) {
+    for (Map.Entry<String, Signature.TensorDescription> entry : tensors.entrySet()) {
+      ObjectNode tensor = node.putObject(entry.getKey());
+      tensor.put("dtype", entry.getValue().dataType.name());
+      ArrayNode shape = tensor.putArray("shape");
+      for (long dim : entry.getValue().shape.asArray()) {
+        shape.add(dim);
+      }
+    }
+  }
+
+  static String sha256(Path file) throws IOException {
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JVM has no SHA-256", e);
+    }
+    try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  @Override
+  public void close() {
+    bundle.close();
+  }
+}
