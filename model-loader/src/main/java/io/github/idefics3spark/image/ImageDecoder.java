@@ -39,9 +39,9 @@ import org.w3c.dom.Node;
  *
  * <ul>
  *   <li>Alpha is composited over opaque white in Pillow's {@code alpha_composite} integer
- *       arithmetic, then dropped: what Idefics's {@code convert_to_rgb} does (RGBA, composite on a
- *       white RGBA background, RGB). Exact. As there, an image Pillow opens as RGB keeps its pixels
- *       even when it carries a transparency key (a truecolour PNG with tRNS, a 32-bit BMP).
+ *       arithmetic, then dropped: what the Idefics processors' {@code convert_to_rgb} does (RGBA,
+ *       composite on a white RGBA background, RGB). A PNG tRNS key is alpha on gray, truecolour and
+ *       palette images alike, as in transformers 5's version of that function. Exact.
  *   <li>Grayscale is replicated to three channels (Pillow's L to RGB). Exact.
  *   <li>16-bit samples become 8-bit by rounding v / 257. Pillow differs: it keeps the high byte of
  *       16-bit RGB and RGBA PNGs (v >> 8, at most 1 apart from ours) and clips 16-bit grayscale
@@ -161,7 +161,7 @@ public final class ImageDecoder {
           switch (format) {
             case JPEG -> decodeJpeg(reader, encoded, width, height);
             case GIF -> decodeGifFirstFrame(reader, encoded);
-            default -> toRgb(reader.read(0), format.keepsAlpha(encoded));
+            default -> toRgb(reader.read(0));
           };
       for (String warning : warnings) {
         if (isTruncationWarning(warning)) {
@@ -232,7 +232,7 @@ public final class ImageDecoder {
       throws IOException {
     int components = reader.getRawImageType(0).getNumBands();
     if (components == 4) {
-      return toRgb(reader.read(0), true);
+      return toRgb(reader.read(0));
     }
     Raster raster = reader.readRaster(0, null);
     byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
@@ -288,7 +288,7 @@ public final class ImageDecoder {
         && top == 0
         && canvasWidth == frame.getWidth()
         && canvasHeight == frame.getHeight()) {
-      return toRgb(frame, true);
+      return toRgb(frame);
     }
     if (!(frame.getColorModel() instanceof IndexColorModel palette)) {
       throw new IOException("a GIF frame without a palette: " + frame.getColorModel());
@@ -301,7 +301,7 @@ public final class ImageDecoder {
       canvas.setSamples(0, y, canvasWidth, 1, 0, row);
     }
     canvas.setRect(left, top, frame.getRaster());
-    return toRgb(new BufferedImage(palette, canvas, false, null), true);
+    return toRgb(new BufferedImage(palette, canvas, false, null));
   }
 
   private static int u16le(byte[] b, int offset) {
@@ -314,9 +314,9 @@ public final class ImageDecoder {
 
   /**
    * A decoded BufferedImage as RGB from its raw samples (no colour management), alpha composited
-   * over white unless ignoreAlpha.
+   * over white.
    */
-  static RgbImage toRgb(BufferedImage image, boolean keepAlpha) {
+  static RgbImage toRgb(BufferedImage image) {
     int width = image.getWidth();
     int height = image.getHeight();
     ColorModel cm = image.getColorModel();
@@ -332,7 +332,7 @@ public final class ImageDecoder {
       palette.getGreens(g);
       palette.getBlues(b);
       palette.getAlphas(a);
-      boolean alpha = keepAlpha && palette.hasAlpha();
+      boolean alpha = palette.hasAlpha();
       int[] row = new int[width];
       for (int y = 0; y < height; y++) {
         raster.getSamples(raster.getMinX(), raster.getMinY() + y, width, 1, 0, row);
@@ -363,7 +363,7 @@ public final class ImageDecoder {
       for (int band = 0; band < bands; band++) {
         bits[band] = cm.getComponentSize(band);
       }
-      boolean alpha = keepAlpha && cm.hasAlpha();
+      boolean alpha = cm.hasAlpha();
       int[] row = new int[width * bands];
       for (int y = 0; y < height; y++) {
         raster.getPixels(raster.getMinX(), raster.getMinY() + y, width, 1, row);
@@ -386,7 +386,7 @@ public final class ImageDecoder {
     }
     // Anything else (CMYK, YCbCr or Lab colour spaces, premultiplied or float samples): let the
     // colour model convert to non-premultiplied sRGB ARGB.
-    boolean alpha = keepAlpha && cm.hasAlpha();
+    boolean alpha = cm.hasAlpha();
     int[] argb = new int[width];
     for (int y = 0; y < height; y++) {
       image.getRGB(0, y, width, 1, argb, 0, width);
@@ -447,17 +447,24 @@ public final class ImageDecoder {
         cause);
   }
 
+  /** The first bytes in hex, and as text when they are printable (an HTML error page, say). */
   private static String describeStart(byte[] bytes) {
     StringBuilder hex = new StringBuilder();
-    StringBuilder text = new StringBuilder();
-    boolean printable = true;
     for (int i = 0; i < Math.min(bytes.length, 8); i++) {
-      int b = bytes[i] & 0xFF;
-      hex.append(i == 0 ? "" : " ").append(String.format("%02x", b));
-      printable &= b >= 0x20 && b < 0x7F || b == '\n' || b == '\r' || b == '\t';
-      text.append(b >= 0x20 && b < 0x7F ? (char) b : ' ');
+      hex.append(i == 0 ? "" : " ").append(String.format("%02x", bytes[i] & 0xFF));
     }
-    return hex + (printable ? " (text: \"" + text.toString().strip() + "\")" : "");
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < Math.min(bytes.length, 24); i++) {
+      int b = bytes[i] & 0xFF;
+      if (b == '\n' || b == '\r' || b == '\t') {
+        text.append(' ');
+      } else if (b >= 0x20 && b < 0x7F) {
+        text.append((char) b);
+      } else {
+        return hex.toString();
+      }
+    }
+    return hex + " (text: \"" + text.toString().strip() + "\")";
   }
 
   /** Makes the plugins present even where ImageIO's classpath scan missed them (Spark jars). */
@@ -559,20 +566,6 @@ public final class ImageDecoder {
               + displayName
               + " is registered; the model-loader jar's dependencies (TwelveMonkeys imageio-*)"
               + " are missing from the classpath");
-    }
-
-    /**
-     * Whether alpha the reader reports is the image's own. Pillow opens a truecolour or gray PNG
-     * with a tRNS key as RGB / L plus a "transparency" entry: convert_to_rgb leaves an RGB image as
-     * it is (the key is ignored) but converts L through RGBA (the key applies). The JDK reader
-     * turns the key into alpha in both cases, so for a truecolour PNG it is dropped here.
-     */
-    boolean keepsAlpha(byte[] encoded) {
-      if (this == PNG && encoded.length > 25) {
-        int colourType = encoded[25] & 0xFF; // IHDR: 8 signature + 8 chunk head + 9
-        return colourType != 2;
-      }
-      return true;
     }
   }
 }
