@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -78,7 +79,7 @@ public record ChatMessage(String role, List<Content> content) {
   }
 
   /** The message as the Jinja template sees it, with each text replaced as {@code texts} says. */
-  Map<String, Object> toTemplateValue(java.util.function.UnaryOperator<String> texts) {
+  Map<String, Object> toTemplateValue(UnaryOperator<String> texts) {
     List<Object> items = new ArrayList<>(content.size());
     for (Content item : content) {
       Map<String, Object> value = new LinkedHashMap<>();

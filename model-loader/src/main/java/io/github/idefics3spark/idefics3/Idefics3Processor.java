@@ -179,7 +179,7 @@ public final class Idefics3Processor implements AutoCloseable {
     // 2. template text and user text, in order; the template's <image> markers expanded
     List<Idefics3Tokenizer.Segment> segments = new ArrayList<>();
     StringBuilder unmasked = new StringBuilder();
-    int slots = countMarkers(masked, texts);
+    int slots = countMarkers(masked);
     if (slots != images.size()) {
       throw new PromptException(
           "the chat template wrote "
@@ -335,7 +335,7 @@ public final class Idefics3Processor implements AutoCloseable {
   }
 
   /** The {@code <image>} markers in the template's text (outside the sentinels). */
-  private static int countMarkers(String masked, List<String> texts) {
+  private static int countMarkers(String masked) {
     int count = 0;
     boolean inside = false;
     int from = 0;
