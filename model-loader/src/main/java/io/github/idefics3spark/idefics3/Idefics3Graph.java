@@ -14,7 +14,7 @@ import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.ndarray.buffer.FloatDataBuffer;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
@@ -46,6 +46,12 @@ public final class Idefics3Graph implements AutoCloseable {
   public static final String ENCODE_IMAGES = "encode_images";
   public static final String LOGITS = "logits";
   public static final String GENERATE = "generate";
+
+  /** Elements read from a checkpoint per file read while loading weights (1 MB of fp32). */
+  private static final int LOAD_CHUNK = 1 << 18;
+
+  /** Weights assigned per session call while loading (see {@link Weights#fill}). */
+  private static final long LOAD_GROUP_BYTES = 64L << 20;
 
   private final Idefics3Config config;
   private final Graph graph;
@@ -112,6 +118,18 @@ public final class Idefics3Graph implements AutoCloseable {
               + unexpected
               + "; is config.json from the same checkpoint as the safetensors?");
     }
+    Map<String, TFloat32> group = new LinkedHashMap<>();
+    try {
+      load(session, checkpoint, group);
+    } finally {
+      group.values().forEach(TFloat32::close);
+    }
+  }
+
+  /** Streams each tensor into {@code group}, filling the variables whenever it is big enough. */
+  private void load(Session session, CheckpointTensors checkpoint, Map<String, TFloat32> group)
+      throws IOException {
+    long groupBytes = 0;
     for (Weights.Variable variable : weights.variables()) {
       String key = variable.key();
       if (!checkpoint.has(key)) {
@@ -133,10 +151,29 @@ public final class Idefics3Graph implements AutoCloseable {
                 + variable.shape()
                 + "; the config and the weights disagree");
       }
-      try (TFloat32 value =
-          TFloat32.tensorOf(found, DataBuffers.of(checkpoint.floats(key), true, false))) {
-        weights.fill(session, key, value);
+      TFloat32 value = TFloat32.tensorOf(found);
+      group.put(key, value);
+      groupBytes += found.size() * Float.BYTES;
+      FloatDataBuffer data = value.asRawTensor().data().asFloats();
+      checkpoint.streamFloats(
+          key, LOAD_CHUNK, (offset, chunk, length) -> data.offset(offset).write(chunk, 0, length));
+      if (groupBytes >= LOAD_GROUP_BYTES) {
+        fillAndClose(session, group);
+        groupBytes = 0;
       }
+    }
+    fillAndClose(session, group);
+  }
+
+  private void fillAndClose(Session session, Map<String, TFloat32> group) {
+    if (group.isEmpty()) {
+      return;
+    }
+    try {
+      weights.fill(session, group);
+    } finally {
+      group.values().forEach(TFloat32::close);
+      group.clear();
     }
   }
 

@@ -27,6 +27,8 @@ import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GraphOptions;
+import org.tensorflow.proto.RewriterConfig;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -66,6 +68,17 @@ public final class Idefics3Package implements AutoCloseable {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
+  /**
+   * The converting session only assigns and saves variables: Grappler's graph rewrites would run
+   * over the whole model (functions included) for every new feed, at about half a second each.
+   */
+  private static final ConfigProto CONVERT_SESSION =
+      ConfigProto.newBuilder()
+          .setGraphOptions(
+              GraphOptions.newBuilder()
+                  .setRewriteOptions(RewriterConfig.newBuilder().setDisableMetaOptimizer(true)))
+          .build();
+
   private final Path dir;
   private final SavedModelBundle bundle;
   private final Idefics3Checkpoint checkpoint;
@@ -100,7 +113,7 @@ public final class Idefics3Package implements AutoCloseable {
     long parameters;
     List<Path> sources = new ArrayList<>();
     try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config());
-        Session session = new Session(graph.graph());
+        Session session = new Session(graph.graph(), CONVERT_SESSION);
         CheckpointTensors tensors = CheckpointTensors.open(source)) {
       graph.load(session, tensors);
       parameters = graph.weights().parameterCount();

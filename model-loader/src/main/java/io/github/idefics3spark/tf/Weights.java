@@ -98,21 +98,35 @@ public final class Weights {
     }
   }
 
-  /** Sets the weight {@code key} to {@code value} (its declared shape, float32). */
-  public void fill(Session session, String key, TFloat32 value) {
+  /**
+   * Sets each weight named in {@code values} (its declared shape, float32), all in one session
+   * call: every new set of feeds costs the session a pruned copy of the whole graph, so fill in a
+   * few large groups rather than tensor by tensor.
+   */
+  public void fill(Session session, Map<String, TFloat32> values) {
     if (fills == null) {
       addFillOps();
     }
-    Fill fill = fills.get(key);
-    if (fill == null) {
-      throw new IllegalArgumentException("the graph has no weight named " + key);
+    Session.Runner runner = session.runner();
+    for (Map.Entry<String, TFloat32> entry : values.entrySet()) {
+      String key = entry.getKey();
+      Fill fill = fills.get(key);
+      if (fill == null) {
+        throw new IllegalArgumentException("the graph has no weight named " + key);
+      }
+      Shape expected = variables.get(key).shape();
+      if (!entry.getValue().shape().equals(expected)) {
+        throw new IllegalArgumentException(
+            "weight "
+                + key
+                + " has shape "
+                + entry.getValue().shape()
+                + ", the graph expects "
+                + expected);
+      }
+      runner.feed(fill.value(), entry.getValue()).addTarget(fill.assign());
     }
-    Shape expected = variables.get(key).shape();
-    if (!value.shape().equals(expected)) {
-      throw new IllegalArgumentException(
-          "weight " + key + " has shape " + value.shape() + ", the graph expects " + expected);
-    }
-    session.runner().feed(fill.value(), value).addTarget(fill.assign()).run();
+    runner.run();
   }
 
   /**
