@@ -209,6 +209,20 @@ class Idefics3ProcessorTest {
   }
 
   @Test
+  void aLongDocumentTextIsKeptWholeAndTokenisedAsTheFullTokenizerWould() {
+    Idefics3Processor processor = PROCESSORS.get(ReferenceFixtures.TINY_IDEFICS3);
+    String page = "Line 12: the quick brown fox, caf\u00e9 \u65e5\u672c.\n".repeat(500);
+    EncodedPrompt prompt =
+        processor.encodePrompt(
+            List.of(ChatMessage.user(ChatMessage.image(), ChatMessage.text(page))),
+            List.of(new ImageGrid(2, 3)),
+            true,
+            false);
+    assertTrue(prompt.rendered().contains(page));
+    assertArrayEquals(processor.tokenizer().encodeText(prompt.expanded(), true), prompt.inputIds());
+  }
+
+  @Test
   void moreImageSlotsThanImagesSaysHowManyOfEach() {
     Idefics3Processor processor = PROCESSORS.get(ReferenceFixtures.TINY_SMOLVLM);
     PromptException error =
