@@ -143,12 +143,21 @@ public final class Idefics3ImageProcessor {
 
   /** The frames of one image (already decoded, EXIF-oriented, RGB). */
   public Frames process(RgbImage image) {
-    int tile = config.maxImageSize();
-    RgbImage resized = image;
-    if (config.doResize()) {
-      int[] size = resizeOutputSize(image.width(), image.height(), config.longestEdge());
-      resized = PillowResample.lanczos(image, size[0], size[1]);
+    return frames(resize(image));
+  }
+
+  /** Step 1, {@code resize}: the longest edge to size.longest_edge (when do_resize). */
+  RgbImage resize(RgbImage image) {
+    if (!config.doResize()) {
+      return image;
     }
+    int[] size = resizeOutputSize(image.width(), image.height(), config.longestEdge());
+    return PillowResample.lanczos(image, size[0], size[1]);
+  }
+
+  /** Step 2, splitting or squashing, then the lookup table: the frames of a resized image. */
+  Frames frames(RgbImage resized) {
+    int tile = config.maxImageSize();
     List<RgbImage> frames = new ArrayList<>();
     int rows = 0;
     int cols = 0;

@@ -51,11 +51,17 @@ import org.w3c.dom.Node;
  *       to RGB with libjpeg's own fixed-point arithmetic, deciding YCbCr or RGB by libjpeg's rule
  *       ({@link JpegColorSpace}). Embedded ICC profiles are ignored, as Pillow ignores them. Exact
  *       for baseline and progressive 4:2:0, 4:2:2, 4:4:4 and grayscale JPEGs.
- *   <li>CMYK and YCCK JPEGs go through the TwelveMonkeys plugin's colour conversion (the embedded
- *       ICC profile, or a generic CMYK profile). Pillow inverts naively ({@code R = 255 - C - K}
- *       roughly), so colours differ, by tens of levels: a genuine difference.
- *   <li>WebP lossy is decoded by the TwelveMonkeys plugin, whose YUV to RGB conversion is not
- *       libwebp's; WebP lossless is exact.
+ *   <li>CMYK and YCCK JPEGs go through the TwelveMonkeys plugin's colour conversion. Pillow
+ *       converts naively ({@code R = 255 - K - C (255 - K) / 255}, rounded). Without an embedded
+ *       ICC profile and on Linux the plugin falls back to the same formula with the division
+ *       truncated: at most 1 apart (measured). With an embedded CMYK profile, or where a generic
+ *       CMYK profile is configured (macOS, Windows), it converts through ICC and colours differ by
+ *       tens of levels: a genuine difference, and one that depends on the machine.
+ *   <li>WebP lossy is decoded by the TwelveMonkeys plugin, whose VP8 reconstruction and YUV to RGB
+ *       conversion are not libwebp's: up to 5 levels on a photograph, more on synthetic noise
+ *       (measured). WebP lossless is exact.
+ *   <li>A GIF whose first frame does not cover the logical screen is drawn on it as Pillow does
+ *       (the frame's transparent index, else index 0, around it). Exact.
  * </ul>
  *
  * <p>Safety: the dimensions are read from the header before any pixel is decoded, and an image with
