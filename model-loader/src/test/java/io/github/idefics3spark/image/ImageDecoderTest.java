@@ -1,6 +1,7 @@
 package io.github.idefics3spark.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -273,6 +274,43 @@ class ImageDecoderTest {
     assertTrue(e.getMessage().contains("limit of 100"), e.getMessage());
     assertTrue(e.getMessage().contains("image.maxPixels"), e.getMessage());
     assertEquals(14, new ImageDecoder(126, "image.maxPixels").decode(png).width()); // at the limit
+  }
+
+  @Test
+  void randomlyDamagedImagesDecodeOrFailWithAnImageDecodeExceptionOnly() throws IOException {
+    // Byte flips and cuts of every corner-case file: whatever the readers throw inside (IIO,
+    // EOF, array bounds, ...) must come out as an ImageDecodeException with a reason.
+    ImageDecoder decoder = new ImageDecoder(1_000_000, "image.maxPixels");
+    List<Path> files;
+    try (var listing = Files.list(resource("decoder"))) {
+      files = listing.sorted().toList();
+    }
+    java.util.Random random = new java.util.Random(42);
+    Map<String, Integer> outcomes = new java.util.TreeMap<>();
+    for (int i = 0; i < 400; i++) {
+      byte[] data = bytes(files.get(random.nextInt(files.size())));
+      for (int flips = 1 + random.nextInt(8); flips > 0; flips--) {
+        data[random.nextInt(data.length)] = (byte) random.nextInt(256);
+      }
+      if (random.nextInt(4) == 0) {
+        data = Arrays.copyOf(data, 1 + random.nextInt(data.length));
+      }
+      String outcome;
+      try {
+        decoder.decode(data);
+        outcome = "decoded";
+      } catch (ImageDecodeException e) {
+        outcome = e.reason().name();
+      }
+      outcomes.merge(outcome, 1, Integer::sum);
+    }
+    assertTrue(outcomes.size() >= 4, "outcomes " + outcomes);
+  }
+
+  @Test
+  void imageIoKeepsNoDiskCache() {
+    new ImageDecoder();
+    assertFalse(javax.imageio.ImageIO.getUseCache());
   }
 
   @Test
