@@ -153,9 +153,6 @@ public final class ImageDecoder {
       int width = reader.getWidth(0);
       int height = reader.getHeight(0);
       checkSize(format, width, height);
-      if (format == Format.GIF) {
-        checkSize(format, u16le(encoded, 6), u16le(encoded, 8)); // the logical screen
-      }
       if (format == Format.WEBP && encoded.length < (u32le(encoded, 4) + 8)) {
         throw truncated(
             format,
@@ -272,9 +269,7 @@ public final class ImageDecoder {
    * the screen, the canvas holds the frame's transparent index if it has one, else index 0
    * (GifImagePlugin's load_prepare); a frame reaching past the screen enlarges it.
    */
-  private static RgbImage decodeGifFirstFrame(ImageReader reader, byte[] encoded)
-      throws IOException {
-    BufferedImage frame = reader.read(0);
+  private RgbImage decodeGifFirstFrame(ImageReader reader, byte[] encoded) throws IOException {
     int left = 0;
     int top = 0;
     IIOMetadata metadata = reader.getImageMetadata(0);
@@ -288,8 +283,10 @@ public final class ImageDecoder {
         }
       }
     }
-    int canvasWidth = Math.max(u16le(encoded, 6), left + frame.getWidth());
-    int canvasHeight = Math.max(u16le(encoded, 8), top + frame.getHeight());
+    int canvasWidth = Math.max(u16le(encoded, 6), left + reader.getWidth(0));
+    int canvasHeight = Math.max(u16le(encoded, 8), top + reader.getHeight(0));
+    checkSize(Format.GIF, canvasWidth, canvasHeight); // the logical screen, before any pixel
+    BufferedImage frame = reader.read(0);
     if (left == 0
         && top == 0
         && canvasWidth == frame.getWidth()
