@@ -171,6 +171,28 @@ class Idefics3PackageGoldenTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void packageLoadedInAFreshJvmGivesIdenticalTokens(String checkpoint) throws Exception {
+    Goldens goldens = new Goldens(checkpoint);
+    Inputs inputs = goldens.batchInputs(goldens.processor.get("batches").get(0));
+    GenerationSettings settings = goldens.settings(true);
+    int[][] fresh =
+        FreshJvmGeneration.run(
+            PACKAGE_DIRS.get(checkpoint),
+            inputs.inputIds,
+            inputs.attentionMask,
+            inputs.features,
+            settings,
+            workDir);
+    int[][] here =
+        goldens
+            .pkg
+            .generate(inputs.inputIds, inputs.attentionMask, inputs.features, settings)
+            .tokens();
+    assertTrue(Arrays.deepEquals(here, fresh), Arrays.deepToString(fresh));
+  }
+
   /** cumsum(mask) - 1, 1 at padding: what the goldens used. */
   static int[][] positions(int[][] attentionMask) {
     int[][] out = new int[attentionMask.length][];
