@@ -2,11 +2,14 @@ package io.github.idefics3spark;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.idefics3spark.idefics3.ChatMessage;
 import io.github.idefics3spark.safetensors.SafeTensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The committed Hugging Face reference fixtures (made by tools/reference/generate.py): tiny
@@ -83,6 +86,41 @@ public final class ReferenceFixtures {
   /** goldens/real-preprocessors.json: pixel hashes under the released checkpoints' settings. */
   public static JsonNode realPreprocessorGoldens() {
     return json(root().resolve("goldens").resolve("real-preprocessors.json"));
+  }
+
+  /** A golden request's messages (Hugging Face's chat format) as {@link ChatMessage}s. */
+  public static List<ChatMessage> messages(JsonNode json) {
+    List<ChatMessage> messages = new ArrayList<>();
+    for (JsonNode message : json) {
+      List<ChatMessage.Content> content = new ArrayList<>();
+      for (JsonNode item : message.get("content")) {
+        content.add(
+            "image".equals(item.get("type").asText())
+                ? ChatMessage.image()
+                : ChatMessage.text(item.get("text").asText()));
+      }
+      messages.add(new ChatMessage(message.get("role").asText(), content));
+    }
+    return messages;
+  }
+
+  /** The entry of processor.json's "requests" with this name. */
+  public static JsonNode request(JsonNode processorGoldens, String name) {
+    for (JsonNode request : processorGoldens.get("requests")) {
+      if (request.get("name").asText().equals(name)) {
+        return request;
+      }
+    }
+    throw new AssertionError("no golden request " + name);
+  }
+
+  /** A JSON array of integers. */
+  public static int[] ints(JsonNode array) {
+    int[] out = new int[array.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = array.get(i).asInt();
+    }
+    return out;
   }
 
   private static JsonNode json(Path file) {

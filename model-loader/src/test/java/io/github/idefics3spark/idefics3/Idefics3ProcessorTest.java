@@ -1,5 +1,8 @@
 package io.github.idefics3spark.idefics3;
 
+import static io.github.idefics3spark.ReferenceFixtures.ints;
+import static io.github.idefics3spark.ReferenceFixtures.messages;
+import static io.github.idefics3spark.ReferenceFixtures.request;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -387,38 +390,6 @@ class Idefics3ProcessorTest {
         images,
         request.get("add_generation_prompt").asBoolean(),
         request.get("continue_final_message").asBoolean());
-  }
-
-  private static List<ChatMessage> messages(JsonNode json) {
-    List<ChatMessage> messages = new ArrayList<>();
-    for (JsonNode message : json) {
-      List<ChatMessage.Content> content = new ArrayList<>();
-      for (JsonNode item : message.get("content")) {
-        content.add(
-            "image".equals(item.get("type").asText())
-                ? ChatMessage.image()
-                : ChatMessage.text(item.get("text").asText()));
-      }
-      messages.add(new ChatMessage(message.get("role").asText(), content));
-    }
-    return messages;
-  }
-
-  private static JsonNode request(JsonNode goldens, String name) {
-    for (JsonNode request : goldens.get("requests")) {
-      if (request.get("name").asText().equals(name)) {
-        return request;
-      }
-    }
-    throw new AssertionError("no golden request " + name);
-  }
-
-  private static int[] ints(JsonNode array) {
-    int[] out = new int[array.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = array.get(i).asInt();
-    }
-    return out;
   }
 
   private static boolean contains(int[] haystack, int[] needle) {
