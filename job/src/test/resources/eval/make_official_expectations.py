@@ -1,0 +1,567 @@
+"""Runs the official benchmark scorers on edge cases and writes what they return, for the Java tests.
+
+The official code is not part of this repository: pass the checkouts (or copies) of
+  MMMU-Benchmark/MMMU (bb0b95a), GT-Vision-Lab/VQA (a013f00), MMStar-Benchmark/MMStar (88f243a),
+  lupantech/MathVista (53d5258), and QwenLM/Qwen-VL's eval_mm/infographicsvqa_eval.py (aa00ed0).
+Python 3.11 with pandas 2.2 (the script indexes a Series by position, which pandas 3 refuses),
+Levenshtein 0.27 and tabulate; the other imports of those scripts
+(openai, datasets, cv2, PIL, word2number, vlmeval.smp) are stubbed here because the functions called
+do not use them. VQA's vqaEval.py is Python 2: it is run after turning its two print statements
+into calls, nothing else changed.
+
+  python make_official_expectations.py --mmmu MMMU --vqa VQA --mmstar MMStar \
+      --mathvista MathVista --rrc infographicsvqa_eval.py --out .
+"""
+
+import argparse
+import builtins
+import importlib.util
+import io
+import json
+import math
+import os
+import random as pyrandom
+import runpy
+import shutil
+import sys
+import tempfile
+import types
+
+
+def load_module(name, path, patch=None):
+    source = open(path, encoding="utf-8").read()
+    if patch:
+        source = patch(source)
+    module = types.ModuleType(name)
+    module.__file__ = path
+    sys.modules[name] = module
+    exec(compile(source, path, "exec"), module.__dict__)
+    return module
+
+
+def stub(name, **attrs):
+    module = types.ModuleType(name)
+    module.__dict__.update(attrs)
+    sys.modules[name] = module
+    return module
+
+
+def jfloat(x):
+    """A float as JSON can hold it: repr for nan/inf, the number otherwise."""
+    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+        return {"float": repr(x)}
+    return x
+
+
+def dump(out, name, data, compact=False):
+    with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=None if compact else 1,
+                  separators=(",", ":") if compact else None)
+        f.write("\n")
+
+
+# ----------------------------------------------------------------------------- Python itself
+
+
+def python_random_cases():
+    out = {}
+    r = pyrandom.Random(42)
+    out["seed42_getrandbits32"] = [r.getrandbits(32) for _ in range(1300)]  # past 2 regenerations
+    r = pyrandom.Random(42)
+    seq = []
+    for n in [4, 3, 5, 2, 7, 1, 6, 4, 4, 3, 9, 5, 2, 8] * 5:
+        seq.append([n, r.choice(list(range(n)))])
+    out["seed42_choices"] = seq
+    for seed in [0, 1, 12345, 2**32 - 1, 2**32, 2**40 + 7, -42]:
+        r = pyrandom.Random(seed)
+        out["seed%d_first" % seed] = [r.getrandbits(32) for _ in range(5)]
+    return out
+
+
+def python_float_cases():
+    values = [0.0, -0.0, 1.0, -1.5, 0.1, 0.2 + 0.1, 1 / 3, 2 / 3, 100.0, 1e15, 1e16, 1.5e16,
+              123456789012345678.0, 1e-4, 1e-5, 0.00012345, 5e-324, 1.7976931348623157e308,
+              2.675, 1.005, 0.5, 1.5, 2.5, -2.5, 1e22, 1e23, 9007199254740993.0, 0.3, 4.35,
+              123.456, 3.14159, 1234.5, 0.045, 0.055, -0.001, float("inf"), float("-inf"),
+              float("nan"), 2**-1074 * 3, 8.41e21, 5e-5, 299792458.0, 6.02214076e23]
+    repr_cases = [[x.hex(), repr(x)] for x in values]
+    round_cases = []
+    for x in values:
+        for n in [-2, -1, 0, 1, 2, 3, 10]:
+            try:
+                round_cases.append([x.hex(), n, round(x, n).hex()])
+            except OverflowError:
+                round_cases.append([x.hex(), n, "OverflowError"])
+    strings = ["1", " 12 ", "\u00a012\u2003", "1_000", "1__000", "_1", "1_", "1.", ".5", ".",
+               "1e5", "1E-5", "1e", "1e+", "1.e3", "-0", "+3.5", "--1", "inf", "-Infinity", "NaN",
+               "nan(1)", "infinit", "0x10", "1,000", "1 000", "\u0661\u0662", "\u0663.\u0665",
+               "12abc", "", "   ", "1e1_0", "1_0.5_5", "0001.500", "1d", "1f", "\u00bd", "\u00b2",
+               "3.14159265358979323846", "1e400", "-1e400", "1e-400", "٣"]
+    parse_cases = []
+    for s in strings:
+        try:
+            parse_cases.append([s, float(s).hex()])
+        except ValueError:
+            parse_cases.append([s, None])
+    int_cases = []
+    for s in strings + ["007", "-0", "+12", "1" * 4300, "1" * 4301, "12.0", " -5_5 "]:
+        try:
+            int_cases.append([s, str(int(s))])
+        except ValueError:
+            int_cases.append([s, None])
+    return {"repr": repr_cases, "round": round_cases, "parse": parse_cases, "int": int_cases}
+
+
+# ----------------------------------------------------------------------------- MMMU
+
+
+def mmmu_cases(mmmu_dir):
+    sys.path.insert(0, os.path.join(mmmu_dir, "mmmu"))
+    from utils import eval_utils  # seeds random with 42 at import
+
+    eval_utils.random.seed(42)
+    mc = [
+        ["The answer is (B).", ["A", "B", "C", "D"], {"A": "1", "B": "2", "C": "3", "D": "4"}],
+        ["(A) or (C), finally (A)", ["A", "B", "C"], {"A": "x", "B": "y", "C": "z"}],
+        ["(C) is wrong, (A) is right", ["A", "B", "C"], {"A": "x", "B": "y", "C": "z"}],
+        ["B", ["A", "B", "C", "D"], {"A": "a", "B": "b", "C": "c", "D": "d"}],
+        ["B.", ["A", "B", "C", "D"], {"A": "a", "B": "b", "C": "c", "D": "d"}],
+        ["'B'", ["A", "B", "C", "D"], {"A": "a", "B": "b", "C": "c", "D": "d"}],
+        ["B,.", ["A", "B"], {"A": "a", "B": "b"}],
+        ["B.,", ["A", "B"], {"A": "a", "B": "b"}],
+        ["I think A is better than B here", ["A", "B", "C"], {"A": "p", "B": "q", "C": "r"}],
+        ["A B", ["A", "B"], {"A": "p", "B": "q"}],
+        ["I am not sure", ["A", "B", "C", "D"], {"A": "one", "B": "two", "C": "three", "D": "four"}],
+        ["", ["A", "B", "C", "D", "E"], {"A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}],
+        ["The correct option should be the red apple for sure", ["A", "B", "C"],
+         {"A": "green pear", "B": "red apple", "C": "blue berry"}],
+        ["It is either the red apple or the green pear, I guess", ["A", "B", "C"],
+         {"A": "green pear", "B": "red apple", "C": "blue berry"}],
+        ["The Answer Mentions RED APPLE in capitals here", ["A", "B"],
+         {"A": "green pear", "B": "red apple"}],
+        ["cat food is what the cat eats daily", ["A", "B"], {"A": "cat", "B": "cat food"}],
+        ["only four words here", ["A", "B"], {"A": "four", "B": "five"}],
+        ["(b) lower case", ["A", "B"], {"A": "x", "B": "y"}],
+        ["\u00a0B\u00a0", ["A", "B", "C"], {"A": "x", "B": "y", "C": "z"}],
+        ["B\n", ["A", "B", "C"], {"A": "x", "B": "y", "C": "z"}],
+        ["answer:\tC\t", ["A", "B", "C"], {"A": "x", "B": "y", "C": "z"}],
+        ["The options are A and C but the answer is (D)", ["A", "B", "C", "D"],
+         {"A": "a", "B": "b", "C": "c", "D": "d"}],
+        ["none", ["A", "B", "C"], {"A": "x", "B": "y", "C": "z"}],
+        ["none", ["A", "B"], {"A": "x", "B": "y"}],
+        ["none", ["A", "B", "C", "D", "E", "F", "G"], {c: c.lower() for c in "ABCDEFG"}],
+        ["this long response mentions nothing about the choices at all", ["A", "B", "C"],
+         {"A": "x1", "B": "y2", "C": "z3"}],
+        ["one two three four five six empty option", ["A", "B"], {"A": "", "B": "zzz"}],
+    ]
+    mc_out = [[r, c, i, eval_utils.parse_multi_choice_response(r, c, i)] for r, c, i in mc]
+
+    opens = ["The answer is 42.", "So the result is 3,000 meters", "x = 5\ny = 7",
+             "The final answer is 1.5e3 or 2e-2.", "Therefore, it is -3.14159", "B",
+             "is .", "It is 12.345 kg. So total is 10,5", "The answer is Paris",
+             "answer is \u0661\u0662", "the value is 1,234,567.89 and 9,99", "so so so x",
+             "The area is 25 m\u00b2 and 10\u00b2", "It is 1_000", "result is inf",
+             "The answer is nan", "  \n  .", "", "=", "a is b is c", "is  ", "7e5e3",
+             "It could be 3.5 thus 4", "The answer is 0.005", "The answer is -0.001",
+             "Multiple.\nLines. With Caps.\nis 8", "0.125", "1/2", "2.675 is it"]
+    open_out = []
+    for r in opens:
+        pred = eval_utils.parse_open_response(r)
+        open_out.append([r, sorted(jfloat(p) for p in pred if isinstance(p, str)),
+                         sorted((jfloat(p) for p in pred if not isinstance(p, str)),
+                                key=lambda v: repr(v))])
+    numbers = ["1,234 and 5,678,901", "-12 and +13", "3.5e10 and 2E-3", "1.5 2. .5",
+               "abc123 123abc 4,56", "10,00", "x2 = 5", "\u0661\u0662\u0663", "1e5,3"]
+    numbers_out = [[s, eval_utils.extract_numbers(s)] for s in numbers]
+    norm = ["  42 ", "1,000", "A", "ab", "", "2.675", "1.005", "-0.001", "inf", "nan", "x",
+            "\u0661.\u0665", "1_0", " B "]
+    norm_out = [[s, [jfloat(v) for v in eval_utils.normalize_str(s)]] for s in norm]
+    evals = [
+        [["42"], "The answer is 42."], [["42"], "The answer is 420."], [["4"], "it is 42"],
+        [["4"], "it is 4"], [["b"], "The answer is b"], [["b"], "about"], [["Paris"], "paris is it"],
+        [["24/7", "3.429"], "The answer is 3.43"], [["$MgS$", "MgS"], "it is mgs"],
+        [["nan"], "nan"], [["inf"], "it is inf"], [["0"], "it is -0.001"], [["1,000"], "1000"],
+        [["1.005"], "1.0"], [[""], "anything"], [["Tampa", "Florida"], "florida, usa"],
+    ]
+    eval_out = [[g, r, eval_utils.eval_open(g if len(g) > 1 else g[0],
+                                            eval_utils.parse_open_response(r))] for g, r in evals]
+    return {"multi_choice": mc_out, "open": open_out, "extract_numbers": numbers_out,
+            "normalize_str": norm_out, "eval_open": eval_out}
+
+
+def mmmu_example_outputs(mmmu_dir, data_dir, out):
+    """Runs main_parse_and_eval.py and main_eval_only.py on the example outputs of both models."""
+    from utils.data_utils import CAT_SHORT2LONG, DOMAIN_CAT2SUB_CAT
+    from utils.eval_utils import calculate_ins_level_acc
+
+    for model in ["llava1.5_13b", "qwen_vl"]:
+        work = tempfile.mkdtemp()
+        shutil.copytree(os.path.join(data_dir, "example_outputs", model), os.path.join(work, model))
+        cwd = os.getcwd()
+        os.chdir(os.path.join(mmmu_dir, "mmmu"))
+        try:
+            # a fresh interpreter, as `python main_parse_and_eval.py --path ... --subject ALL`
+            rc = os.system("%s main_parse_and_eval.py --path %s --subject ALL > /dev/null"
+                           % (sys.executable, os.path.join(work, model)))
+            assert rc == 0, rc
+        finally:
+            os.chdir(cwd)
+        questions = {}
+        results = {}
+        for cat in CAT_SHORT2LONG.values():
+            folder = os.path.join(work, model, cat)
+            for s in json.load(open(os.path.join(folder, "parsed_output.json"))):
+                p = s["parsed_pred"]
+                if isinstance(p, list):
+                    p = {"strings": sorted(x for x in p if isinstance(x, str)),
+                         "numbers": sorted(jfloat(x) for x in p if not isinstance(x, str))}
+                questions[s["id"]] = {"parsed": p, "correct": s["judge"] == "Correct"}
+            results[cat] = json.load(open(os.path.join(folder, "result.json")))
+        # print_results.py's table, categories in the official (CAT_SHORT2LONG) order
+        table = {}
+        for domain, cats in DOMAIN_CAT2SUB_CAT.items():
+            in_domain = {c: results[c] for c in cats if c in results}
+            acc = calculate_ins_level_acc(in_domain)
+            table["Overall-" + domain] = {"num": sum(r["num_example"] for r in in_domain.values()),
+                                          "acc": acc, "rounded": round(acc, 3)}
+            for c, r in in_domain.items():
+                table[c] = {"num": r["num_example"], "acc": r["acc"], "rounded": round(r["acc"], 3)}
+        acc = calculate_ins_level_acc({c: results[c] for c in CAT_SHORT2LONG.values()})
+        table["Overall"] = {"num": sum(r["num_example"] for r in results.values()), "acc": acc,
+                            "rounded": round(acc, 3)}
+        # main_eval_only.py on total_val_output.json: its printed dict
+        captured = []
+        real_print = builtins.print
+        builtins.print = lambda *a, **k: captured.append(a)
+        argv = sys.argv
+        sys.argv = ["main_eval_only.py", "--output_path",
+                    os.path.join(data_dir, "example_outputs", model, "total_val_output.json"),
+                    "--answer_path", os.path.join(data_dir, "answer_dict_val.json")]
+        try:
+            runpy.run_path(os.path.join(mmmu_dir, "mmmu", "main_eval_only.py"), run_name="__main__")
+        finally:
+            builtins.print = real_print
+            sys.argv = argv
+        eval_only = captured[-1][0]
+        dump(out, "mmmu_expected_%s.json" % model,
+             {"table": table, "eval_only_table": eval_only, "questions": questions}, compact=True)
+        shutil.rmtree(work)
+
+
+# ----------------------------------------------------------------------------- ANLS (RRC)
+
+
+def anls_cases(rrc_path):
+    rrc = load_module("infographicsvqa_eval", rrc_path)
+    cases = [
+        ["Paris", ["paris"]], ["  PARIS  ", ["Paris"]], ["the  big\tdog", ["The big dog"]],
+        ["abc", ["abd"]], ["abcd", ["abxy"]], ["ab", ["abcd"]], ["abcdef", ["abc"]],
+        ["1,000", ["1000"]], ["", [""]], ["", ["x"]], ["x", [""]], ["hello", ["hallo", "hello!"]],
+        ["straße", ["STRASSE"]], ["ǅ", ["dž"]], ["İstanbul", ["istanbul"]], ["ﬁle", ["file"]],
+        ["  a  b  ", ["a b"]], ["abc\u00a0def", ["abc def"]], ["AbCdEfGh", ["abcdefgh", "x"]],
+        ["12.5%", ["12.5"]], ["abcdefghij", ["abcdefghxx"]], ["abcdefghij", ["abcdexxxxx"]],
+        ["abcdefghij", ["abcdxxxxxx"]], ["a\U0001F600b", ["ab"]], ["résumé", ["resume"]],
+        ["New York City", ["new york", "NYC", "New York City, NY"]], ["ΣΑΣ", ["σας"]],
+    ]
+    answer_types = list(rrc.answer_types)
+    evidence = list(rrc.evidence_types)
+    reasoning = list(rrc.reasoning_requirements)
+    gt = {"dataset_name": "cases", "data": []}
+    subm = []
+    for i, (pred, answers) in enumerate(cases):
+        gt["data"].append({
+            "questionId": i + 1, "question": "q%d" % i, "answers": answers,
+            "answer_type": [answer_types[i % len(answer_types)]] + (
+                [answer_types[(i + 1) % len(answer_types)]] if i % 3 == 0 else []),
+            "evidence": [evidence[i % len(evidence)]],
+            "operation/reasoning": [reasoning[i % len(reasoning)]],
+        })
+        subm.append({"questionId": i + 1, "answer": pred})
+    d = tempfile.mkdtemp()
+    json.dump(gt, open(os.path.join(d, "gt.json"), "w"))
+    json.dump(subm, open(os.path.join(d, "subm.json"), "w"))
+    args = argparse.Namespace(anls_threshold=0.5, answer_types=True)
+    res = rrc.evaluate_method(os.path.join(d, "gt.json"), os.path.join(d, "subm.json"), args)
+    shutil.rmtree(d)
+    per_question = []
+    for q in gt["data"]:
+        s = res["per_sample_result"][str(q["questionId"])]
+        per_question.append({"prediction": s["det"], "answers": s["gt"],
+                             "answer_type": q["answer_type"], "score": s["score"]})
+    by_type = {t: res["scores_by_types"]["answer_types"][ref] for t, ref in rrc.answer_types.items()}
+    return {"questions": per_question, "overall": res["result"]["score"],
+            "by_answer_type": by_type}
+
+
+# ----------------------------------------------------------------------------- VQA
+
+
+def vqa_cases(vqa_dir):
+    path = os.path.join(vqa_dir, "PythonEvaluationTools", "vqaEvaluation", "vqaEval.py")
+    vqa_eval = load_module(
+        "vqaEval", path,
+        lambda s: s.replace('print "computing accuracy"', 'print("computing accuracy")')
+                   .replace('print "Done computing accuracy"', 'print("Done computing accuracy")'))
+
+    class QA:
+        def __init__(self, qa):
+            self.qa = qa
+
+        def getQuesIds(self):
+            return list(self.qa)
+
+    cases = [
+        ["yes", ["yes"] * 10], ["no", ["yes"] * 10],
+        ["yes", ["yes"] * 3 + ["no"] * 7], ["yes", ["yes"] * 2 + ["no"] * 8],
+        ["yes", ["yes"] * 1 + ["no"] * 9], ["yes", ["yes"] * 4 + ["no"] * 6],
+        ["two", ["2"] * 5 + ["two"] * 5], ["Two", ["2"] * 10], ["2", ["two"] * 10],
+        ["the cat", ["cat"] * 9 + ["a cat"]], ["The Cat.", ["cat"] * 4 + ["dog"] * 6],
+        ["dont", ["don't"] * 6 + ["do not"] * 4], ["don't", ["dont"] * 6 + ["no"] * 4],
+        ["3.5", ["3.5"] * 6 + ["3"] * 4], ["1,000", ["1000"] * 5 + ["1,000"] * 5],
+        ["hello-world", ["hello world"] * 5 + ["x"] * 5], ["hello - world", ["hello world"] * 5 + ["x"] * 5],
+        ["a.b.c", ["abc"] * 5 + ["x"] * 5], ["end.", ["end"] * 5 + ["x"] * 5],
+        ["yes\n", ["yes"] * 10], ["\tyes ", ["yes"] * 5 + ["no"] * 5],
+        ["Yes", ["yes"] * 10], ["none", ["0"] * 5 + ["zero"] * 5],
+        ["coca-cola", ["coca cola"] * 4 + ["coca-cola"] * 6], ["(a)", ["a"] * 5 + ["b"] * 5],
+        ["1,2 and 3-4", ["12 and 34"] * 5 + ["x"] * 5], ["..." + "." * 40 + "x", ["x"] * 5 + ["y"] * 5],
+        ["." * 40 + "x", ["." * 8 + "x"] * 5 + ["y"] * 5], ["Im here", ["I'm here"] * 5 + ["x"] * 5],
+        ["im here", ["i'm here"] * 5 + ["x"] * 5], ["theyre", ["they're"] * 5 + ["x"] * 5],
+        ["\u00a0yes\u00a0", ["yes"] * 5 + ["no"] * 5], ["5\u00a0people", ["5 people"] * 5 + ["x"] * 5],
+        ["a", ["a"] * 5 + ["the"] * 5], ["", [""] * 5 + ["x"] * 5], ["", [""] * 10],
+        ["what's up?", ["whats up"] * 5 + ["x"] * 5], ["x", ["x", "y", "z"]],
+        ["\u0663.5", ["\u06635"] * 5 + ["x"] * 5], ["yes", ["Yes"] * 10],
+        ["@home #1", ["home #1"] * 5 + ["x"] * 5], ["<b>bold</b>", ["b bold /b"] * 5 + ["x"] * 5],
+    ]
+    gts = {}
+    res = {}
+    for i, (pred, answers) in enumerate(cases):
+        gts[i] = {"answers": [{"answer": a, "answer_id": j + 1, "answer_confidence": "yes"}
+                              for j, a in enumerate(answers)],
+                  "question_type": "qt%d" % (i % 3), "answer_type": "at%d" % (i % 2)}
+        res[i] = {"answer": pred}
+    ev = vqa_eval.VQAEval(QA(gts), QA(res), n=2)
+    raw = {}
+    ev.setEvalQA = lambda q, acc: raw.__setitem__(q, acc)
+    sums = {}
+
+    def set_accuracy(accQA, accQuesType, accAnsType):
+        sums["overall"] = 100 * float(sum(accQA)) / len(accQA)
+        sums["qt"] = {t: 100 * float(sum(v)) / len(v) for t, v in accQuesType.items()}
+
+    ev.setAccuracy = set_accuracy
+    ev.updateProgress = lambda p: None
+    sys.stdout, real = io.StringIO(), sys.stdout
+    try:
+        ev.evaluate()
+    finally:
+        sys.stdout = real
+    ev2 = vqa_eval.VQAEval(QA({}), QA({}))
+    punct = ["a;b", "a ;b", "1,000 yes", "a,b", "x-y z-", "(x)", "a.b", "3.5", "end.", "a/b/c",
+             "x" + "." * 40, "don't!", "\u0661,\u0662", "he said \"hi\""]
+    digit_article = ["The Two dogs", "an apple and a pear", "none of them", "DONT WONT", "Im Ive",
+                     "  ten   eleven ", "yall'd've", "Ten", "\u00a0three\u2003four"]
+    return {
+        "questions": [{"prediction": p, "answers": a, "question_type": gts[i]["question_type"],
+                       "accuracy": raw[i]} for i, (p, a) in enumerate(cases)],
+        "overall": sums["overall"], "by_question_type": sums["qt"],
+        "process_punctuation": [[s, ev2.processPunctuation(s)] for s in punct],
+        "process_digit_article": [[s, ev2.processDigitArticle(s)] for s in digit_article],
+    }
+
+
+# ----------------------------------------------------------------------------- MMStar
+
+
+def mmstar_cases(mmstar_dir):
+    import pandas as pd
+
+    dumped = {}
+    smp = stub("vlmeval.smp")
+    stub("vlmeval")
+    smp.__dict__.update({
+        "load": lambda f: FRAMES[f], "dump": lambda d, p: dumped.__setitem__("score", d),
+        "get_logger": lambda n: type("L", (), {"info": lambda self, *a: None})(),
+        "tqdm": lambda it: it,
+    })
+    mod = load_module("mmstar_eval", os.path.join(mmstar_dir, "eval", "vlmeval", "evaluate", "mmstar.py"),
+                      lambda s: s.replace("from vlmeval.smp import *",
+                                          "from vlmeval.smp import load, dump, get_logger, tqdm"))
+    l2s = [(c, l2) for c, v in {
+        "coarse perception": ["image scene and topic", "image style & quality", "image emotion"],
+        "fine-grained perception": ["object counting", "recognition", "localization"],
+        "instance reasoning": ["single-instance reasoning", "cross-instance attribute reasoning",
+                               "cross-instance relation reasoning"],
+        "logical reasoning": ["code & sequence reasoning", "diagram reasoning", "common reasoning"],
+        "science & technology": ["biology & chemistry & physics",
+                                 "electronics & energy & mechanical eng.",
+                                 "geography & earth science & agriculture"],
+        "math": ["geometry", "numeric commonsense and calculation", "statistical reasoning"],
+    }.items() for l2 in v]
+    FRAMES = {}
+    predictions = ["A", "a", " B ", "(C)", "(c) text", "Option D", "option d", "option ",
+                   "The answer is A", "the answer is b.", "The answer is", "", "\nA", "A\nB",
+                   "B) no", "answer: A", "Answer is A", "(", "AB", "option  A", "the answer is  A",
+                   "nan", "\u00a0A", "ÀB", "İ", "Bold", "a"]
+    answers = ["A", "A", "B", "C", "C", "D", "D", "A", "A", "B", "A", "A", "A", "B", "B", "A", "A",
+               "A", "B", "A", "A", "N", "A", "A", "I", "B", " a\n"]
+    per_case = []
+    for pred, ans in zip(predictions, answers):
+        rows = [{"prediction": pred, "answer": ans, "bench": "x", "category": l2s[0][0],
+                 "l2_category": l2s[0][1]}]
+        rows += [{"prediction": "zzz", "answer": "A", "bench": "x", "category": c, "l2_category": l2}
+                 for c, l2 in l2s[1:]]
+        FRAMES["f.xlsx"] = pd.DataFrame(rows)
+        mod.MMStar_eval("f.xlsx")
+        per_case.append([pred, ans, dumped["score"]["%s(%s)" % l2s[0]] == 1.0])
+    rng = pyrandom.Random(7)
+    rows = []
+    for i in range(180):
+        c, l2 = l2s[i % 18]
+        ans = rng.choice("ABCD")
+        pred = rng.choice([ans, "ABCD"[rng.randrange(4)], "(" + ans + ") x", "Option " + ans, "no idea"])
+        rows.append({"prediction": pred, "answer": ans, "bench": "x", "category": c, "l2_category": l2})
+    FRAMES["g.xlsx"] = pd.DataFrame(rows)
+    mod.MMStar_eval("g.xlsx")
+    return {"cases": per_case, "dataset": [[r["prediction"], r["answer"], r["category"],
+                                            r["l2_category"]] for r in rows],
+            "scores": dumped["score"]}
+
+
+# ----------------------------------------------------------------------------- MathVista
+
+
+class NoGpt:
+    SENTINEL = "<GPT-4 extraction>"
+
+    def get_response(self, user_prompt):
+        return self.SENTINEL
+
+
+def mathvista_setup(mathvista_dir):
+    stub("openai", AzureOpenAI=object, OpenAI=object)
+    stub("models")
+    stub("models.gpt", GPT_Model=object)
+    stub("cv2")
+    stub("PIL", Image=stub("PIL.Image"))
+    stub("word2number", w2n=None)
+    stub("datasets", load_dataset=lambda *a, **k: [])
+    sys.path.insert(0, mathvista_dir)
+    import evaluation.extract_answer as extract
+    import evaluation.calculate_score as score
+    return extract, score
+
+
+def mathvista_cases(extract, score):
+    ext = [
+        ["", "free_form", "integer", None], ["14", "free_form", "integer", None],
+        [" 14\n", "free_form", "integer", None], ["+007", "free_form", "integer", None],
+        ["1_000", "free_form", "integer", None], ["14.0", "free_form", "integer", None],
+        ["\u0661\u0664", "free_form", "integer", None], ["1.50", "free_form", "float", None],
+        ["1e-5", "free_form", "float", None], ["1e16", "free_form", "float", None],
+        [".5", "free_form", "float", None], ["nan", "free_form", "float", None],
+        ["3", "free_form", "float", None], ["B", "multi_choice", "text", ["A", "B"]],
+        ["4", "multi_choice", "text", ["3", "4", "5"]], ["4 ", "multi_choice", "text", ["3", "4"]],
+        ['The answer is "7".', "free_form", "integer", None],
+        ['The answer is "7". The answer is "8".', "free_form", "integer", None],
+        ['The answer is "a\nb".', "free_form", "integer", None],
+        ["The answer is 7.", "free_form", "integer", None], ["seven", "free_form", "integer", None],
+        ["1,000", "free_form", "integer", None], ["[1, 2]", "free_form", "list", None],
+    ]
+    ext_out = []
+    for r, qt, at, ch in ext:
+        problem = {"question_type": qt, "answer_type": at, "choices": ch, "query": "", "pid": "1"}
+        ext_out.append([r, qt, at, ch, extract.extract_answer(NoGpt(), r, problem, True),
+                        extract.extract_answer(NoGpt(), r, problem, False)])
+    norm = [
+        ["B", ["3", "4", "5"], "multi_choice", "text", None], ["(b) 4", ["3", "4"], "multi_choice", "text", None],
+        [" C ", ["3", "4", "5"], "multi_choice", "text", None], ["D", ["3", "4", "5"], "multi_choice", "text", None],
+        ["b", ["3", "4"], "multi_choice", "text", None], ["41", ["3", "40", "45"], "multi_choice", "text", None],
+        ["", ["apple", "kiwi", "fig"], "multi_choice", "text", None],
+        ["grape", ["apple", "kiwi", "fig", "pear"], "multi_choice", "text", None],
+        ["(A) (B)", ["x", "y"], "multi_choice", "text", None], ["(z)", ["x", "y"], "multi_choice", "text", None],
+        ["14", None, "free_form", "integer", None], ["14.9", None, "free_form", "integer", None],
+        ["-0.5", None, "free_form", "integer", None], ["1e20", None, "free_form", "integer", None],
+        ["inf", None, "free_form", "integer", None], ["nan", None, "free_form", "integer", None],
+        ["abc", None, "free_form", "integer", None], ["1,000", None, "free_form", "integer", None],
+        ["2.675", None, "free_form", "float", 2], ["2.5", None, "free_form", "float", 0],
+        ["3.14159", None, "free_form", "float", 1.0], ["0.1", None, "free_form", "float", 3],
+        ["1234.5", None, "free_form", "float", -2], ["1e16", None, "free_form", "float", 1],
+        ["1.5", None, "free_form", "float", None], ["x", None, "free_form", "float", 1],
+        ["-0.04", None, "free_form", "float", 1], ["[1, 2]", None, "free_form", "list", None],
+        ["1.25", None, "free_form", "float", 1.9],
+    ]
+    norm_out = [[e, ch, qt, at, p, score.normalize_extracted_answer(e, ch, qt, at, p)]
+                for e, ch, qt, at, p in norm]
+    norm_out.append(["  ", ["a", "bb"], "multi_choice", "text", None,
+                     score.normalize_extracted_answer("  ", ["a", "bb"], "multi_choice", "text", None,
+                                                      ignore_empty_extractions=True), True])
+    return {"extract": ext_out, "normalize": norm_out,
+            "demo": [["The number missing in the sequence is 14.", "free_form", "integer", None, "14"],
+                     ["The fraction of females facing the camera is 0.6, which means that six out of ten "
+                      "females in the group are facing the camera.", "free_form", "float", None, "0.6"],
+                     ["Luca needs $1.45 to buy a sour apple candy and a butterscotch candy.",
+                      "free_form", "float", None, "1.45"],
+                     ["The line graph saw its maximum peak between 2007 and 2008.", "free_form", "list",
+                      None, "[2007, 2008]"],
+                     ["The correct answer is (B) 8/11.", "multi_choice", "text",
+                      ["3/11", "8/11", "6/11", "3/5"], "B"]]}
+
+
+def mathvista_results(mathvista_dir, extract, score, out):
+    """Official extraction rules and calculate_score.py main() on published model outputs."""
+    keep_meta = ["language", "source", "category", "task", "context", "grade", "skills"]
+    for name, path in [("idefics_9b_instruct", "results/idefics/output_idefics_9b_instruct.json"),
+                       ("llava_llama_2_13b", "results/llava/output_llava_llama_2_13b.json")]:
+        data = json.load(open(os.path.join(mathvista_dir, path)))
+        problems = {}
+        for pid, p in data.items():
+            rule = extract.extract_answer(NoGpt(), p["response"], p, quick_extract=True)
+            problems[pid] = {
+                "pid": pid, "question_type": p["question_type"], "answer_type": p["answer_type"],
+                "choices": p["choices"], "precision": p["precision"], "answer": p["answer"],
+                "metadata": {k: p["metadata"][k] for k in keep_meta},
+                "response": p["response"], "gpt4_extraction": p["extraction"],
+                "official_rule_extraction": None if rule == NoGpt.SENTINEL else rule,
+            }
+        d = tempfile.mkdtemp()
+        run = {pid: {"choices": p["choices"], "question_type": p["question_type"],
+                     "answer_type": p["answer_type"], "precision": p["precision"],
+                     "extraction": p["gpt4_extraction"], "answer": p["answer"],
+                     "metadata": p["metadata"]} for pid, p in problems.items()}
+        json.dump(run, open(os.path.join(d, "out.json"), "w"))
+        argv = sys.argv
+        sys.argv = ["calculate_score.py", "--output_dir", d, "--output_file", "out.json",
+                    "--score_file", "scores.json", "--rerun"]
+        try:
+            score.main()
+        finally:
+            sys.argv = argv
+        scored = json.load(open(os.path.join(d, "out.json")))
+        for pid, p in problems.items():
+            p["prediction"] = scored[pid]["prediction"]
+            p["true_false"] = scored[pid]["true_false"]
+        scores = json.load(open(os.path.join(d, "scores.json")))
+        shutil.rmtree(d)
+        dump(out, "mathvista_%s.json" % name, {"problems": problems, "scores": scores}, compact=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "out"]:
+        ap.add_argument("--" + a, required=True)
+    args = ap.parse_args()
+    out = args.out
+    dump(out, "python_random.json", python_random_cases())
+    dump(out, "python_float.json", python_float_cases())
+    dump(out, "mmmu_cases.json", mmmu_cases(args.mmmu))
+    mmmu_example_outputs(args.mmmu, args.mmmu_data, out)
+    dump(out, "anls_cases.json", anls_cases(args.rrc))
+    dump(out, "vqa_cases.json", vqa_cases(args.vqa))
+    dump(out, "mmstar_cases.json", mmstar_cases(args.mmstar))
+    extract, score = mathvista_setup(args.mathvista)
+    dump(out, "mathvista_cases.json", mathvista_cases(extract, score))
+    mathvista_results(args.mathvista, extract, score, out)
+
+
+if __name__ == "__main__":
+    main()
