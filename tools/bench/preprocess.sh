@@ -11,7 +11,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}
 core=${BENCH_CORE:-0}
 warmup=${BENCH_WARMUP:-3}
-iterations=${BENCH_ITERATIONS:-9}
+iterations=${BENCH_ITERATIONS:-5}
+rounds=${BENCH_ROUNDS:-3}
 checkpoint=$root/model-loader/src/test/resources/reference/checkpoints/tiny-smolvlm
 images=$(mktemp -d)
 out=$(mktemp -d)
@@ -30,24 +31,37 @@ javac -d "$out/classes" -cp "$classpath" "$root/tools/bench/java/PreprocessBench
 
 args=(2048 512 64 "$warmup" "$iterations")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), pinned to core $core"
-taskset -c "$core" java -XX:ActiveProcessorCount=1 -cp "$out/classes:$classpath" PreprocessBench \
-  "$checkpoint" "$images" "${args[@]}" > "$out/java.jsonl"
-OMP_NUM_THREADS=1 taskset -c "$core" "$python" "$root/tools/bench/preprocess_hf.py" \
-  --checkpoint "$checkpoint" --images "$images" --longest-edge 2048 --max-image-size 512 \
-  --image-seq-len 64 --warmup "$warmup" --iterations "$iterations" > "$out/hf.jsonl"
+# Rounds alternate the two sides, so a change in machine load hits both alike.
+for round in $(seq "$rounds"); do
+  taskset -c "$core" java -XX:ActiveProcessorCount=1 -cp "$out/classes:$classpath" PreprocessBench \
+    "$checkpoint" "$images" "${args[@]}" 2>/dev/null >> "$out/java.jsonl"
+  OMP_NUM_THREADS=1 taskset -c "$core" "$python" "$root/tools/bench/preprocess_hf.py" \
+    --checkpoint "$checkpoint" --images "$images" --longest-edge 2048 --max-image-size 512 \
+    --image-seq-len 64 --warmup "$warmup" --iterations "$iterations" 2>/dev/null >> "$out/hf.jsonl"
+done
 
 "$python" - "$out/java.jsonl" "$out/hf.jsonl" <<'PY'
 import json, statistics, sys
-java = {r["image"]: r for r in map(json.loads, open(sys.argv[1]))}
-hf = {r["image"]: r for r in map(json.loads, open(sys.argv[2]))}
+from collections import defaultdict
+
+def load(path):
+    runs = defaultdict(list)
+    shape = {}
+    for record in map(json.loads, open(path)):
+        runs[record["image"]].extend(record["ms"])
+        shape[record["image"]] = (record["frames"], record["tokens"])
+    return runs, shape
+
+java, java_shape = load(sys.argv[1])
+hf, hf_shape = load(sys.argv[2])
 print(f"{'image':28} {'frames':>6} {'tokens':>6} {'java ms':>9} {'hf ms':>9} {'hf/java':>8}")
 ratios = []
 for name in sorted(java):
-    j, h = java[name], hf[name]
-    assert j["frames"] == h["frames"], (name, j["frames"], h["frames"])
-    assert j["tokens"] == h["tokens"], (name, j["tokens"], h["tokens"])
-    ratio = h["median_ms"] / j["median_ms"]
-    ratios.append(ratio)
-    print(f"{name:28} {j['frames']:>6} {j['tokens']:>6} {j['median_ms']:>9.1f} {h['median_ms']:>9.1f} {ratio:>8.2f}")
-print(f"median speed-up of Java over Hugging Face (hf ms / java ms): {statistics.median(ratios):.2f}")
+    assert java_shape[name] == hf_shape[name], (name, java_shape[name], hf_shape[name])
+    j, h = statistics.median(java[name]), statistics.median(hf[name])
+    ratios.append(h / j)
+    frames, tokens = java_shape[name]
+    print(f"{name:28} {frames:>6} {tokens:>6} {j:>9.1f} {h:>9.1f} {h / j:>8.2f}")
+print(f"median of {len(next(iter(java.values())))} timings per image and side;"
+      f" median speed-up of Java over Hugging Face (hf ms / java ms): {statistics.median(ratios):.2f}")
 PY
