@@ -4,7 +4,7 @@ import io.github.idefics3spark.tf.Weights;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.linalg.MatMul;
-import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TNumber;
 
 /**
  * Idefics3Connector: pixel shuffle by the scale factor, then the modality projection.
@@ -12,15 +12,15 @@ import org.tensorflow.types.TFloat32;
  * <p>{@code out[f, R*G' + C, (i*s + j)*D + d] = x[f, (R*s + i)*G + (C*s + j), d]} with G patches a
  * side, s the scale factor, G' = G / s; then {@code out @ proj^T}, no bias.
  */
-final class Connector {
+final class Connector<T extends TNumber> {
   private final Ops tf;
   private final int grid; // G
   private final int scale; // s
   private final int visionHidden; // D
   private final int textHidden;
-  private final Operand<TFloat32> proj; // (text hidden, D * s^2)
+  private final Operand<T> proj; // (text hidden, D * s^2)
 
-  Connector(Ops tf, Weights weights, Idefics3Config config) {
+  Connector(Ops tf, Weights<T> weights, Idefics3Config config) {
     this.tf = tf;
     this.grid = config.patchesPerSide();
     this.scale = config.scaleFactor();
@@ -35,17 +35,16 @@ final class Connector {
   }
 
   /** (frames, G * G, D) -> (frames, image_seq_len, text hidden). */
-  Operand<TFloat32> forward(Operand<TFloat32> x) {
+  Operand<T> forward(Operand<T> x) {
     int reduced = grid / scale; // G'
     // (F, R, i, C, j, D): the patch row is R*s + i, the column C*s + j.
-    Operand<TFloat32> blocks =
+    Operand<T> blocks =
         tf.reshape(x, tf.constant(new int[] {-1, reduced, scale, reduced, scale, visionHidden}));
     // (F, R, C, i, j, D) -> (F * G'^2, s^2 * D)
-    Operand<TFloat32> shuffled =
-        tf.linalg.transpose(blocks, tf.constant(new int[] {0, 1, 3, 2, 4, 5}));
-    Operand<TFloat32> rows =
+    Operand<T> shuffled = tf.linalg.transpose(blocks, tf.constant(new int[] {0, 1, 3, 2, 4, 5}));
+    Operand<T> rows =
         tf.reshape(shuffled, tf.constant(new int[] {-1, scale * scale * visionHidden}));
-    Operand<TFloat32> projected =
+    Operand<T> projected =
         tf.linalg.matMul(rows, proj, MatMul.transposeB(true)); // (F * G'^2, text hidden)
     return tf.reshape(projected, tf.constant(new int[] {-1, reduced * reduced, textHidden}));
   }

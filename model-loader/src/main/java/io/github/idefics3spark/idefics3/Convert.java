@@ -1,5 +1,6 @@
 package io.github.idefics3spark.idefics3;
 
+import io.github.idefics3spark.tf.ComputeDtype;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -11,15 +12,17 @@ import java.util.List;
  * ({@link Idefics3Package}).
  *
  * <pre>
- * convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32]   convert, streaming tensor by tensor
+ * convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16]   convert, streaming tensor by
+ *                                                               tensor (fp32 for CPU, bf16 or
+ *                                                               fp16 for GPU)
  * convert CHECKPOINT_DIR --dry-run                     build the graph from config.json only and
  *                                                      print the parameter count (no weights read)
  * </pre>
  */
 public final class Convert {
   private static final String USAGE =
-      "usage: convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32]\n"
-          + "       convert CHECKPOINT_DIR --dry-run";
+      "usage: convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16]\n"
+          + "       convert CHECKPOINT_DIR --dry-run [--dtype fp32|bf16|fp16]";
 
   private Convert() {}
 
@@ -37,7 +40,7 @@ public final class Convert {
         case "--dry-run" -> dryRun = true;
         case "--dtype" -> {
           if (i + 1 == args.length) {
-            err.println("--dtype needs a value (fp32)\n" + USAGE);
+            err.println("--dtype needs a value: fp32, bf16 or fp16\n" + USAGE);
             return 2;
           }
           dtype = args[++i];
@@ -49,12 +52,11 @@ public final class Convert {
         default -> positional.add(args[i]);
       }
     }
-    if (!dtype.equals("fp32")) {
-      err.println(
-          "--dtype "
-              + dtype
-              + " is not supported yet: this build computes in fp32 only (bf16/fp16 are planned"
-              + " for GPU executors); use --dtype fp32");
+    ComputeDtype computeDtype;
+    try {
+      computeDtype = ComputeDtype.of(dtype);
+    } catch (IllegalArgumentException e) {
+      err.println("--dtype " + dtype + ": choose fp32 (CPU), bf16 or fp16 (GPU)\n" + USAGE);
       return 2;
     }
     if (positional.size() != (dryRun ? 1 : 2)) {
@@ -65,22 +67,23 @@ public final class Convert {
     try {
       if (dryRun) {
         Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
-        try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config())) {
+        try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), computeDtype)) {
           out.printf(
-              "%s: graph built, %d weight tensors, %,d parameters (%.2f GB in fp32)%n",
+              "%s: graph built, %d weight tensors, %,d parameters (%.2f GB in %s)%n",
               source,
               graph.weights().variables().size(),
               graph.weights().parameterCount(),
-              graph.weights().parameterCount() * 4 / 1e9);
+              graph.weights().parameterCount() * (computeDtype == ComputeDtype.FP32 ? 4 : 2) / 1e9,
+              computeDtype.flag());
         }
         return 0;
       }
       Path target = Path.of(positional.get(1));
       long started = System.nanoTime();
-      long parameters = Idefics3Package.write(source, target);
+      long parameters = Idefics3Package.write(source, target, computeDtype);
       out.printf(
-          "%s -> %s: %,d parameters, fp32, %.1f s%n",
-          source, target, parameters, (System.nanoTime() - started) / 1e9);
+          "%s -> %s: %,d parameters, %s, %.1f s%n",
+          source, target, parameters, computeDtype.flag(), (System.nanoTime() - started) / 1e9);
       return 0;
     } catch (CheckpointException | IOException e) {
       err.println("convert failed: " + e.getMessage());

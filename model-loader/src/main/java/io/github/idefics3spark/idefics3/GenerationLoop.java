@@ -15,6 +15,7 @@ import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -27,10 +28,10 @@ import org.tensorflow.types.family.TType;
  * the pad id, and a row finishes on any of the stop ids. The loop body cannot capture outer
  * tensors: it re-reads every weight through its own handle ({@link Weights#read}).
  */
-final class GenerationLoop {
+final class GenerationLoop<T extends TNumber> {
 
   /** What the loop carries from step to step, in the While op's order. */
-  record State(
+  record State<T extends TNumber>(
       Operand<TInt32> step, // () the index in tokens of the token this step writes
       Operand<TInt32> token, // (B) the token chosen at the previous step
       Operand<TBool> finished, // (B)
@@ -43,7 +44,7 @@ final class GenerationLoop {
       Operand<TInt32> eosTokenIds, // (E)
       Operand<TInt32> padTokenId, // ()
       NextToken.Sampling sampling,
-      List<TextAttention.KvCache> caches) {
+      List<TextAttention.KvCache<T>> caches) {
 
     List<Operand<?>> asList() {
       List<Operand<?>> list =
@@ -65,7 +66,7 @@ final class GenerationLoop {
                   sampling.topK(),
                   sampling.topP(),
                   sampling.seed()));
-      for (TextAttention.KvCache cache : caches) {
+      for (TextAttention.KvCache<T> cache : caches) {
         list.add(cache.keys());
         list.add(cache.values());
       }
@@ -73,15 +74,14 @@ final class GenerationLoop {
     }
 
     @SuppressWarnings("unchecked")
-    static State of(List<? extends Operand<?>> list, int layers) {
-      List<TextAttention.KvCache> caches = new ArrayList<>(layers);
+    static <T extends TNumber> State<T> of(List<? extends Operand<?>> list, int layers) {
+      List<TextAttention.KvCache<T>> caches = new ArrayList<>(layers);
       for (int i = 0; i < layers; i++) {
         caches.add(
-            new TextAttention.KvCache(
-                (Operand<TFloat32>) list.get(16 + 2 * i),
-                (Operand<TFloat32>) list.get(17 + 2 * i)));
+            new TextAttention.KvCache<>(
+                (Operand<T>) list.get(16 + 2 * i), (Operand<T>) list.get(17 + 2 * i)));
       }
-      return new State(
+      return new State<>(
           (Operand<TInt32>) list.get(0),
           (Operand<TInt32>) list.get(1),
           (Operand<TBool>) list.get(2),
@@ -103,7 +103,7 @@ final class GenerationLoop {
     }
 
     /** Placeholders for every loop variable, in a function body. */
-    static State placeholders(Ops tf, int layers) {
+    static <T extends TNumber> State<T> placeholders(Ops tf, int layers, Class<T> dtype) {
       List<Operand<?>> list = new ArrayList<>();
       Class<?>[] types = {
         TInt32.class, TInt32.class, TBool.class, TInt32.class, TInt32.class, TInt32.class,
@@ -116,20 +116,20 @@ final class GenerationLoop {
         list.add(tf.placeholder(t));
       }
       for (int i = 0; i < 2 * layers; i++) {
-        list.add(tf.placeholder(TFloat32.class));
+        list.add(tf.placeholder(dtype));
       }
       return of(list, layers);
     }
   }
 
   private final Idefics3Config config;
-  private final Weights weights;
+  private final Weights<T> weights;
   private final NextToken nextToken;
   private final Consumer<ConcreteFunction> keep;
 
   GenerationLoop(
       Idefics3Config config,
-      Weights weights,
+      Weights<T> weights,
       NextToken nextToken,
       Consumer<ConcreteFunction> keep) {
     this.config = config;
@@ -139,15 +139,20 @@ final class GenerationLoop {
   }
 
   /** Runs the loop from {@code initial} (the state after the prefill) to its final state. */
-  State run(Ops tf, State initial) {
+  State<T> run(Ops tf, State<T> initial) {
     int layers = initial.caches().size();
     ConcreteFunction cond =
         ConcreteFunction.create(
-            body -> signature("generate_cond", State.placeholders(body, layers), null, body));
+            body ->
+                signature(
+                    "generate_cond",
+                    State.placeholders(body, layers, weights.dtype()),
+                    null,
+                    body));
     ConcreteFunction step =
         ConcreteFunction.create(
             body -> {
-              State in = State.placeholders(body, layers);
+              State<T> in = State.placeholders(body, layers, weights.dtype());
               return signature("generate_step", in, step(body, in), body);
             });
     keep.accept(cond);
@@ -158,8 +163,8 @@ final class GenerationLoop {
   }
 
   /** One decode step: feed each row's last token at its slot, choose the next one. */
-  private State step(Ops tf, State s) {
-    TextModel text = new TextModel(tf, weights, config.text());
+  private State<T> step(Ops tf, State<T> s) {
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
     Operand<TInt32> batch = DynamicShape.dim(tf, s.token(), 0);
 
     // The token being fed occupies cache slot `slot` in every row.
@@ -167,16 +172,17 @@ final class GenerationLoop {
         setColumn(
             tf, s.slotMask(), s.slot(), tf.fill(DynamicShape.of(tf, batch, 1), tf.constant(1)));
     Operand<TInt32> fed = tf.expandDims(s.token(), tf.constant(1)); // (B, 1)
-    TextModel.Output out =
+    TextModel.Output<T> out =
         text.forward(
             text.embed(fed),
             tf.expandDims(s.position(), tf.constant(1)), // (B, 1)
             text.cacheMask(slotMask), // (B, 1, 1, capacity)
             s.caches(),
             s.slot());
-    Operand<TFloat32> hidden =
+    Operand<T> hidden =
         tf.reshape(out.hidden(), DynamicShape.of(tf, batch, config.text().hiddenSize())); // (B, H)
-    Operand<TInt32> chosen = nextToken.choose(tf, text.lmHead(hidden), s.sampling(), s.step());
+    Operand<TFloat32> logits = tf.dtypes.cast(text.lmHead(hidden), TFloat32.class); // (B, V)
+    Operand<TInt32> chosen = nextToken.choose(tf, logits, s.sampling(), s.step());
 
     // Finished rows emit pad; a row finishes on any stop id.
     Operand<TInt32> next =
@@ -188,7 +194,7 @@ final class GenerationLoop {
     Operand<TBool> finished = tf.math.logicalOr(s.finished(), isStop(tf, next, s.eosTokenIds()));
 
     Operand<TInt32> one = tf.constant(1);
-    return new State(
+    return new State<>(
         tf.math.add(s.step(), one),
         next,
         finished,
@@ -233,7 +239,7 @@ final class GenerationLoop {
    * (each wrapped in an identity, as a function output cannot be an input); the condition's single
    * output is "keep going": step &lt; max_new_tokens and some row unfinished.
    */
-  private static Signature signature(String key, State in, State out, Ops tf) {
+  private static Signature signature(String key, State<?> in, State<?> out, Ops tf) {
     Signature.Builder builder = Signature.builder().key(key);
     List<Operand<?>> inputs = in.asList();
     for (int i = 0; i < inputs.size(); i++) {

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.idefics3;
 
 import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.DynamicShape;
 import io.github.idefics3spark.tf.Weights;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TNumber;
 
 /**
  * The Idefics3 model as one TensorFlow graph with three named signatures; the weights are resource
@@ -55,23 +57,31 @@ public final class Idefics3Graph implements AutoCloseable {
 
   private final Idefics3Config config;
   private final Graph graph;
-  private final Weights weights;
+  private final ComputeDtype dtype;
+  private final Weights<? extends TNumber> weights;
   private final Map<String, Signature> signatures = new LinkedHashMap<>();
   private final List<ConcreteFunction> functions = new ArrayList<>();
 
-  private Idefics3Graph(Idefics3Config config) {
+  private Idefics3Graph(Idefics3Config config, ComputeDtype dtype) {
     this.config = config;
+    this.dtype = dtype;
     this.graph = new Graph();
-    this.weights = new Weights(graph);
+    this.weights = new Weights<>(graph, dtype.type());
   }
 
-  /** Builds the whole graph for {@code config}; the caller closes it. */
+  /** Builds the whole graph for {@code config} in fp32; the caller closes it. */
   public static Idefics3Graph build(Idefics3Config config) {
-    Idefics3Graph model = new Idefics3Graph(config);
+    return build(config, ComputeDtype.FP32);
+  }
+
+  /**
+   * Builds the whole graph for {@code config}, weights and compute in {@code dtype} (signature
+   * inputs and outputs stay fp32); the caller closes it.
+   */
+  public static Idefics3Graph build(Idefics3Config config, ComputeDtype dtype) {
+    Idefics3Graph model = new Idefics3Graph(config, dtype);
     try {
-      model.buildEncodeImages();
-      model.buildLogits();
-      model.buildGenerate();
+      model.buildAll(model.weights);
       return model;
     } catch (RuntimeException e) {
       model.close();
@@ -87,8 +97,19 @@ public final class Idefics3Graph implements AutoCloseable {
     return graph;
   }
 
-  public Weights weights() {
+  public Weights<? extends TNumber> weights() {
     return weights;
+  }
+
+  /** The dtype weights are stored and computed in. */
+  public ComputeDtype dtype() {
+    return dtype;
+  }
+
+  private <T extends TNumber> void buildAll(Weights<T> typed) {
+    buildEncodeImages(typed);
+    buildLogits(typed);
+    buildGenerate(typed);
   }
 
   /** The signatures by name: {@value #ENCODE_IMAGES}, {@value #LOGITS}, {@value #GENERATE}. */
@@ -177,7 +198,7 @@ public final class Idefics3Graph implements AutoCloseable {
     }
   }
 
-  private void buildEncodeImages() {
+  private <T extends TNumber> void buildEncodeImages(Weights<T> weights) {
     Ops tf = Ops.create(graph).withSubScope(ENCODE_IMAGES);
     Idefics3Config.Vision vision = config.vision();
     long side = vision.imageSize();
@@ -189,9 +210,12 @@ public final class Idefics3Graph implements AutoCloseable {
         tf.withName("pixel_attention_mask")
             .placeholder(TBool.class, Placeholder.shape(Shape.of(-1, side, side)));
 
-    VisionTransformer tower = new VisionTransformer(tf, weights, "model.vision_model.", vision);
-    Connector connector = new Connector(tf, weights, config);
-    Operand<TFloat32> features = connector.forward(tower.forward(pixelValues, pixelMask));
+    VisionTransformer<T> tower =
+        new VisionTransformer<>(tf, weights, "model.vision_model.", vision);
+    Connector<T> connector = new Connector<>(tf, weights, config);
+    Operand<T> pixels = tf.dtypes.cast(pixelValues, weights.dtype());
+    Operand<TFloat32> features =
+        tf.dtypes.cast(connector.forward(tower.forward(pixels, pixelMask)), TFloat32.class);
 
     signatures.put(
         ENCODE_IMAGES,
@@ -203,22 +227,22 @@ public final class Idefics3Graph implements AutoCloseable {
             .build());
   }
 
-  private void buildLogits() {
+  private <T extends TNumber> void buildLogits(Weights<T> weights) {
     Ops tf = Ops.create(graph).withSubScope(LOGITS);
     Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
     Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
     Placeholder<TInt32> positionIds = tokenPlaceholder(tf, "position_ids");
     Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
 
-    TextModel text = new TextModel(tf, weights, config.text());
-    Operand<TFloat32> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
-    TextModel.Output out =
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<T> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
+    TextModel.Output<T> out =
         text.forward(embeddings, positionIds, text.causalMask(attentionMask), null, null);
     int hidden = config.text().hiddenSize();
-    Operand<TFloat32> rows = tf.reshape(out.hidden(), tf.constant(new int[] {-1, hidden}));
+    Operand<T> rows = tf.reshape(out.hidden(), tf.constant(new int[] {-1, hidden}));
     Operand<TFloat32> logits =
         tf.reshape(
-            text.lmHead(rows),
+            tf.dtypes.cast(text.lmHead(rows), TFloat32.class),
             DynamicShape.of(
                 tf,
                 DynamicShape.dim(tf, inputIds, 0),
@@ -237,7 +261,7 @@ public final class Idefics3Graph implements AutoCloseable {
             .build());
   }
 
-  private void buildGenerate() {
+  private <T extends TNumber> void buildGenerate(Weights<T> weights) {
     Ops tf = Ops.create(graph).withSubScope(GENERATE);
     Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
     Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
@@ -255,20 +279,21 @@ public final class Idefics3Graph implements AutoCloseable {
             tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
 
     // Prefill: the whole prompt with the images, positions = cumsum(mask) - 1 (1 on padding).
-    TextModel text = new TextModel(tf, weights, config.text());
-    Operand<TFloat32> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<T> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
     Operand<TBool> real = tf.math.equal(attentionMask, tf.constant(1));
     Operand<TInt32> positions =
         tf.select(
             real,
             tf.math.sub(tf.math.cumsum(attentionMask, tf.constant(1)), tf.constant(1)),
             tf.onesLike(attentionMask)); // (B, P)
-    TextModel.Output prefill =
+    TextModel.Output<T> prefill =
         text.forward(embeddings, positions, text.causalMask(attentionMask), null, null);
-    Operand<TFloat32> last =
+    Operand<T> last =
         tf.stridedSlice(prefill.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
     NextToken nextToken = new NextToken(functions::add);
-    Operand<TInt32> first = nextToken.choose(tf, text.lmHead(last), sampling, tf.constant(0));
+    Operand<TFloat32> lastLogits = tf.dtypes.cast(text.lmHead(last), TFloat32.class); // (B, V)
+    Operand<TInt32> first = nextToken.choose(tf, lastLogits, sampling, tf.constant(0));
 
     // The loop's starting state: caches with room for the new tokens, the first token written.
     Operand<TInt32> batch = DynamicShape.dim(tf, inputIds, 0);
@@ -278,12 +303,12 @@ public final class Idefics3Graph implements AutoCloseable {
         tf.reshape(
             tf.stack(List.of(zero, zero, zero, zero, zero, maxNewTokens, zero, zero)),
             tf.constant(new int[] {4, 2})); // pad the slot axis (2) by max_new_tokens at its end
-    List<TextAttention.KvCache> caches = new ArrayList<>();
-    for (TextAttention.KvCache kv : prefill.caches()) {
+    List<TextAttention.KvCache<T>> caches = new ArrayList<>();
+    Operand<T> zeroFill = ComputeDtype.scalar(tf, 0, weights.dtype());
+    for (TextAttention.KvCache<T> kv : prefill.caches()) {
       caches.add(
-          new TextAttention.KvCache(
-              tf.pad(kv.keys(), room, tf.constant(0f)),
-              tf.pad(kv.values(), room, tf.constant(0f))));
+          new TextAttention.KvCache<>(
+              tf.pad(kv.keys(), room, zeroFill), tf.pad(kv.values(), room, zeroFill)));
     }
     Operand<TInt32> slotMask =
         tf.concat(
@@ -296,8 +321,8 @@ public final class Idefics3Graph implements AutoCloseable {
             tf.fill(DynamicShape.of(tf, batch, maxNewTokens), padTokenId),
             zero,
             tf.expandDims(first, tf.constant(1))); // (B, max_new)
-    GenerationLoop.State initial =
-        new GenerationLoop.State(
+    GenerationLoop.State<T> initial =
+        new GenerationLoop.State<>(
             tf.constant(1),
             first,
             GenerationLoop.isStop(tf, first, eosTokenIds),
@@ -311,8 +336,8 @@ public final class Idefics3Graph implements AutoCloseable {
             padTokenId,
             sampling,
             caches);
-    GenerationLoop.State done =
-        new GenerationLoop(config, weights, nextToken, functions::add).run(tf, initial);
+    GenerationLoop.State<T> done =
+        new GenerationLoop<>(config, weights, nextToken, functions::add).run(tf, initial);
 
     signatures.put(
         GENERATE,
@@ -342,19 +367,18 @@ public final class Idefics3Graph implements AutoCloseable {
    * @param inputIds (B, L)
    * @param imageFeatures (frames, image_seq_len, H); frames may be 0
    */
-  private Operand<TFloat32> mergeImages(
-      Ops tf,
-      Operand<TFloat32> embeddings,
-      Operand<TInt32> inputIds,
-      Operand<TFloat32> imageFeatures) {
+  private <T extends TNumber> Operand<T> mergeImages(
+      Ops tf, Operand<T> embeddings, Operand<TInt32> inputIds, Operand<TFloat32> imageFeatures) {
     int hidden = config.text().hiddenSize();
-    Operand<TFloat32> rows =
-        tf.reshape(imageFeatures, tf.constant(new int[] {-1, hidden})); // (frames * S, H)
+    Operand<T> rows =
+        tf.reshape(
+            tf.dtypes.cast(imageFeatures, embeddings.type()),
+            tf.constant(new int[] {-1, hidden})); // (frames * S, H)
     Operand<TInt32> count = DynamicShape.dim(tf, rows, 0);
     // One zero row at the end, the index of every non-image position (and of any surplus).
     rows =
         tf.concat(
-            List.of(rows, tf.zeros(tf.constant(new int[] {1, hidden}), TFloat32.class)),
+            List.of(rows, tf.zeros(tf.constant(new int[] {1, hidden}), embeddings.type())),
             tf.constant(0));
     Operand<TBool> isImage = tf.math.equal(inputIds, tf.constant(config.imageTokenId())); // (B, L)
     Operand<TInt32> flat =
@@ -365,7 +389,7 @@ public final class Idefics3Graph implements AutoCloseable {
             tf.reshape(isImage, tf.constant(new int[] {-1})),
             tf.math.minimum(order, count),
             tf.fill(tf.shape(order), count));
-    Operand<TFloat32> gathered =
+    Operand<T> gathered =
         tf.reshape(tf.gather(rows, index, tf.constant(0)), tf.shape(embeddings)); // (B, L, H)
     return tf.select(tf.expandDims(isImage, tf.constant(-1)), gathered, embeddings);
   }

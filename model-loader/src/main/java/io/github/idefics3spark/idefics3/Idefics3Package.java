@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.ComputeDtype;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -100,6 +101,15 @@ public final class Idefics3Package implements AutoCloseable {
    * @return the number of parameters written
    */
   public static long write(Path source, Path target) throws IOException {
+    return write(source, target, ComputeDtype.FP32);
+  }
+
+  /**
+   * Like {@link #write(Path, Path)}, storing the weights and computing in {@code dtype} (bf16 or
+   * fp16 for GPU executors; fp32, the default, for CPU). Tensors of another dtype in the checkpoint
+   * are converted (rounded to nearest even).
+   */
+  public static long write(Path source, Path target, ComputeDtype dtype) throws IOException {
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
     if (Files.exists(target)) {
       try (Stream<Path> entries = Files.list(target)) {
@@ -112,7 +122,7 @@ public final class Idefics3Package implements AutoCloseable {
     Files.createDirectories(target);
     long parameters;
     List<Path> sources = new ArrayList<>();
-    try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config());
+    try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), dtype);
         Session session = new Session(graph.graph(), CONVERT_SESSION);
         CheckpointTensors tensors = CheckpointTensors.open(source)) {
       graph.load(session, tensors);
@@ -354,7 +364,7 @@ public final class Idefics3Package implements AutoCloseable {
     ObjectNode root = MAPPER.createObjectNode();
     root.put("format_version", FORMAT_VERSION);
     root.put("converter", "idefics3-spark model-loader");
-    root.put("dtype", "float32");
+    root.put("dtype", graph.dtype().flag());
     root.put("parameters", parameters);
     ObjectNode hashes = root.putObject("source");
     hashes.put("folder", source.toAbsolutePath().toString());

@@ -6,19 +6,20 @@ import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.linalg.MatMul;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TNumber;
 
 /** torch.nn.Linear: {@code y = x W^T + b} over the last axis of an input of any rank. */
-final class Linear {
+final class Linear<T extends TNumber> {
   private final Ops tf;
   private final int inFeatures;
   private final int outFeatures;
-  private final Operand<TFloat32> weight; // (out, in)
-  private final Operand<TFloat32> bias; // (out), or null
+  private final Operand<T> weight; // (out, in)
+  private final Operand<T> bias; // (out), or null
 
   /** Reads {@code prefix + "weight"} and, when {@code hasBias}, {@code prefix + "bias"}. */
-  Linear(Ops tf, Weights weights, String prefix, int inFeatures, int outFeatures, boolean hasBias) {
+  Linear(
+      Ops tf, Weights<T> weights, String prefix, int inFeatures, int outFeatures, boolean hasBias) {
     this.tf = tf;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
@@ -27,10 +28,10 @@ final class Linear {
   }
 
   /** (..., in) -> (..., out). */
-  Operand<TFloat32> forward(Operand<TFloat32> x) {
+  Operand<T> forward(Operand<T> x) {
     Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
-    Operand<TFloat32> rows = tf.reshape(x, tf.constant(new int[] {-1, inFeatures})); // (rows, in)
-    Operand<TFloat32> y = tf.linalg.matMul(rows, weight, MatMul.transposeB(true)); // (rows, out)
+    Operand<T> rows = tf.reshape(x, tf.constant(new int[] {-1, inFeatures})); // (rows, in)
+    Operand<T> y = tf.linalg.matMul(rows, weight, MatMul.transposeB(true)); // (rows, out)
     if (bias != null) {
       y = tf.nn.biasAdd(y, bias);
     }

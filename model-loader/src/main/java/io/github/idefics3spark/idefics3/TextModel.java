@@ -1,5 +1,6 @@
 package io.github.idefics3spark.idefics3;
 
+import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.DynamicShape;
 import io.github.idefics3spark.tf.Weights;
 import java.util.ArrayList;
@@ -8,36 +9,38 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.types.TBool;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TNumber;
 
 /**
  * The Llama decoder of Idefics3 (LlamaModel: embed_tokens, layers, norm) and its lm_head.
  *
  * <p>lm_head is "lm_head.weight", or the embedding matrix when the text config ties them.
  */
-final class TextModel {
+final class TextModel<T extends TNumber> {
   private final Ops tf;
+  private final Class<T> dtype;
   private final int hidden;
-  private final Operand<TFloat32> embedTokens; // (vocab, hidden)
-  private final List<TextDecoderLayer> layers = new ArrayList<>();
-  private final RmsNorm norm;
-  private final Operand<TFloat32> lmHead; // (vocab, hidden)
+  private final Operand<T> embedTokens; // (vocab, hidden)
+  private final List<TextDecoderLayer<T>> layers = new ArrayList<>();
+  private final RmsNorm<T> norm;
+  private final Operand<T> lmHead; // (vocab, hidden)
   private final LlamaRotaryEmbedding rotaryEmb;
 
   /** The decoder's output: final-normed hidden states and each layer's keys and values. */
-  record Output(Operand<TFloat32> hidden, List<TextAttention.KvCache> caches) {}
+  record Output<T extends TNumber>(Operand<T> hidden, List<TextAttention.KvCache<T>> caches) {}
 
-  TextModel(Ops tf, Weights weights, Idefics3Config.Text config) {
+  TextModel(Ops tf, Weights<T> weights, Idefics3Config.Text config) {
     this.tf = tf;
+    this.dtype = weights.dtype();
     this.hidden = config.hiddenSize();
     int vocab = config.vocabSize();
     this.embedTokens = weights.read(tf, "model.text_model.embed_tokens.weight", vocab, hidden);
     for (int i = 0; i < config.numHiddenLayers(); i++) {
-      layers.add(new TextDecoderLayer(tf, weights, "model.text_model.layers." + i + ".", config));
+      layers.add(new TextDecoderLayer<>(tf, weights, "model.text_model.layers." + i + ".", config));
     }
     this.norm =
-        new RmsNorm(tf, weights, "model.text_model.norm.weight", hidden, config.rmsNormEps());
+        new RmsNorm<>(tf, weights, "model.text_model.norm.weight", hidden, config.rmsNormEps());
     this.lmHead =
         config.tieWordEmbeddings()
             ? embedTokens
@@ -50,7 +53,7 @@ final class TextModel {
   }
 
   /** Token ids (batch, seq) -> embeddings (batch, seq, hidden), unscaled. */
-  Operand<TFloat32> embed(Operand<TInt32> inputIds) {
+  Operand<T> embed(Operand<TInt32> inputIds) {
     return tf.gather(embedTokens, inputIds, tf.constant(0));
   }
 
@@ -60,35 +63,35 @@ final class TextModel {
    * @param mask additive (batch, 1, seq, keys), see {@link #causalMask} and {@link #cacheMask}
    * @param caches null for a plain forward, else one per layer, written at {@code slot}
    */
-  Output forward(
-      Operand<TFloat32> embeddings,
+  Output<T> forward(
+      Operand<T> embeddings,
       Operand<TInt32> positionIds,
-      Operand<TFloat32> mask,
-      List<TextAttention.KvCache> caches,
+      Operand<T> mask,
+      List<TextAttention.KvCache<T>> caches,
       Operand<TInt32> slot) {
     LlamaRotaryEmbedding.CosSin rope = rotaryEmb.forward(positionIds);
-    Operand<TFloat32> h = embeddings;
-    List<TextAttention.KvCache> written = new ArrayList<>(layers.size());
+    Operand<T> h = embeddings;
+    List<TextAttention.KvCache<T>> written = new ArrayList<>(layers.size());
     for (int i = 0; i < layers.size(); i++) {
-      TextAttention.Output out =
+      TextAttention.Output<T> out =
           layers.get(i).forward(h, rope, mask, caches == null ? null : caches.get(i), slot);
       h = out.hidden();
       written.add(out.cache());
     }
-    return new Output(norm.forward(h), written);
+    return new Output<>(norm.forward(h), written);
   }
 
   /** (rows, hidden) -> (rows, vocab). */
-  Operand<TFloat32> lmHead(Operand<TFloat32> hiddenRows) {
+  Operand<T> lmHead(Operand<T> hiddenRows) {
     return tf.linalg.matMul(hiddenRows, lmHead, MatMul.transposeB(true));
   }
 
   /**
    * The additive mask of a full forward: (batch, seq) 0/1 attention mask -> (batch, 1, seq, seq), 0
-   * where key k &lt;= query q and the key is real, finfo(fp32).min elsewhere (never -inf, so fully
+   * where key k &lt;= query q and the key is real, finfo(dtype).min elsewhere (never -inf, so fully
    * masked pad rows stay finite).
    */
-  Operand<TFloat32> causalMask(Operand<TInt32> attentionMask) {
+  Operand<T> causalMask(Operand<TInt32> attentionMask) {
     Operand<TInt32> seq = DynamicShape.dim(tf, attentionMask, 1);
     Operand<TInt32> index = tf.range(tf.constant(0), seq, tf.constant(1)); // (L)
     Operand<TBool> causal =
@@ -97,15 +100,23 @@ final class TextModel {
     Operand<TBool> keyReal =
         tf.reshape(tf.math.equal(attentionMask, tf.constant(1)), keyShape(attentionMask));
     Operand<TBool> allowed = tf.math.logicalAnd(causal, keyReal); // (B, 1, L, L)
-    return tf.select(allowed, tf.constant(0f), tf.constant(-Float.MAX_VALUE));
+    return additive(allowed);
   }
 
   /**
    * A decode step's mask over the cache slots: (batch, capacity) 0/1 -> (batch, 1, 1, capacity).
    */
-  Operand<TFloat32> cacheMask(Operand<TInt32> slotMask) {
+  Operand<T> cacheMask(Operand<TInt32> slotMask) {
     Operand<TBool> real = tf.reshape(tf.math.equal(slotMask, tf.constant(1)), keyShape(slotMask));
-    return tf.select(real, tf.constant(0f), tf.constant(-Float.MAX_VALUE));
+    return additive(real);
+  }
+
+  /** 0 where allowed, finfo(dtype).min elsewhere, in the dtype. */
+  private Operand<T> additive(Operand<TBool> allowed) {
+    return tf.select(
+        allowed,
+        ComputeDtype.scalar(tf, 0, dtype),
+        ComputeDtype.scalar(tf, ComputeDtype.of(dtype).lowest(), dtype));
   }
 
   private Operand<TInt32> keyShape(Operand<TInt32> mask) {

@@ -6,8 +6,8 @@ import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TBool;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TNumber;
 
 /**
  * Idefics3VisionEmbeddings: the patch convolution plus NaViT-style position embeddings.
@@ -18,16 +18,16 @@ import org.tensorflow.types.TInt32;
  * full frame that is {@code r * N + c}. This is the intended formula, not the fp32 regression of
  * transformers 4.55-4.57 (spec section 4).
  */
-final class VisionEmbeddings {
+final class VisionEmbeddings<T extends TNumber> {
   private final Ops tf;
   private final int patchSize;
   private final int side; // N, patches a side
   private final int hidden;
-  private final Operand<TFloat32> patchWeight; // (hidden, channels, p, p)
-  private final Operand<TFloat32> patchBias; // (hidden)
-  private final Operand<TFloat32> positionEmbedding; // (N * N, hidden)
+  private final Operand<T> patchWeight; // (hidden, channels, p, p)
+  private final Operand<T> patchBias; // (hidden)
+  private final Operand<T> positionEmbedding; // (N * N, hidden)
 
-  VisionEmbeddings(Ops tf, Weights weights, String prefix, Idefics3Config.Vision config) {
+  VisionEmbeddings(Ops tf, Weights<T> weights, String prefix, Idefics3Config.Vision config) {
     this.tf = tf;
     this.patchSize = config.patchSize();
     this.side = config.imageSize() / config.patchSize();
@@ -45,18 +45,17 @@ final class VisionEmbeddings {
    * @param patchMask (frames, N, N), true where the patch holds at least one real pixel
    * @return (frames, N * N, hidden)
    */
-  Operand<TFloat32> forward(Operand<TFloat32> pixelValues, Operand<TBool> patchMask) {
+  Operand<T> forward(Operand<T> pixelValues, Operand<TBool> patchMask) {
     // Conv2D with kernel = stride = patch size, VALID, in NHWC.
-    Operand<TFloat32> nhwc =
+    Operand<T> nhwc =
         tf.linalg.transpose(pixelValues, tf.constant(new int[] {0, 2, 3, 1})); // (F, T, T, C)
-    Operand<TFloat32> filter =
+    Operand<T> filter =
         tf.linalg.transpose(patchWeight, tf.constant(new int[] {2, 3, 1, 0})); // (p, p, C, hidden)
     long p = patchSize;
-    Operand<TFloat32> patches =
+    Operand<T> patches =
         tf.nn.biasAdd(tf.nn.conv2d(nhwc, filter, List.of(1L, p, p, 1L), "VALID"), patchBias);
     // (F, N, N, hidden) -> (F, N * N, hidden), patches row-major.
-    Operand<TFloat32> embeddings =
-        tf.reshape(patches, tf.constant(new int[] {-1, side * side, hidden}));
+    Operand<T> embeddings = tf.reshape(patches, tf.constant(new int[] {-1, side * side, hidden}));
 
     // Bucketed position ids from the mask's valid rows and columns.
     Operand<TInt32> mask = tf.dtypes.cast(patchMask, TInt32.class); // (F, N, N)
@@ -74,8 +73,7 @@ final class VisionEmbeddings {
     ids = tf.select(patchMask, ids, tf.zerosLike(ids));
     ids = tf.reshape(ids, tf.constant(new int[] {-1, side * side})); // (F, N * N)
 
-    Operand<TFloat32> positions =
-        tf.gather(positionEmbedding, ids, tf.constant(0)); // (F, N * N, hidden)
+    Operand<T> positions = tf.gather(positionEmbedding, ids, tf.constant(0)); // (F, N * N, hidden)
     return tf.math.add(embeddings, positions);
   }
 

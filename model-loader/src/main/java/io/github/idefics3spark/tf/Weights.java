@@ -18,6 +18,7 @@ import org.tensorflow.op.train.Restore;
 import org.tensorflow.op.train.Save;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TString;
+import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -30,7 +31,7 @@ import org.tensorflow.types.family.TType;
  * inside a function body (a While loop's step, which cannot capture outer tensors) a fresh handle
  * with the same shared name is made, and TensorFlow resolves it to the same variable.
  */
-public final class Weights {
+public final class Weights<T extends TNumber> {
 
   /** One declared weight: its Hugging Face key and shape. */
   public record Variable(String key, Shape shape, Operand<? extends TType> handle) {}
@@ -38,29 +39,35 @@ public final class Weights {
   private final Graph graph;
   private final Ops root;
   private final Map<String, Variable> variables = new LinkedHashMap<>();
-  private final Map<String, Operand<TFloat32>> rootReads = new LinkedHashMap<>();
+  private final Map<String, Operand<T>> rootReads = new LinkedHashMap<>();
   private Map<String, Fill> fills;
 
   private record Fill(Placeholder<TFloat32> value, Op assign) {}
 
-  /** Weights declared in {@code graph}, the graph that owns the variables. */
-  public Weights(Graph graph) {
+  private final Class<T> dtype;
+
+  /** Weights of {@code dtype} declared in {@code graph}, the graph that owns the variables. */
+  public Weights(Graph graph, Class<T> dtype) {
     this.graph = graph;
     this.root = Ops.create(graph);
+    this.dtype = dtype;
+  }
+
+  /** The dtype the weights are stored and read in. */
+  public Class<T> dtype() {
+    return dtype;
   }
 
   /**
    * The value of the weight {@code key}, declaring it on first use; {@code shape} must agree with
    * every earlier use of the same key.
    */
-  public Operand<TFloat32> read(Ops tf, String key, long... shape) {
+  public Operand<T> read(Ops tf, String key, long... shape) {
     Shape expected = Shape.of(shape);
     Variable variable = variables.get(key);
     if (variable == null) {
       Operand<? extends TType> handle =
-          root.withName(key)
-              .varHandleOp(TFloat32.class, expected, VarHandleOp.sharedName(key))
-              .resource();
+          root.withName(key).varHandleOp(dtype, expected, VarHandleOp.sharedName(key)).resource();
       variable = new Variable(key, expected, handle);
       variables.put(key, variable);
     } else if (!variable.shape().equals(expected)) {
@@ -74,13 +81,12 @@ public final class Weights {
     }
     if (tf.scope().env() == graph) {
       Variable declared = variable;
-      return rootReads.computeIfAbsent(
-          key, k -> root.readVariableOp(declared.handle(), TFloat32.class));
+      return rootReads.computeIfAbsent(key, k -> root.readVariableOp(declared.handle(), dtype));
     }
     // A function body: its own handle to the same shared variable.
     Operand<? extends TType> handle =
-        tf.varHandleOp(TFloat32.class, expected, VarHandleOp.sharedName(key)).resource();
-    return tf.readVariableOp(handle, TFloat32.class);
+        tf.varHandleOp(dtype, expected, VarHandleOp.sharedName(key)).resource();
+    return tf.readVariableOp(handle, dtype);
   }
 
   /**
@@ -94,14 +100,17 @@ public final class Weights {
       Placeholder<TFloat32> value =
           tf.withName(variable.key())
               .placeholder(TFloat32.class, Placeholder.shape(variable.shape()));
-      fills.put(variable.key(), new Fill(value, tf.assignVariableOp(variable.handle(), value)));
+      fills.put(
+          variable.key(),
+          new Fill(value, tf.assignVariableOp(variable.handle(), tf.dtypes.cast(value, dtype))));
     }
   }
 
   /**
-   * Sets each weight named in {@code values} (its declared shape, float32), all in one session
-   * call: every new set of feeds costs the session a pruned copy of the whole graph, so fill in a
-   * few large groups rather than tensor by tensor.
+   * Sets each weight named in {@code values} (its declared shape, given in float32 and rounded to
+   * the weights' dtype in the graph), all in one session call: every new set of feeds costs the
+   * session a pruned copy of the whole graph, so fill in a few large groups rather than tensor by
+   * tensor.
    */
   public void fill(Session session, Map<String, TFloat32> values) {
     if (fills == null) {
@@ -147,8 +156,8 @@ public final class Weights {
     List<Operand<?>> values = new ArrayList<>();
     List<Class<? extends TType>> types = new ArrayList<>();
     for (Variable variable : variables.values()) {
-      values.add(tf.readVariableOp(variable.handle(), TFloat32.class));
-      types.add(TFloat32.class);
+      values.add(tf.readVariableOp(variable.handle(), dtype));
+      types.add(dtype);
     }
     Save save = tf.train.save(filename, names, slices, values);
     tf.withControlDependencies(List.of(save)).withName("control_dependency").identity(filename);

@@ -72,7 +72,7 @@ class Idefics3PackageTest {
     }
     JsonNode manifest = MAPPER.readTree(dir.resolve(Idefics3Package.MANIFEST).toFile());
     assertEquals(Idefics3Package.FORMAT_VERSION, manifest.get("format_version").asInt());
-    assertEquals("float32", manifest.get("dtype").asText());
+    assertEquals("fp32", manifest.get("dtype").asText());
     assertEquals(
         Idefics3Package.sha256(source.resolve("model.safetensors")),
         manifest.get("source").get("sha256").get("model.safetensors").asText());
@@ -163,9 +163,9 @@ class Idefics3PackageTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status =
         Convert.run(
-            new String[] {"in", "out", "--dtype", "bf16"}, System.out, new PrintStream(err, true));
+            new String[] {"in", "out", "--dtype", "int8"}, System.out, new PrintStream(err, true));
     assertEquals(2, status);
-    assertTrue(err.toString().contains("use --dtype fp32"), err.toString());
+    assertTrue(err.toString().contains("choose fp32 (CPU), bf16 or fp16 (GPU)"), err.toString());
   }
 
   private static int layers() throws IOException {

@@ -1,0 +1,90 @@
+package io.github.idefics3spark.tf;
+
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TBfloat16;
+import org.tensorflow.types.TFloat16;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TNumber;
+
+/**
+ * The dtype a model graph stores its weights in and computes in: fp32 (the default, for CPU), bf16
+ * or fp16 (for GPU). Softmax, norms and RoPE angles are still taken in fp32 where the reference
+ * takes them so.
+ */
+public enum ComputeDtype {
+  FP32("fp32", TFloat32.class, -Float.MAX_VALUE),
+  BF16("bf16", TBfloat16.class, -0x1.fep127f),
+  FP16("fp16", TFloat16.class, -65504f);
+
+  private final String flag;
+  private final Class<? extends TNumber> type;
+  private final float lowest;
+
+  ComputeDtype(String flag, Class<? extends TNumber> type, float lowest) {
+    this.flag = flag;
+    this.type = type;
+    this.lowest = lowest;
+  }
+
+  /** The name used by the convert command and the manifest: fp32, bf16 or fp16. */
+  public String flag() {
+    return flag;
+  }
+
+  public Class<? extends TNumber> type() {
+    return type;
+  }
+
+  /** torch.finfo(dtype).min: the additive mask value for a disallowed key. */
+  public float lowest() {
+    return lowest;
+  }
+
+  /** The dtype named {@code flag}; fails listing the choices. */
+  public static ComputeDtype of(String flag) {
+    for (ComputeDtype dtype : values()) {
+      if (dtype.flag.equals(flag)) {
+        return dtype;
+      }
+    }
+    throw new IllegalArgumentException("dtype \"" + flag + "\" is not one of fp32, bf16, fp16");
+  }
+
+  /** The dtype whose tensor class is {@code type}. */
+  public static ComputeDtype of(Class<?> type) {
+    for (ComputeDtype dtype : values()) {
+      if (dtype.type == type) {
+        return dtype;
+      }
+    }
+    throw new IllegalArgumentException(type + " is not a compute dtype");
+  }
+
+  /**
+   * x @ y (y transposed when {@code adjY}) over the leading batch axes, in the dtype of x. fp16
+   * goes through fp32 (products accumulated in fp32, rounded once, as cuBLAS does for half): the
+   * CPU build of TensorFlow 2.18 has no half-precision BatchMatMul kernel, and without one a
+   * session cannot even place the graph to assign its variables.
+   */
+  public static <T extends TNumber> Operand<T> batchMatMul(
+      Ops tf, Operand<T> x, Operand<T> y, boolean adjY) {
+    Class<T> type = x.type();
+    if (type == TFloat16.class) {
+      Operand<TFloat32> product =
+          tf.train.batchMatMul(
+              tf.dtypes.cast(x, TFloat32.class),
+              tf.dtypes.cast(y, TFloat32.class),
+              TFloat32.class,
+              BatchMatMul.adjY(adjY));
+      return tf.dtypes.cast(product, type);
+    }
+    return tf.train.batchMatMul(x, y, type, BatchMatMul.adjY(adjY));
+  }
+
+  /** A scalar constant of {@code type}, rounded from {@code value} as torch rounds a scalar. */
+  public static <T extends TNumber> Operand<T> scalar(Ops tf, double value, Class<T> type) {
+    return tf.dtypes.cast(tf.constant((float) value), type);
+  }
+}
