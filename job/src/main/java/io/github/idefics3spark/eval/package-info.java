@@ -1,0 +1,17 @@
+/**
+ * Benchmark metrics that give the same numbers as each benchmark's official scorer: {@link
+ * io.github.idefics3spark.eval.Anls} (DocVQA, InfographicVQA), {@link
+ * io.github.idefics3spark.eval.VqaAccuracy} (TextVQA), {@link
+ * io.github.idefics3spark.eval.MmmuResponseParser} and {@link
+ * io.github.idefics3spark.eval.MmmuScore} (MMMU), {@link io.github.idefics3spark.eval.MmstarScore}
+ * (MMStar), {@link io.github.idefics3spark.eval.MathVistaExtraction} and {@link
+ * io.github.idefics3spark.eval.MathVistaScore} (MathVista).
+ *
+ * <p>Each is a pure class (no Spark), documented with the official definition it reproduces and
+ * tested on the official code's own outputs. The official scorers are Python programs; the
+ * package-private {@code PythonStr} and {@code PythonFloat}, and {@link
+ * io.github.idefics3spark.eval.PythonRandom}, reproduce the Python behaviour they depend on
+ * (Unicode whitespace and case mapping, {@code float()}, {@code repr}, {@code round}, the seeded
+ * Mersenne Twister).
+ */
+package io.github.idefics3spark.eval;
