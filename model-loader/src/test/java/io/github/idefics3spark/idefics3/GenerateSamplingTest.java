@@ -1,0 +1,100 @@
+package io.github.idefics3spark.idefics3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.idefics3spark.ReferenceFixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The generate signature's sampling path (temperature, top-k, top-p, a stateless seed) and its
+ * limits, on the tiny SmolVLM-shaped package (converted once).
+ */
+class GenerateSamplingTest {
+  private static Path dir;
+  private static Idefics3Package pkg;
+  private static final int[][] IDS = {{0, 0, 11, 12, 13}, {21, 22, 23, 24, 25}};
+  private static final int[][] MASK = {{0, 0, 1, 1, 1}, {1, 1, 1, 1, 1}};
+
+  @BeforeAll
+  static void convert() throws IOException {
+    dir = Files.createTempDirectory("sampling").resolve("package");
+    Idefics3Package.write(ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM), dir);
+    pkg = Idefics3Package.load(dir, 1);
+  }
+
+  @AfterAll
+  static void close() {
+    pkg.close();
+  }
+
+  private static GenerationSettings greedy(int maxNewTokens) {
+    return new GenerationSettings(maxNewTokens, new int[0], 0, false, 1f, 0, 1f, 0L);
+  }
+
+  private static int[][] tokens(GenerationSettings settings) {
+    return pkg.generate(IDS, MASK, new float[0], settings).tokens();
+  }
+
+  @Test
+  void theSameSeedGivesTheSameTokensAndAnotherSeedOthers() {
+    GenerationSettings hot = greedy(16).sampling(1.5f, 0, 1f, 42L);
+    int[][] first = tokens(hot);
+    assertTrue(Arrays.deepEquals(first, tokens(hot)), "same seed, same tokens");
+    assertFalse(
+        Arrays.deepEquals(first, tokens(greedy(16).sampling(1.5f, 0, 1f, 43L))),
+        "another seed, other tokens");
+    assertFalse(Arrays.deepEquals(first, tokens(greedy(16))), "sampling at 1.5 is not greedy");
+  }
+
+  @Test
+  void topKOfOneAndATinyTopPAreGreedy() {
+    int[][] greedy = tokens(greedy(12));
+    assertTrue(Arrays.deepEquals(greedy, tokens(greedy(12).sampling(1f, 1, 1f, 5L))), "top_k 1");
+    assertTrue(
+        Arrays.deepEquals(greedy, tokens(greedy(12).sampling(1f, 0, 1e-6f, 5L))), "top_p 1e-6");
+  }
+
+  @Test
+  void stopIdsEndARowWhichThenEmitsPadWhileOthersGoOn() {
+    int[][] free = tokens(greedy(10));
+    int stop = free[0][3]; // row 0 stops at its 4th token (or earlier if it repeats)
+    int firstStop = 0;
+    while (free[0][firstStop] != stop) {
+      firstStop++;
+    }
+    GenerationSettings settings =
+        new GenerationSettings(10, new int[] {stop}, 7, false, 1f, 0, 1f, 0L);
+    Idefics3Package.Generation stopped = pkg.generate(IDS, MASK, new float[0], settings);
+    assertEquals(firstStop + 1, stopped.lengths()[0]);
+    assertArrayEquals(Arrays.copyOf(free[0], firstStop + 1), stopped.row(0));
+    for (int t = firstStop + 1; t < 10; t++) {
+      assertEquals(7, stopped.tokens()[0][t], "pad after the stop");
+    }
+    int row1Stop = 0;
+    while (row1Stop < 10 && free[1][row1Stop] != stop) {
+      row1Stop++;
+    }
+    int expected = Math.min(10, row1Stop + 1);
+    assertEquals(expected, stopped.lengths()[1]);
+    assertArrayEquals(Arrays.copyOf(free[1], expected), stopped.row(1));
+  }
+
+  @Test
+  void oneNewTokenIsThePrefillsChoice() {
+    int[][] one = tokens(greedy(1));
+    int[][] more = tokens(greedy(5));
+    for (int b = 0; b < IDS.length; b++) {
+      assertEquals(1, one[b].length);
+      assertEquals(more[b][0], one[b][0]);
+    }
+  }
+}
