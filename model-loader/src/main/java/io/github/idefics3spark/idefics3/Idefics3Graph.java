@@ -18,6 +18,7 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.FloatDataBuffer;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.math.Cumsum;
 import org.tensorflow.types.TBool;
@@ -391,7 +392,18 @@ public final class Idefics3Graph implements AutoCloseable {
             tf.fill(tf.shape(order), count));
     Operand<T> gathered =
         tf.reshape(tf.gather(rows, index, tf.constant(0)), tf.shape(embeddings)); // (B, L, H)
-    return tf.select(tf.expandDims(isImage, tf.constant(-1)), gathered, embeddings);
+    // As the reference, refuse a mismatch between image tokens and feature rows.
+    Operand<TInt32> slots = tf.sum(flat, tf.constant(0));
+    AssertThat check =
+        tf.assertThat(
+            tf.math.equal(slots, count),
+            List.of(
+                tf.constant("image_token_id positions in input_ids:"),
+                slots,
+                tf.constant("rows of image_features (frames x image_seq_len):"),
+                count));
+    return tf.withControlDependencies(List.of(check))
+        .select(tf.expandDims(isImage, tf.constant(-1)), gathered, embeddings);
   }
 
   private static Placeholder<TInt32> tokenPlaceholder(Ops tf, String name) {

@@ -236,6 +236,7 @@ public final class Idefics3Package implements AutoCloseable {
    */
   public float[] logits(
       int[][] inputIds, int[][] attentionMask, int[][] positionIds, float[] imageFeatures) {
+    checkImageSlots(inputIds, imageFeatures);
     try (TInt32 ids = matrix(inputIds);
         TInt32 mask = matrix(attentionMask);
         TInt32 positions = matrix(positionIds);
@@ -271,6 +272,7 @@ public final class Idefics3Package implements AutoCloseable {
    */
   public Generation generate(
       int[][] inputIds, int[][] attentionMask, float[] imageFeatures, GenerationSettings settings) {
+    checkImageSlots(inputIds, imageFeatures);
     Map<String, Tensor> inputs = new HashMap<>();
     try (TInt32 ids = matrix(inputIds);
         TInt32 mask = matrix(attentionMask);
@@ -308,6 +310,32 @@ public final class Idefics3Package implements AutoCloseable {
         }
         return new Generation(rows, rowLengths);
       }
+    }
+  }
+
+  /** Fails, naming both counts, unless the image tokens of the prompts match the feature rows. */
+  private void checkImageSlots(int[][] inputIds, float[] imageFeatures) {
+    Idefics3Config config = checkpoint.config();
+    long slots = 0;
+    for (int[] row : inputIds) {
+      for (int id : row) {
+        slots += id == config.imageTokenId() ? 1 : 0;
+      }
+    }
+    long rows = imageFeatures.length / config.text().hiddenSize();
+    if (slots != rows) {
+      throw new IllegalArgumentException(
+          "the prompts hold "
+              + slots
+              + " image tokens (id "
+              + config.imageTokenId()
+              + ") but the image features have "
+              + rows
+              + " rows ("
+              + rows / config.imageSeqLen()
+              + " frames x "
+              + config.imageSeqLen()
+              + "); each frame needs image_seq_len tokens in the prompt");
     }
   }
 

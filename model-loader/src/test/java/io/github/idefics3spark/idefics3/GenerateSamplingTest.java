@@ -3,6 +3,7 @@ package io.github.idefics3spark.idefics3;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.idefics3spark.ReferenceFixtures;
@@ -10,13 +11,20 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.tensorflow.Tensor;
+import org.tensorflow.exceptions.TFInvalidArgumentException;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.StdArrays;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
 
 /**
- * The generate signature's sampling path (temperature, top-k, top-p, a stateless seed) and its
- * limits, on the tiny SmolVLM-shaped package (converted once).
+ * The generate signature's sampling path (temperature, top-k, top-p, a stateless seed), its limits
+ * and refusals, on the tiny SmolVLM-shaped package (converted once).
  */
 class GenerateSamplingTest {
   private static Path dir;
@@ -86,6 +94,38 @@ class GenerateSamplingTest {
     int expected = Math.min(10, row1Stop + 1);
     assertEquals(expected, stopped.lengths()[1]);
     assertArrayEquals(Arrays.copyOf(free[1], expected), stopped.row(1));
+  }
+
+  @Test
+  void imageTokensWithoutMatchingFeaturesAreRefusedNamingBothCounts() {
+    int image = pkg.checkpoint().config().imageTokenId();
+    int[][] ids = {{5, image, 6}};
+    int[][] mask = {{1, 1, 1}};
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> pkg.generate(ids, mask, new float[0], greedy(2)));
+    assertTrue(e.getMessage().contains("hold 1 image tokens"), e.getMessage());
+    assertTrue(e.getMessage().contains("have 0 rows"), e.getMessage());
+
+    // Callers of the signature itself (Python, TF Serving) meet the graph's own check.
+    int hidden = pkg.checkpoint().config().text().hiddenSize();
+    int seqLen = pkg.checkpoint().config().imageSeqLen();
+    try (TInt32 idsTensor = TInt32.tensorOf(StdArrays.ndCopyOf(ids));
+        TInt32 maskTensor = TInt32.tensorOf(StdArrays.ndCopyOf(mask));
+        TInt32 positions = TInt32.tensorOf(StdArrays.ndCopyOf(new int[][] {{0, 1, 2}}));
+        TFloat32 features = TFloat32.tensorOf(Shape.of(0, seqLen, hidden))) {
+      Map<String, Tensor> inputs =
+          Map.of(
+              "input_ids", idsTensor,
+              "attention_mask", maskTensor,
+              "position_ids", positions,
+              "image_features", features);
+      Exception graph =
+          assertThrows(
+              TFInvalidArgumentException.class,
+              () -> pkg.bundle().function(Idefics3Graph.LOGITS).call(inputs).close());
+      assertTrue(graph.getMessage().contains("image_token_id positions"), graph.getMessage());
+    }
   }
 
   @Test
