@@ -28,6 +28,7 @@ import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GPUOptions;
 import org.tensorflow.proto.GraphOptions;
 import org.tensorflow.proto.RewriterConfig;
 import org.tensorflow.types.TBool;
@@ -177,6 +178,8 @@ public final class Idefics3Package implements AutoCloseable {
         ConfigProto.newBuilder()
             .setIntraOpParallelismThreads(intraOpThreads)
             .setInterOpParallelismThreads(intraOpThreads == 0 ? 0 : 1)
+            // On a GPU, take memory as needed rather than all of it up front.
+            .setGpuOptions(GPUOptions.newBuilder().setAllowGrowth(true))
             .build();
     SavedModelBundle bundle =
         SavedModelBundle.loader(dir.toString())
