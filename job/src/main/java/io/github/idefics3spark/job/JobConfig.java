@@ -1,0 +1,411 @@
+package io.github.idefics3spark.job;
+
+import io.github.idefics3spark.idefics3.ModelSettings;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Collectors;
+
+/**
+ * Everything a {@code caption} or {@code vqa} run is told, parsed in one place from the command
+ * line and an optional {@code --conf} file (command-line options win). Unknown keys and wrong
+ * values are refused here, before any Spark work, naming the key and what is expected.
+ *
+ * <p>The {@code --conf} file is a Java properties file whose keys are the option names without the
+ * dashes ({@code batch-size = 8}); see {@code conf/*.properties}.
+ *
+ * @param task caption or vqa
+ * @param input the input path or URI
+ * @param inputFormat how to read it; {@link InputFormat#AUTO} decides from the input
+ * @param glob folder input: the file-name glob, or null for the usual image extensions
+ * @param recursive folder input: read sub-folders too
+ * @param idColumn the id column, or null for the input's default
+ * @param imageColumns the image columns in prompt order, or empty for the input's default
+ * @param questionColumn the question column, or null for the input's default
+ * @param limit read only this many rows; 0 reads all
+ * @param partitions repartition into this many partitions; 0 keeps the input's
+ * @param promptTemplate the user text, {@link Task#QUESTION_PLACEHOLDER} standing for the question
+ * @param assistantPrefix the text answers start with, or null
+ * @param output the output Parquet path or URI
+ * @param mode what to do with rows already at the output
+ * @param preview output rows printed at the end
+ * @param model the model package or checkpoint URI
+ * @param modelCache executors' local folder for copied or converted packages, or null for the
+ *     default
+ * @param modelSettings threads, batch size, decoding and image settings
+ */
+public record JobConfig(
+    Task task,
+    String input,
+    InputFormat inputFormat,
+    String glob,
+    boolean recursive,
+    String idColumn,
+    List<String> imageColumns,
+    String questionColumn,
+    long limit,
+    int partitions,
+    String promptTemplate,
+    String assistantPrefix,
+    String output,
+    OutputMode mode,
+    int preview,
+    String model,
+    String modelCache,
+    ModelSettings modelSettings) {
+
+  /** The option that names the configuration file; command line only. */
+  public static final String CONF_OPTION = "--conf";
+
+  public JobConfig {
+    imageColumns = List.copyOf(imageColumns);
+  }
+
+  /** Whether the prompt template takes each row's question. */
+  public boolean usesQuestion() {
+    return promptTemplate.contains(Task.QUESTION_PLACEHOLDER);
+  }
+
+  /**
+   * Parses the options after the subcommand: {@code --key value}, {@code --key=value}, flags alone
+   * for true, and {@code --conf FILE}, whose values the command line overrides.
+   *
+   * @throws JobConfigException naming the option or key at fault
+   */
+  public static JobConfig parse(Task task, String[] args) {
+    Map<JobOption, Setting> settings = new EnumMap<>(JobOption.class);
+    Path confFile = null;
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (!arg.startsWith("--")) {
+        throw new JobConfigException(
+            "unexpected argument '"
+                + arg
+                + "' for "
+                + task.command()
+                + ": every value follows an option (--input PATH ...); see "
+                + task.command()
+                + " --help");
+      }
+      int equals = arg.indexOf('=');
+      String name = equals < 0 ? arg : arg.substring(0, equals);
+      String inline = equals < 0 ? null : arg.substring(equals + 1);
+      if (name.equals(CONF_OPTION)) {
+        if (confFile != null) {
+          throw new JobConfigException(CONF_OPTION + " is given twice; give one file");
+        }
+        String value = inline != null ? inline : valueAfter(args, i++, name);
+        confFile = Path.of(value);
+        continue;
+      }
+      JobOption option = JobOption.forKey(name.substring(2));
+      if (option == null) {
+        throw new JobConfigException(
+            name + " is not an option of " + task.command() + "; expected one of: " + optionList());
+      }
+      String value;
+      if (inline != null) {
+        value = inline;
+      } else if (option.isFlag()) {
+        boolean explicit =
+            i + 1 < args.length && (args[i + 1].equals("true") || args[i + 1].equals("false"));
+        value = explicit ? args[++i] : "true";
+      } else {
+        value = valueAfter(args, i++, name);
+      }
+      if (settings.containsKey(option)) {
+        throw new JobConfigException(option.option() + " is given twice; give it once");
+      }
+      settings.put(option, new Setting(unescape(value), "option " + option.option()));
+    }
+    if (confFile != null) {
+      readConfFile(confFile).forEach(settings::putIfAbsent);
+    }
+    return of(task, settings);
+  }
+
+  /** A setting's text and where it came from, for error messages. */
+  private record Setting(String value, String origin) {}
+
+  private static String valueAfter(String[] args, int i, String name) {
+    if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+      throw new JobConfigException(name + " needs a value");
+    }
+    return args[i + 1];
+  }
+
+  private static Map<JobOption, Setting> readConfFile(Path file) {
+    Properties properties = new Properties();
+    try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      properties.load(reader);
+    } catch (NoSuchFileException e) {
+      throw new JobConfigException(
+          CONF_OPTION + " " + file + ": no such file (a properties file of job settings)", e);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new JobConfigException(
+          CONF_OPTION + " " + file + " cannot be read as a properties file: " + e.getMessage(), e);
+    }
+    Map<JobOption, Setting> settings = new EnumMap<>(JobOption.class);
+    for (String key : properties.stringPropertyNames().stream().sorted().toList()) {
+      JobOption option = JobOption.forKey(key);
+      if (option == null) {
+        throw new JobConfigException(
+            file
+                + ": key '"
+                + key
+                + "' is not a job setting; expected one of: "
+                + Arrays.stream(JobOption.values())
+                    .map(JobOption::key)
+                    .collect(Collectors.joining(", ")));
+      }
+      settings.put(
+          option, new Setting(unescape(properties.getProperty(key).trim()), file + " " + key));
+    }
+    return settings;
+  }
+
+  private static String unescape(String value) {
+    return value.replace("\\n", "\n");
+  }
+
+  private static String optionList() {
+    return Arrays.stream(JobOption.values())
+            .map(JobOption::option)
+            .collect(Collectors.joining(", "))
+        + ", "
+        + CONF_OPTION
+        + ", --help";
+  }
+
+  private static JobConfig of(Task task, Map<JobOption, Setting> settings) {
+    Values values = new Values(settings);
+    ModelSettings defaults = ModelSettings.DEFAULTS;
+    ModelSettings model =
+        defaults
+            .withIntraOpThreads(values.integer(JobOption.INTRA_OP_THREADS, 0, 0))
+            .withBatchSize(values.integer(JobOption.BATCH_SIZE, defaults.batchSize(), 1))
+            .withMaxNewTokens(values.integer(JobOption.MAX_NEW_TOKENS, defaults.maxNewTokens(), 1))
+            .withLongestEdge(values.integer(JobOption.LONGEST_EDGE, 0, 0))
+            .withImageSplitting(values.bool(JobOption.IMAGE_SPLITTING, true))
+            .withMaxImagePixels(
+                values.longInteger(JobOption.MAX_IMAGE_PIXELS, defaults.maxImagePixels(), 1));
+    boolean sampling =
+        settings.containsKey(JobOption.TEMPERATURE)
+            || settings.containsKey(JobOption.TOP_K)
+            || settings.containsKey(JobOption.TOP_P);
+    if (sampling) {
+      model =
+          model.withSampling(
+              values.positiveFloat(JobOption.TEMPERATURE, 1f),
+              values.integer(JobOption.TOP_K, 0, 0),
+              values.probability(JobOption.TOP_P, 1f),
+              values.longInteger(JobOption.SEED, 0L, Long.MIN_VALUE));
+    } else if (settings.containsKey(JobOption.SEED)) {
+      throw new JobConfigException(
+          "setting seed is given ("
+              + settings.get(JobOption.SEED).origin()
+              + ") but decoding is greedy; a seed needs sampling: set --temperature, --top-k or"
+              + " --top-p as well");
+    }
+    String template = values.string(JobOption.PROMPT_TEMPLATE, task.defaultPrompt());
+    if (template.isBlank()) {
+      throw new JobConfigException(
+          "setting prompt-template is empty ("
+              + settings.get(JobOption.PROMPT_TEMPLATE).origin()
+              + "), expected the user text, with "
+              + Task.QUESTION_PLACEHOLDER
+              + " where each row's question goes");
+    }
+    String prefix = values.string(JobOption.ASSISTANT_PREFIX, null);
+    return new JobConfig(
+        task,
+        values.required(JobOption.INPUT),
+        values.choice(
+            JobOption.INPUT_FORMAT, InputFormat.AUTO, InputFormat::forValue, InputFormat.choices()),
+        values.string(JobOption.GLOB, null),
+        values.bool(JobOption.RECURSIVE, true),
+        values.name(JobOption.ID_COLUMN),
+        values.names(JobOption.IMAGE_COLUMNS),
+        values.name(JobOption.QUESTION_COLUMN),
+        values.longInteger(JobOption.LIMIT, 0L, 1),
+        values.integer(JobOption.PARTITIONS, 0, 1),
+        template,
+        prefix == null || prefix.isEmpty() ? null : prefix,
+        values.required(JobOption.OUTPUT),
+        values.choice(
+            JobOption.MODE, OutputMode.RESUME, OutputMode::forValue, OutputMode.choices()),
+        values.integer(JobOption.PREVIEW, 0, 0),
+        values.required(JobOption.MODEL),
+        values.string(JobOption.MODEL_CACHE, null),
+        model);
+  }
+
+  /** Typed reads of the settings, each refusing a wrong value with the key and its origin. */
+  private static final class Values {
+    private final Map<JobOption, Setting> settings;
+
+    Values(Map<JobOption, Setting> settings) {
+      this.settings = settings;
+    }
+
+    private JobConfigException wrong(JobOption option, String expected) {
+      Setting setting = settings.get(option);
+      return new JobConfigException(
+          "setting "
+              + option.key()
+              + " is '"
+              + setting.value()
+              + "' ("
+              + setting.origin()
+              + "), expected "
+              + expected);
+    }
+
+    String required(JobOption option) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        throw new JobConfigException(
+            "setting "
+                + option.key()
+                + " is missing: give "
+                + option.option()
+                + " "
+                + option.valueLabel()
+                + " or '"
+                + option.key()
+                + " = ...' in the "
+                + CONF_OPTION
+                + " file");
+      }
+      if (setting.value().isBlank()) {
+        throw wrong(option, option.valueLabel() + ", not empty");
+      }
+      return setting.value();
+    }
+
+    String string(JobOption option, String fallback) {
+      Setting setting = settings.get(option);
+      return setting == null ? fallback : setting.value();
+    }
+
+    /** A column name, or null when not set. */
+    String name(JobOption option) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return null;
+      }
+      if (setting.value().isBlank()) {
+        throw wrong(option, "a column name");
+      }
+      return setting.value().trim();
+    }
+
+    /** A comma-separated list of column names, or empty when not set. */
+    List<String> names(JobOption option) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return List.of();
+      }
+      List<String> names = new ArrayList<>();
+      for (String name : setting.value().split(",", -1)) {
+        if (name.isBlank()) {
+          throw wrong(option, "column names separated by commas, none empty");
+        }
+        names.add(name.trim());
+      }
+      return names;
+    }
+
+    int integer(JobOption option, int fallback, int min) {
+      long value = longInteger(option, fallback, min);
+      if (value > Integer.MAX_VALUE) {
+        throw wrong(option, "a whole number <= " + Integer.MAX_VALUE);
+      }
+      return (int) value;
+    }
+
+    long longInteger(JobOption option, long fallback, long min) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return fallback;
+      }
+      String expected =
+          min == Long.MIN_VALUE ? "a whole number" : "a whole number >= " + Math.max(min, 0);
+      long value;
+      try {
+        value = Long.parseLong(setting.value().trim().replace("_", ""));
+      } catch (NumberFormatException e) {
+        throw wrong(option, expected);
+      }
+      if (value < min) {
+        throw wrong(option, expected);
+      }
+      return value;
+    }
+
+    float positiveFloat(JobOption option, float fallback) {
+      float value = number(option, fallback, "a number > 0");
+      if (!(value > 0) || Float.isInfinite(value)) {
+        throw wrong(option, "a number > 0");
+      }
+      return value;
+    }
+
+    float probability(JobOption option, float fallback) {
+      float value = number(option, fallback, "a number in (0, 1]");
+      if (!(value > 0 && value <= 1)) {
+        throw wrong(option, "a number in (0, 1]");
+      }
+      return value;
+    }
+
+    private float number(JobOption option, float fallback, String expected) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return fallback;
+      }
+      try {
+        return Float.parseFloat(setting.value().trim());
+      } catch (NumberFormatException e) {
+        throw wrong(option, expected);
+      }
+    }
+
+    boolean bool(JobOption option, boolean fallback) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return fallback;
+      }
+      return switch (setting.value().trim()) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> throw wrong(option, "true or false");
+      };
+    }
+
+    <T> T choice(
+        JobOption option,
+        T fallback,
+        java.util.function.Function<String, T> lookup,
+        String choices) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return fallback;
+      }
+      T value = lookup.apply(setting.value().trim());
+      if (value == null) {
+        throw wrong(option, "one of " + choices);
+      }
+      return value;
+    }
+  }
+}

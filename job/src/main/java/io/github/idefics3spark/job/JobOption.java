@@ -1,0 +1,174 @@
+package io.github.idefics3spark.job;
+
+/**
+ * One setting of {@code caption} and {@code vqa}: its name (the command-line option without the
+ * dashes, and the key in a {@code --conf} file), the placeholder shown in help, and its help text.
+ *
+ * <p>Options are listed once, here; {@link JobConfig} gives each its type, default and checks.
+ */
+public enum JobOption {
+  // input
+  INPUT(
+      "input",
+      "PATH",
+      "Input: a folder of images, a manifest (.parquet, .jsonl, .csv) or Hugging Face dataset"
+          + " Parquet (a file, a folder of files or a glob). A local path or a file:, hdfs: or"
+          + " s3a: URI. Required."),
+  INPUT_FORMAT(
+      "input-format",
+      InputFormat.choices(),
+      "How to read --input. auto (default): .jsonl/.json/.csv are manifests; Parquet with"
+          + " struct<bytes, path> image columns is hf-parquet, other Parquet a manifest; any other"
+          + " folder holds images."),
+  GLOB(
+      "glob",
+      "PATTERN",
+      "Folder input: only files whose name matches this Hadoop glob, e.g. '*.{jpg,png}'."
+          + " Default: the usual image extensions (jpg, jpeg, png, gif, bmp, webp, tif, tiff),"
+          + " any case."),
+  RECURSIVE(
+      "recursive",
+      "true|false",
+      "Folder input: also read sub-folders (default true); ids keep the sub-folder path."),
+  ID_COLUMN(
+      "id-column",
+      "NAME",
+      "Manifest and Parquet input: the column that identifies a row (unique, not null). Default:"
+          + " id, or the dataset's own (questionId for DocVQA, question_id for TextVQA, index"
+          + " for MMStar, pid for MathVista)."),
+  IMAGE_COLUMNS(
+      "image-columns",
+      "NAME[,NAME...]",
+      "Manifest and Parquet input: the image columns, in prompt order. Each holds a path"
+          + " (relative paths are resolved against the manifest's folder), bytes, an HF image"
+          + " struct<bytes, path>, or an array of those; null entries are skipped. Default:"
+          + " manifests: image, images, image_path, image_paths, image_1, image_2, ...;"
+          + " Parquet: every struct<bytes, path> column (MathVista: decoded_image)."),
+  QUESTION_COLUMN(
+      "question-column",
+      "NAME",
+      "The column whose text replaces {question} in the prompt template. Default: question"
+          + " (prompt in a manifest without question; query for MathVista)."),
+  LIMIT("limit", "N", "Read only the first N input rows (default: all)."),
+  PARTITIONS(
+      "partitions",
+      "N",
+      "Repartition the input rows into N Spark partitions before inference (default: as read)."),
+
+  // prompt
+  PROMPT_TEMPLATE(
+      "prompt-template",
+      "TEXT",
+      "The user text of every row; {question} is replaced by the row's question. Default:"
+          + " caption: '"
+          + escaped(Task.CAPTION.defaultPrompt())
+          + "'; vqa: '"
+          + escaped(Task.VQA.defaultPrompt())
+          + "'. \\n in a conf file or on the command line is a new line."),
+  ASSISTANT_PREFIX(
+      "assistant-prefix",
+      "TEXT",
+      "Text the answer starts with (the model continues it), e.g. 'Answer:'. Default: none."),
+
+  // output
+  OUTPUT("output", "PATH", "Output Parquet folder: a local path or a file:, hdfs: or s3a: URI."),
+  MODE(
+      "mode",
+      OutputMode.choices(),
+      "overwrite: replace the output; append: add rows; resume (default): skip ids already in"
+          + " the output, so a rerun after a failure finishes the work without duplicates."),
+  PREVIEW("preview", "N", "At the end, print N output rows on standard output (default 0)."),
+
+  // model
+  MODEL(
+      "model",
+      "URI",
+      "A model package made by convert, or a Hugging Face Idefics3/SmolVLM checkpoint folder"
+          + " (converted once per executor on first use): a local path, a file:, hdfs: or s3a:"
+          + " URI, or the name of a folder shipped with --archives. Required."),
+  MODEL_CACHE(
+      "model-cache",
+      "DIR",
+      "Executor-local folder for packages copied from hdfs:/s3a: or converted from checkpoints"
+          + " (default: a folder under java.io.tmpdir)."),
+  BATCH_SIZE("batch-size", "N", "Requests decoded together at most (default 8)."),
+  MAX_NEW_TOKENS("max-new-tokens", "N", "New tokens per answer at most (default 64)."),
+  TEMPERATURE(
+      "temperature",
+      "T",
+      "Sample with this temperature (> 0). Setting any of --temperature, --top-k, --top-p turns"
+          + " sampling on; without them decoding is greedy."),
+  TOP_K("top-k", "K", "Sample from the K most likely tokens (0: all; default 0)."),
+  TOP_P("top-p", "P", "Sample from the smallest set of tokens reaching probability P (default 1)."),
+  SEED(
+      "seed",
+      "N",
+      "Sampling seed (default 0): the same seed, batch and settings give the same tokens."),
+  LONGEST_EDGE(
+      "longest-edge",
+      "PIXELS",
+      "Resize each image's longest side to this first (0, default: the checkpoint's"
+          + " size.longest_edge). Lower is faster and coarser: frames grow with its square."),
+  IMAGE_SPLITTING(
+      "image-splitting",
+      "true|false",
+      "true (default): tiles plus a global view, as the checkpoint does; false: one frame per"
+          + " image, much faster."),
+  MAX_IMAGE_PIXELS(
+      "max-image-pixels",
+      "N",
+      "Images with more pixels are refused before decoding, as an error row (default"
+          + " 178956970, Pillow's limit)."),
+  INTRA_OP_THREADS(
+      "intra-op-threads",
+      "N",
+      "TensorFlow threads per operation (0, default: the cores a task owns, spark.task.cpus).");
+
+  private final String key;
+  private final String valueLabel;
+  private final String help;
+
+  JobOption(String key, String valueLabel, String help) {
+    this.key = key;
+    this.valueLabel = valueLabel;
+    this.help = help;
+  }
+
+  /** The name without dashes: the key in a {@code --conf} file. */
+  public String key() {
+    return key;
+  }
+
+  /** The command-line form, {@code --key}. */
+  public String option() {
+    return "--" + key;
+  }
+
+  /** What the value looks like, for help. */
+  public String valueLabel() {
+    return valueLabel;
+  }
+
+  public String help() {
+    return help;
+  }
+
+  /** Whether the option may stand alone on the command line, meaning true. */
+  public boolean isFlag() {
+    return this == RECURSIVE || this == IMAGE_SPLITTING;
+  }
+
+  /** The option whose key is {@code key}, or null. */
+  public static JobOption forKey(String key) {
+    for (JobOption option : values()) {
+      if (option.key.equals(key)) {
+        return option;
+      }
+    }
+    return null;
+  }
+
+  private static String escaped(String text) {
+    return text.replace("\n", "\\n");
+  }
+}

@@ -1,0 +1,54 @@
+package io.github.idefics3spark.job;
+
+/**
+ * What a job asks of the model: the subcommand, its default prompt and a one-line description for
+ * {@code --help}.
+ */
+public enum Task {
+  CAPTION(
+      "caption",
+      "Describe this image.",
+      "describe every image (one row per image or manifest row)"),
+  VQA(
+      "vqa",
+      "{question}\nAnswer the question using a single word or phrase.",
+      "answer each row's question about its images (DocVQA, TextVQA, benchmark Parquet,"
+          + " manifests)");
+
+  /** Where {@code --prompt-template} puts the row's question. */
+  public static final String QUESTION_PLACEHOLDER = "{question}";
+
+  private final String command;
+  private final String defaultPrompt;
+  private final String description;
+
+  Task(String command, String defaultPrompt, String description) {
+    this.command = command;
+    this.defaultPrompt = defaultPrompt;
+    this.description = description;
+  }
+
+  /** The subcommand and the value of the output's {@code task} column. */
+  public String command() {
+    return command;
+  }
+
+  /** The prompt template used when {@code --prompt-template} is not set. */
+  public String defaultPrompt() {
+    return defaultPrompt;
+  }
+
+  public String description() {
+    return description;
+  }
+
+  /** The task named by a subcommand, or null. */
+  public static Task forCommand(String command) {
+    for (Task task : values()) {
+      if (task.command.equals(command)) {
+        return task;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,239 @@
+package io.github.idefics3spark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.idefics3spark.idefics3.ModelSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobConfigTest {
+  private static final String[] REQUIRED = {"--input", "in", "--output", "out", "--model", "m"};
+
+  @TempDir Path dir;
+
+  private static String[] with(String... more) {
+    String[] args = new String[REQUIRED.length + more.length];
+    System.arraycopy(REQUIRED, 0, args, 0, REQUIRED.length);
+    System.arraycopy(more, 0, args, REQUIRED.length, more.length);
+    return args;
+  }
+
+  private static String refusal(Task task, String... args) {
+    return assertThrows(JobConfigException.class, () -> JobConfig.parse(task, args)).getMessage();
+  }
+
+  @Test
+  void defaultsAreVisibleAndGreedy() {
+    JobConfig config = JobConfig.parse(Task.CAPTION, REQUIRED);
+    assertEquals("in", config.input());
+    assertEquals(InputFormat.AUTO, config.inputFormat());
+    assertTrue(config.recursive());
+    assertNull(config.glob());
+    assertEquals(List.of(), config.imageColumns());
+    assertEquals(OutputMode.RESUME, config.mode());
+    assertEquals(Task.CAPTION.defaultPrompt(), config.promptTemplate());
+    assertFalse(config.usesQuestion());
+    assertNull(config.assistantPrefix());
+    assertEquals(ModelSettings.DEFAULTS, config.modelSettings());
+    assertTrue(JobConfig.parse(Task.VQA, REQUIRED).usesQuestion());
+  }
+
+  @Test
+  void everyOptionReachesItsField() {
+    JobConfig config =
+        JobConfig.parse(
+            Task.VQA,
+            with(
+                "--input-format=hf-parquet",
+                "--glob",
+                "*.{jpg,png}",
+                "--recursive",
+                "false",
+                "--id-column",
+                "questionId",
+                "--image-columns",
+                "image_1, image_2",
+                "--question-column",
+                "query",
+                "--limit",
+                "10",
+                "--partitions",
+                "4",
+                "--prompt-template",
+                "Q: {question}\\nA:",
+                "--assistant-prefix",
+                "Answer:",
+                "--mode",
+                "overwrite",
+                "--preview",
+                "3",
+                "--model-cache",
+                "/tmp/cache",
+                "--batch-size",
+                "2",
+                "--max-new-tokens",
+                "16",
+                "--temperature",
+                "0.7",
+                "--top-k",
+                "50",
+                "--top-p",
+                "0.9",
+                "--seed",
+                "42",
+                "--longest-edge",
+                "364",
+                "--image-splitting=false",
+                "--max-image-pixels",
+                "1_000_000",
+                "--intra-op-threads",
+                "2"));
+    assertEquals(InputFormat.HF_PARQUET, config.inputFormat());
+    assertEquals("*.{jpg,png}", config.glob());
+    assertFalse(config.recursive());
+    assertEquals("questionId", config.idColumn());
+    assertEquals(List.of("image_1", "image_2"), config.imageColumns());
+    assertEquals("query", config.questionColumn());
+    assertEquals(10, config.limit());
+    assertEquals(4, config.partitions());
+    assertEquals("Q: {question}\nA:", config.promptTemplate());
+    assertEquals("Answer:", config.assistantPrefix());
+    assertEquals(OutputMode.OVERWRITE, config.mode());
+    assertEquals(3, config.preview());
+    assertEquals("/tmp/cache", config.modelCache());
+    assertEquals(
+        new ModelSettings(2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L),
+        config.modelSettings());
+  }
+
+  @Test
+  void aFlagAloneMeansTrue() {
+    JobConfig config = JobConfig.parse(Task.CAPTION, with("--image-splitting", "--recursive"));
+    assertTrue(config.modelSettings().imageSplitting());
+    assertTrue(config.recursive());
+  }
+
+  @Test
+  void aConfFileGivesValuesTheCommandLineOverrides() throws IOException {
+    Path conf = dir.resolve("vqa.properties");
+    Files.writeString(
+        conf,
+        "# DocVQA\n"
+            + "input = s3a://bucket/docvqa/validation.parquet\n"
+            + "output = s3a://bucket/out\n"
+            + "model = s3a://bucket/models/idefics3\n"
+            + "batch-size = 4\n"
+            + "prompt-template = {question}\\nAnswer briefly.\n"
+            + "mode = overwrite\n");
+    JobConfig config =
+        JobConfig.parse(Task.VQA, new String[] {"--conf", conf.toString(), "--batch-size", "2"});
+    assertEquals("s3a://bucket/docvqa/validation.parquet", config.input());
+    assertEquals("s3a://bucket/models/idefics3", config.model());
+    assertEquals(2, config.modelSettings().batchSize());
+    assertEquals("{question}\nAnswer briefly.", config.promptTemplate());
+    assertEquals(OutputMode.OVERWRITE, config.mode());
+  }
+
+  @Test
+  void theShippedConfFilesParse() {
+    for (String name : List.of("caption-folder", "vqa-docvqa", "vqa-manifest")) {
+      Path conf = Path.of("..", "conf", name + ".properties");
+      Task task = name.startsWith("vqa") ? Task.VQA : Task.CAPTION;
+      JobConfig config = JobConfig.parse(task, new String[] {"--conf", conf.toString()});
+      assertFalse(config.input().isBlank(), name);
+    }
+  }
+
+  @Test
+  void anUnknownOptionIsRefusedNamingIt() {
+    String message = refusal(Task.CAPTION, with("--batchsize", "4"));
+    assertTrue(message.startsWith("--batchsize is not an option of caption"), message);
+    assertTrue(message.contains("--batch-size"), message);
+  }
+
+  @Test
+  void anUnknownConfKeyIsRefusedNamingItAndTheFile() throws IOException {
+    Path conf = dir.resolve("bad.properties");
+    Files.writeString(conf, "input = x\nbatch_size = 4\n");
+    String message = refusal(Task.CAPTION, "--conf", conf.toString());
+    assertTrue(message.contains(conf + ": key 'batch_size' is not a job setting"), message);
+    assertTrue(message.contains("batch-size"), message);
+  }
+
+  @Test
+  void wrongValuesAreRefusedNamingTheKeyTheValueAndWhatIsExpected() {
+    assertEquals(
+        "setting batch-size is 'four' (option --batch-size), expected a whole number >= 1",
+        refusal(Task.CAPTION, with("--batch-size", "four")));
+    assertEquals(
+        "setting batch-size is '0' (option --batch-size), expected a whole number >= 1",
+        refusal(Task.CAPTION, with("--batch-size", "0")));
+    assertEquals(
+        "setting top-p is '1.5' (option --top-p), expected a number in (0, 1]",
+        refusal(Task.CAPTION, with("--top-p", "1.5")));
+    assertEquals(
+        "setting temperature is '0' (option --temperature), expected a number > 0",
+        refusal(Task.CAPTION, with("--temperature", "0")));
+    assertEquals(
+        "setting mode is 'replace' (option --mode), expected one of overwrite|append|resume",
+        refusal(Task.CAPTION, with("--mode", "replace")));
+    assertEquals(
+        "setting input-format is 'csv' (option --input-format), expected one of"
+            + " auto|folder|manifest|hf-parquet",
+        refusal(Task.CAPTION, with("--input-format", "csv")));
+    assertEquals(
+        "setting image-splitting is 'yes' (option --image-splitting), expected true or false",
+        refusal(Task.CAPTION, with("--image-splitting=yes")));
+    assertEquals(
+        "setting image-columns is 'a,,b' (option --image-columns), expected column names"
+            + " separated by commas, none empty",
+        refusal(Task.CAPTION, with("--image-columns", "a,,b")));
+  }
+
+  @Test
+  void aWrongValueFromTheConfFileNamesTheFile() throws IOException {
+    Path conf = dir.resolve("c.properties");
+    Files.writeString(conf, "max-new-tokens = lots\n");
+    assertEquals(
+        "setting max-new-tokens is 'lots' ("
+            + conf
+            + " max-new-tokens), expected a whole number"
+            + " >= 1",
+        refusal(Task.CAPTION, with("--conf", conf.toString())));
+  }
+
+  @Test
+  void missingRequiredSettingsAreNamed() {
+    assertEquals(
+        "setting model is missing: give --model URI or 'model = ...' in the --conf file",
+        refusal(Task.CAPTION, "--input", "in", "--output", "out"));
+    assertTrue(refusal(Task.CAPTION, "--output", "o", "--model", "m").contains("setting input"));
+  }
+
+  @Test
+  void malformedCommandLinesAreRefused() {
+    assertTrue(refusal(Task.CAPTION, with("extra")).startsWith("unexpected argument 'extra'"));
+    assertEquals("--output needs a value", refusal(Task.CAPTION, "--input", "i", "--output"));
+    assertEquals(
+        "--batch-size is given twice; give it once",
+        refusal(Task.CAPTION, with("--batch-size", "1", "--batch-size", "2")));
+    assertTrue(
+        refusal(Task.CAPTION, with("--conf", dir.resolve("none.properties").toString()))
+            .contains("no such file"));
+  }
+
+  @Test
+  void aSeedWithoutSamplingIsRefused() {
+    String message = refusal(Task.CAPTION, with("--seed", "7"));
+    assertTrue(message.contains("decoding is greedy"), message);
+    assertTrue(JobConfig.parse(Task.CAPTION, with("--top-k", "5")).modelSettings().doSample());
+  }
+}
