@@ -1,0 +1,147 @@
+package io.github.idefics3spark.spark;
+
+import io.github.idefics3spark.idefics3.ModelSettings;
+import java.io.Serializable;
+import java.util.Objects;
+
+/**
+ * What the inference stage ships to its executors: the model to load, how it runs, and where
+ * executors keep their local copy of it. Serializable, unlike {@link ModelSettings}, so it travels
+ * inside a task.
+ *
+ * <p>{@code intraOpThreads} 0 in the model settings means "the cores the task owns" ({@code
+ * spark.task.cpus}), decided on the executor.
+ */
+public final class InferenceSettings implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Rows sorted together by estimated prompt length before they are cut into batches. */
+  public static final int DEFAULT_SORT_WINDOW_BATCHES = 8;
+
+  private final String modelUri;
+  private final String cacheDir;
+  private final int sortWindowBatches;
+
+  // ModelSettings, field by field (records are not Serializable unless declared so)
+  private final int intraOpThreads;
+  private final int batchSize;
+  private final int maxNewTokens;
+  private final boolean doSample;
+  private final float temperature;
+  private final int topK;
+  private final float topP;
+  private final long seed;
+  private final int longestEdge;
+  private final boolean imageSplitting;
+  private final long maxImagePixels;
+
+  private InferenceSettings(
+      String modelUri, ModelSettings model, String cacheDir, int sortWindowBatches) {
+    if (modelUri == null || modelUri.isBlank()) {
+      throw new IllegalArgumentException(
+          "setting model is empty, expected a model package or Hugging Face checkpoint folder"
+              + " (a local path, file:, hdfs: or s3a: URI, or an --archives name)");
+    }
+    if (sortWindowBatches < 1) {
+      throw new IllegalArgumentException(
+          "setting sort_window_batches is " + sortWindowBatches + ", expected >= 1");
+    }
+    this.modelUri = modelUri;
+    this.cacheDir = cacheDir;
+    this.sortWindowBatches = sortWindowBatches;
+    this.intraOpThreads = model.intraOpThreads();
+    this.batchSize = model.batchSize();
+    this.maxNewTokens = model.maxNewTokens();
+    this.doSample = model.doSample();
+    this.temperature = model.temperature();
+    this.topK = model.topK();
+    this.topP = model.topP();
+    this.seed = model.seed();
+    this.longestEdge = model.longestEdge();
+    this.imageSplitting = model.imageSplitting();
+    this.maxImagePixels = model.maxImagePixels();
+  }
+
+  /**
+   * The model at {@code modelUri} run with {@code model}; the local cache in the default folder
+   * ({@link LocalPackage#defaultCacheDir()}).
+   *
+   * @param modelUri a converted package or a Hugging Face checkpoint folder: a local path, a {@code
+   *     file:}, {@code hdfs:} or {@code s3a:} URI, or the name of a folder shipped with {@code
+   *     --archives}
+   */
+  public static InferenceSettings of(String modelUri, ModelSettings model) {
+    return new InferenceSettings(modelUri, model, null, DEFAULT_SORT_WINDOW_BATCHES);
+  }
+
+  /** The same settings with executors keeping copied or converted packages in {@code dir}. */
+  public InferenceSettings withCacheDir(String dir) {
+    return new InferenceSettings(modelUri, model(), dir, sortWindowBatches);
+  }
+
+  /** The same settings sorting windows of {@code batches} batches by prompt length. */
+  public InferenceSettings withSortWindowBatches(int batches) {
+    return new InferenceSettings(modelUri, model(), cacheDir, batches);
+  }
+
+  /** The same settings with other model settings. */
+  public InferenceSettings withModel(ModelSettings model) {
+    return new InferenceSettings(modelUri, model, cacheDir, sortWindowBatches);
+  }
+
+  public String modelUri() {
+    return modelUri;
+  }
+
+  /** The local cache folder for copied and converted packages, or null for the default. */
+  public String cacheDir() {
+    return cacheDir;
+  }
+
+  public int sortWindowBatches() {
+    return sortWindowBatches;
+  }
+
+  /** The model settings as given (intra-op threads 0: decided per task). */
+  public ModelSettings model() {
+    return new ModelSettings(
+        intraOpThreads,
+        batchSize,
+        maxNewTokens,
+        doSample,
+        temperature,
+        topK,
+        topP,
+        seed,
+        longestEdge,
+        imageSplitting,
+        maxImagePixels);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof InferenceSettings other
+        && modelUri.equals(other.modelUri)
+        && Objects.equals(cacheDir, other.cacheDir)
+        && sortWindowBatches == other.sortWindowBatches
+        && model().equals(other.model());
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(modelUri, cacheDir, sortWindowBatches, model());
+  }
+
+  @Override
+  public String toString() {
+    return "InferenceSettings[model="
+        + modelUri
+        + ", cacheDir="
+        + cacheDir
+        + ", sortWindowBatches="
+        + sortWindowBatches
+        + ", "
+        + model()
+        + "]";
+  }
+}

@@ -1,0 +1,110 @@
+package io.github.idefics3spark.spark;
+
+import io.github.idefics3spark.idefics3.Idefics3Model;
+import io.github.idefics3spark.idefics3.ModelSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The models loaded in this JVM (an executor), one per model URI and settings: loaded lazily by the
+ * first task that asks and shared by every later and concurrent task, never reloaded per partition
+ * or task. {@link Idefics3Model} is thread-safe, so concurrent tasks share one TensorFlow session.
+ *
+ * <p>A load that fails is not remembered: the next task tries again (a retried task after a passing
+ * S3 error, say). Models stay loaded for the life of the JVM.
+ */
+public final class ModelCache {
+  private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
+
+  /** What makes two loaded models the same. */
+  private record Key(String modelUri, String cacheDir, ModelSettings settings) {}
+
+  /** One model, loaded by the first caller while the others wait for it. */
+  private static final class Slot {
+    private Idefics3Model model;
+
+    synchronized Idefics3Model get(Key key, Configuration hadoop, TaskResources resources)
+        throws IOException {
+      if (model == null) {
+        Path cacheDir =
+            key.cacheDir() == null ? LocalPackage.defaultCacheDir() : Path.of(key.cacheDir());
+        long start = System.nanoTime();
+        Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir);
+        model = Idefics3Model.load(dir, key.settings());
+        int loads = LOADS.incrementAndGet();
+        LOG.info(
+            "loaded model {} from {} in {} s ({} intra-op threads{}; load {} in JVM {})",
+            key.modelUri(),
+            dir,
+            String.format("%.1f", (System.nanoTime() - start) / 1e9),
+            key.settings().intraOpThreads(),
+            resources.gpus().isEmpty() ? "" : ", task GPUs " + resources.gpus(),
+            loads,
+            JVM_ID);
+      }
+      return model;
+    }
+
+    synchronized void close() {
+      if (model != null) {
+        model.close();
+        model = null;
+      }
+    }
+  }
+
+  private static final ConcurrentMap<Key, Slot> MODELS = new ConcurrentHashMap<>();
+  private static final AtomicInteger LOADS = new AtomicInteger();
+  private static final String JVM_ID = ManagementFactory.getRuntimeMXBean().getName();
+
+  private ModelCache() {}
+
+  /**
+   * The model of {@code settings} for the running task, loading it on first use: intra-op threads 0
+   * in the settings become the cores the task owns ({@code spark.task.cpus}).
+   *
+   * @throws UncheckedIOException when the model cannot be found, copied, converted or loaded
+   */
+  public static Idefics3Model get(
+      InferenceSettings settings, Configuration hadoop, TaskResources resources) {
+    ModelSettings model = settings.model();
+    if (model.intraOpThreads() == 0) {
+      model = model.withIntraOpThreads(resources.cpus());
+    }
+    Key key = new Key(settings.modelUri(), settings.cacheDir(), model);
+    try {
+      return MODELS.computeIfAbsent(key, k -> new Slot()).get(key, hadoop, resources);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
+  }
+
+  /** How many models this JVM has loaded so far. */
+  public static int loads() {
+    return LOADS.get();
+  }
+
+  /** This JVM's name (pid@host), to tell executors apart. */
+  public static String jvmId() {
+    return JVM_ID;
+  }
+
+  /**
+   * Closes and forgets every loaded model. Only for a JVM that runs no more tasks (tests, a driver
+   * in local mode at its end); the load count is kept.
+   */
+  public static void closeAll() {
+    for (Slot slot : MODELS.values()) {
+      slot.close();
+    }
+    MODELS.clear();
+  }
+}

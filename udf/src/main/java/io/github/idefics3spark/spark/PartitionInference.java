@@ -1,0 +1,342 @@
+package io.github.idefics3spark.spark;
+
+import io.github.idefics3spark.idefics3.Idefics3Answer;
+import io.github.idefics3spark.idefics3.Idefics3Model;
+import io.github.idefics3spark.idefics3.Idefics3Request;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.util.SerializableConfiguration;
+
+/**
+ * The inference of one partition: request rows in, one result row per request out (the same ids,
+ * the columns of {@link InferenceSchema}). The executor's model comes from {@link ModelCache}.
+ *
+ * <p>Rows are read in windows of {@code sortWindowBatches x batchSize}, sorted by estimated prompt
+ * length (images, then text length; ties keep input order) and answered in batches of {@code
+ * batchSize}, so a batch pads little. The same partition gives the same batches, so a retried task
+ * gives the same answers.
+ *
+ * <p>A row that cannot be answered (an image path that cannot be read, bytes that are not an image,
+ * a prompt past the context, ...) gets a result row with {@code error} and {@code error_kind} set;
+ * the task goes on. Only a model that cannot be loaded fails the task.
+ */
+public final class PartitionInference implements MapPartitionsFunction<Row, Row> {
+  private static final long serialVersionUID = 1L;
+
+  private final InferenceSettings settings;
+  private final StructType requestSchema;
+  private final Broadcast<SerializableConfiguration> hadoop;
+  private final LongAccumulator rowsDone;
+
+  /**
+   * @param requestSchema the schema of the rows the function will see
+   * @param hadoop the Hadoop configuration for image paths and the model (the driver's, broadcast)
+   * @param rowsDone adds every finished row, for progress; may be null
+   */
+  public PartitionInference(
+      InferenceSettings settings,
+      StructType requestSchema,
+      Broadcast<SerializableConfiguration> hadoop,
+      LongAccumulator rowsDone) {
+    InferenceSchema.results(requestSchema); // fails on a wrong request schema, naming the column
+    this.settings = settings;
+    this.requestSchema = requestSchema;
+    this.hadoop = hadoop;
+    this.rowsDone = rowsDone;
+  }
+
+  /**
+   * The results of every request: {@code requests} mapped partition by partition, with the schema
+   * {@link InferenceSchema#results}. Lazy, like any Dataset; fails at once when the request schema
+   * is wrong or the model setting names something that is certainly not a model.
+   *
+   * @param rowsDone adds every finished row, for progress; may be null
+   */
+  public static Dataset<Row> apply(
+      Dataset<Row> requests, InferenceSettings settings, LongAccumulator rowsDone) {
+    StructType results = InferenceSchema.results(requests.schema());
+    var spark = requests.sparkSession().sparkContext();
+    try {
+      LocalPackage.checkReachable(settings.modelUri(), spark.hadoopConfiguration());
+    } catch (IOException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    Broadcast<SerializableConfiguration> hadoop = SerializableConfiguration.broadcast(spark);
+    return requests.mapPartitions(
+        new PartitionInference(settings, requests.schema(), hadoop, rowsDone),
+        Encoders.row(results));
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> requests) {
+    return new Results(requests);
+  }
+
+  /** One request row and what reading it gave. */
+  private static final class Pending {
+    final Row row;
+    final int order;
+    final int imageCount;
+    final int textLength;
+    Idefics3Request request;
+    Idefics3Answer answer;
+    long readNanos;
+    String errorKind;
+    String error;
+
+    Pending(Row row, int order, int imageCount, int textLength) {
+      this.row = row;
+      this.order = order;
+      this.imageCount = imageCount;
+      this.textLength = textLength;
+    }
+  }
+
+  /** The result rows of a partition, produced a window at a time. */
+  private final class Results implements Iterator<Row> {
+    private final Iterator<Row> requests;
+    private final Deque<Row> ready = new ArrayDeque<>();
+    private final int idIndex = requestSchema.fieldIndex(InferenceSchema.ID);
+    private final int imagesIndex = requestSchema.fieldIndex(InferenceSchema.IMAGES);
+    private final int questionIndex = requestSchema.fieldIndex(InferenceSchema.QUESTION);
+    private final int taskIndex = requestSchema.fieldIndex(InferenceSchema.TASK);
+    private final int prefixIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.ASSISTANT_PREFIX)
+            ? requestSchema.fieldIndex(InferenceSchema.ASSISTANT_PREFIX)
+            : -1;
+    private final int[] passThrough;
+    private Idefics3Model model;
+    private Configuration conf;
+
+    Results(Iterator<Row> requests) {
+      this.requests = requests;
+      List<StructField> columns = InferenceSchema.passThrough(requestSchema);
+      passThrough = new int[columns.size()];
+      for (int i = 0; i < passThrough.length; i++) {
+        passThrough[i] = requestSchema.fieldIndex(columns.get(i).name());
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (ready.isEmpty() && requests.hasNext()) {
+        answerWindow();
+      }
+      return !ready.isEmpty();
+    }
+
+    @Override
+    public Row next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      return ready.poll();
+    }
+
+    private void answerWindow() {
+      if (model == null) {
+        conf = hadoop.value().value();
+        model = ModelCache.get(settings, conf, TaskResources.current());
+      }
+      int batchSize = settings.model().batchSize();
+      int window = batchSize * settings.sortWindowBatches();
+      List<Pending> rows = new ArrayList<>(window);
+      while (rows.size() < window && requests.hasNext()) {
+        Row row = requests.next();
+        List<Row> images = row.isNullAt(imagesIndex) ? List.of() : row.getList(imagesIndex);
+        String question = row.getString(questionIndex);
+        String prefix = prefixIndex < 0 ? null : row.getString(prefixIndex);
+        int text =
+            (question == null ? 0 : question.length()) + (prefix == null ? 0 : prefix.length());
+        rows.add(new Pending(row, rows.size(), images.size(), text));
+      }
+      rows.sort(
+          Comparator.comparingInt((Pending p) -> p.imageCount)
+              .thenComparingInt(p -> p.textLength)
+              .thenComparingInt(p -> p.order));
+      for (int start = 0; start < rows.size(); start += batchSize) {
+        List<Pending> batch = rows.subList(start, Math.min(rows.size(), start + batchSize));
+        answerBatch(batch);
+        if (rowsDone != null) {
+          rowsDone.add(batch.size());
+        }
+      }
+    }
+
+    private void answerBatch(List<Pending> batch) {
+      List<Pending> answerable = new ArrayList<>(batch.size());
+      for (Pending pending : batch) {
+        read(pending);
+        if (pending.error == null) {
+          answerable.add(pending);
+        }
+      }
+      answer(answerable);
+      for (Pending pending : batch) {
+        ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
+      }
+    }
+
+    /** The model's answers; when the batch fails as a whole, each request alone. */
+    private void answer(List<Pending> rows) {
+      if (rows.isEmpty()) {
+        return;
+      }
+      List<Idefics3Request> batch = new ArrayList<>(rows.size());
+      for (Pending pending : rows) {
+        batch.add(pending.request);
+      }
+      List<Idefics3Answer> answers;
+      try {
+        answers = model.answer(batch);
+      } catch (RuntimeException batchFailure) {
+        for (Pending pending : rows) {
+          try {
+            pending.answer = model.answer(List.of(pending.request)).get(0);
+          } catch (RuntimeException e) {
+            pending.errorKind = InferenceSchema.MODEL_FAILURE;
+            pending.error = "the model failed on this row: " + e;
+          }
+        }
+        return;
+      }
+      for (int i = 0; i < rows.size(); i++) {
+        rows.get(i).answer = answers.get(i);
+      }
+    }
+
+    /** Reads the row's images (bytes, or the path where bytes is null) into its request. */
+    private void read(Pending pending) {
+      long start = System.nanoTime();
+      Row row = pending.row;
+      String question = row.getString(questionIndex);
+      List<byte[]> images = new ArrayList<>(pending.imageCount);
+      List<Row> structs = row.isNullAt(imagesIndex) ? List.of() : row.getList(imagesIndex);
+      String failure = null;
+      for (int i = 0; i < structs.size() && failure == null; i++) {
+        String which = structs.size() == 1 ? "the image" : "image " + (i + 1);
+        Row image = structs.get(i);
+        byte[] bytes = image == null ? null : image.getAs("bytes");
+        String path = image == null ? null : image.getAs("path");
+        if (bytes != null) {
+          images.add(bytes);
+        } else if (path != null) {
+          try {
+            images.add(readPath(path));
+          } catch (IOException | RuntimeException e) {
+            failure = which + ": cannot read " + path + ": " + describe(e);
+          }
+        } else {
+          failure = which + " has neither bytes nor a path";
+        }
+      }
+      pending.readNanos = System.nanoTime() - start;
+      if (failure != null) {
+        pending.errorKind = InferenceSchema.UNREADABLE_IMAGE;
+        pending.error = failure;
+      } else if (question == null) {
+        pending.errorKind = Idefics3Answer.ErrorKind.BAD_PROMPT.name();
+        pending.error = "the question is null; every request needs its text";
+      } else {
+        String prefix = prefixIndex < 0 ? null : row.getString(prefixIndex);
+        pending.request = Idefics3Request.question(question, images).withAssistantPrefix(prefix);
+      }
+    }
+
+    private byte[] readPath(String path) throws IOException {
+      org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path);
+      FileSystem fs = file.getFileSystem(conf);
+      FileStatus status = fs.getFileStatus(file);
+      if (status.isDirectory()) {
+        throw new IOException("it is a folder");
+      }
+      if (status.getLen() > Integer.MAX_VALUE - 8) {
+        throw new IOException("it is " + status.getLen() + " bytes, more than an image can be");
+      }
+      try (InputStream in = fs.open(file)) {
+        return in.readAllBytes();
+      }
+    }
+
+    private Row result(Pending pending, Idefics3Answer answer) {
+      return row(
+          pending,
+          answer.text(),
+          answer.promptTokens(),
+          answer.generatedTokens(),
+          answer.frames(),
+          (pending.readNanos + answer.preprocessNanos()) / 1e6,
+          answer.encodeNanos() / 1e6,
+          answer.generateNanos() / 1e6,
+          answer.error(),
+          answer.errorKind() == null ? null : answer.errorKind().name());
+    }
+
+    private Row failed(Pending pending) {
+      return row(
+          pending, null, 0, 0, 0, pending.readNanos / 1e6, 0, 0, pending.error, pending.errorKind);
+    }
+
+    private Row row(
+        Pending pending,
+        String answer,
+        int promptTokens,
+        int generatedTokens,
+        int frames,
+        double preprocessMs,
+        double encodeMs,
+        double generateMs,
+        String error,
+        String errorKind) {
+      Row row = pending.row;
+      Object[] values = new Object[passThrough.length + 14];
+      int i = 0;
+      values[i++] = row.get(idIndex);
+      for (int column : passThrough) {
+        values[i++] = row.get(column);
+      }
+      values[i++] = row.get(taskIndex);
+      values[i++] = row.get(questionIndex);
+      values[i++] = pending.imageCount;
+      values[i++] = answer;
+      values[i++] = promptTokens;
+      values[i++] = generatedTokens;
+      values[i++] = frames;
+      values[i++] = preprocessMs;
+      values[i++] = encodeMs;
+      values[i++] = generateMs;
+      values[i++] = settings.modelUri();
+      values[i++] = error;
+      values[i] = errorKind;
+      return RowFactory.create(values);
+    }
+  }
+
+  private static String describe(Exception e) {
+    if (e instanceof FileNotFoundException) {
+      return "no such file";
+    }
+    String message = e.getMessage();
+    return message == null ? e.getClass().getSimpleName() : message;
+  }
+}

@@ -1,0 +1,185 @@
+package io.github.idefics3spark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.idefics3spark.idefics3.Idefics3Package;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Finding the model: a checkpoint converted once into the cache, a package on a Hadoop file system
+ * copied once, verified against its manifest and shared by concurrent callers, refusals by name.
+ */
+class LocalPackageTest {
+  @TempDir static Path shared;
+  private static Path converted;
+  private static final Configuration HADOOP = new Configuration();
+
+  @TempDir Path cache;
+
+  @BeforeAll
+  static void convertOnce() throws IOException {
+    HADOOP.set("fs.other.impl", OtherSchemeFileSystem.class.getName());
+    HADOOP.setBoolean("fs.other.impl.disable.cache", true);
+    converted =
+        LocalPackage.resolve(
+            TestFixtures.tinyCheckpoint().toString(), HADOOP, shared.resolve("cache"));
+  }
+
+  private static String other(Path local) {
+    return "other://" + local.toAbsolutePath();
+  }
+
+  /** A copy of the converted package, as a remote folder to copy from. */
+  private Path remotePackage(String name) throws IOException {
+    Path remote = cache.getParent().resolve(cache.getFileName() + "-remote").resolve(name);
+    copyTree(converted, remote);
+    return remote;
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path path : walk.toList()) {
+        Path target = to.resolve(from.relativize(path).toString());
+        if (Files.isDirectory(path)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(path, target, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+      }
+    }
+  }
+
+  private static List<String> entries(Path dir) throws IOException {
+    try (Stream<Path> list = Files.list(dir)) {
+      return list.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void aCheckpointIsConvertedOnceIntoTheCacheAndReused() throws IOException {
+    assertTrue(Files.isRegularFile(converted.resolve(Idefics3Package.MANIFEST)));
+    assertTrue(converted.startsWith(shared.resolve("cache")));
+    FileTime written = Files.getLastModifiedTime(converted.resolve(Idefics3Package.MANIFEST));
+    Path again =
+        LocalPackage.resolve(
+            TestFixtures.tinyCheckpoint().toString(), HADOOP, shared.resolve("cache"));
+    assertEquals(converted, again);
+    assertEquals(written, Files.getLastModifiedTime(again.resolve(Idefics3Package.MANIFEST)));
+    assertEquals(List.of(converted.getFileName().toString()), entries(shared.resolve("cache")));
+  }
+
+  @Test
+  void aLocalPackageIsUsedInPlace() throws IOException {
+    assertEquals(converted, LocalPackage.resolve(converted.toString(), HADOOP, cache));
+    assertEquals(converted, LocalPackage.resolve(converted.toUri().toString(), HADOOP, cache));
+    assertFalse(Files.exists(cache.resolve("x")) && entries(cache).size() > 0);
+  }
+
+  @Test
+  void aRemotePackageIsCopiedOnceVerifiedAndSharedByConcurrentCallers() throws Exception {
+    Path remote = remotePackage("tiny");
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<Path>> copies = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        copies.add(pool.submit(() -> LocalPackage.resolve(other(remote), HADOOP, cache)));
+      }
+      Set<Path> dirs = new HashSet<>();
+      for (Future<Path> copy : copies) {
+        dirs.add(copy.get());
+      }
+      assertEquals(1, dirs.size(), dirs.toString());
+      Path local = dirs.iterator().next();
+      assertTrue(local.startsWith(cache), local.toString());
+      assertTrue(local.getFileName().toString().startsWith("tiny-"), local.toString());
+      assertEquals(List.of(local.getFileName().toString()), entries(cache), "no staging left");
+      assertTrue(LocalPackage.verify(local) >= 5);
+      assertEquals(
+          Files.size(remote.resolve("variables/variables.data-00000-of-00001")),
+          Files.size(local.resolve("variables/variables.data-00000-of-00001")));
+      FileTime copied = Files.getLastModifiedTime(local.resolve(Idefics3Package.MANIFEST));
+      assertEquals(local, LocalPackage.resolve(other(remote), HADOOP, cache));
+      assertEquals(copied, Files.getLastModifiedTime(local.resolve(Idefics3Package.MANIFEST)));
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void aChangedRemotePackageGetsAFreshCopy() throws IOException {
+    Path remote = remotePackage("tiny");
+    Path first = LocalPackage.resolve(other(remote), HADOOP, cache);
+    Path pb = remote.resolve("saved_model.pb");
+    Files.setLastModifiedTime(
+        pb, FileTime.fromMillis(Files.getLastModifiedTime(pb).toMillis() + 5000));
+    Path second = LocalPackage.resolve(other(remote), HADOOP, cache);
+    assertNotEquals(first, second);
+    assertEquals(2, entries(cache).size());
+  }
+
+  @Test
+  void aRemoteCheckpointIsCopiedAndConverted() throws IOException {
+    Path remote = cache.getParent().resolve(cache.getFileName() + "-remote").resolve("ckpt");
+    copyTree(TestFixtures.tinyCheckpoint(), remote);
+    Path local = LocalPackage.resolve(other(remote), HADOOP, cache);
+    assertTrue(Files.isRegularFile(local.resolve("saved_model.pb")));
+    assertEquals(List.of(local.getFileName().toString()), entries(cache), "no staging left");
+  }
+
+  @Test
+  void aDamagedAssetIsRefusedNamingTheFileAndNothingIsCached() throws IOException {
+    Path remote = remotePackage("damaged");
+    Files.writeString(
+        remote.resolve("assets/tokenizer_config.json"),
+        Files.readString(remote.resolve("assets/tokenizer_config.json")) + " ");
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, cache));
+    assertTrue(e.getMessage().contains("tokenizer_config.json has sha256"), e.getMessage());
+    assertTrue(e.getMessage().contains("idefics3-spark.json records"), e.getMessage());
+    assertEquals(List.of(), entries(cache));
+  }
+
+  @Test
+  void anIncompletePackageIsRefusedNamingTheMissingFile() throws IOException {
+    Path remote = remotePackage("incomplete");
+    Files.delete(remote.resolve("variables/variables.index"));
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, cache));
+    assertTrue(e.getMessage().contains("has no variables/variables.index"), e.getMessage());
+  }
+
+  @Test
+  void somethingThatIsNotAModelIsRefusedNamingTheSetting() throws IOException {
+    Path empty = Files.createDirectories(cache.resolve("empty"));
+    for (String uri :
+        List.of(empty.toString(), other(empty), cache.resolve("missing").toString())) {
+      IOException e =
+          assertThrows(IOException.class, () -> LocalPackage.resolve(uri, HADOOP, cache));
+      assertTrue(e.getMessage().contains("--model"), e.getMessage());
+      assertThrows(IOException.class, () -> LocalPackage.checkReachable(uri, HADOOP));
+    }
+    LocalPackage.checkReachable("shipped-with-archives", HADOOP); // only executors may see it
+    LocalPackage.checkReachable(other(converted), HADOOP);
+    LocalPackage.checkReachable(TestFixtures.tinyCheckpoint().toString(), HADOOP);
+  }
+}

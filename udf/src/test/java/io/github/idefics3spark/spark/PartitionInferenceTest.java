@@ -1,0 +1,305 @@
+package io.github.idefics3spark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.idefics3spark.idefics3.Idefics3Answer;
+import io.github.idefics3spark.idefics3.Idefics3Model;
+import io.github.idefics3spark.idefics3.Idefics3Request;
+import io.github.idefics3spark.idefics3.ModelSettings;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The partition function in Spark local mode: the runtime's answers for the same requests, error
+ * rows for bad rows and answers for the others, rows out = rows in with pass-through columns
+ * unchanged, one model load for every task of the JVM.
+ */
+class PartitionInferenceTest {
+  private static final ModelSettings MODEL =
+      ModelSettings.DEFAULTS.withMaxNewTokens(8).withBatchSize(3);
+
+  /** id, images, question, assistant_prefix, task, then pass-through source, n, meta. */
+  private static final StructType REQUESTS =
+      InferenceSchema.requests()
+          .add("source", DataTypes.StringType)
+          .add("n", DataTypes.LongType)
+          .add("meta", new StructType().add("a", DataTypes.IntegerType));
+
+  /** Kept between runs (the cache is keyed by the checkpoint's listing); mvn clean empties it. */
+  private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
+
+  @TempDir static Path temp;
+  private static SparkSession spark;
+  private static InferenceSettings settings;
+  private static int loadsBefore;
+
+  @BeforeAll
+  static void start() {
+    spark =
+        SparkSession.builder()
+            .master("local[2]")
+            .appName("PartitionInferenceTest")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .getOrCreate();
+    settings =
+        InferenceSettings.of(TestFixtures.tinyCheckpoint().toString(), MODEL)
+            .withCacheDir(CACHE.toString())
+            .withSortWindowBatches(2);
+    loadsBefore = ModelCache.loads();
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  private static Row image(byte[] bytes, String path) {
+    return RowFactory.create(bytes, path);
+  }
+
+  private static Row request(String id, List<Row> images, String question, String prefix) {
+    return RowFactory.create(
+        id,
+        images,
+        question,
+        prefix,
+        "vqa",
+        "src-" + id,
+        (long) id.hashCode(),
+        RowFactory.create(id.length()));
+  }
+
+  private static Dataset<Row> dataset(List<Row> rows, int partitions) {
+    return spark.createDataFrame(rows, REQUESTS).repartition(partitions);
+  }
+
+  private static Map<String, Row> byId(List<Row> rows) {
+    Map<String, Row> map = new HashMap<>();
+    for (Row row : rows) {
+      assertNull(map.put(row.getAs("id"), row), "id " + row.getAs("id") + " twice");
+    }
+    return map;
+  }
+
+  private static final List<String> IMAGES =
+      List.of(
+          "tile_64x64.png",
+          "landscape_49x31.jpg",
+          "portrait_35x49.jpg",
+          "gray_40x29.png",
+          "palette_33x45.gif",
+          "rgba_alpha_48x33.png",
+          "cmyk_41x31.jpg",
+          "tile_56x56.png");
+
+  /** Good requests of several shapes: one image, two, none, with and without a prefix. */
+  private static List<Row> goodRequests() {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < IMAGES.size(); i++) {
+      byte[] bytes = TestFixtures.imageBytes(IMAGES.get(i));
+      rows.add(
+          request(
+              "img-" + i,
+              List.of(image(bytes, IMAGES.get(i))),
+              "Describe picture " + "number ".repeat(i) + i + ".",
+              i % 3 == 0 ? "It shows" : null));
+    }
+    rows.add(
+        request(
+            "two",
+            List.of(
+                image(TestFixtures.imageBytes("tile_64x64.png"), null),
+                image(TestFixtures.imageBytes("gray_40x29.png"), null)),
+            "Compare the two pictures.",
+            null));
+    rows.add(request("text", List.of(), "What is two plus two?", null));
+    return rows;
+  }
+
+  @Test
+  void answersAreTheRuntimesAnswersForTheSameRequests() throws IOException {
+    List<Row> rows = goodRequests();
+    long start = System.nanoTime();
+    List<Row> results = PartitionInference.apply(dataset(rows, 3), settings, null).collectAsList();
+    double first = (System.nanoTime() - start) / 1e9;
+    start = System.nanoTime();
+    assertEquals(rows.size(), PartitionInference.apply(dataset(rows, 3), settings, null).count());
+    double again = (System.nanoTime() - start) / 1e9;
+    System.out.printf(
+        "PartitionInferenceTest: %d rows on local[2]: %.2f s the first time (model converted"
+            + " and loaded), %.2f s again (%.1f rows/s)%n",
+        rows.size(), first, again, rows.size() / again);
+
+    Path dir =
+        LocalPackage.resolve(
+            settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
+    Map<String, Row> byId = byId(results);
+    assertEquals(rows.size(), byId.size());
+    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(1))) {
+      for (Row row : rows) {
+        List<byte[]> images = new ArrayList<>();
+        @SuppressWarnings("unchecked")
+        List<Row> structs = (List<Row>) row.get(1);
+        for (Row image : structs) {
+          images.add((byte[]) image.get(0));
+        }
+        Idefics3Request request =
+            Idefics3Request.question(row.getString(2), images)
+                .withAssistantPrefix(row.getString(3));
+        Idefics3Answer expected = model.answer(List.of(request)).get(0);
+        assertNull(expected.error());
+        Row result = byId.get(row.getString(0));
+        String id = row.getString(0);
+        assertNull(result.getAs("error"), id);
+        assertNull(result.getAs("error_kind"), id);
+        assertEquals(expected.text(), result.getAs("answer"), id);
+        assertEquals(expected.promptTokens(), (int) result.getAs("prompt_tokens"), id);
+        assertEquals(expected.generatedTokens(), (int) result.getAs("generated_tokens"), id);
+        assertEquals(expected.frames(), (int) result.getAs("image_frames"), id);
+        assertEquals(images.size(), (int) result.getAs("image_count"), id);
+        assertEquals(row.getString(2), result.getAs("question"));
+        assertEquals("vqa", result.getAs("task"));
+        assertEquals(settings.modelUri(), result.getAs("model"));
+        assertTrue((double) result.getAs("preprocess_ms") > 0, id);
+        assertTrue((double) result.getAs("generate_ms") > 0, id);
+      }
+    }
+    assertEquals(1, ModelCache.loads() - loadsBefore, "one load in this JVM");
+  }
+
+  @Test
+  void badRowsGetTheirErrorAndTheOthersTheirAnswers() {
+    byte[] page = TestFixtures.imageBytes("tile_64x64.png");
+    String path = TestFixtures.image("landscape_49x31.jpg").toString();
+    List<Row> rows = new ArrayList<>(goodRequests());
+    rows.add(request("zero-bytes", List.of(image(new byte[0], "zero.png")), "What?", null));
+    rows.add(
+        request(
+            "text-bytes",
+            List.of(image("not an image".getBytes(StandardCharsets.UTF_8), null)),
+            "What?",
+            null));
+    rows.add(request("cut", List.of(image(Arrays.copyOf(page, page.length / 2), null)), "?", null));
+    rows.add(request("missing-path", List.of(image(null, "/no/such/image.png")), "What?", null));
+    rows.add(request("neither", List.of(image(null, null)), "What?", null));
+    rows.add(request("null-image", Arrays.asList(image(page, null), null), "What?", null));
+    rows.add(request("null-question", List.of(image(page, null)), null, null));
+    rows.add(request("too-long", List.of(), "word ".repeat(9000), null));
+    rows.add(request("by-path", List.of(image(null, path)), "What is this?", null));
+    rows.add(request("by-file-uri", List.of(image(null, "file:" + path)), "What?", null));
+    Map<String, String> expectedKinds =
+        Map.of(
+            "zero-bytes", "EMPTY_IMAGE",
+            "text-bytes", "UNKNOWN_IMAGE_FORMAT",
+            "cut", "CORRUPT_IMAGE",
+            "missing-path", "UNREADABLE_IMAGE",
+            "neither", "UNREADABLE_IMAGE",
+            "null-image", "UNREADABLE_IMAGE",
+            "null-question", "BAD_PROMPT",
+            "too-long", "PROMPT_TOO_LONG");
+
+    Dataset<Row> requests = dataset(rows, 4);
+    LongAccumulator done = spark.sparkContext().longAccumulator("rows done");
+    List<Row> results = PartitionInference.apply(requests, settings, done).collectAsList();
+
+    assertEquals(rows.size(), results.size(), "rows out = rows in");
+    assertEquals(rows.size(), done.value());
+    Map<String, Row> byId = byId(results);
+    for (Row row : rows) {
+      String id = row.getString(0);
+      Row result = byId.get(id);
+      assertNotNull(result, id);
+      assertEquals(row.getString(5), result.getAs("source"), id);
+      assertEquals(row.getLong(6), (long) result.getAs("n"), id);
+      assertEquals(row.getStruct(7), result.getAs("meta"), id);
+      String kind = expectedKinds.get(id);
+      if (kind == null) {
+        assertNull(result.getAs("error"), id + ": " + result.getAs("error"));
+        assertNotNull(result.getAs("answer"), id);
+      } else {
+        assertEquals(kind, result.getAs("error_kind"), id + ": " + result.getAs("error"));
+        String error = result.getAs("error");
+        assertTrue(error != null && error.length() > 15, id + ": " + error);
+        assertNull(result.getAs("answer"), id);
+      }
+    }
+    assertTrue(
+        ((String) byId.get("missing-path").getAs("error")).contains("/no/such/image.png"),
+        (String) byId.get("missing-path").getAs("error"));
+    assertTrue(
+        ((String) byId.get("null-image").getAs("error")).startsWith("image 2"),
+        (String) byId.get("null-image").getAs("error"));
+    assertEquals(
+        InferenceSchema.results(REQUESTS),
+        PartitionInference.apply(requests, settings, null).schema());
+    assertTrue(ModelCache.loads() - loadsBefore <= 1, "at most one load in this JVM");
+  }
+
+  @Test
+  void manyPartitionsAndJobsShareOneLoadedModel() {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      rows.add(request("r" + i, List.of(), "Count to " + i + ".", null));
+    }
+    for (int job = 0; job < 3; job++) {
+      assertEquals(24, PartitionInference.apply(dataset(rows, 8), settings, null).count());
+    }
+    assertEquals(1, ModelCache.loads() - loadsBefore, "one load for 24 tasks in 3 jobs");
+  }
+
+  @Test
+  void aWrongRequestSchemaOrModelFailsBeforeAnySparkWorkNamingIt() {
+    Dataset<Row> requests = dataset(goodRequests(), 1);
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> PartitionInference.apply(requests.drop("question"), settings, null));
+    assertTrue(e.getMessage().contains("no column question"), e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                PartitionInference.apply(
+                    requests.withColumn("answer", requests.col("source")), settings, null));
+    assertTrue(e.getMessage().contains("request column answer"), e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                PartitionInference.apply(
+                    requests.withColumn("task", requests.col("n")), settings, null));
+    assertTrue(e.getMessage().contains("task is bigint, expected string"), e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                PartitionInference.apply(
+                    requests,
+                    InferenceSettings.of(temp.resolve("nothing").toString(), MODEL),
+                    null));
+    assertTrue(e.getMessage().contains("--model"), e.getMessage());
+  }
+}
