@@ -1,0 +1,39 @@
+package io.github.idefics3spark.job;
+
+import java.nio.file.Path;
+import org.apache.spark.sql.SparkSession;
+
+/** The local Spark session of one test class: local[2], no UI, few shuffle partitions. */
+final class SparkTestSession {
+  /** The bundled sample images (model-loader's reference fixtures). */
+  static final Path IMAGES =
+      Path.of("..", "model-loader", "src", "test", "resources", "reference", "images")
+          .toAbsolutePath()
+          .normalize();
+
+  /** The bundled tiny SmolVLM-shaped checkpoint, random weights. */
+  static final Path TINY_CHECKPOINT =
+      Path.of(
+              "..",
+              "model-loader",
+              "src",
+              "test",
+              "resources",
+              "reference",
+              "checkpoints",
+              "tiny-smolvlm")
+          .toAbsolutePath()
+          .normalize();
+
+  private SparkTestSession() {}
+
+  static SparkSession start(String name) {
+    return SparkSession.builder()
+        .appName(name)
+        .master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.host", "127.0.0.1")
+        .getOrCreate();
+  }
+}
