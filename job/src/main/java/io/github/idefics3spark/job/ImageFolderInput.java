@@ -8,19 +8,23 @@ import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.when;
 
+import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 
 /**
- * Reads a folder of images through Spark's {@code binaryFile} source, listing only: the bytes are
- * read later, by the inference stage, through Hadoop's FileSystem. One row per image; its id is the
- * file's path relative to the folder ({@code sub/dir/a.jpg}); no question column.
+ * Reads a folder of images: Spark's {@code binaryFile} source lists it (glob, recursion), and the
+ * bytes are read later, by the inference stage, through Hadoop's FileSystem. One row per image; its
+ * id is the file's path relative to the folder ({@code sub/dir/a.jpg}); no question column.
  */
 public final class ImageFolderInput {
   /** File names read when no {@code --glob} is given, any case. */
@@ -42,8 +46,13 @@ public final class ImageFolderInput {
     if (config.glob() != null) {
       reader = reader.option("pathGlobFilter", config.glob());
     }
-    // only the path is selected: binaryFile then reads no file contents
-    Dataset<Row> files = reader.load(root).select(col("path"));
+    // The listing only, on the driver: a scan would drop zero-byte files without a word, and each
+    // input file must give a row (an empty image is an error row, not a missing one).
+    List<String> paths = new ArrayList<>();
+    for (String uri : reader.load(root).inputFiles()) {
+      paths.add(new Path(URI.create(uri)).toString());
+    }
+    Dataset<Row> files = spark.createDataset(paths, Encoders.STRING()).toDF("path");
     if (config.glob() == null) {
       files = files.where(lower(col("path")).rlike(IMAGE_NAME_PATTERN));
     }

@@ -36,6 +36,7 @@ class ImageFolderInputTest {
     copy("tile_56x56.png", "sub/deeper/c.png");
     Files.writeString(folder.resolve("notes.txt"), "not an image");
     Files.writeString(folder.resolve("sub/readme.md"), "not an image");
+    Files.write(folder.resolve("sub/empty.png"), new byte[0]);
   }
 
   @AfterAll
@@ -72,7 +73,13 @@ class ImageFolderInputTest {
   void everyImageUnderTheFolderIsOneRowWithItsRelativePathAsId() throws IOException {
     Map<String, Row> rows = read(config(Task.CAPTION));
     assertEquals(
-        List.of("UPPER.JPG", "a.jpg", "sub/b.gif", "sub/deeper/c.png", "with space.png"),
+        List.of(
+            "UPPER.JPG",
+            "a.jpg",
+            "sub/b.gif",
+            "sub/deeper/c.png",
+            "sub/empty.png",
+            "with space.png"),
         List.copyOf(rows.keySet()));
     Row row = rows.get("sub/deeper/c.png");
     assertEquals(
@@ -105,7 +112,7 @@ class ImageFolderInputTest {
   @Test
   void aGlobFiltersFileNamesAtEveryDepth() {
     assertEquals(
-        List.of("sub/deeper/c.png", "with space.png"),
+        List.of("sub/deeper/c.png", "sub/empty.png", "with space.png"),
         List.copyOf(read(config(Task.CAPTION, "--glob", "*.png")).keySet()));
     assertEquals(
         List.of("notes.txt", "sub/readme.md"),
