@@ -153,6 +153,20 @@ public enum JobOption {
     return help;
   }
 
+  /** The heading {@code --help} lists the option under. */
+  public String section() {
+    if (compareTo(PROMPT_TEMPLATE) < 0) {
+      return "Input";
+    }
+    if (compareTo(OUTPUT) < 0) {
+      return "Prompt";
+    }
+    if (compareTo(MODEL) < 0) {
+      return "Output";
+    }
+    return "Model";
+  }
+
   /** Whether the option may stand alone on the command line, meaning true. */
   public boolean isFlag() {
     return this == RECURSIVE || this == IMAGE_SPLITTING;

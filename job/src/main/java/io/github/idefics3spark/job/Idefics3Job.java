@@ -1,0 +1,211 @@
+package io.github.idefics3spark.job;
+
+import io.github.idefics3spark.idefics3.Convert;
+import io.github.idefics3spark.spark.InferenceSchema;
+import io.github.idefics3spark.spark.InferenceSettings;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The {@code spark-submit} entry point: {@code caption} and {@code vqa} read images and questions
+ * ({@link JobInput}), answer them with an Idefics3 model on the executors ({@link InferenceStage})
+ * and write Parquet; {@code convert} turns a Hugging Face checkpoint into a model package.
+ *
+ * <pre>
+ * spark-submit --class io.github.idefics3spark.job.Idefics3Job idefics3-spark-job.jar \
+ *   caption|vqa [--conf FILE] --input PATH --output PATH --model URI [options]
+ * </pre>
+ *
+ * <p>Exit status: 0 done (rows that failed are in the output with their error); 1 the job failed; 2
+ * the command line, configuration or input is wrong (said before any inference).
+ */
+public final class Idefics3Job {
+  /** How help names the program. */
+  static final String PROGRAM =
+      "spark-submit [SPARK OPTIONS] --class " + Idefics3Job.class.getName() + " JOB_JAR";
+
+  private static final int HELP_WIDTH = 100;
+
+  private Idefics3Job() {}
+
+  public static void main(String[] args) {
+    int status = run(args, System.out, System.err);
+    if (status != 0) {
+      System.exit(status);
+    }
+  }
+
+  /** Runs a command line; returns the exit status. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0) {
+      err.print(usage());
+      return 2;
+    }
+    String command = args[0];
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    if (command.equals("--help") || command.equals("-h") || command.equals("help")) {
+      out.print(usage());
+      return 0;
+    }
+    if (command.equals("convert")) {
+      Convert.main(rest); // exits the JVM with convert's status
+      return 0;
+    }
+    Task task = Task.forCommand(command);
+    if (task == null) {
+      err.print("unknown command '" + command + "'\n\n" + usage());
+      return 2;
+    }
+    if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+      out.print(help(task));
+      return 0;
+    }
+    JobConfig config;
+    try {
+      config = JobConfig.parse(task, rest);
+    } catch (JobConfigException e) {
+      err.println(task.command() + ": " + e.getMessage());
+      return 2;
+    }
+    return run(config, out, err);
+  }
+
+  /**
+   * Runs a parsed job in the active Spark session, or a new one ({@code local[*]} outside of {@code
+   * spark-submit}).
+   */
+  static int run(JobConfig config, PrintStream out, PrintStream err) {
+    SparkConf conf = new SparkConf();
+    SparkSession.Builder builder =
+        SparkSession.builder().appName("idefics3 " + config.task().command());
+    if (!conf.contains("spark.master")) {
+      builder = builder.master("local[*]");
+    }
+    SparkSession spark = builder.getOrCreate();
+    String name = config.task().command();
+    try {
+      JobInput.Read input = JobInput.read(spark, config);
+      out.println(
+          name
+              + ": input "
+              + input.description()
+              + ", output "
+              + config.output()
+              + " ("
+              + config.mode().value()
+              + ")");
+      InferenceSettings settings = InferenceSettings.of(config.model(), config.modelSettings());
+      if (config.modelCache() != null) {
+        settings = settings.withCacheDir(config.modelCache());
+      }
+      InferenceSummary summary =
+          InferenceStage.run(input.rows(), settings, config.output(), config.mode());
+      out.println(summary.describe());
+      if (config.preview() > 0) {
+        preview(spark, config, out);
+      }
+      return 0;
+    } catch (JobInputException | JobConfigException | IllegalArgumentException e) {
+      err.println(name + ": " + e.getMessage());
+      return 2;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /** Prints the first rows of the output: id, then the answer or the error. */
+  private static void preview(SparkSession spark, JobConfig config, PrintStream out) {
+    List<Row> rows =
+        spark
+            .read()
+            .parquet(config.output())
+            .select(InferenceSchema.ID, InferenceSchema.ANSWER, InferenceSchema.ERROR)
+            .orderBy(InferenceSchema.ID)
+            .limit(config.preview())
+            .collectAsList();
+    out.println("preview of " + config.output() + " (" + rows.size() + " rows, id: answer):");
+    for (Row row : rows) {
+      String text =
+          row.isNullAt(2) ? String.valueOf(row.getString(1)) : "ERROR " + row.getString(2);
+      text = text.replace("\n", " ");
+      if (text.length() > 120) {
+        text = text.substring(0, 117) + "...";
+      }
+      out.println("  " + row.getString(0) + ": " + text);
+    }
+  }
+
+  /** The top-level help: the commands. */
+  static String usage() {
+    StringBuilder text = new StringBuilder();
+    text.append("usage: ").append(PROGRAM).append(" COMMAND [OPTIONS]\n\ncommands:\n");
+    for (Task task : Task.values()) {
+      text.append(String.format("  %-9s %s%n", task.command(), task.description()));
+    }
+    text.append(
+        String.format(
+            "  %-9s %s%n",
+            "convert",
+            "convert a Hugging Face Idefics3 checkpoint folder into a model package:"
+                + " convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16]"));
+    text.append("\nRun COMMAND --help for its options.\n");
+    return text.toString();
+  }
+
+  /** The help of {@code caption} or {@code vqa}: every option with its help text. */
+  static String help(Task task) {
+    StringBuilder text = new StringBuilder();
+    text.append("usage: ")
+        .append(PROGRAM)
+        .append(' ')
+        .append(task.command())
+        .append("\n         [--conf FILE] --input PATH --output PATH --model URI [OPTIONS]\n\n");
+    text.append(wrap(capitalised(task.description()) + ".", "")).append('\n');
+    String section = null;
+    for (JobOption option : JobOption.values()) {
+      if (!option.section().equals(section)) {
+        section = option.section();
+        text.append('\n').append(section).append(":\n");
+      }
+      text.append("  ")
+          .append(option.option())
+          .append(' ')
+          .append(option.valueLabel())
+          .append('\n');
+      text.append(wrap(option.help(), "      "));
+    }
+    text.append("\nConfiguration file:\n  ").append(JobConfig.CONF_OPTION).append(" FILE\n");
+    text.append(
+        wrap(
+            "A Java properties file of settings: one 'key = value' a line, the keys the options"
+                + " above without the dashes ('batch-size = 8'), # comments. Options on the command"
+                + " line override it. Examples in conf/*.properties.",
+            "      "));
+    return text.toString();
+  }
+
+  private static String capitalised(String text) {
+    return Character.toUpperCase(text.charAt(0)) + text.substring(1);
+  }
+
+  /** {@code text} wrapped at {@link #HELP_WIDTH} columns, each line indented. */
+  private static String wrap(String text, String indent) {
+    StringBuilder out = new StringBuilder();
+    StringBuilder line = new StringBuilder(indent);
+    for (String word : text.split(" ")) {
+      if (line.length() > indent.length() && line.length() + 1 + word.length() > HELP_WIDTH) {
+        out.append(line).append('\n');
+        line = new StringBuilder(indent);
+      }
+      if (line.length() > indent.length()) {
+        line.append(' ');
+      }
+      line.append(word);
+    }
+    return out.append(line).append('\n').toString();
+  }
+}

@@ -1,0 +1,145 @@
+package io.github.idefics3spark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class Idefics3JobTest {
+  @TempDir Path dir;
+
+  /** The exit status, standard output and standard error of one command line. */
+  private record Outcome(int status, String out, String err) {}
+
+  private static Outcome run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status =
+        Idefics3Job.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Outcome(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void helpListsTheCommands() {
+    Outcome outcome = run("--help");
+    assertEquals(0, outcome.status());
+    for (String command : List.of("caption", "vqa", "convert")) {
+      assertTrue(outcome.out().contains("\n  " + command + " "), outcome.out());
+    }
+    assertEquals(2, run().status());
+  }
+
+  @Test
+  void commandHelpListsEveryOptionWithItsHelp() {
+    for (Task task : Task.values()) {
+      Outcome outcome = run(task.command(), "--help");
+      assertEquals(0, outcome.status());
+      for (JobOption option : JobOption.values()) {
+        assertTrue(
+            outcome.out().contains("  " + option.option() + " " + option.valueLabel() + "\n"),
+            option.option());
+      }
+      assertTrue(outcome.out().contains("--conf FILE"));
+      for (String line : outcome.out().split("\n")) {
+        assertTrue(line.length() <= 100 || !line.contains(" "), line);
+      }
+    }
+  }
+
+  @Test
+  void wrongCommandsAndSettingsExitWithTwoBeforeAnySparkWork() {
+    Outcome unknown = run("describe", "--input", "x");
+    assertEquals(2, unknown.status());
+    assertTrue(unknown.err().startsWith("unknown command 'describe'"), unknown.err());
+
+    Outcome wrong =
+        run("caption", "--input", "x", "--output", "y", "--model", "m", "--top-k", "-1");
+    assertEquals(2, wrong.status());
+    assertEquals(
+        "caption: setting top-k is '-1' (option --top-k), expected a whole number >= 0\n",
+        wrong.err());
+    assertTrue(SparkSession.getActiveSession().isEmpty());
+  }
+
+  @Test
+  void aMissingInputIsOneClearMessage() {
+    Outcome outcome =
+        run(
+            "caption",
+            "--input",
+            dir.resolve("nothing-here").toString(),
+            "--output",
+            dir.resolve("out").toString(),
+            "--model",
+            SparkTestSession.TINY_CHECKPOINT.toString());
+    assertEquals(2, outcome.status());
+    assertTrue(outcome.err().contains("nothing-here: no such file or folder"), outcome.err());
+  }
+
+  @Test
+  void captionOnAFolderWritesOneRowPerImageAndPrintsTheSummaryAndPreview() throws IOException {
+    Path images = Files.createDirectories(dir.resolve("images"));
+    for (String name : List.of("landscape_49x31.jpg", "page_5.png", "palette_33x45.gif")) {
+      Files.copy(SparkTestSession.IMAGES.resolve(name), images.resolve(name));
+    }
+    Files.write(images.resolve("empty.png"), new byte[0]);
+    Path output = dir.resolve("captions");
+    System.setProperty("spark.master", "local[2]");
+    System.setProperty("spark.ui.enabled", "false");
+    try {
+      Outcome outcome =
+          run(
+              "caption",
+              "--input",
+              images.toString(),
+              "--output",
+              output.toString(),
+              "--model",
+              SparkTestSession.TINY_CHECKPOINT.toString(),
+              "--model-cache",
+              dir.resolve("cache").toString(),
+              "--max-new-tokens",
+              "3",
+              "--image-splitting=false",
+              "--preview",
+              "4");
+      assertEquals(0, outcome.status(), outcome.err());
+      assertTrue(outcome.out().contains("rows: 4 written"), outcome.out());
+      assertTrue(outcome.out().contains("errors: 1 (EMPTY_IMAGE 1)"), outcome.out());
+      assertTrue(outcome.out().contains("  empty.png: ERROR "), outcome.out());
+      assertTrue(outcome.out().contains("  page_5.png: "), outcome.out());
+    } finally {
+      System.clearProperty("spark.master");
+      System.clearProperty("spark.ui.enabled");
+    }
+    SparkSession spark = SparkTestSession.start("Idefics3JobTest-check");
+    try {
+      Dataset<Row> written = spark.read().parquet(output.toString());
+      assertEquals(4, written.count());
+      assertEquals(4, written.select("id").distinct().count());
+      Row row = written.where("id = 'page_5.png'").first();
+      assertEquals("caption", row.getAs("task"));
+      assertEquals("Describe this image.", row.getAs("question"));
+      assertFalse(row.isNullAt(row.fieldIndex("answer")));
+      assertTrue(row.isNullAt(row.fieldIndex("error")));
+    } finally {
+      spark.stop();
+    }
+  }
+}
