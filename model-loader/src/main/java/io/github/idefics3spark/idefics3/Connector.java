@@ -3,7 +3,6 @@ package io.github.idefics3spark.idefics3;
 import io.github.idefics3spark.tf.Weights;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.types.family.TNumber;
 
 /**
@@ -18,7 +17,7 @@ final class Connector<T extends TNumber> {
   private final int scale; // s
   private final int visionHidden; // D
   private final int textHidden;
-  private final Operand<T> proj; // (text hidden, D * s^2)
+  private final Operand<T> proj; // (D * s^2, text hidden), the checkpoint's matrix transposed
 
   Connector(Ops tf, Weights<T> weights, Idefics3Config config) {
     this.tf = tf;
@@ -27,7 +26,7 @@ final class Connector<T extends TNumber> {
     this.visionHidden = config.vision().hiddenSize();
     this.textHidden = config.text().hiddenSize();
     this.proj =
-        weights.read(
+        weights.readTransposed(
             tf,
             "model.connector.modality_projection.proj.weight",
             textHidden,
@@ -44,8 +43,7 @@ final class Connector<T extends TNumber> {
     Operand<T> shuffled = tf.linalg.transpose(blocks, tf.constant(new int[] {0, 1, 3, 2, 4, 5}));
     Operand<T> rows =
         tf.reshape(shuffled, tf.constant(new int[] {-1, scale * scale * visionHidden}));
-    Operand<T> projected =
-        tf.linalg.matMul(rows, proj, MatMul.transposeB(true)); // (F * G'^2, text hidden)
+    Operand<T> projected = tf.linalg.matMul(rows, proj); // (F * G'^2, text hidden)
     return tf.reshape(projected, tf.constant(new int[] {-1, reduced * reduced, textHidden}));
   }
 }

@@ -159,18 +159,18 @@ public final class Idefics3Graph implements AutoCloseable {
             "the checkpoint has no tensor "
                 + key
                 + " (expected shape "
-                + variable.shape()
+                + variable.checkpointShape()
                 + " from config.json)");
       }
       Shape found = Shape.of(checkpoint.info(key).shape());
-      if (!found.equals(variable.shape())) {
+      if (!found.equals(variable.checkpointShape())) {
         throw new CheckpointException(
             "tensor "
                 + key
                 + " has shape "
                 + found
                 + " but config.json gives "
-                + variable.shape()
+                + variable.checkpointShape()
                 + "; the config and the weights disagree");
       }
       TFloat32 value = TFloat32.tensorOf(found);

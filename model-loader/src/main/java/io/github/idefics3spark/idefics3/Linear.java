@@ -5,7 +5,6 @@ import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
@@ -14,7 +13,7 @@ final class Linear<T extends TNumber> {
   private final Ops tf;
   private final int inFeatures;
   private final int outFeatures;
-  private final Operand<T> weight; // (out, in)
+  private final Operand<T> weight; // (in, out): the checkpoint's (out, in), stored transposed
   private final Operand<T> bias; // (out), or null
 
   /** Reads {@code prefix + "weight"} and, when {@code hasBias}, {@code prefix + "bias"}. */
@@ -23,7 +22,7 @@ final class Linear<T extends TNumber> {
     this.tf = tf;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.weight = weights.read(tf, prefix + "weight", outFeatures, inFeatures);
+    this.weight = weights.readTransposed(tf, prefix + "weight", outFeatures, inFeatures);
     this.bias = hasBias ? weights.read(tf, prefix + "bias", outFeatures) : null;
   }
 
@@ -31,7 +30,7 @@ final class Linear<T extends TNumber> {
   Operand<T> forward(Operand<T> x) {
     Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
     Operand<T> rows = tf.reshape(x, tf.constant(new int[] {-1, inFeatures})); // (rows, in)
-    Operand<T> y = tf.linalg.matMul(rows, weight, MatMul.transposeB(true)); // (rows, out)
+    Operand<T> y = tf.linalg.matMul(rows, weight); // (rows, out)
     if (bias != null) {
       y = tf.nn.biasAdd(y, bias);
     }

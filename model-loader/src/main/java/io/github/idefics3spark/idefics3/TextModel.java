@@ -24,7 +24,8 @@ final class TextModel<T extends TNumber> {
   private final Operand<T> embedTokens; // (vocab, hidden)
   private final List<TextDecoderLayer<T>> layers = new ArrayList<>();
   private final RmsNorm<T> norm;
-  private final Operand<T> lmHead; // (vocab, hidden)
+  private final boolean tied; // lm_head is embed_tokens
+  private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: (vocab, hidden)
   private final LlamaRotaryEmbedding rotaryEmb;
 
   /** The decoder's output: final-normed hidden states and each layer's keys and values. */
@@ -41,10 +42,8 @@ final class TextModel<T extends TNumber> {
     }
     this.norm =
         new RmsNorm<>(tf, weights, "model.text_model.norm.weight", hidden, config.rmsNormEps());
-    this.lmHead =
-        config.tieWordEmbeddings()
-            ? embedTokens
-            : weights.read(tf, "lm_head.weight", vocab, hidden);
+    this.tied = config.tieWordEmbeddings();
+    this.lmHead = tied ? embedTokens : weights.readTransposed(tf, "lm_head.weight", vocab, hidden);
     this.rotaryEmb = new LlamaRotaryEmbedding(tf, config);
   }
 
@@ -83,7 +82,7 @@ final class TextModel<T extends TNumber> {
 
   /** (rows, hidden) -> (rows, vocab). */
   Operand<T> lmHead(Operand<T> hiddenRows) {
-    return tf.linalg.matMul(hiddenRows, lmHead, MatMul.transposeB(true));
+    return tf.linalg.matMul(hiddenRows, lmHead, MatMul.transposeB(tied));
   }
 
   /**

@@ -30,11 +30,26 @@ import org.tensorflow.types.family.TType;
  * whatever scope it is being built: in the model's own graph the handle is created once and reused;
  * inside a function body (a While loop's step, which cannot capture outer tensors) a fresh handle
  * with the same shared name is made, and TensorFlow resolves it to the same variable.
+ *
+ * <p>A matrix multiplied from the right ({@code x @ W^T}, every nn.Linear) is stored transposed,
+ * (in, out), through {@link #readTransposed}: TensorFlow's CPU matmul re-lays a transposed operand
+ * out on every call, which doubled the cost of a decode step. The checkpoint keeps its (out, in)
+ * layout; the fill ops transpose on the way in.
  */
 public final class Weights<T extends TNumber> {
 
-  /** One declared weight: its Hugging Face key and shape. */
-  public record Variable(String key, Shape shape, Operand<? extends TType> handle) {}
+  /**
+   * One declared weight: its Hugging Face key, its shape as stored, whether it is stored as the
+   * transpose of the checkpoint's matrix, and its handle in the model's graph.
+   */
+  public record Variable(
+      String key, Shape shape, boolean transposed, Operand<? extends TType> handle) {
+
+    /** The shape of the tensor in the Hugging Face checkpoint. */
+    public Shape checkpointShape() {
+      return transposed ? Shape.of(shape.size(1), shape.size(0)) : shape;
+    }
+  }
 
   private final Graph graph;
   private final Ops root;
@@ -63,21 +78,34 @@ public final class Weights<T extends TNumber> {
    * every earlier use of the same key.
    */
   public Operand<T> read(Ops tf, String key, long... shape) {
-    Shape expected = Shape.of(shape);
+    return read(tf, key, false, Shape.of(shape));
+  }
+
+  /**
+   * The matrix {@code key}, (out, in) in the checkpoint, as its transpose (in, out): what {@code
+   * x @ W^T} multiplies without re-laying the weight out.
+   */
+  public Operand<T> readTransposed(Ops tf, String key, long out, long in) {
+    return read(tf, key, true, Shape.of(in, out));
+  }
+
+  private Operand<T> read(Ops tf, String key, boolean transposed, Shape expected) {
     Variable variable = variables.get(key);
     if (variable == null) {
       Operand<? extends TType> handle =
           root.withName(key).varHandleOp(dtype, expected, VarHandleOp.sharedName(key)).resource();
-      variable = new Variable(key, expected, handle);
+      variable = new Variable(key, expected, transposed, handle);
       variables.put(key, variable);
-    } else if (!variable.shape().equals(expected)) {
+    } else if (!variable.shape().equals(expected) || variable.transposed() != transposed) {
       throw new IllegalArgumentException(
           "weight "
               + key
               + " is used with shape "
-              + Arrays.toString(shape)
+              + expected
+              + (transposed ? " (transposed)" : "")
               + " but was declared "
-              + variable.shape());
+              + variable.shape()
+              + (variable.transposed() ? " (transposed)" : ""));
     }
     if (tf.scope().env() == graph) {
       Variable declared = variable;
@@ -99,18 +127,20 @@ public final class Weights<T extends TNumber> {
     for (Variable variable : variables.values()) {
       Placeholder<TFloat32> value =
           tf.withName(variable.key())
-              .placeholder(TFloat32.class, Placeholder.shape(variable.shape()));
-      fills.put(
-          variable.key(),
-          new Fill(value, tf.assignVariableOp(variable.handle(), tf.dtypes.cast(value, dtype))));
+              .placeholder(TFloat32.class, Placeholder.shape(variable.checkpointShape()));
+      Operand<T> stored = tf.dtypes.cast(value, dtype);
+      if (variable.transposed()) {
+        stored = tf.linalg.transpose(stored, tf.constant(new int[] {1, 0}));
+      }
+      fills.put(variable.key(), new Fill(value, tf.assignVariableOp(variable.handle(), stored)));
     }
   }
 
   /**
-   * Sets each weight named in {@code values} (its declared shape, given in float32 and rounded to
-   * the weights' dtype in the graph), all in one session call: every new set of feeds costs the
-   * session a pruned copy of the whole graph, so fill in a few large groups rather than tensor by
-   * tensor.
+   * Sets each weight named in {@code values} (in the checkpoint's shape and float32; rounded to the
+   * weights' dtype and transposed as declared in the graph), all in one session call: every new set
+   * of feeds costs the session a pruned copy of the whole graph, so fill in a few large groups
+   * rather than tensor by tensor.
    */
   public void fill(Session session, Map<String, TFloat32> values) {
     if (fills == null) {
@@ -123,7 +153,7 @@ public final class Weights<T extends TNumber> {
       if (fill == null) {
         throw new IllegalArgumentException("the graph has no weight named " + key);
       }
-      Shape expected = variables.get(key).shape();
+      Shape expected = variables.get(key).checkpointShape();
       if (!entry.getValue().shape().equals(expected)) {
         throw new IllegalArgumentException(
             "weight "

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.Weights;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
@@ -37,10 +39,12 @@ class Idefics3PackageTest {
 
     assertTrue(Files.size(dir.resolve("variables/variables.index")) > 0, "variables/ written");
     try (Idefics3Package pkg = Idefics3Package.load(dir, 1);
-        CheckpointTensors tensors = CheckpointTensors.open(source)) {
+        CheckpointTensors tensors = CheckpointTensors.open(source);
+        Idefics3Graph layout = Idefics3Graph.build(pkg.checkpoint().config())) {
       Ops tf = Ops.create(pkg.bundle().graph());
       long seen = 0;
-      for (String key : tensors.keys()) {
+      for (Weights.Variable variable : layout.weights().variables()) {
+        String key = variable.key();
         // Each variable's handle op is named by its Hugging Face key.
         Operand<TFloat32> value =
             tf.readVariableOp(pkg.bundle().graph().operation(key).output(0), TFloat32.class);
@@ -49,12 +53,28 @@ class Idefics3PackageTest {
           float[] actual = new float[Math.toIntExact(tensor.shape().size())];
           tensor.asRawTensor().data().asFloats().read(actual);
           float[] expected = tensors.floats(key);
+          if (variable.transposed()) { // nn.Linear weights are stored (in, out)
+            expected = transpose(expected, variable.checkpointShape());
+          }
           assertArrayEquals(expected, actual, key);
           seen += actual.length;
         }
       }
       assertEquals(parameters, seen);
+      assertEquals(tensors.keys().size(), layout.weights().variables().size());
     }
+  }
+
+  private static float[] transpose(float[] matrix, Shape shape) {
+    int rows = (int) shape.size(0);
+    int cols = (int) shape.size(1);
+    float[] out = new float[matrix.length];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        out[c * rows + r] = matrix[r * cols + c];
+      }
+    }
+    return out;
   }
 
   @Test
