@@ -1,0 +1,137 @@
+package io.github.idefics3spark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.spark.InferenceSchema;
+import io.github.idefics3spark.spark.InferenceSettings;
+import io.github.idefics3spark.spark.LocalPackage;
+import io.github.idefics3spark.spark.ModelCache;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The inference stage on a real multi-JVM Spark cluster, {@code local-cluster[2,1,1024]}: a master,
+ * a worker and two executor JVMs on this machine. Each executor loads the model exactly once for
+ * all its tasks of two jobs.
+ *
+ * <p>Executors are launched from {@code SPARK_HOME} (job/pom.xml points surefire at
+ * target/spark-home, whose empty {@code jars/} and {@code launcher/target/scala-2.13/} this test
+ * makes) with the test classpath.
+ */
+class InferenceClusterTest {
+  @TempDir static Path temp;
+  private static SparkSession spark;
+
+  @BeforeAll
+  static void start() throws IOException {
+    String home = System.getenv("SPARK_HOME");
+    assertNotNull(
+        home, "SPARK_HOME must name a folder for local-cluster (job/pom.xml sets it for surefire)");
+    // what Spark's launcher looks for: the jars folder, and the Scala version's build folder
+    Files.createDirectories(Path.of(home, "jars"));
+    Files.createDirectories(Path.of(home, "launcher", "target", "scala-2.13"));
+    spark =
+        SparkSession.builder()
+            .appName("InferenceClusterTest")
+            .master("local-cluster[2,1,1024]")
+            .config("spark.executor.extraClassPath", System.getProperty("java.class.path"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.shuffle.partitions", "2")
+            .getOrCreate();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (spark != null) {
+      spark.stop();
+    }
+  }
+
+  /** Each JVM that runs a task of a wide job: its id and the models it has loaded. */
+  private static Map<String, Integer> executorLoads() {
+    MapPartitionsFunction<Long, String> report =
+        rows -> List.of(ModelCache.jvmId() + "\t" + ModelCache.loads()).iterator();
+    Map<String, Integer> loads = new HashMap<>();
+    for (String line :
+        spark
+            .range(0, 64, 1, 32)
+            .as(Encoders.LONG())
+            .mapPartitions(report, Encoders.STRING())
+            .distinct()
+            .collectAsList()) {
+      String[] parts = line.split("\t");
+      loads.merge(parts[0], Integer.parseInt(parts[1]), Math::max);
+    }
+    return loads;
+  }
+
+  @Test
+  void eachExecutorLoadsTheModelOnceForAllItsTasks() throws IOException {
+    List<Row> rows = new ArrayList<>();
+    List<String> images = List.of("tile_64x64.png", "landscape_49x31.jpg", "gray_40x29.png");
+    for (int i = 0; i < 16; i++) {
+      byte[] bytes = Files.readAllBytes(SparkTestSession.IMAGES.resolve(images.get(i % 3)));
+      rows.add(
+          RowFactory.create(
+              "r" + i, List.of(RowFactory.create(bytes, null)), "What is it?", null, "caption"));
+    }
+    Dataset<Row> requests = spark.createDataFrame(rows, InferenceSchema.requests()).repartition(8);
+    // converted here, or by an earlier run (the cache is keyed by the checkpoint's listing), so
+    // executors start answering at once; LocalPackageTest races conversions
+    Path cache = Path.of("target", "model-cache").toAbsolutePath();
+    String model = SparkTestSession.TINY_CHECKPOINT.toString();
+    Path converted = LocalPackage.resolve(model, new Configuration(), cache);
+    InferenceSettings settings =
+        InferenceSettings.of(model, ModelSettings.DEFAULTS.withMaxNewTokens(4).withBatchSize(4))
+            .withCacheDir(cache.toString());
+
+    long start = System.nanoTime();
+    InferenceSummary first =
+        InferenceStage.run(
+            requests, settings, temp.resolve("out").toString(), OutputMode.OVERWRITE);
+    InferenceSummary second =
+        InferenceStage.run(
+            requests, settings, temp.resolve("again").toString(), OutputMode.OVERWRITE);
+    System.out.printf(
+        "InferenceClusterTest: two runs of %d rows in %.1f s%n%s%n",
+        rows.size(), (System.nanoTime() - start) / 1e9, second.describe());
+
+    assertEquals(rows.size(), first.rows());
+    assertEquals(rows.size(), second.rows());
+    assertEquals(0, first.errors() + second.errors(), first.describe());
+    assertEquals(
+        rows.size(),
+        spark.read().parquet(temp.resolve("out").toString()).select("id").distinct().count());
+
+    Map<String, Integer> loads = executorLoads();
+    assertEquals(2, loads.size(), "two executor JVMs: " + loads);
+    assertFalse(loads.containsKey(ModelCache.jvmId()), "tasks ran outside the driver");
+    for (Map.Entry<String, Integer> executor : loads.entrySet()) {
+      assertEquals(1, executor.getValue(), "model loads in executor " + executor.getKey());
+    }
+    try (Stream<Path> entries = Files.list(cache)) {
+      assertEquals(List.of(converted), entries.toList(), "executors used the converted package");
+    }
+  }
+}
