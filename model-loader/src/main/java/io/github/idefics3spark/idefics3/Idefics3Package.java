@@ -14,6 +14,7 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -121,6 +122,17 @@ public final class Idefics3Package implements AutoCloseable {
       }
     }
     Files.createDirectories(target);
+    try {
+      return writeInto(source, target, checkpoint, dtype);
+    } catch (IOException | RuntimeException e) {
+      deleteTree(target); // no half-written package is left behind
+      throw e;
+    }
+  }
+
+  private static long writeInto(
+      Path source, Path target, Idefics3Checkpoint checkpoint, ComputeDtype dtype)
+      throws IOException {
     long parameters;
     List<Path> sources = new ArrayList<>();
     try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), dtype);
@@ -377,6 +389,14 @@ public final class Idefics3Package implements AutoCloseable {
     float[] out = new float[Math.toIntExact(tensor.shape().size())];
     tensor.asRawTensor().data().asFloats().read(out);
     return out;
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(path);
+      }
+    }
   }
 
   private static void checkVariablesWritten(Path target) throws IOException {

@@ -2,6 +2,7 @@ package io.github.idefics3spark.idefics3;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -116,6 +117,7 @@ class Idefics3PackageTest {
             () -> Idefics3Package.write(source, temp.resolve("package")));
     String layer = "model.text_model.layers." + layers + ".";
     assertTrue(e.getMessage().contains("has no tensor " + layer), e.getMessage());
+    assertFalse(Files.exists(temp.resolve("package")), "no half-written package is left");
   }
 
   @Test
