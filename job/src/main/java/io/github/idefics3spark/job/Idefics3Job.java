@@ -79,13 +79,8 @@ public final class Idefics3Job {
    * spark-submit}).
    */
   static int run(JobConfig config, PrintStream out, PrintStream err) {
-    SparkConf conf = new SparkConf();
-    SparkSession.Builder builder =
-        SparkSession.builder().appName("idefics3 " + config.task().command());
-    if (!conf.contains("spark.master")) {
-      builder = builder.master("local[*]");
-    }
-    SparkSession spark = builder.getOrCreate();
+    SparkSession active = SparkSession.getActiveSession().getOrElse(() -> null);
+    SparkSession spark = active != null ? active : newSession(config);
     String name = config.task().command();
     try {
       JobInput.Read input = JobInput.read(spark, config);
@@ -113,8 +108,19 @@ public final class Idefics3Job {
       err.println(name + ": " + e.getMessage());
       return 2;
     } finally {
-      spark.stop();
+      if (active == null) {
+        spark.stop();
+      }
     }
+  }
+
+  private static SparkSession newSession(JobConfig config) {
+    SparkSession.Builder builder =
+        SparkSession.builder().appName("idefics3 " + config.task().command());
+    if (!new SparkConf().contains("spark.master")) {
+      builder = builder.master("local[*]");
+    }
+    return builder.getOrCreate();
   }
 
   /** Prints the first rows of the output: id, then the answer or the error. */
