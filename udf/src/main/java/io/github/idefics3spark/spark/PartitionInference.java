@@ -22,6 +22,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
@@ -125,6 +126,8 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
             ? requestSchema.fieldIndex(InferenceSchema.ASSISTANT_PREFIX)
             : -1;
     private final int[] passThrough;
+    private final int bytesIndex;
+    private final int pathIndex;
     private Idefics3Model model;
     private Configuration conf;
 
@@ -135,6 +138,11 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       for (int i = 0; i < passThrough.length; i++) {
         passThrough[i] = requestSchema.fieldIndex(columns.get(i).name());
       }
+      StructType image =
+          (StructType)
+              ((ArrayType) requestSchema.apply(InferenceSchema.IMAGES).dataType()).elementType();
+      bytesIndex = image.fieldIndex("bytes");
+      pathIndex = image.fieldIndex("path");
     }
 
     @Override
@@ -236,8 +244,8 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       for (int i = 0; i < structs.size() && failure == null; i++) {
         String which = structs.size() == 1 ? "the image" : "image " + (i + 1);
         Row image = structs.get(i);
-        byte[] bytes = image == null ? null : image.getAs("bytes");
-        String path = image == null ? null : image.getAs("path");
+        byte[] bytes = image == null ? null : (byte[]) image.get(bytesIndex);
+        String path = image == null ? null : image.getString(pathIndex);
         if (bytes != null) {
           images.add(bytes);
         } else if (path != null) {

@@ -187,7 +187,7 @@ class PartitionInferenceTest {
         assertTrue((double) result.getAs("generate_ms") > 0, id);
       }
     }
-    assertEquals(1, ModelCache.loads() - loadsBefore, "one load in this JVM");
+    assertTrue(ModelCache.loads() - loadsBefore <= 1, "at most one load in this JVM");
   }
 
   @Test
@@ -264,10 +264,13 @@ class PartitionInferenceTest {
     for (int i = 0; i < 24; i++) {
       rows.add(request("r" + i, List.of(), "Count to " + i + ".", null));
     }
+    assertEquals(24, PartitionInference.apply(dataset(rows, 8), settings, null).count());
+    int loads = ModelCache.loads();
+    assertTrue(loads - loadsBefore <= 1, "at most one load in this JVM");
     for (int job = 0; job < 3; job++) {
       assertEquals(24, PartitionInference.apply(dataset(rows, 8), settings, null).count());
     }
-    assertEquals(1, ModelCache.loads() - loadsBefore, "one load for 24 tasks in 3 jobs");
+    assertEquals(loads, ModelCache.loads(), "no load for 24 more tasks in 3 more jobs");
   }
 
   @Test

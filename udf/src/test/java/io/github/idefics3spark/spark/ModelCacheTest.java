@@ -1,0 +1,95 @@
+package io.github.idefics3spark.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.idefics3spark.idefics3.Idefics3Model;
+import io.github.idefics3spark.idefics3.ModelSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The executor's model cache without Spark: intra-op threads from the task's cores, one load for
+ * concurrent callers, a failed load not remembered. (Thread counts here differ from the other test
+ * classes', so their models are not shared with these.)
+ */
+class ModelCacheTest {
+  private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
+  private static final Configuration HADOOP = new Configuration();
+  private static Path converted;
+
+  @TempDir Path temp;
+
+  @BeforeAll
+  static void convert() throws IOException {
+    converted = LocalPackage.resolve(TestFixtures.tinyCheckpoint().toString(), HADOOP, CACHE);
+  }
+
+  @Test
+  void intraOpThreadsZeroBecomeTheCoresTheTaskOwns() {
+    InferenceSettings settings =
+        InferenceSettings.of(converted.toString(), ModelSettings.DEFAULTS.withIntraOpThreads(0));
+    Idefics3Model model = ModelCache.get(settings, HADOOP, new TaskResources(3, List.of()));
+    assertEquals(3, model.settings().intraOpThreads());
+    assertEquals(converted, model.packageDir());
+  }
+
+  @Test
+  void concurrentCallersShareOneLoad() throws Exception {
+    InferenceSettings settings =
+        InferenceSettings.of(converted.toString(), ModelSettings.DEFAULTS.withIntraOpThreads(5));
+    int before = ModelCache.loads();
+    ExecutorService pool = Executors.newFixedThreadPool(6);
+    try {
+      List<Future<Idefics3Model>> models = new ArrayList<>();
+      Callable<Idefics3Model> get =
+          () -> ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
+      for (int i = 0; i < 6; i++) {
+        models.add(pool.submit(get));
+      }
+      for (Future<Idefics3Model> model : models) {
+        assertSame(models.get(0).get(), model.get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(1, ModelCache.loads() - before, "one load for six concurrent callers");
+    ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
+    assertEquals(1, ModelCache.loads() - before, "and none later");
+  }
+
+  @Test
+  void aFailedLoadNamesTheSettingAndIsNotRemembered() throws IOException {
+    Path later = temp.resolve("later");
+    InferenceSettings settings =
+        InferenceSettings.of(later.toString(), ModelSettings.DEFAULTS.withIntraOpThreads(7));
+    UncheckedIOException e =
+        assertThrows(
+            UncheckedIOException.class,
+            () -> ModelCache.get(settings, HADOOP, new TaskResources(1, List.of())));
+    assertTrue(e.getMessage().contains("--model"), e.getMessage());
+
+    try (Stream<Path> walk = Files.walk(converted)) {
+      for (Path path : walk.toList()) {
+        Files.copy(path, later.resolve(converted.relativize(path).toString()));
+      }
+    }
+    Idefics3Model model = ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
+    assertEquals(later, model.packageDir());
+  }
+}
