@@ -28,12 +28,22 @@ public final class Idefics3Model implements AutoCloseable {
   private final ModelSettings settings;
   private final GenerationSettings generation;
   private final int frameSide;
+  private final boolean ownsPackage;
 
   private Idefics3Model(Idefics3Package pkg, ModelSettings settings) {
+    this(pkg, Idefics3Processor.load(pkg.checkpoint()), settings, true);
+  }
+
+  private Idefics3Model(
+      Idefics3Package pkg,
+      Idefics3Processor processor,
+      ModelSettings settings,
+      boolean ownsPackage) {
     this.pkg = pkg;
     this.settings = settings;
+    this.ownsPackage = ownsPackage;
     Idefics3Checkpoint checkpoint = pkg.checkpoint();
-    this.processor = Idefics3Processor.load(checkpoint);
+    this.processor = processor;
     PreprocessorConfig preprocessor = checkpoint.preprocessor();
     if (settings.longestEdge() > 0) {
       preprocessor = preprocessor.withLongestEdge(settings.longestEdge());
@@ -78,6 +88,26 @@ public final class Idefics3Model implements AutoCloseable {
 
   public ModelSettings settings() {
     return settings;
+  }
+
+  /**
+   * This loaded model run with other settings (batch size, decoding, image resolution), at no load
+   * cost: the returned model shares this one's package (graph, weights, TensorFlow session) and
+   * processor. Closing it does nothing; close this model once neither is used any more.
+   *
+   * @throws IllegalArgumentException when {@code settings} asks for other intra-op threads than the
+   *     session was loaded with
+   */
+  public Idefics3Model withSettings(ModelSettings settings) {
+    if (settings.intraOpThreads() != this.settings.intraOpThreads()) {
+      throw new IllegalArgumentException(
+          "setting intra_op_threads is "
+              + settings.intraOpThreads()
+              + " but the loaded session runs "
+              + this.settings.intraOpThreads()
+              + "; load the package again for other threads");
+    }
+    return new Idefics3Model(pkg, processor, settings, false);
   }
 
   public Idefics3Checkpoint checkpoint() {
@@ -258,6 +288,9 @@ public final class Idefics3Model implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!ownsPackage) {
+      return;
+    }
     try {
       processor.close();
     } finally {

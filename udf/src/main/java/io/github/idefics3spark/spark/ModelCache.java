@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,9 +16,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The models loaded in this JVM (an executor), one per model URI and settings: loaded lazily by the
- * first task that asks and shared by every later and concurrent task, never reloaded per partition
- * or task. {@link Idefics3Model} is thread-safe, so concurrent tasks share one TensorFlow session.
+ * The models loaded in this JVM (an executor), one per model URI: loaded lazily by the first task
+ * that asks and shared by every later and concurrent task, never reloaded per partition or task.
+ * {@link Idefics3Model} is thread-safe, so concurrent tasks share one TensorFlow session.
+ *
+ * <p>The job, the SQL functions and the ML Transformer all come here, so they share that load
+ * whichever asked first: callers asking with other settings (batch size, decoding, image
+ * resolution) get the loaded model through {@link Idefics3Model#withSettings}, at no load cost.
+ * Only another cache folder or other intra-op threads load the package again.
  *
  * <p>A load that fails is not remembered: the next task tries again (a retried task after a passing
  * S3 error, say). Models stay loaded for the life of the JVM.
@@ -24,36 +31,45 @@ import org.slf4j.LoggerFactory;
 public final class ModelCache {
   private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
 
-  /** What makes two loaded models the same. */
-  private record Key(String modelUri, String cacheDir, ModelSettings settings) {}
+  /** What makes two loaded packages the same: the session's threads are fixed at load. */
+  private record Key(String modelUri, String cacheDir, int intraOpThreads) {}
 
-  /** One model, loaded by the first caller while the others wait for it. */
+  /**
+   * One model, loaded by the first caller while the others wait for it, and its views with other
+   * callers' settings.
+   */
   private static final class Slot {
     private Idefics3Model model;
+    private final Map<ModelSettings, Idefics3Model> views = new HashMap<>();
 
-    synchronized Idefics3Model get(Key key, Configuration hadoop, TaskResources resources)
+    synchronized Idefics3Model get(
+        Key key, ModelSettings settings, Configuration hadoop, TaskResources resources)
         throws IOException {
       if (model == null) {
         Path cacheDir =
             key.cacheDir() == null ? LocalPackage.defaultCacheDir() : Path.of(key.cacheDir());
         long start = System.nanoTime();
         Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir);
-        model = Idefics3Model.load(dir, key.settings());
+        model = Idefics3Model.load(dir, settings);
         int loads = LOADS.incrementAndGet();
         LOG.info(
             "loaded model {} from {} in {} s ({} intra-op threads{}; load {} in JVM {})",
             key.modelUri(),
             dir,
             String.format("%.1f", (System.nanoTime() - start) / 1e9),
-            key.settings().intraOpThreads(),
+            key.intraOpThreads(),
             resources.gpus().isEmpty() ? "" : ", task GPUs " + resources.gpus(),
             loads,
             JVM_ID);
       }
-      return model;
+      if (settings.equals(model.settings())) {
+        return model;
+      }
+      return views.computeIfAbsent(settings, model::withSettings);
     }
 
     synchronized void close() {
+      views.clear();
       if (model != null) {
         model.close();
         model = null;
@@ -79,9 +95,9 @@ public final class ModelCache {
     if (model.intraOpThreads() == 0) {
       model = model.withIntraOpThreads(resources.cpus());
     }
-    Key key = new Key(settings.modelUri(), settings.cacheDir(), model);
+    Key key = new Key(settings.modelUri(), settings.cacheDir(), model.intraOpThreads());
     try {
-      return MODELS.computeIfAbsent(key, k -> new Slot()).get(key, hadoop, resources);
+      return MODELS.computeIfAbsent(key, k -> new Slot()).get(key, model, hadoop, resources);
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }
