@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Generation benchmark: this runtime (model-loader's package through TensorFlow Java) against
+# Hugging Face transformers (torch, fp32, model.generate), side by side in one run, both pinned to
+# the same cores with the same thread count, on a random SmolVLM-256M-shaped checkpoint.
+#
+#   tools/bench/generate.sh [PYTHON]     (PYTHON: an interpreter with tools/reference/requirements.txt)
+#
+# 1. makes the checkpoint with tools/reference/make_random_checkpoint.py if BENCH_CHECKPOINT is
+#    missing (about 1 GB, outside the repository);
+# 2. converts it once with model-loader's `convert`: wall time and peak RSS, against the size of
+#    the weights (and against `convert --dry-run`, the JVM + TensorFlow + graph without weights);
+# 3. rounds alternate the two sides (and which goes first), one process per side and batch size:
+#    the 8 requests of generate_requests.json (one real sample image and one question each) at
+#    batch 1 (8 calls) and batch 8 (one call), greedy, BENCH_NEW_TOKENS new tokens with stop
+#    tokens disabled (HF eos_token_id=[], Java GenerationSettings.withoutStop());
+# 4. prints medians and ratios: prefill per image (vision encoder + connector + text prefill +
+#    first token), decode tokens per second, images per second end to end (decode and resize +
+#    prompt ids + vision + generate), peak RSS; then whether both sides chose the same tokens.
+#
+# Prefill: Java = encode_images + the `generate` signature with one new token; HF = from the call
+# of generate to its first logits-processor call. Decode: Java = generate(N) - generate(1);
+# HF = from that first call to the end of generate; both over (N - 1) x batch tokens.
+#
+# Environment: BENCH_CHECKPOINT (/tmp/idefics3-bench/smolvlm-256m-random), BENCH_WORK
+# (/tmp/idefics3-bench: package and results), BENCH_THREADS (2), BENCH_CORES (0-(threads-1)),
+# BENCH_LONGEST_EDGE (512: one 512 x 512 frame, 64 image tokens, per image; the checkpoint's own
+# 2048 gives up to 17 frames an image), BENCH_NEW_TOKENS (32), BENCH_BATCHES ("1 8"),
+# BENCH_ROUNDS (3), BENCH_ITERATIONS (1 timed pass per process), BENCH_WARMUP (1 pass of the first
+# request with 2 tokens), BENCH_JAVA_OPTS (-Xmx2g), BENCH_SKIP_CONVERT (1: reuse the package),
+# BENCH_REQUESTS (generate_requests.json: image file and question per request).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+python=${1:-python3}
+work=${BENCH_WORK:-/tmp/idefics3-bench}
+checkpoint=${BENCH_CHECKPOINT:-$work/smolvlm-256m-random}
+threads=${BENCH_THREADS:-2}
+cores=${BENCH_CORES:-0-$((threads - 1))}
+longest_edge=${BENCH_LONGEST_EDGE:-512}
+new_tokens=${BENCH_NEW_TOKENS:-32}
+batches=${BENCH_BATCHES:-1 8}
+rounds=${BENCH_ROUNDS:-3}
+iterations=${BENCH_ITERATIONS:-1}
+warmup=${BENCH_WARMUP:-1}
+java_opts=${BENCH_JAVA_OPTS:--Xmx2g}
+images=$root/model-loader/src/test/resources/reference/images
+requests=${BENCH_REQUESTS:-$root/tools/bench/generate_requests.json}
+package=$work/package
+out=$work/results-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$work" "$out"
+
+if [ ! -f "$checkpoint/model.safetensors" ]; then
+  "$python" -X utf8 "$root/tools/reference/make_random_checkpoint.py" "$checkpoint"
+fi
+
+(cd "$root" && mvn -B -q -DskipTests compile -pl model-loader >/dev/null)
+(cd "$root/model-loader" && mvn -B -q dependency:build-classpath -Dmdep.outputFile="$out/classpath" >/dev/null)
+classpath="$root/model-loader/target/classes:$(cat "$out/classpath")"
+javac -d "$out/classes" -cp "$classpath" "$root/tools/bench/java/GenerateBench.java"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "both sides: cores $cores, $threads threads, longest_edge $longest_edge, $new_tokens new tokens, stop tokens off"
+
+weights=$(cat "$checkpoint"/*.safetensors | wc -c)
+if [ "${BENCH_SKIP_CONVERT:-0}" != 1 ] || [ ! -f "$package/idefics3-spark.json" ]; then
+  rm -rf "$package"
+  convert=(java $java_opts -cp "$classpath" io.github.idefics3spark.idefics3.Convert "$checkpoint")
+  /usr/bin/time -f "%e %M" -o "$out/dry-run.time" "${convert[@]}" --dry-run >/dev/null 2>&1
+  /usr/bin/time -f "%e %M" -o "$out/convert.time" "${convert[@]}" "$package" >/dev/null 2>"$out/convert.err"
+  read -r dry_s dry_kb < "$out/dry-run.time"
+  read -r convert_s convert_kb < "$out/convert.time"
+  awk -v w="$weights" -v s="$convert_s" -v k="$convert_kb" -v dk="$dry_kb" 'BEGIN {
+    printf "convert: %.1f s, peak RSS %.2f GB = %.2f x the weights (%.2f GB); dry run (JVM + TF + graph) %.2f GB, convert above it %.2f GB = %.2f x\n",
+      s, k * 1024 / 1e9, k * 1024 / w, w / 1e9, dk * 1024 / 1e9, (k - dk) * 1024 / 1e9, (k - dk) * 1024 / w }'
+fi
+
+run_java() {
+  taskset -c "$cores" java $java_opts -XX:ActiveProcessorCount="$threads" -cp "$out/classes:$classpath" \
+    GenerateBench "$package" "$images" "$requests" "$1" "$longest_edge" "$new_tokens" "$threads" \
+    "$warmup" "$iterations" 2>>"$out/java.err" >> "$out/java.jsonl"
+}
+run_hf() {
+  OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads taskset -c "$cores" "$python" \
+    "$root/tools/bench/generate_hf.py" --checkpoint "$checkpoint" --images "$images" \
+    --requests "$requests" --batch "$1" --longest-edge "$longest_edge" --max-new-tokens "$new_tokens" \
+    --threads "$threads" --warmup "$warmup" --iterations "$iterations" 2>>"$out/hf.err" >> "$out/hf.jsonl"
+}
+# Rounds alternate the sides, and which side goes first, so load changes hit both alike.
+for round in $(seq "$rounds"); do
+  for batch in $batches; do
+    if [ $((round % 2)) = 1 ]; then run_java "$batch"; run_hf "$batch"; else run_hf "$batch"; run_java "$batch"; fi
+  done
+  echo "round $round done ($(date +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
+done
+
+"$python" "$root/tools/bench/generate_table.py" "$out/java.jsonl" "$out/hf.jsonl"
+echo "raw results: $out"

@@ -1,0 +1,173 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.idefics3spark.idefics3.EncodedPrompt;
+import io.github.idefics3spark.idefics3.GenerationSettings;
+import io.github.idefics3spark.idefics3.Idefics3Checkpoint;
+import io.github.idefics3spark.idefics3.Idefics3ImageProcessor;
+import io.github.idefics3spark.idefics3.Idefics3Package;
+import io.github.idefics3spark.idefics3.Idefics3Processor;
+import io.github.idefics3spark.idefics3.Idefics3Request;
+import io.github.idefics3spark.idefics3.ImageGrid;
+import io.github.idefics3spark.idefics3.PromptBatch;
+import io.github.idefics3spark.image.ImageDecoder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Java side of the generation benchmark (tools/bench/generate.sh): the work of {@code
+ * Idefics3Model.answer}, step by step through {@link Idefics3Package} so that stop tokens can be
+ * disabled ({@link GenerationSettings#withoutStop()}) and each part timed on its own.
+ *
+ * <p>Per iteration, for every batch of BATCH requests (in request order): decode + frames + prompt
+ * ids ("preprocess"), the vision encoder over the batch's frames ("encode"), the {@code generate}
+ * signature with MAX_NEW new tokens ("generate"), then, outside the end-to-end time, the same
+ * {@code generate} with one new token ("prefill": the text prefill, lm_head and the first token).
+ * Prints one JSON line per iteration (timings in ms, the tokens of every request) and a last line
+ * with the load time and the process's peak RSS (VmHWM). WARMUP passes of the first request alone
+ * with two new tokens come first (every signature runs once; nothing printed for them).
+ *
+ * <p>Usage: GenerateBench PACKAGE_DIR IMAGES_DIR REQUESTS_JSON BATCH LONGEST_EDGE MAX_NEW THREADS
+ * WARMUP ITERATIONS
+ */
+public final class GenerateBench {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  public static void main(String[] args) throws Exception {
+    Path packageDir = Path.of(args[0]);
+    Path images = Path.of(args[1]);
+    JsonNode requestsJson = MAPPER.readTree(Path.of(args[2]).toFile());
+    int batch = Integer.parseInt(args[3]);
+    int longestEdge = Integer.parseInt(args[4]);
+    int maxNew = Integer.parseInt(args[5]);
+    int threads = Integer.parseInt(args[6]);
+    int warmup = Integer.parseInt(args[7]);
+    int iterations = Integer.parseInt(args[8]);
+
+    long loadStart = System.nanoTime();
+    try (Idefics3Package pkg = Idefics3Package.load(packageDir, threads)) {
+      Idefics3Checkpoint checkpoint = pkg.checkpoint();
+      Idefics3ImageProcessor imageProcessor =
+          new Idefics3ImageProcessor(checkpoint.preprocessor().withLongestEdge(longestEdge));
+      ImageDecoder decoder = new ImageDecoder();
+      try (Idefics3Processor processor = Idefics3Processor.load(checkpoint)) {
+        double loadMs = (System.nanoTime() - loadStart) / 1e6;
+        List<Idefics3Request> requests = new ArrayList<>();
+        for (JsonNode r : requestsJson) {
+          byte[] data = Files.readAllBytes(images.resolve(r.get("image").asText()));
+          requests.add(Idefics3Request.question(r.get("prompt").asText(), List.of(data)));
+        }
+        // Warm-up: the first request alone with two new tokens runs every signature once.
+        Bench warm = new Bench(pkg, processor, imageProcessor, decoder, checkpoint);
+        for (int i = 0; i < warmup; i++) {
+          warm.run(requests.subList(0, 1), 1, 2, -1 - i);
+        }
+        Bench bench = new Bench(pkg, processor, imageProcessor, decoder, checkpoint);
+        for (int it = 0; it < iterations; it++) {
+          System.out.println(MAPPER.writeValueAsString(bench.run(requests, batch, maxNew, it)));
+        }
+        ObjectNode end = MAPPER.createObjectNode();
+        end.put("side", "java");
+        end.put("batch", batch);
+        end.put("load_ms", loadMs);
+        end.put("peak_rss_kb", peakRssKb());
+        System.out.println(MAPPER.writeValueAsString(end));
+      }
+    }
+  }
+
+  /** One pass over the requests in batches; returns its JSON line. */
+  private record Bench(
+      Idefics3Package pkg,
+      Idefics3Processor processor,
+      Idefics3ImageProcessor imageProcessor,
+      ImageDecoder decoder,
+      Idefics3Checkpoint checkpoint) {
+
+    ObjectNode run(List<Idefics3Request> requests, int batch, int maxNew, int iteration) {
+      GenerationSettings full =
+          GenerationSettings.greedy(checkpoint.generation(), maxNew).withoutStop();
+      GenerationSettings one = GenerationSettings.greedy(checkpoint.generation(), 1).withoutStop();
+      ObjectNode line = MAPPER.createObjectNode();
+      line.put("side", "java");
+      line.put("batch", batch);
+      line.put("iteration", iteration); // negative: warm-up
+      double[] totals = new double[4]; // preprocess, encode, generate, prefill
+      int frames = 0;
+      ArrayNode tokens = line.putArray("tokens");
+      ArrayNode promptLengths = line.putArray("prompt_tokens");
+      for (int start = 0; start < requests.size(); start += batch) {
+        List<Idefics3Request> group =
+            requests.subList(start, Math.min(requests.size(), start + batch));
+        long t0 = System.nanoTime();
+        List<Idefics3ImageProcessor.Frames> groupFrames = new ArrayList<>();
+        List<EncodedPrompt> prompts = new ArrayList<>();
+        for (Idefics3Request request : group) {
+          List<ImageGrid> grids = new ArrayList<>();
+          for (byte[] data : request.images()) {
+            Idefics3ImageProcessor.Frames f = imageProcessor.process(decoder.decode(data));
+            groupFrames.add(f);
+            grids.add(new ImageGrid(f.rows(), f.cols()));
+          }
+          EncodedPrompt prompt = processor.encodePrompt(request.messages(), grids, true, false);
+          prompts.add(prompt);
+          promptLengths.add(prompt.length());
+        }
+        PromptBatch padded = processor.pad(prompts);
+        int side = imageProcessor.frameSide();
+        int count = groupFrames.stream().mapToInt(Idefics3ImageProcessor.Frames::count).sum();
+        float[] pixels = new float[count * 3 * side * side];
+        int offset = 0;
+        for (Idefics3ImageProcessor.Frames f : groupFrames) {
+          f.writePixelValues(pixels, offset);
+          offset += f.count() * 3 * side * side;
+        }
+        boolean[] mask = new boolean[count * side * side];
+        Arrays.fill(mask, true);
+        long t1 = System.nanoTime();
+        float[] features = pkg.encodeImages(pixels, mask, count);
+        long t2 = System.nanoTime();
+        Idefics3Package.Generation generation =
+            pkg.generate(padded.inputIds(), padded.attentionMask(), features, full);
+        long t3 = System.nanoTime();
+        Idefics3Package.Generation first =
+            pkg.generate(padded.inputIds(), padded.attentionMask(), features, one);
+        long t4 = System.nanoTime();
+        totals[0] += (t1 - t0) / 1e6;
+        totals[1] += (t2 - t1) / 1e6;
+        totals[2] += (t3 - t2) / 1e6;
+        totals[3] += (t4 - t3) / 1e6;
+        frames += count;
+        for (int row = 0; row < group.size(); row++) {
+          if (first.tokens()[row][0] != generation.tokens()[row][0]) {
+            throw new IllegalStateException("the one-token run disagrees with the full run");
+          }
+          ArrayNode rowTokens = tokens.addArray();
+          Arrays.stream(generation.row(row)).forEach(rowTokens::add);
+        }
+      }
+      line.put("images", requests.size());
+      line.put("frames", frames);
+      line.put("new_tokens", maxNew);
+      line.put("preprocess_ms", totals[0]);
+      line.put("encode_ms", totals[1]);
+      line.put("generate_ms", totals[2]);
+      line.put("prefill_generate_ms", totals[3]);
+      return line;
+    }
+  }
+
+  /** VmHWM of this process, kB. */
+  static long peakRssKb() throws Exception {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmHWM:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    return -1;
+  }
+}
