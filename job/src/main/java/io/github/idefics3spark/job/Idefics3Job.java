@@ -170,7 +170,7 @@ public final class Idefics3Job {
         .append(' ')
         .append(task.command())
         .append("\n         [--conf FILE] --input PATH --output PATH --model URI [OPTIONS]\n\n");
-    text.append(wrap(capitalised(task.description()) + ".", "")).append('\n');
+    text.append(wrap(capitalised(task.description()) + ".", ""));
     String section = null;
     for (JobOption option : JobOption.values()) {
       if (!option.section().equals(section)) {
