@@ -26,6 +26,7 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
 import org.tensorflow.types.family.TNumber;
+import org.tensorflow.types.family.TType;
 
 /**
  * The Idefics3 model as one TensorFlow graph with three named signatures; the weights are resource
@@ -417,8 +418,7 @@ public final class Idefics3Graph implements AutoCloseable {
             Placeholder.shape(Shape.of(-1, config.imageSeqLen(), config.text().hiddenSize())));
   }
 
-  private static <T extends org.tensorflow.types.family.TType> Placeholder<T> scalar(
-      Ops tf, String name, Class<T> type) {
+  private static <T extends TType> Placeholder<T> scalar(Ops tf, String name, Class<T> type) {
     return tf.withName(name).placeholder(type, Placeholder.shape(Shape.scalar()));
   }
 

@@ -10,6 +10,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Gather;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.math.Cumsum;
+import org.tensorflow.op.nn.TopK;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -77,7 +78,7 @@ final class NextToken {
     Operand<TInt32> k =
         tf.select(tf.math.greater(in.topK, tf.constant(0)), tf.math.minimum(in.topK, vocab), vocab);
     // The k best, sorted descending: (B, k) values and their token ids.
-    var top = tf.nn.topK(scaled, k, new org.tensorflow.op.nn.TopK.Options[0]);
+    TopK<TFloat32, TInt32> top = tf.nn.topK(scaled, k, new TopK.Options[0]);
     Operand<TFloat32> values = top.values();
     Operand<TInt32> ids = top.indices();
     // top-p: keep a token while the probability mass before it is below top_p (the best one
