@@ -80,6 +80,9 @@ public final class Idefics3Job {
    */
   static int run(JobConfig config, PrintStream out, PrintStream err) {
     SparkSession active = SparkSession.getActiveSession().getOrElse(() -> null);
+    if (active != null && active.sparkContext().isStopped()) {
+      active = null;
+    }
     SparkSession spark = active != null ? active : newSession(config);
     String name = config.task().command();
     try {

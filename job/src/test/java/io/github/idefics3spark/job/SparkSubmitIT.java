@@ -129,6 +129,14 @@ class SparkSubmitIT {
   }
 
   @Test
+  void convertIsReachableThroughTheJob() throws Exception {
+    Submitted run =
+        submit("JOB_JAR", "convert", SparkTestSession.TINY_CHECKPOINT.toString(), "--dry-run");
+    assertEquals(0, run.status(), run.err());
+    assertTrue(run.out().contains("graph built"), run.out());
+  }
+
+  @Test
   void theJarManifestNamesTheMainClassAndABadOptionExitsWithTwo() throws Exception {
     Submitted run =
         submit(
