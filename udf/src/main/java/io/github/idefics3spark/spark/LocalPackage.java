@@ -22,7 +22,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -142,8 +141,7 @@ public final class LocalPackage {
     JsonNode manifest = MAPPER.readTree(dir.resolve(Idefics3Package.MANIFEST).toFile());
     JsonNode hashes = manifest.path("source").path("sha256");
     int checked = 0;
-    for (Iterator<Map.Entry<String, JsonNode>> it = hashes.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> entry = it.next();
+    for (Map.Entry<String, JsonNode> entry : hashes.properties()) {
       Path asset = dir.resolve("assets").resolve(entry.getKey());
       if (!Files.isRegularFile(asset)) {
         continue; // the weights files: hashed at conversion, not part of the package
