@@ -8,7 +8,9 @@ import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads Hugging Face dataset Parquet files as published (DocVQA, TextVQA, MMMU, MMStar, MathVista
@@ -23,11 +25,11 @@ public final class HfParquetInput {
    * Whether {@code type} is an HF {@code Image} value, struct&lt;bytes: binary, path: string&gt;.
    */
   static boolean isImageStruct(DataType type) {
-    return type instanceof org.apache.spark.sql.types.StructType struct
+    return type instanceof StructType struct
         && struct.fields().length == 2
         && Arrays.stream(struct.fieldNames()).sorted().toList().equals(List.of("bytes", "path"))
-        && struct.apply("bytes").dataType().equals(org.apache.spark.sql.types.DataTypes.BinaryType)
-        && struct.apply("path").dataType().equals(org.apache.spark.sql.types.DataTypes.StringType);
+        && struct.apply("bytes").dataType().equals(DataTypes.BinaryType)
+        && struct.apply("path").dataType().equals(DataTypes.StringType);
   }
 
   /** Whether {@code source} has a column of HF images. */

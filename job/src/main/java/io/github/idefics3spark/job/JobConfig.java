@@ -13,6 +13,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -392,11 +393,7 @@ public record JobConfig(
       };
     }
 
-    <T> T choice(
-        JobOption option,
-        T fallback,
-        java.util.function.Function<String, T> lookup,
-        String choices) {
+    <T> T choice(JobOption option, T fallback, Function<String, T> lookup, String choices) {
       Setting setting = settings.get(option);
       if (setting == null) {
         return fallback;

@@ -3,6 +3,7 @@ package io.github.idefics3spark.job;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.Dataset;
@@ -30,7 +31,7 @@ public final class ManifestInput {
 
     /** The kind of a file named {@code name}, or null for none of these. */
     static Kind ofFileName(String name) {
-      String lower = name.toLowerCase(java.util.Locale.ROOT);
+      String lower = name.toLowerCase(Locale.ROOT);
       if (lower.endsWith(".parquet")) {
         return PARQUET;
       }

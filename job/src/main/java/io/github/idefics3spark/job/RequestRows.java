@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.filter;
 import static org.apache.spark.sql.functions.flatten;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_replace;
+import static org.apache.spark.sql.functions.replace;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
@@ -15,6 +16,7 @@ import static org.apache.spark.sql.functions.when;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Column;
@@ -100,7 +102,7 @@ public final class RequestRows {
     columns.add(lit(config.task().command()).as(TASK));
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
-        boolean taken = OUTPUT_NAMES.contains(name.toLowerCase(java.util.Locale.ROOT));
+        boolean taken = OUTPUT_NAMES.contains(name.toLowerCase(Locale.ROOT));
         String outName = taken ? RENAMED_PREFIX + name : name;
         columns.add(column(name).as(outName));
       }
@@ -113,7 +115,7 @@ public final class RequestRows {
       return lit(config.promptTemplate());
     }
     // replace() treats its arguments as plain text: a '$' or '\' in a question stays as it is
-    return org.apache.spark.sql.functions.replace(
+    return replace(
         lit(config.promptTemplate()),
         lit(Task.QUESTION_PLACEHOLDER),
         column(questionColumn).cast(DataTypes.StringType));
