@@ -177,7 +177,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
             ParamValidators.inRange(0, 1, false, true));
     seed =
         new LongParam(
-            this, "seed", "sampling seed: the same seed, batch and settings give the same tokens");
+            this,
+            "seed",
+            "sampling seed: the same seed, batch and settings give the same tokens; refused with"
+                + " greedy decoding");
     longestEdge =
         new IntParam(
             this,
@@ -557,6 +560,11 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
               + "' holds "
               + PromptTemplate.QUESTION
               + " but questionCol is not set; setQuestionCol to the question column");
+    }
+    if (isSet(seed) && !sampling()) {
+      throw new IllegalArgumentException(
+          "Idefics3Transformer: seed is set but decoding is greedy; a seed needs sampling: set"
+              + " temperature, topK or topP");
     }
     List<String> outputs = new ArrayList<>();
     StructType result = schema;

@@ -30,7 +30,7 @@ import scala.jdk.javaapi.CollectionConverters;
  *   <tr><td>{@code max-new-tokens}</td><td>64</td><td>new tokens per answer at most</td></tr>
  *   <tr><td>{@code temperature}, {@code top-k}, {@code top-p}, {@code seed}</td><td>1, 0, 1,
  *       0</td><td>sampling; setting any of the first three turns it on, else decoding is
- *       greedy</td></tr>
+ *       greedy (a seed alone is refused)</td></tr>
  *   <tr><td>{@code longest-edge}</td><td>0 (the checkpoint's)</td><td>resize each image's longest
  *       side to this first</td></tr>
  *   <tr><td>{@code image-splitting}</td><td>true</td><td>tiles plus a global view; false: one
@@ -181,6 +181,15 @@ public record FunctionSettings(
     long seed = v.longValue(SEED, 0L, Long.MIN_VALUE, "an integer");
     if (sampling) {
       model = model.withSampling(temperature, topK, topP, seed);
+    } else if (values.containsKey(SEED)) {
+      throw new IllegalArgumentException(
+          origin.of(SEED)
+              + " is given but decoding is greedy; a seed needs sampling: set "
+              + TEMPERATURE
+              + ", "
+              + TOP_K
+              + " or "
+              + TOP_P);
     }
     InferenceSettings inference = InferenceSettings.of(modelUri, model);
     if (values.containsKey(MODEL_CACHE)) {

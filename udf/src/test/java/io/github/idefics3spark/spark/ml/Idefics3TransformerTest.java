@@ -326,6 +326,8 @@ class Idefics3TransformerTest {
                 .setPromptTemplate("Describe it."),
             schema);
     assertTrue(message.contains("questionCol question would be ignored"), message);
+    message = refusal(transformer().setInputCol("photo").setSeed(3), schema);
+    assertTrue(message.contains("seed is set but decoding is greedy"), message);
     StructType nested =
         new StructType().add("image", new StructType().add("bytes", DataTypes.StringType), true);
     message = refusal(transformer(), nested);

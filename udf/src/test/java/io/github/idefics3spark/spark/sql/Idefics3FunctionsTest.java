@@ -12,13 +12,16 @@ import io.github.idefics3spark.idefics3.ModelSettings;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.ModelCache;
 import io.github.idefics3spark.spark.TinyModel;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -248,6 +251,35 @@ class Idefics3FunctionsTest {
   }
 
   @Test
+  void theReadmeQueryCaptionsAFolderOfImagesCallingTheModelOncePerRow() throws IOException {
+    Path folder = Files.createDirectories(temp.resolve("photos"));
+    for (String name : List.of("tile_64x64.png", "gray_40x29.png", "landscape_49x31.jpg")) {
+      Files.write(folder.resolve(name), TinyModel.imageBytes(name));
+    }
+    spark.sql(
+        "CREATE OR REPLACE TEMPORARY VIEW photos USING binaryFile"
+            + " OPTIONS (path '"
+            + folder
+            + "', pathGlobFilter '*.png')");
+    Dataset<Row> captions =
+        spark.sql(
+            "SELECT path, r.answer AS caption, r.error, r.error_kind"
+                + " FROM (SELECT path, vlm_caption_result(content) AS r FROM photos)");
+    Map<String, Row> rows = new HashMap<>();
+    for (Row row : captions.collectAsList()) {
+      rows.put(Path.of(java.net.URI.create(row.getString(0))).getFileName().toString(), row);
+    }
+    assertEquals(Set.of("tile_64x64.png", "gray_40x29.png"), rows.keySet());
+    for (Map.Entry<String, Row> row : rows.entrySet()) {
+      assertEquals(
+          expected("Describe this image.", row.getKey()).text(), row.getValue().getString(1));
+      assertNull(row.getValue().get(2));
+    }
+    String plan = captions.queryExecution().optimizedPlan().toString();
+    assertEquals(1, plan.split("vlm_caption_result\\(", -1).length - 1, plan);
+  }
+
+  @Test
   void registeredThePySparkWayTheFunctionsReadTheirSettingsFromTheSparkConf() {
     spark.conf().set("spark.idefics3.model", TinyModel.uri());
     spark.conf().set("spark.idefics3.max-new-tokens", "8");
@@ -311,6 +343,8 @@ class Idefics3FunctionsTest {
     message =
         refusal(() -> Idefics3Functions.register(spark, uri, Map.of("image-splitting", "yes")));
     assertTrue(message.contains("'yes', expected true or false"), message);
+    message = refusal(() -> Idefics3Functions.register(spark, uri, Map.of("seed", "3")));
+    assertTrue(message.contains("option seed") && message.contains("greedy"), message);
     message = refusal(() -> Idefics3Functions.register(spark, uri, Map.of("batch-size", "8")));
     assertTrue(message.contains("Idefics3Transformer.setBatchSize"), message);
     message =
