@@ -80,6 +80,8 @@ class InferenceStageTest {
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", "2")
             .config("spark.driver.host", "127.0.0.1")
+            // running tasks report their rows done this often (10 s by default)
+            .config("spark.executor.heartbeatInterval", "300ms")
             .getOrCreate();
     rows = new ArrayList<>();
     for (int i = 0; i < 16; i++) {
@@ -245,6 +247,54 @@ class InferenceStageTest {
                     OutputMode.RESUME));
     assertTrue(e.getMessage().contains("only in this run: extra string"), e.getMessage());
     assertTrue(e.getMessage().contains("--mode resume"), e.getMessage());
+  }
+
+  @Test
+  void progressCountsTheRowsOfARunningTaskFromItsHeartbeats() {
+    // one partition, slowed to about 100 ms a row: rows done before the task ends come from
+    // the executor's heartbeats
+    Dataset<Row> slow = requests.coalesce(1).mapPartitions(new SlowRows(100), Encoders.row(SCHEMA));
+    List<String> lines = new CopyOnWriteArrayList<>();
+    InferenceStage.run(
+        slow,
+        SETTINGS,
+        temp.resolve("slow").toString(),
+        OutputMode.OVERWRITE,
+        Duration.ofMillis(100),
+        lines::add);
+    assertTrue(
+        lines.stream().anyMatch(l -> l.matches("inference: ([1-9]|1[0-7]) of 18 rows .* left")),
+        "a line with some but not all rows done: " + lines);
+  }
+
+  /** Passes rows through, {@code millis} apart. */
+  private static final class SlowRows implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final long millis;
+
+    SlowRows(long millis) {
+      this.millis = millis;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> input) {
+      return new Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return input.hasNext();
+        }
+
+        @Override
+        public Row next() {
+          try {
+            Thread.sleep(millis);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return input.next();
+        }
+      };
+    }
   }
 
   /**
