@@ -26,6 +26,10 @@ import org.apache.spark.sql.types.StructType;
  *   <tr><td>{@code assistant_prefix}</td><td>string, optional, nullable</td><td>text the answer
  *       continues</td></tr>
  *   <tr><td>{@code task}</td><td>string</td><td>caption, vqa, a benchmark name...</td></tr>
+ *   <tr><td>{@code image_markers}</td><td>boolean, optional, nullable</td><td>true: the images
+ *       stand where the question names them, {@code <image k>} for the k-th image (MMMU's
+ *       interleaved questions; {@link ImageMarkers}); null or false: images first, then the
+ *       question</td></tr>
  *   <tr><td>any other</td><td>any</td><td>passed through unchanged</td></tr>
  * </table>
  *
@@ -70,6 +74,7 @@ public final class InferenceSchema {
   public static final String QUESTION = "question";
   public static final String ASSISTANT_PREFIX = "assistant_prefix";
   public static final String TASK = "task";
+  public static final String IMAGE_MARKERS = "image_markers";
 
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
@@ -97,7 +102,7 @@ public final class InferenceSchema {
 
   /** The columns the stage reads; the others pass through. */
   private static final Set<String> REQUEST_COLUMNS =
-      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK);
+      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -140,6 +145,9 @@ public final class InferenceSchema {
     require(requests, TASK, DataTypes.StringType);
     if (hasColumn(requests, ASSISTANT_PREFIX)) {
       require(requests, ASSISTANT_PREFIX, DataTypes.StringType);
+    }
+    if (hasColumn(requests, IMAGE_MARKERS)) {
+      require(requests, IMAGE_MARKERS, DataTypes.BooleanType);
     }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)

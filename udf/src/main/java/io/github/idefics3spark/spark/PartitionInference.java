@@ -37,6 +37,9 @@ import org.apache.spark.util.SerializableConfiguration;
  * batchSize}, so a batch pads little. The same partition gives the same batches, so a retried task
  * gives the same answers.
  *
+ * <p>A row whose {@code image_markers} is true has its images placed where its question names them,
+ * {@code <image k>} ({@link ImageMarkers}); other rows put their images before the question.
+ *
  * <p>A row that cannot be answered (an image path that cannot be read, bytes that are not an image,
  * a prompt past the context, ...) gets a result row with {@code error} and {@code error_kind} set;
  * the task goes on. Only a model that cannot be loaded fails the task.
@@ -124,6 +127,10 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private final int prefixIndex =
         InferenceSchema.hasColumn(requestSchema, InferenceSchema.ASSISTANT_PREFIX)
             ? requestSchema.fieldIndex(InferenceSchema.ASSISTANT_PREFIX)
+            : -1;
+    private final int markersIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.IMAGE_MARKERS)
+            ? requestSchema.fieldIndex(InferenceSchema.IMAGE_MARKERS)
             : -1;
     private final int[] passThrough;
     private final int bytesIndex;
@@ -267,7 +274,13 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         pending.error = "the question is null; every request needs its text";
       } else {
         String prefix = prefixIndex < 0 ? null : row.getString(prefixIndex);
-        pending.request = Idefics3Request.question(question, images).withAssistantPrefix(prefix);
+        boolean markers =
+            markersIndex >= 0 && !row.isNullAt(markersIndex) && row.getBoolean(markersIndex);
+        pending.request =
+            (markers
+                    ? ImageMarkers.request(question, images)
+                    : Idefics3Request.question(question, images))
+                .withAssistantPrefix(prefix);
       }
     }
 

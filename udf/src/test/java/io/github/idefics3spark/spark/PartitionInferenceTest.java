@@ -274,6 +274,66 @@ class PartitionInferenceTest {
   }
 
   @Test
+  void imageMarkersPlaceTheImagesWhereTheQuestionNamesThemOnlyWhenTrue() throws IOException {
+    StructType schema = REQUESTS.add(InferenceSchema.IMAGE_MARKERS, DataTypes.BooleanType);
+    byte[] first = TestFixtures.imageBytes("tile_64x64.png");
+    byte[] second = TestFixtures.imageBytes("gray_40x29.png");
+    String question = "Is <image 2> darker than <image 1>?";
+    List<Row> rows = new ArrayList<>();
+    for (Boolean markers : Arrays.asList(true, false, null)) {
+      Row base =
+          request(
+              "markers-" + markers,
+              List.of(image(first, null), image(second, null)),
+              question,
+              null);
+      Object[] values = new Object[base.length() + 1];
+      for (int i = 0; i < base.length(); i++) {
+        values[i] = base.get(i);
+      }
+      values[base.length()] = markers;
+      rows.add(RowFactory.create(values));
+    }
+    Dataset<Row> requests = spark.createDataFrame(rows, schema);
+    assertEquals(
+        InferenceSchema.results(REQUESTS),
+        PartitionInference.apply(requests, settings, null).schema(),
+        "image_markers is read, not passed through");
+    Map<String, Row> byId =
+        byId(PartitionInference.apply(requests, settings, null).collectAsList());
+
+    Path dir =
+        LocalPackage.resolve(
+            settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
+    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(1))) {
+      Idefics3Answer interleaved =
+          model.answer(List.of(ImageMarkers.request(question, List.of(first, second)))).get(0);
+      Idefics3Answer imagesFirst =
+          model.answer(List.of(Idefics3Request.question(question, List.of(first, second)))).get(0);
+      assertTrue(interleaved.promptTokens() < imagesFirst.promptTokens(), "markers left the text");
+      for (Boolean markers : Arrays.asList(true, false, null)) {
+        Idefics3Answer expected = Boolean.TRUE.equals(markers) ? interleaved : imagesFirst;
+        Row result = byId.get("markers-" + markers);
+        assertNull(result.getAs("error"), String.valueOf(markers));
+        assertEquals(expected.text(), result.getAs("answer"), String.valueOf(markers));
+        assertEquals(
+            expected.promptTokens(), (int) result.getAs("prompt_tokens"), String.valueOf(markers));
+        assertEquals(2, (int) result.getAs("image_count"));
+      }
+    }
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                PartitionInference.apply(
+                    requests.withColumn(InferenceSchema.IMAGE_MARKERS, requests.col("source")),
+                    settings,
+                    null));
+    assertTrue(
+        e.getMessage().contains("image_markers is string, expected boolean"), e.getMessage());
+  }
+
+  @Test
   void aWrongRequestSchemaOrModelFailsBeforeAnySparkWorkNamingIt() {
     Dataset<Row> requests = dataset(goodRequests(), 1);
     IllegalArgumentException e =
