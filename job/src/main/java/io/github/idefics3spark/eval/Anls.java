@@ -61,8 +61,8 @@ public final class Anls {
     return result < threshold ? 0 : result;
   }
 
-  /** {@code " ".join(s.strip().lower().split())}. */
-  static String normalise(String s) {
+  /** {@code " ".join(s.strip().lower().split())}: what ANLS compares. */
+  public static String normalise(String s) {
     return String.join(" ", PythonStr.split(PythonStr.lower(PythonStr.strip(s))));
   }
 

@@ -13,11 +13,15 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The {@code spark-submit} entry point: {@code caption} and {@code vqa} read images and questions
  * ({@link JobInput}), answer them with an Idefics3 model on the executors ({@link InferenceStage})
- * and write Parquet; {@code convert} turns a Hugging Face checkpoint into a model package.
+ * and write Parquet; {@code eval} runs a benchmark on its Hugging Face Parquet and scores it, and
+ * {@code score} scores existing predictions ({@link BenchmarkRun}); {@code convert} turns a Hugging
+ * Face checkpoint into a model package.
  *
  * <pre>
  * spark-submit --class io.github.idefics3spark.job.Idefics3Job idefics3-spark-job.jar \
  *   caption|vqa [--conf FILE] --input PATH --output PATH --model URI [options]
+ *   eval --benchmark NAME --input PARQUET --output DIR --model URI [options]
+ *   score --benchmark NAME --input PREDICTIONS --output DIR
  * </pre>
  *
  * <p>Exit status: 0 done (rows that failed are in the output with their error); 1 the job failed; 2
@@ -86,6 +90,14 @@ public final class Idefics3Job {
     SparkSession spark = active != null ? active : newSession(config);
     String name = config.task().command();
     try {
+      if (config.task() == Task.EVAL) {
+        BenchmarkRun.eval(spark, config, out);
+        return 0;
+      }
+      if (config.task() == Task.SCORE) {
+        BenchmarkRun.score(spark, config, out);
+        return 0;
+      }
       JobInput.Read input = JobInput.read(spark, config);
       out.println(
           name
@@ -165,17 +177,23 @@ public final class Idefics3Job {
     return text.toString();
   }
 
-  /** The help of {@code caption} or {@code vqa}: every option with its help text. */
+  /** The help of a command: every option it takes with its help text. */
   static String help(Task task) {
     StringBuilder text = new StringBuilder();
-    text.append("usage: ")
-        .append(PROGRAM)
-        .append(' ')
-        .append(task.command())
-        .append("\n         [--conf FILE] --input PATH --output PATH --model URI [OPTIONS]\n\n");
+    text.append("usage: ").append(PROGRAM).append(' ').append(task.command());
+    text.append(
+        switch (task) {
+          case EVAL ->
+              "\n         [--conf FILE] --benchmark NAME --input PARQUET --output DIR --model URI"
+                  + " [OPTIONS]\n\n";
+          case SCORE ->
+              "\n         [--conf FILE] --benchmark NAME --input PARQUET --output DIR\n\n";
+          default ->
+              "\n         [--conf FILE] --input PATH --output PATH --model URI [OPTIONS]\n\n";
+        });
     text.append(wrap(capitalised(task.description()) + ".", ""));
     String section = null;
-    for (JobOption option : JobOption.values()) {
+    for (JobOption option : JobOption.of(task)) {
       if (!option.section().equals(section)) {
         section = option.section();
         text.append('\n').append(section).append(":\n");
@@ -185,7 +203,7 @@ public final class Idefics3Job {
           .append(' ')
           .append(option.valueLabel())
           .append('\n');
-      text.append(wrap(option.help(), "      "));
+      text.append(wrap(option.help(task), "      "));
     }
     text.append("\nConfiguration file:\n  ").append(JobConfig.CONF_OPTION).append(" FILE\n");
     text.append(

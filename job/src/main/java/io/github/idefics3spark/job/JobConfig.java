@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -17,14 +16,16 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * Everything a {@code caption} or {@code vqa} run is told, parsed in one place from the command
- * line and an optional {@code --conf} file (command-line options win). Unknown keys and wrong
- * values are refused here, before any Spark work, naming the key and what is expected.
+ * Everything a {@code caption}, {@code vqa}, {@code eval} or {@code score} run is told, parsed in
+ * one place from the command line and an optional {@code --conf} file (command-line options win).
+ * Unknown keys, keys the command does not take ({@link JobOption#appliesTo}) and wrong values are
+ * refused here, before any Spark work, naming the key and what is expected.
  *
  * <p>The {@code --conf} file is a Java properties file whose keys are the option names without the
  * dashes ({@code batch-size = 8}); see {@code conf/*.properties}.
  *
- * @param task caption or vqa
+ * @param task caption, vqa, eval or score
+ * @param benchmark eval and score: the benchmark; null for caption and vqa
  * @param input the input path or URI
  * @param inputFormat how to read it; {@link InputFormat#AUTO} decides from the input
  * @param glob folder input: the file-name glob, or null for the usual image extensions
@@ -39,13 +40,15 @@ import java.util.stream.Collectors;
  * @param output the output Parquet path or URI
  * @param mode what to do with rows already at the output
  * @param preview output rows printed at the end
- * @param model the model package or checkpoint URI
+ * @param model the model package or checkpoint URI; null for score
  * @param modelCache executors' local folder for copied or converted packages, or null for the
  *     default
- * @param modelSettings threads, batch size, decoding and image settings
+ * @param modelSettings threads, batch size, decoding and image settings (eval: the benchmark's
+ *     max-new-tokens by default)
  */
 public record JobConfig(
     Task task,
+    Benchmark benchmark,
     String input,
     InputFormat inputFormat,
     String glob,
@@ -109,9 +112,13 @@ public record JobConfig(
         continue;
       }
       JobOption option = JobOption.forKey(name.substring(2));
-      if (option == null) {
+      if (option == null || !option.appliesTo(task)) {
         throw new JobConfigException(
-            name + " is not an option of " + task.command() + "; expected one of: " + optionList());
+            name
+                + " is not an option of "
+                + task.command()
+                + "; expected one of: "
+                + optionList(task));
       }
       String value;
       if (inline != null) {
@@ -129,7 +136,7 @@ public record JobConfig(
       settings.put(option, new Setting(unescape(value), "option " + option.option()));
     }
     if (confFile != null) {
-      readConfFile(confFile).forEach(settings::putIfAbsent);
+      readConfFile(confFile, task).forEach(settings::putIfAbsent);
     }
     return of(task, settings);
   }
@@ -144,7 +151,7 @@ public record JobConfig(
     return args[i + 1];
   }
 
-  private static Map<JobOption, Setting> readConfFile(Path file) {
+  private static Map<JobOption, Setting> readConfFile(Path file, Task task) {
     Properties properties = new Properties();
     try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       properties.load(reader);
@@ -158,13 +165,15 @@ public record JobConfig(
     Map<JobOption, Setting> settings = new EnumMap<>(JobOption.class);
     for (String key : properties.stringPropertyNames().stream().sorted().toList()) {
       JobOption option = JobOption.forKey(key);
-      if (option == null) {
+      if (option == null || !option.appliesTo(task)) {
         throw new JobConfigException(
             file
                 + ": key '"
                 + key
-                + "' is not a job setting; expected one of: "
-                + Arrays.stream(JobOption.values())
+                + "' is not a setting of "
+                + task.command()
+                + "; expected one of: "
+                + JobOption.of(task).stream()
                     .map(JobOption::key)
                     .collect(Collectors.joining(", ")));
       }
@@ -178,10 +187,8 @@ public record JobConfig(
     return value.replace("\\n", "\n");
   }
 
-  private static String optionList() {
-    return Arrays.stream(JobOption.values())
-            .map(JobOption::option)
-            .collect(Collectors.joining(", "))
+  private static String optionList(Task task) {
+    return JobOption.of(task).stream().map(JobOption::option).collect(Collectors.joining(", "))
         + ", "
         + CONF_OPTION
         + ", --help";
@@ -189,12 +196,18 @@ public record JobConfig(
 
   private static JobConfig of(Task task, Map<JobOption, Setting> settings) {
     Values values = new Values(settings);
+    Benchmark benchmark = null;
+    if (task.isBenchmark()) {
+      values.required(JobOption.BENCHMARK);
+      benchmark = values.choice(JobOption.BENCHMARK, null, Benchmark::forName, Benchmark.choices());
+    }
     ModelSettings defaults = ModelSettings.DEFAULTS;
+    int maxNewTokens = benchmark != null ? benchmark.maxNewTokens() : defaults.maxNewTokens();
     ModelSettings model =
         defaults
             .withIntraOpThreads(values.integer(JobOption.INTRA_OP_THREADS, 0, 0))
             .withBatchSize(values.integer(JobOption.BATCH_SIZE, defaults.batchSize(), 1))
-            .withMaxNewTokens(values.integer(JobOption.MAX_NEW_TOKENS, defaults.maxNewTokens(), 1))
+            .withMaxNewTokens(values.integer(JobOption.MAX_NEW_TOKENS, maxNewTokens, 1))
             .withLongestEdge(values.integer(JobOption.LONGEST_EDGE, 0, 0))
             .withImageSplitting(values.bool(JobOption.IMAGE_SPLITTING, true))
             .withMaxImagePixels(
@@ -229,6 +242,7 @@ public record JobConfig(
     String prefix = values.string(JobOption.ASSISTANT_PREFIX, null);
     return new JobConfig(
         task,
+        benchmark,
         values.required(JobOption.INPUT),
         values.choice(
             JobOption.INPUT_FORMAT, InputFormat.AUTO, InputFormat::forValue, InputFormat.choices()),
@@ -245,7 +259,7 @@ public record JobConfig(
         values.choice(
             JobOption.MODE, OutputMode.RESUME, OutputMode::forValue, OutputMode.choices()),
         values.integer(JobOption.PREVIEW, 0, 0),
-        values.required(JobOption.MODEL),
+        task.usesModel() ? values.required(JobOption.MODEL) : null,
         values.string(JobOption.MODEL_CACHE, null),
         model);
   }

@@ -1,13 +1,22 @@
 package io.github.idefics3spark.job;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * One setting of {@code caption} and {@code vqa}: its name (the command-line option without the
- * dashes, and the key in a {@code --conf} file), the placeholder shown in help, and its help text.
+ * One setting of {@code caption}, {@code vqa}, {@code eval} or {@code score} ({@link #appliesTo}):
+ * its name (the command-line option without the dashes, and the key in a {@code --conf} file), the
+ * placeholder shown in help, and its help text.
  *
  * <p>Options are listed once, here; {@link JobConfig} gives each its type, default and checks.
  */
 public enum JobOption {
   // input
+  BENCHMARK(
+      "benchmark",
+      Benchmark.choices(),
+      "eval and score: the benchmark, which decides the columns read, the prompts and the"
+          + " scoring. Required."),
   INPUT(
       "input",
       "PATH",
@@ -151,6 +160,78 @@ public enum JobOption {
 
   public String help() {
     return help;
+  }
+
+  /** The help text as {@code task}'s {@code --help} shows it. */
+  public String help(Task task) {
+    if (task == Task.EVAL) {
+      switch (this) {
+        case INPUT:
+          return "The benchmark's Hugging Face dataset Parquet files as published, one split: a"
+              + " file, a folder of files or a glob (DocVQA/validation-*.parquet). A local path or"
+              + " a file:, hdfs: or s3a: URI. Required.";
+        case OUTPUT:
+          return "Output folder (local, file:, hdfs:, s3a:): answers/ (the inference output,"
+              + " Parquet), predictions/ (Parquet: each answer with its parsed answer and score),"
+              + " metrics.json, and submission.json for a split without gold answers.";
+        case MODE:
+          return "What to do with answers already in the output's answers/: resume (default)"
+              + " answers only the questions not there yet, overwrite answers all again, append"
+              + " adds rows. Predictions and metrics are always written anew from answers/.";
+        case LIMIT:
+          return "Answer only the first N questions (default: all); the scores cover those.";
+        case MAX_NEW_TOKENS:
+          return "New tokens per answer at most (default: the benchmark's; 32, MMMU 128,"
+              + " MathVista 64).";
+        default:
+          break;
+      }
+    }
+    if (task == Task.SCORE) {
+      switch (this) {
+        case INPUT:
+          return "The predictions Parquet to score: eval's OUTPUT/answers or OUTPUT/predictions,"
+              + " or another tool's with the same columns (the dataset's columns, its answer as"
+              + " input_answer, the model's raw answer as answer). A file, a folder or a glob;"
+              + " local, file:, hdfs:, s3a:. Required.";
+        case OUTPUT:
+          return "Output folder: predictions/ (Parquet), metrics.json, and submission.json for a"
+              + " split without gold answers; replaced if there.";
+        default:
+          break;
+      }
+    }
+    return help;
+  }
+
+  /** Whether {@code task} takes this option. */
+  public boolean appliesTo(Task task) {
+    return switch (this) {
+      case BENCHMARK -> task.isBenchmark();
+      case INPUT, OUTPUT -> true;
+      case INPUT_FORMAT,
+          GLOB,
+          RECURSIVE,
+          ID_COLUMN,
+          IMAGE_COLUMNS,
+          QUESTION_COLUMN,
+          PROMPT_TEMPLATE,
+          ASSISTANT_PREFIX,
+          PREVIEW ->
+          !task.isBenchmark();
+      default -> task.usesModel();
+    };
+  }
+
+  /** The options {@code task} takes, in order. */
+  public static List<JobOption> of(Task task) {
+    List<JobOption> options = new ArrayList<>();
+    for (JobOption option : values()) {
+      if (option.appliesTo(task)) {
+        options.add(option);
+      }
+    }
+    return options;
   }
 
   /** The heading {@code --help} lists the option under. */

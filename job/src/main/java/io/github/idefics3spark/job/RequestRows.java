@@ -102,12 +102,15 @@ public final class RequestRows {
     columns.add(lit(config.task().command()).as(TASK));
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
-        boolean taken = OUTPUT_NAMES.contains(name.toLowerCase(Locale.ROOT));
-        String outName = taken ? RENAMED_PREFIX + name : name;
-        columns.add(column(name).as(outName));
+        columns.add(column(name).as(passThroughName(name)));
       }
     }
     return source.select(columns.toArray(Column[]::new));
+  }
+
+  /** The name an input column passes through under: {@code input_<name>} if the output uses it. */
+  static String passThroughName(String name) {
+    return OUTPUT_NAMES.contains(name.toLowerCase(Locale.ROOT)) ? RENAMED_PREFIX + name : name;
   }
 
   private static Column question(String questionColumn, JobConfig config) {

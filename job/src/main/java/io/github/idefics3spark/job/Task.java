@@ -1,8 +1,9 @@
 package io.github.idefics3spark.job;
 
 /**
- * What a job asks of the model: the subcommand, its default prompt and a one-line description for
- * {@code --help}.
+ * What a job does: the subcommand, its default prompt and a one-line description for {@code
+ * --help}. {@code eval} builds each benchmark's prompts itself ({@link
+ * io.github.idefics3spark.eval.BenchmarkPrompts}); {@code score} runs no model.
  */
 public enum Task {
   CAPTION(
@@ -13,7 +14,17 @@ public enum Task {
       "vqa",
       "{question}\nAnswer the question using a single word or phrase.",
       "answer each row's question about its images (DocVQA, TextVQA, benchmark Parquet,"
-          + " manifests)");
+          + " manifests)"),
+  EVAL(
+      "eval",
+      "{question}",
+      "run a benchmark on its Hugging Face Parquet: its prompts, the model's answers, the"
+          + " official scores (predictions Parquet, metrics JSON)"),
+  SCORE(
+      "score",
+      "{question}",
+      "score a benchmark's predictions Parquet (eval's or another tool's with the same"
+          + " columns) without a model");
 
   /** Where {@code --prompt-template} puts the row's question. */
   public static final String QUESTION_PLACEHOLDER = "{question}";
@@ -40,6 +51,16 @@ public enum Task {
 
   public String description() {
     return description;
+  }
+
+  /** Whether the command runs the model (all but {@code score}). */
+  public boolean usesModel() {
+    return this != SCORE;
+  }
+
+  /** Whether the command reads a benchmark's data ({@code eval} and {@code score}). */
+  public boolean isBenchmark() {
+    return this == EVAL || this == SCORE;
   }
 
   /** The task named by a subcommand, or null. */

@@ -39,7 +39,7 @@ class Idefics3JobTest {
   void helpListsTheCommands() {
     Outcome outcome = run("--help");
     assertEquals(0, outcome.status());
-    for (String command : List.of("caption", "vqa", "convert")) {
+    for (String command : List.of("caption", "vqa", "eval", "score", "convert")) {
       assertTrue(outcome.out().contains("\n  " + command + " "), outcome.out());
     }
     assertEquals(2, run().status());
@@ -51,9 +51,10 @@ class Idefics3JobTest {
       Outcome outcome = run(task.command(), "--help");
       assertEquals(0, outcome.status());
       for (JobOption option : JobOption.values()) {
-        assertTrue(
+        assertEquals(
+            option.appliesTo(task),
             outcome.out().contains("  " + option.option() + " " + option.valueLabel() + "\n"),
-            option.option());
+            task + " " + option.option());
       }
       assertTrue(outcome.out().contains("--conf FILE"));
       for (String line : outcome.out().split("\n")) {

@@ -164,7 +164,7 @@ class JobConfigTest {
     Path conf = dir.resolve("bad.properties");
     Files.writeString(conf, "input = x\nbatch_size = 4\n");
     String message = refusal(Task.CAPTION, "--conf", conf.toString());
-    assertTrue(message.contains(conf + ": key 'batch_size' is not a job setting"), message);
+    assertTrue(message.contains(conf + ": key 'batch_size' is not a setting of caption"), message);
     assertTrue(message.contains("batch-size"), message);
   }
 
@@ -228,6 +228,40 @@ class JobConfigTest {
     assertTrue(
         refusal(Task.CAPTION, with("--conf", dir.resolve("none.properties").toString()))
             .contains("no such file"));
+  }
+
+  @Test
+  void evalAndScoreTakeABenchmarkAndOnlyTheirOptions() {
+    JobConfig eval = JobConfig.parse(Task.EVAL, with("--benchmark", "MMMU"));
+    assertEquals(Benchmark.MMMU, eval.benchmark());
+    assertEquals(128, eval.modelSettings().maxNewTokens(), "the benchmark's default");
+    assertEquals(
+        8,
+        JobConfig.parse(Task.EVAL, with("--benchmark", "docvqa", "--max-new-tokens", "8"))
+            .modelSettings()
+            .maxNewTokens());
+    assertNull(JobConfig.parse(Task.VQA, REQUIRED).benchmark());
+
+    JobConfig score =
+        JobConfig.parse(
+            Task.SCORE, new String[] {"--benchmark", "mmstar", "--input", "p", "--output", "o"});
+    assertEquals(Benchmark.MMSTAR, score.benchmark());
+    assertNull(score.model());
+
+    assertEquals(
+        "setting benchmark is 'vqav2' (option --benchmark), expected one of"
+            + " docvqa|infographicvqa|textvqa|mmmu|mmstar|mathvista",
+        refusal(Task.EVAL, with("--benchmark", "vqav2")));
+    assertTrue(refusal(Task.EVAL, REQUIRED).startsWith("setting benchmark is missing"));
+    String message = refusal(Task.EVAL, with("--benchmark", "mmmu", "--prompt-template", "x"));
+    assertTrue(message.startsWith("--prompt-template is not an option of eval"), message);
+    assertTrue(message.contains("--benchmark"), message);
+    assertTrue(
+        refusal(Task.SCORE, "--benchmark", "mmmu", "--input", "p", "--output", "o", "--model", "m")
+            .startsWith("--model is not an option of score"));
+    assertTrue(
+        refusal(Task.VQA, with("--benchmark", "mmmu"))
+            .startsWith("--benchmark is not an option of vqa"));
   }
 
   @Test

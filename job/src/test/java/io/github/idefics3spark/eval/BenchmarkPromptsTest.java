@@ -1,0 +1,74 @@
+package io.github.idefics3spark.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The user texts lmms-eval's task files build, written out by hand from its code. */
+class BenchmarkPromptsTest {
+
+  @Test
+  void docVqaAndInfographicVqaAppendTheShortAnswerInstruction() {
+    assertEquals(
+        "What is the date?\nAnswer the question using a single word or phrase.",
+        BenchmarkPrompts.docVqa("What is the date?"));
+  }
+
+  @Test
+  void textVqaCapitalizesAsPythonDoes() {
+    assertEquals(
+        "What brand is this camera?\nAnswer the question using a single word or phrase.",
+        BenchmarkPrompts.textVqa("what brand is this CAMERA?"));
+    assertEquals("ǅx", BenchmarkPrompts.capitalize("ǆX"), "title case, not upper case");
+    assertEquals("", BenchmarkPrompts.capitalize(""));
+    assertEquals("1st place", BenchmarkPrompts.capitalize("1ST Place"));
+  }
+
+  @Test
+  void mmmuLettersTheOptionsAndKeepsTheImageMarkers() {
+    assertEquals(
+        "Which cell is shown in <image 1>?\nA. a neuron\nB. <image 2>\nC. an egg\n\n"
+            + "Answer with the option's letter from the given choices directly.",
+        BenchmarkPrompts.mmmu(
+            "Which cell is shown in <image 1>?",
+            "multiple-choice",
+            List.of("a neuron", "<image 2>", "an egg")));
+    assertEquals(
+        "How many moles?\n\nAnswer the question using a single word or phrase.",
+        BenchmarkPrompts.mmmu("How many moles?", "open", List.of()));
+  }
+
+  @Test
+  void mmstarStripsTheQuestionAndDropsTheYesNoRequest() {
+    assertEquals(
+        "Is it a dog? Options: A: yes, B: no\n"
+            + "Answer with the option's letter from the given choices directly",
+        BenchmarkPrompts.mmstar(" Is it a dog? Please answer yes or no. Options: A: yes, B: no\n"));
+  }
+
+  @Test
+  void mathVistaFormatPromptByQuestionAndAnswerType() {
+    assertEquals(
+        "What is the angle? (Unit: degrees)\nA. 30\nB. 60\n"
+            + "Answer with the option's letter from the given choices directly.",
+        BenchmarkPrompts.mathVista(
+            "What is the angle?", "degrees", List.of("30", "60"), "multi_choice", "text", null));
+    assertEquals(
+        "How many bars?\nAnswer the question using a single integer number.",
+        BenchmarkPrompts.mathVista("How many bars?", "", null, "free_form", "integer", null));
+    assertEquals(
+        "Mean?\nAnswer the question using a single floating-point number with one decimal place.",
+        BenchmarkPrompts.mathVista("Mean?", null, List.of(), "free_form", "float", 1.0));
+    assertEquals(
+        "Mean?\nAnswer the question using a single floating-point number with two decimal"
+            + " places.",
+        BenchmarkPrompts.mathVista("Mean?", null, null, "free_form", "float", 2.0));
+    assertEquals(
+        "Mean?\nAnswer the question using a single floating-point number with 3 decimal places.",
+        BenchmarkPrompts.mathVista("Mean?", null, null, "free_form", "float", 3.0));
+    assertEquals(
+        "Points?\nAnswer the question using a Python list.",
+        BenchmarkPrompts.mathVista("  Points?", null, null, "free_form", "list", null));
+  }
+}

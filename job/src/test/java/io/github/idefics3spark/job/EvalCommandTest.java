@@ -1,0 +1,653 @@
+package io.github.idefics3spark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.github.idefics3spark.eval.BenchmarkPrompts;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code eval} end to end with the tiny model on small Parquet files in each Hugging Face layout of
+ * shared/spec/benchmarks.md, written by the test with real fixture images: the prompts sent, the
+ * answers, predictions and metrics written, {@code score} on the predictions giving the same
+ * metrics; a test split's submission file; wrong input refused before any inference.
+ */
+class EvalCommandTest {
+  private static final StructType IMAGE = RequestRows.IMAGE;
+  private static final org.apache.spark.sql.types.ArrayType STRINGS =
+      DataTypes.createArrayType(DataTypes.StringType);
+
+  /** Shared with the other tests of the module (keyed by the checkpoint's listing). */
+  private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
+
+  private static SparkSession spark;
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void start() {
+    spark = SparkTestSession.start("EvalCommandTest");
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  /** The exit status, standard output and standard error of one command line. */
+  record Outcome(int status, String out, String err) {}
+
+  static Outcome run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status =
+        Idefics3Job.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Outcome(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  private static Outcome eval(String benchmark, Path input, Path output, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "eval",
+                "--benchmark",
+                benchmark,
+                "--input",
+                input.toString(),
+                "--output",
+                output.toString(),
+                "--model",
+                SparkTestSession.TINY_CHECKPOINT.toString(),
+                "--model-cache",
+                CACHE.toString(),
+                "--max-new-tokens",
+                "4",
+                "--batch-size",
+                "4",
+                "--image-splitting=false"));
+    args.addAll(Arrays.asList(more));
+    return run(args.toArray(String[]::new));
+  }
+
+  static byte[] image(String name) {
+    try {
+      return Files.readAllBytes(SparkTestSession.IMAGES.resolve(name));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  static Row hfImage(String name) {
+    return RowFactory.create(image(name), name);
+  }
+
+  static Path write(String name, StructType schema, List<Row> rows) {
+    Path path = dir.resolve(name);
+    spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path.toString());
+    return path;
+  }
+
+  static JsonNode json(Path file) throws IOException {
+    return JsonMapper.builder().build().readTree(file.toFile());
+  }
+
+  private static Map<String, Row> rows(Path parquet) {
+    Map<String, Row> byId = new HashMap<>();
+    for (Row row : spark.read().parquet(parquet.toString()).collectAsList()) {
+      assertNull(byId.put(row.getAs("id"), row), "id " + row.getAs("id") + " twice");
+    }
+    return byId;
+  }
+
+  /**
+   * The checks every benchmark shares: exit 0, one answer and one prediction per question with the
+   * benchmark's prompt, metrics naming the benchmark, and {@code score} on the predictions giving
+   * the same metrics.
+   */
+  private static JsonNode evalAndCheck(
+      String benchmark, Path input, Map<String, String> expectedPrompts) throws IOException {
+    Path output = dir.resolve(benchmark + "-out");
+    Outcome outcome = eval(benchmark, input, output);
+    assertEquals(0, outcome.status(), outcome.err() + outcome.out());
+    assertTrue(outcome.out().contains(benchmark + ": "), outcome.out());
+
+    Map<String, Row> answers = rows(output.resolve("answers"));
+    assertEquals(expectedPrompts.keySet(), answers.keySet());
+    expectedPrompts.forEach(
+        (id, prompt) -> {
+          Row row = answers.get(id);
+          assertEquals(prompt, row.getAs("question"), id);
+          assertEquals(benchmark, row.getAs("task"));
+          assertNull(row.getAs("error"), id + ": " + row.getAs("error"));
+        });
+
+    Map<String, Row> predictions = rows(output.resolve("predictions"));
+    assertEquals(expectedPrompts.keySet(), predictions.keySet());
+    for (Row row : predictions.values()) {
+      String answer = answers.get((String) row.getAs("id")).getAs("answer");
+      assertEquals(answer, (String) row.getAs("answer"));
+      assertTrue(Arrays.asList(row.schema().fieldNames()).contains("parsed_answer"));
+    }
+
+    JsonNode metrics = json(output.resolve("metrics.json"));
+    assertEquals(benchmark, metrics.get("benchmark").asText());
+    assertEquals(expectedPrompts.size(), metrics.get("questions").asInt());
+    assertEquals(0, metrics.get("failed").asInt());
+
+    Path rescored = dir.resolve(benchmark + "-rescored");
+    Outcome score =
+        run(
+            "score",
+            "--benchmark",
+            benchmark,
+            "--input",
+            output.resolve("predictions").toString(),
+            "--output",
+            rescored.toString());
+    assertEquals(0, score.status(), score.err());
+    JsonNode again = json(rescored.resolve("metrics.json"));
+    for (String field : List.of("overall", "scored", "questions", "by_category", "scores")) {
+      assertEquals(metrics.get(field), again.get(field), field);
+    }
+    return metrics;
+  }
+
+  /** The mean of the predictions' per-question scores, in id order. */
+  private static double meanScore(String benchmark) {
+    List<Row> rows =
+        spark
+            .read()
+            .parquet(dir.resolve(benchmark + "-out").resolve("predictions").toString())
+            .orderBy("id")
+            .collectAsList();
+    double sum = 0;
+    for (Row row : rows) {
+      sum += (double) row.getAs("score");
+    }
+    return sum / rows.size();
+  }
+
+  private static final StructType DOCVQA =
+      new StructType()
+          .add("questionId", DataTypes.StringType)
+          .add("question", DataTypes.StringType)
+          .add("question_types", STRINGS)
+          .add("image", IMAGE)
+          .add("docId", DataTypes.IntegerType)
+          .add("ucsf_document_id", DataTypes.StringType)
+          .add("ucsf_document_page_no", DataTypes.StringType)
+          .add("answers", STRINGS)
+          .add("data_split", DataTypes.StringType);
+
+  private static Row docVqaRow(String id, String question, String image, String[] answers) {
+    return RowFactory.create(
+        id,
+        question,
+        new String[] {"form", "table/list"},
+        hfImage(image),
+        7,
+        "xnbl0037",
+        "1",
+        answers,
+        answers == null ? "test" : "val");
+  }
+
+  @Test
+  void docVqaValidationIsScoredWithAnlsByQuestionType() throws IOException {
+    Path input =
+        write(
+            "docvqa",
+            DOCVQA,
+            List.of(
+                docVqaRow("49153", "What is the date?", "page_5.png", new String[] {"1/8/93"}),
+                docVqaRow("24580", "Whose name is on top?", "page_10.png", new String[] {"T.F."}),
+                docVqaRow("57349", "what is the title?", "ai2d_00000443.png", new String[] {"x"})));
+    JsonNode metrics =
+        evalAndCheck(
+            "docvqa",
+            input,
+            Map.of(
+                "49153", BenchmarkPrompts.docVqa("What is the date?"),
+                "24580", BenchmarkPrompts.docVqa("Whose name is on top?"),
+                "57349", BenchmarkPrompts.docVqa("what is the title?")));
+    assertEquals("ANLS", metrics.get("metric").asText());
+    assertEquals(3, metrics.get("scored").asInt());
+    assertEquals(meanScore("docvqa"), metrics.get("overall").asDouble(), 1e-12);
+    assertEquals(3, metrics.get("by_question_types").get("form").get("questions").asInt());
+    assertTrue(metrics.get("by_question_types").has("table/list"));
+    assertFalse(Files.exists(dir.resolve("docvqa-out").resolve("submission.json")));
+  }
+
+  @Test
+  void docVqaTestSplitWritesTheSubmissionFile() throws IOException {
+    Path input =
+        write(
+            "docvqa-test",
+            DOCVQA,
+            List.of(
+                docVqaRow("57344", "What is the total?", "page_5.png", null),
+                docVqaRow("57345", "Who signed it?", "page_10.png", null)));
+    Path output = dir.resolve("docvqa-test-out");
+    Outcome outcome = eval("docvqa", input, output);
+    assertEquals(0, outcome.status(), outcome.err());
+    JsonNode metrics = json(output.resolve("metrics.json"));
+    assertTrue(metrics.get("overall").isNull());
+    assertEquals(0, metrics.get("scored").asInt());
+    JsonNode submission = json(output.resolve("submission.json"));
+    assertEquals(2, submission.size());
+    Map<String, Row> answers = rows(output.resolve("answers"));
+    for (JsonNode entry : submission) {
+      assertTrue(entry.get("questionId").isNumber(), entry.toString());
+      String id = entry.get("questionId").asText();
+      assertEquals(answers.get(id).getAs("answer"), entry.get("answer").asText());
+    }
+  }
+
+  @Test
+  void infographicVqaIsScoredWithAnlsByAnswerTypeAndOperation() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("questionId", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("answers", STRINGS)
+            .add("answer_type", STRINGS)
+            .add("image", IMAGE)
+            .add("image_url", DataTypes.StringType)
+            .add("operation/reasoning", STRINGS)
+            .add("ocr", DataTypes.StringType)
+            .add("data_split", DataTypes.StringType);
+    Path input =
+        write(
+            "infovqa",
+            schema,
+            List.of(
+                RowFactory.create(
+                    "65718",
+                    "Which country has the most users?",
+                    new String[] {"india"},
+                    new String[] {"single span"},
+                    hfImage("ai2d_00001162.png"),
+                    "https://example.invalid/1.jpeg",
+                    new String[] {"counting"},
+                    "{}",
+                    "val"),
+                RowFactory.create(
+                    "65719",
+                    "What percent use phones?",
+                    new String[] {"45%", "45"},
+                    new String[] {"non span"},
+                    hfImage("page_5.png"),
+                    "https://example.invalid/2.jpeg",
+                    null,
+                    "{}",
+                    "val")));
+    JsonNode metrics =
+        evalAndCheck(
+            "infographicvqa",
+            input,
+            Map.of(
+                "65718", BenchmarkPrompts.docVqa("Which country has the most users?"),
+                "65719", BenchmarkPrompts.docVqa("What percent use phones?")));
+    assertEquals(meanScore("infographicvqa"), metrics.get("overall").asDouble(), 1e-12);
+    assertEquals(1, metrics.get("by_answer_type").get("non span").get("questions").asInt());
+    assertEquals(1, metrics.get("by_operation_reasoning").get("counting").get("questions").asInt());
+  }
+
+  @Test
+  void textVqaIsScoredWithTheOfficialVqaAccuracy() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("image_id", DataTypes.StringType)
+            .add("question_id", DataTypes.IntegerType)
+            .add("question", DataTypes.StringType)
+            .add("question_tokens", STRINGS)
+            .add("image", IMAGE)
+            .add("image_width", DataTypes.LongType)
+            .add("image_height", DataTypes.LongType)
+            .add("flickr_original_url", DataTypes.StringType)
+            .add("flickr_300k_url", DataTypes.StringType)
+            .add("answers", STRINGS)
+            .add("image_classes", STRINGS)
+            .add("set_name", DataTypes.StringType)
+            .add("ocr_tokens", STRINGS);
+    String[] nokia = new String[10];
+    Arrays.fill(nokia, "nokia");
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      rows.add(
+          RowFactory.create(
+              "003a8ae2ef43b90" + i,
+              34602 + i,
+              i == 0 ? "what brand is this camera?" : "WHAT is written?",
+              new String[] {"what"},
+              hfImage(i == 0 ? "landscape_49x31.jpg" : "portrait_35x49.jpg"),
+              49L,
+              31L,
+              "https://example.invalid/o.jpg",
+              "https://example.invalid/s.jpg",
+              nokia,
+              new String[] {"Camera"},
+              "val",
+              new String[] {"nokia"}));
+    }
+    JsonNode metrics =
+        evalAndCheck(
+            "textvqa",
+            write("textvqa", schema, rows),
+            Map.of(
+                "34602", BenchmarkPrompts.textVqa("what brand is this camera?"),
+                "34603", BenchmarkPrompts.textVqa("WHAT is written?")));
+    assertEquals(100 * meanScore("textvqa"), metrics.get("overall").asDouble(), 1e-9);
+    assertTrue(metrics.get("scorer").asText().contains("vqaEval.py"));
+  }
+
+  @Test
+  void mmmuInterleavesTheImagesAndIsScoredByDisciplineAndCategory() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("options", DataTypes.StringType)
+            .add("explanation", DataTypes.StringType)
+            .add("image_1", IMAGE)
+            .add("image_2", IMAGE)
+            .add("image_3", IMAGE)
+            .add("image_4", IMAGE)
+            .add("image_5", IMAGE)
+            .add("image_6", IMAGE)
+            .add("image_7", IMAGE)
+            .add("img_type", DataTypes.StringType)
+            .add("answer", DataTypes.StringType)
+            .add("topic_difficulty", DataTypes.StringType)
+            .add("question_type", DataTypes.StringType)
+            .add("subfield", DataTypes.StringType);
+    Path input =
+        write(
+            "mmmu",
+            schema,
+            List.of(
+                RowFactory.create(
+                    "validation_Biology_1",
+                    "Which of <image 1> and <image 2> shows a cell?",
+                    "['<image 1>', '<image 2>', \"Neither, it's empty\"]",
+                    "",
+                    hfImage("validation_Biology_1_1.png"),
+                    hfImage("tile_56x56.png"),
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    "['Diagrams']",
+                    "A",
+                    "Medium",
+                    "multiple-choice",
+                    "Cell Biology"),
+                RowFactory.create(
+                    "validation_Design_19",
+                    "<image 1> What year was this poster made?",
+                    "[]",
+                    "",
+                    hfImage("validation_Design_19_1.png"),
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    "['Paintings']",
+                    "1920",
+                    "Easy",
+                    "open",
+                    "Design History")));
+    JsonNode metrics =
+        evalAndCheck(
+            "mmmu",
+            input,
+            Map.of(
+                "validation_Biology_1",
+                BenchmarkPrompts.mmmu(
+                    "Which of <image 1> and <image 2> shows a cell?",
+                    "multiple-choice",
+                    List.of("<image 1>", "<image 2>", "Neither, it's empty")),
+                "validation_Design_19",
+                BenchmarkPrompts.mmmu(
+                    "<image 1> What year was this poster made?", "open", List.of())));
+    Map<String, Row> answers = rows(dir.resolve("mmmu-out").resolve("answers"));
+    assertEquals(2, (int) answers.get("validation_Biology_1").getAs("image_count"));
+    assertEquals("A", answers.get("validation_Biology_1").getAs("input_answer"));
+    assertEquals(2, metrics.get("scored").asInt());
+    assertEquals(2, metrics.get("overall").get("questions").asInt());
+    assertEquals(meanScore("mmmu"), metrics.get("overall").get("accuracy").asDouble(), 1e-12);
+    assertEquals(1, metrics.get("by_category").get("Biology").get("questions").asInt());
+    assertEquals(1, metrics.get("by_discipline").get("Art and Design").get("questions").asInt());
+    Row biology = rows(dir.resolve("mmmu-out").resolve("predictions")).get("validation_Biology_1");
+    assertTrue(List.of("option", "random").contains((String) biology.getAs("parse_method")));
+  }
+
+  @Test
+  void mmstarIsScoredWithTheOfficialRuleAndFixedDenominators() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("index", DataTypes.LongType)
+            .add("question", DataTypes.StringType)
+            .add("image", IMAGE)
+            .add("answer", DataTypes.StringType)
+            .add("category", DataTypes.StringType)
+            .add("l2_category", DataTypes.StringType)
+            .add("meta_info", new StructType().add("source", DataTypes.StringType));
+    Path input =
+        write(
+            "mmstar",
+            schema,
+            List.of(
+                RowFactory.create(
+                    0L,
+                    "Which option describes the object relationship in the image correctly?\n"
+                        + "Options: A: The suitcase is on the book., B: The suitcase is beneath"
+                        + " the cat.",
+                    hfImage("gray_40x29.png"),
+                    "A",
+                    "coarse perception",
+                    "image scene and topic",
+                    RowFactory.create("MMBench")),
+                RowFactory.create(
+                    1L,
+                    "Is the image bright? Please answer yes or no.\nOptions: A: yes, B: no",
+                    hfImage("rgba_alpha_48x33.png"),
+                    "B",
+                    "math",
+                    "geometry",
+                    RowFactory.create("SEEDBench"))));
+    JsonNode metrics =
+        evalAndCheck(
+            "mmstar",
+            input,
+            Map.of(
+                "0",
+                BenchmarkPrompts.mmstar(
+                    "Which option describes the object relationship in the image correctly?\n"
+                        + "Options: A: The suitcase is on the book., B: The suitcase is beneath"
+                        + " the cat."),
+                "1",
+                "Is the image bright?\nOptions: A: yes, B: no\n"
+                    + "Answer with the option's letter from the given choices directly"));
+    assertEquals(
+        Math.round(meanScore("mmstar") * 2) / 1500.0, metrics.get("overall").asDouble(), 1e-12);
+    assertEquals(6, metrics.get("by_category").size());
+  }
+
+  @Test
+  void mathVistaIsScoredByTheOfficialMetadataFields() throws IOException {
+    StructType metadata =
+        new StructType()
+            .add("category", DataTypes.StringType)
+            .add("context", DataTypes.StringType)
+            .add("grade", DataTypes.StringType)
+            .add("img_height", DataTypes.LongType)
+            .add("img_width", DataTypes.LongType)
+            .add("language", DataTypes.StringType)
+            .add("skills", STRINGS)
+            .add("source", DataTypes.StringType)
+            .add("split", DataTypes.StringType)
+            .add("task", DataTypes.StringType);
+    StructType schema =
+        new StructType()
+            .add("pid", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("image", DataTypes.StringType)
+            .add("decoded_image", IMAGE)
+            .add("choices", STRINGS)
+            .add("unit", DataTypes.StringType)
+            .add("precision", DataTypes.DoubleType)
+            .add("answer", DataTypes.StringType)
+            .add("question_type", DataTypes.StringType)
+            .add("answer_type", DataTypes.StringType)
+            .add("metadata", metadata)
+            .add("query", DataTypes.StringType);
+    Path input =
+        write(
+            "mathvista",
+            schema,
+            List.of(
+                RowFactory.create(
+                    "1",
+                    "Which bar is longest?",
+                    "images/1.jpg",
+                    hfImage("ai2d_00000443.png"),
+                    new String[] {"red", "blue"},
+                    null,
+                    null,
+                    "blue",
+                    "multi_choice",
+                    "text",
+                    RowFactory.create(
+                        "general-vqa",
+                        "bar chart",
+                        "daily life",
+                        31L,
+                        49L,
+                        "english",
+                        new String[] {"statistical reasoning", "arithmetic reasoning"},
+                        "FigureQA",
+                        "testmini",
+                        "figure question answering"),
+                    "Hint: ... Question: Which bar is longest?"),
+                RowFactory.create(
+                    "2",
+                    "What is the mean?",
+                    "images/2.jpg",
+                    hfImage("tile_64x64.png"),
+                    null,
+                    "cm",
+                    2.0,
+                    "1.25",
+                    "free_form",
+                    "float",
+                    RowFactory.create(
+                        "math-targeted-vqa",
+                        "table",
+                        "high school",
+                        64L,
+                        64L,
+                        "english",
+                        new String[] {"arithmetic reasoning"},
+                        "TabMWP",
+                        "testmini",
+                        "math word problem"),
+                    "Hint: ... Question: What is the mean?")));
+    JsonNode metrics =
+        evalAndCheck(
+            "mathvista",
+            input,
+            Map.of(
+                "1",
+                BenchmarkPrompts.mathVista(
+                    "Which bar is longest?",
+                    null,
+                    List.of("red", "blue"),
+                    "multi_choice",
+                    "text",
+                    null),
+                "2",
+                BenchmarkPrompts.mathVista(
+                    "What is the mean?", "cm", null, "free_form", "float", 2.0)));
+    assertEquals(meanScore("mathvista"), metrics.get("overall").asDouble(), 1e-12);
+    JsonNode scores = metrics.get("scores");
+    assertEquals(2, scores.get("average").get("total").asInt());
+    assertEquals(2, scores.get("skills").get("arithmetic reasoning").get("total").asInt());
+    assertEquals(1, scores.get("source").get("TabMWP").get("total").asInt());
+    assertNotNull(metrics.get("extraction_methods"));
+  }
+
+  @Test
+  void aMissingColumnIsNamedWithTheColumnsFoundBeforeAnyInference() {
+    StructType schema =
+        new StructType()
+            .add("questionId", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("image", IMAGE)
+            .add("answers", STRINGS);
+    Path input =
+        write(
+            "docvqa-no-types",
+            schema,
+            List.<Row>of(RowFactory.create("1", "Q?", hfImage("page_5.png"), new String[] {"a"})));
+    Path output = dir.resolve("no-types-out");
+    Outcome outcome = eval("docvqa", input, output);
+    assertEquals(2, outcome.status(), outcome.out());
+    assertTrue(outcome.err().startsWith("eval: --input " + input), outcome.err());
+    assertTrue(
+        outcome.err().contains("no column 'question_types' (the question types"), outcome.err());
+    assertTrue(
+        outcome.err().contains("Columns found: questionId string, question string,"),
+        outcome.err());
+    assertFalse(Files.exists(output.resolve("answers")), "no inference ran");
+
+    Outcome wrongType = eval("mmmu", input, dir.resolve("mmmu-on-docvqa"), "--limit", "1");
+    assertEquals(2, wrongType.status());
+    assertTrue(wrongType.err().contains("no column 'options'"), wrongType.err());
+    assertTrue(wrongType.err().contains("no column 'id'"), wrongType.err());
+  }
+
+  @Test
+  void anUnknownBenchmarkIsRefusedListingTheKnownOnes() {
+    Outcome outcome = eval("vqav2", dir.resolve("none"), dir.resolve("none-out"));
+    assertEquals(2, outcome.status());
+    assertEquals(
+        "eval: setting benchmark is 'vqav2' (option --benchmark), expected one of"
+            + " docvqa|infographicvqa|textvqa|mmmu|mmstar|mathvista\n",
+        outcome.err());
+    Outcome score =
+        run("score", "--benchmark", "gqa", "--input", "p", "--output", dir.resolve("o").toString());
+    assertEquals(2, score.status());
+    assertTrue(score.err().contains("expected one of docvqa|"), score.err());
+  }
+}
