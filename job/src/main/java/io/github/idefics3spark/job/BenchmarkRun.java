@@ -20,6 +20,7 @@ import java.util.List;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -178,9 +179,15 @@ final class BenchmarkRun {
       scored.add(RowFactory.create(values));
     }
     String predictions = child(config.output(), PREDICTIONS);
-    spark
-        .createDataFrame(scored, withScores)
-        .orderBy(col(idColumn))
+    Dataset<Row> table = spark.createDataFrame(scored, withScores);
+    if (!idColumn.equals(InferenceSchema.ID)) { // another tool's table: the id as id, first
+      List<Column> columns = new ArrayList<>();
+      columns.add(col(idColumn).cast(DataTypes.StringType).as(InferenceSchema.ID));
+      Arrays.stream(table.columns()).map(RequestRows::column).forEach(columns::add);
+      table = table.select(columns.toArray(Column[]::new));
+    }
+    table
+        .orderBy(col(InferenceSchema.ID))
         .coalesce(1)
         .write()
         .mode(SaveMode.Overwrite)
