@@ -19,7 +19,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -59,8 +61,9 @@ class PartitionInferenceTest {
   static void start() {
     spark =
         SparkSession.builder()
-            .master("local[2]")
+            .master("local[4]")
             .appName("PartitionInferenceTest")
+            .config("spark.task.cpus", "2") // two tasks at a time, two cores each
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", "4")
             .getOrCreate();
@@ -149,7 +152,7 @@ class PartitionInferenceTest {
     assertEquals(rows.size(), PartitionInference.apply(dataset(rows, 3), settings, null).count());
     double again = (System.nanoTime() - start) / 1e9;
     System.out.printf(
-        "PartitionInferenceTest: %d rows on local[2]: %.2f s the first time (model converted"
+        "PartitionInferenceTest: %d rows on local[4] (2 tasks of 2 cores): %.2f s the first time (model converted"
             + " and loaded), %.2f s again (%.1f rows/s)%n",
         rows.size(), first, again, rows.size() / again);
 
@@ -158,7 +161,7 @@ class PartitionInferenceTest {
             settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
     Map<String, Row> byId = byId(results);
     assertEquals(rows.size(), byId.size());
-    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(1))) {
+    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(2))) {
       for (Row row : rows) {
         List<byte[]> images = new ArrayList<>();
         @SuppressWarnings("unchecked")
@@ -305,7 +308,7 @@ class PartitionInferenceTest {
     Path dir =
         LocalPackage.resolve(
             settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
-    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(1))) {
+    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(2))) {
       Idefics3Answer interleaved =
           model.answer(List.of(ImageMarkers.request(question, List.of(first, second)))).get(0);
       Idefics3Answer imagesFirst =
@@ -331,6 +334,28 @@ class PartitionInferenceTest {
                     null));
     assertTrue(
         e.getMessage().contains("image_markers is string, expected boolean"), e.getMessage());
+  }
+
+  @Test
+  void aTaskSeesTheCoresItOwnsAndTheModelGetsAsManyThreads() {
+    MapPartitionsFunction<Long, String> report =
+        rows -> {
+          TaskResources resources = TaskResources.current();
+          return List.of(resources.cpus() + " " + resources.gpus()).iterator();
+        };
+    List<String> tasks =
+        spark
+            .range(0, 4, 1, 4)
+            .as(Encoders.LONG())
+            .mapPartitions(report, Encoders.STRING())
+            .collectAsList();
+    // local mode schedules no GPUs; on a cluster their addresses come the same way
+    assertEquals(List.of("2 []", "2 []", "2 []", "2 []"), tasks);
+    assertEquals(
+        2,
+        ModelCache.get(settings, new Configuration(), new TaskResources(2, List.of()))
+            .settings()
+            .intraOpThreads());
   }
 
   @Test
