@@ -26,6 +26,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * target/spark-home, whose empty {@code jars/} and {@code launcher/target/scala-2.13/} this test
  * makes) with the test classpath.
  */
+@Tag("cluster") // in the default suite; -DexcludedGroups=cluster leaves it out
 class InferenceClusterTest {
   @TempDir static Path temp;
   private static SparkSession spark;
