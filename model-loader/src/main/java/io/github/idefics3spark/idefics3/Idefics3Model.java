@@ -77,7 +77,16 @@ public final class Idefics3Model implements AutoCloseable {
 
   /** Loads the package at {@code packageDir} (made by {@code convert}) with these settings. */
   public static Idefics3Model load(Path packageDir, ModelSettings settings) throws IOException {
-    Idefics3Package pkg = Idefics3Package.load(packageDir, settings.intraOpThreads());
+    return load(packageDir, settings, "");
+  }
+
+  /**
+   * Loads the package onto the given GPUs ({@code visibleGpus}: comma-separated GPU ids, as a Spark
+   * task's GPU addresses; empty for every GPU the process sees, or on CPU).
+   */
+  public static Idefics3Model load(Path packageDir, ModelSettings settings, String visibleGpus)
+      throws IOException {
+    Idefics3Package pkg = Idefics3Package.load(packageDir, settings.intraOpThreads(), visibleGpus);
     try {
       return new Idefics3Model(pkg, settings);
     } catch (RuntimeException e) {

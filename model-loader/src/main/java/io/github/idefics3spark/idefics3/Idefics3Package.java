@@ -169,6 +169,19 @@ public final class Idefics3Package implements AutoCloseable {
 
   /** Loads a package written by {@link #write}; {@code intraOpThreads} 0 lets TensorFlow choose. */
   public static Idefics3Package load(Path dir, int intraOpThreads) throws IOException {
+    return load(dir, intraOpThreads, "");
+  }
+
+  /**
+   * Loads a package written by {@link #write} onto the given GPUs.
+   *
+   * @param intraOpThreads TensorFlow threads for one operation; 0 lets TensorFlow choose
+   * @param visibleGpus the GPU ids the session may use, comma-separated as TensorFlow's {@code
+   *     gpu_options.visible_device_list} takes them (a Spark task's GPU addresses); empty: every
+   *     GPU the process sees. Ignored by the CPU build.
+   */
+  public static Idefics3Package load(Path dir, int intraOpThreads, String visibleGpus)
+      throws IOException {
     Path manifestFile = dir.resolve(MANIFEST);
     if (!Files.isRegularFile(manifestFile)) {
       throw new IOException(
@@ -191,7 +204,8 @@ public final class Idefics3Package implements AutoCloseable {
             .setIntraOpParallelismThreads(intraOpThreads)
             .setInterOpParallelismThreads(intraOpThreads == 0 ? 0 : 1)
             // On a GPU, take memory as needed rather than all of it up front.
-            .setGpuOptions(GPUOptions.newBuilder().setAllowGrowth(true))
+            .setGpuOptions(
+                GPUOptions.newBuilder().setAllowGrowth(true).setVisibleDeviceList(visibleGpus))
             .build();
     SavedModelBundle bundle =
         SavedModelBundle.loader(dir.toString())

@@ -50,7 +50,9 @@ public final class ModelCache {
             key.cacheDir() == null ? LocalPackage.defaultCacheDir() : Path.of(key.cacheDir());
         long start = System.nanoTime();
         Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir);
-        model = Idefics3Model.load(dir, settings);
+        // The executor's model lives on the GPU of the task that loaded it: give executors one GPU
+        // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
+        model = Idefics3Model.load(dir, settings, String.join(",", resources.gpus()));
         int loads = LOADS.incrementAndGet();
         LOG.info(
             "loaded model {} from {} in {} s ({} intra-op threads{}; load {} in JVM {})",

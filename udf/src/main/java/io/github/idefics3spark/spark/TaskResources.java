@@ -11,10 +11,11 @@ import org.apache.spark.resource.ResourceInformation;
  *
  * <p>GPU executors need TensorFlow's GPU native library: build with {@code
  * -Dtensorflow.native.classifier=linux-x86_64-gpu} (CUDA 12). The loaded model is shared by every
- * task of the executor JVM and TensorFlow places it on the GPUs the process sees, so give each
- * executor one GPU ({@code spark.executor.resource.gpu.amount=1}) and let the cluster manager
- * isolate it (Kubernetes and YARN set {@code CUDA_VISIBLE_DEVICES} per container; in standalone
- * mode set it per worker).
+ * task of the executor JVM and its session is placed on the GPU addresses of the task that loaded
+ * it (TensorFlow's {@code gpu_options.visible_device_list}), so give each executor one GPU ({@code
+ * spark.executor.resource.gpu.amount=1}): every task of the JVM then has that same GPU. The
+ * addresses are those the discovery script reports, as the process sees them (inside a container,
+ * the container's numbering).
  *
  * @param cpus the cores the task owns
  * @param gpus the task's GPU addresses, empty on CPU executors
