@@ -1,6 +1,9 @@
 package io.github.idefics3spark.job;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.udf;
 
 import io.github.idefics3spark.eval.BenchmarkPrompts;
 import io.github.idefics3spark.eval.MmmuScore;
@@ -11,15 +14,12 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * The request rows of {@code eval}: a benchmark's Hugging Face Parquet rows turned into questions
@@ -71,9 +71,12 @@ final class BenchmarkRequests {
   }
 
   /**
-   * The requests of {@code source}, whose columns {@link #checkColumns} accepted.
+   * The requests of {@code source}, whose columns {@link #checkColumns} accepted: a projection of
+   * it (the prompt built by a UDF over the text columns), so counting or selecting ids reads no
+   * image.
    *
    * @param base where relative image paths are resolved
+   * @param limit the first rows only; 0 for all
    */
   static Dataset<Row> build(
       Dataset<Row> source, Benchmark benchmark, String base, String inputName, long limit) {
@@ -84,21 +87,32 @@ final class BenchmarkRequests {
     List<String> images = benchmark.imageColumns().stream().filter(present::contains).toList();
     Set<String> consumed = new HashSet<>(images);
     consumed.add(benchmark.idColumn());
+    List<Column> promptInputs = new ArrayList<>();
+    for (String name : Prompter.INPUTS) {
+      if (present.contains(name)) {
+        promptInputs.add(RequestRows.column(name).as(name));
+      }
+    }
+    UserDefinedFunction prompt = udf(new Prompter(benchmark), DataTypes.StringType);
+
     List<Column> columns = new ArrayList<>();
     columns.add(
         RequestRows.column(benchmark.idColumn()).cast(DataTypes.StringType).as(InferenceSchema.ID));
     columns.add(RequestRows.images(source, images, base, inputName).as(InferenceSchema.IMAGES));
+    columns.add(
+        prompt.apply(struct(promptInputs.toArray(Column[]::new))).as(InferenceSchema.QUESTION));
+    columns.add(lit(null).cast(DataTypes.StringType).as(InferenceSchema.ASSISTANT_PREFIX));
+    columns.add(lit(benchmark.benchmarkName()).as(InferenceSchema.TASK));
+    if (benchmark == Benchmark.MMMU) {
+      columns.add(lit(true).as(InferenceSchema.IMAGE_MARKERS));
+    }
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
         columns.add(RequestRows.column(name).as(RequestRows.passThroughName(name)));
       }
     }
-    Dataset<Row> selected = source.select(columns.toArray(Column[]::new));
-    if (limit > 0) {
-      selected = selected.limit((int) Math.min(Integer.MAX_VALUE, limit));
-    }
-    Prompter prompter = new Prompter(benchmark, selected.schema());
-    return selected.map(prompter, Encoders.row(prompter.requestSchema()));
+    Dataset<Row> requests = source.select(columns.toArray(Column[]::new));
+    return limit > 0 ? requests.limit((int) Math.min(Integer.MAX_VALUE, limit)) : requests;
   }
 
   /** MMMU's options are Python list literals: one that is not is named before any inference. */
@@ -122,81 +136,39 @@ final class BenchmarkRequests {
     }
   }
 
-  /** Adds question, assistant_prefix, task (and MMMU's image_markers) after id and images. */
-  private static final class Prompter implements MapFunction<Row, Row> {
+  /** The user text of one question, from the dataset's text columns (a struct of those present). */
+  static final class Prompter implements UDF1<Row, String> {
     private static final long serialVersionUID = 1L;
 
+    /** The dataset columns prompts are built from. */
+    static final List<String> INPUTS =
+        List.of(
+            "question", "question_type", "options", "unit", "choices", "answer_type", "precision");
+
     private final Benchmark benchmark;
-    private final StructType selected;
 
-    Prompter(Benchmark benchmark, StructType selected) {
+    Prompter(Benchmark benchmark) {
       this.benchmark = benchmark;
-      this.selected = selected;
     }
 
-    private boolean markers() {
-      return benchmark == Benchmark.MMMU;
+    private static Object value(Row row, String column) {
+      return Arrays.asList(row.schema().fieldNames()).contains(column) ? row.getAs(column) : null;
     }
 
-    StructType requestSchema() {
-      List<StructField> fields = new ArrayList<>();
-      fields.add(selected.fields()[0]);
-      fields.add(selected.fields()[1]);
-      fields.add(DataTypes.createStructField(InferenceSchema.QUESTION, DataTypes.StringType, true));
-      fields.add(
-          DataTypes.createStructField(
-              InferenceSchema.ASSISTANT_PREFIX, DataTypes.StringType, true));
-      fields.add(DataTypes.createStructField(InferenceSchema.TASK, DataTypes.StringType, false));
-      if (markers()) {
-        fields.add(
-            DataTypes.createStructField(
-                InferenceSchema.IMAGE_MARKERS, DataTypes.BooleanType, false));
-      }
-      fields.addAll(Arrays.asList(selected.fields()).subList(2, selected.fields().length));
-      return DataTypes.createStructType(fields);
-    }
-
-    @Override
-    public Row call(Row row) {
-      int added = markers() ? 4 : 3;
-      Object[] values = new Object[row.length() + added];
-      values[0] = row.get(0);
-      values[1] = row.get(1);
-      values[2] = prompt(row);
-      values[3] = null;
-      values[4] = benchmark.benchmarkName();
-      if (markers()) {
-        values[5] = true;
-      }
-      for (int i = 2; i < row.length(); i++) {
-        values[i + added] = row.get(i);
-      }
-      return RowFactory.create(values);
-    }
-
-    private Object value(Row row, String datasetColumn) {
-      String name = RequestRows.passThroughName(datasetColumn);
-      if (!Arrays.asList(selected.fieldNames()).contains(name)) {
-        return null;
-      }
-      return row.get(selected.fieldIndex(name));
-    }
-
-    private String string(Row row, String datasetColumn) {
-      Object value = value(row, datasetColumn);
+    private static String string(Row row, String column) {
+      Object value = value(row, column);
       return value == null ? null : value.toString();
     }
 
-    private List<String> strings(Row row, String datasetColumn) {
-      String name = RequestRows.passThroughName(datasetColumn);
-      if (!Arrays.asList(selected.fieldNames()).contains(name)) {
+    private static List<String> strings(Row row, String column) {
+      if (value(row, column) == null) {
         return null;
       }
-      int i = selected.fieldIndex(name);
-      return row.isNullAt(i) ? null : row.getList(i);
+      return row.getList(row.fieldIndex(column));
     }
 
-    private String prompt(Row row) {
+    @Override
+    public String call(Row row) {
       String question = string(row, "question");
       if (question == null) {
         return null; // answered as a BAD_PROMPT error row
