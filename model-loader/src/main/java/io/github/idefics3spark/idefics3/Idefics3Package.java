@@ -437,6 +437,18 @@ public final class Idefics3Package implements AutoCloseable {
     for (Path file : sources) {
       files.put(file.getFileName().toString(), sha256(file));
     }
+    // Every file of the package but the manifest, so a copy can be checked whole.
+    ObjectNode packageFiles = root.putObject("package").putObject("files");
+    List<Path> written;
+    try (Stream<Path> walk = Files.walk(target)) {
+      written = walk.filter(Files::isRegularFile).sorted().toList();
+    }
+    for (Path file : written) {
+      ObjectNode entry =
+          packageFiles.putObject(target.relativize(file).toString().replace('\\', '/'));
+      entry.put("bytes", Files.size(file));
+      entry.put("sha256", sha256(file));
+    }
     ObjectNode signatures = root.putObject("signatures");
     for (Map.Entry<String, Signature> entry : graph.signatures().entrySet()) {
       ObjectNode signature = signatures.putObject(entry.getKey());

@@ -48,9 +48,10 @@ import org.slf4j.LoggerFactory;
  * it atomically once complete and verified, so concurrent tasks and executor JVMs sharing the cache
  * folder never see half a package; the loser of a race uses the winner's folder. The cached folder
  * is named after the source's listing (paths, sizes, modification times), so a changed source gets
- * a fresh copy. Verification checks every file of {@code assets/} against the sha256 the manifest
- * records for it, every copied file's size against the source's, and that the graph and weights
- * files are there.
+ * a fresh copy. Verification checks that the graph and weights files are there, every file's size
+ * against the manifest's, and every file of {@code assets/} against its sha256; a copy from a
+ * remote file system is also checked file by file against the sha256 the manifest records for every
+ * package file (weights included).
  */
 public final class LocalPackage {
   private static final Logger LOG = LoggerFactory.getLogger(LocalPackage.class);
@@ -122,12 +123,25 @@ public final class LocalPackage {
   }
 
   /**
-   * Checks a package folder against its manifest: the required files are there and every asset the
-   * manifest hashes has that sha256.
+   * Checks a package folder against its manifest: the required files are there, every file the
+   * manifest lists has its size, and every asset the manifest hashes has that sha256. Cheap enough
+   * for a package used in place; a copy is checked whole by {@link #verifyCopy}.
    *
    * @return the number of files whose sha256 was checked
    */
   public static int verify(Path dir) throws IOException {
+    return verify(dir, false);
+  }
+
+  /**
+   * {@link #verify} plus the sha256 of every file the manifest lists (weights included), for a
+   * package just copied from a remote file system.
+   */
+  public static int verifyCopy(Path dir) throws IOException {
+    return verify(dir, true);
+  }
+
+  private static int verify(Path dir, boolean hashEveryFile) throws IOException {
     for (String name : REQUIRED) {
       if (!Files.isRegularFile(dir.resolve(name))) {
         throw new IOException(
@@ -139,36 +153,61 @@ public final class LocalPackage {
       }
     }
     JsonNode manifest = MAPPER.readTree(dir.resolve(Idefics3Package.MANIFEST).toFile());
-    JsonNode hashes = manifest.path("source").path("sha256");
     int checked = 0;
+    for (Map.Entry<String, JsonNode> entry : manifest.path("package").path("files").properties()) {
+      Path file = dir.resolve(entry.getKey());
+      long expectedBytes = entry.getValue().path("bytes").asLong(-1);
+      if (!Files.isRegularFile(file) || Files.size(file) != expectedBytes) {
+        throw new IOException(
+            file
+                + (Files.isRegularFile(file)
+                    ? " has " + Files.size(file) + " bytes"
+                    : " is missing")
+                + " but "
+                + Idefics3Package.MANIFEST
+                + " records "
+                + expectedBytes
+                + " bytes: the package is incomplete or was changed after conversion; copy the"
+                + " package again or convert the checkpoint again");
+      }
+      if (hashEveryFile) {
+        checkSha256(file, entry.getValue().path("sha256").asText());
+        checked++;
+      }
+    }
+    JsonNode hashes = manifest.path("source").path("sha256");
+    int assets = 0;
     for (Map.Entry<String, JsonNode> entry : hashes.properties()) {
       Path asset = dir.resolve("assets").resolve(entry.getKey());
       if (!Files.isRegularFile(asset)) {
         continue; // the weights files: hashed at conversion, not part of the package
       }
-      String found = sha256(asset);
-      String expected = entry.getValue().asText();
-      if (!found.equalsIgnoreCase(expected)) {
-        throw new IOException(
-            asset
-                + " has sha256 "
-                + found
-                + " but "
-                + Idefics3Package.MANIFEST
-                + " records "
-                + expected
-                + ": the copy is damaged or the package was changed after conversion; copy the"
-                + " package again or convert the checkpoint again");
-      }
-      checked++;
+      checkSha256(asset, entry.getValue().asText());
+      assets++;
     }
-    if (checked == 0) {
+    if (assets == 0) {
       throw new IOException(
           dir.resolve(Idefics3Package.MANIFEST)
               + " hashes none of the files in assets/ (source.sha256): it was not written by"
               + " convert; convert the checkpoint again");
     }
-    return checked;
+    return hashEveryFile ? checked : assets;
+  }
+
+  private static void checkSha256(Path file, String expected) throws IOException {
+    String found = sha256(file);
+    if (!found.equalsIgnoreCase(expected)) {
+      throw new IOException(
+          file
+              + " has sha256 "
+              + found
+              + " but "
+              + Idefics3Package.MANIFEST
+              + " records "
+              + expected
+              + ": the copy is damaged or the package was changed after conversion; copy the"
+              + " package again or convert the checkpoint again");
+    }
   }
 
   static boolean isRemote(String modelUri) {
@@ -300,7 +339,7 @@ public final class LocalPackage {
           target,
           String.format("%.1f", (System.nanoTime() - start) / 1e9));
       if (isPackage) {
-        verify(staging);
+        verifyCopy(staging);
         return publish(staging, target);
       }
       Path converted = staging(cacheDir);

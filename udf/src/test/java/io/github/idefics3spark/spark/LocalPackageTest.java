@@ -149,14 +149,50 @@ class LocalPackageTest {
   @Test
   void aDamagedAssetIsRefusedNamingTheFileAndNothingIsCached() throws IOException {
     Path remote = remotePackage("damaged");
-    Files.writeString(
-        remote.resolve("assets/tokenizer_config.json"),
-        Files.readString(remote.resolve("assets/tokenizer_config.json")) + " ");
+    flipLastByte(remote.resolve("assets/tokenizer_config.json"));
     IOException e =
         assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, cache));
     assertTrue(e.getMessage().contains("tokenizer_config.json has sha256"), e.getMessage());
     assertTrue(e.getMessage().contains("idefics3-spark.json records"), e.getMessage());
     assertEquals(List.of(), entries(cache));
+  }
+
+  @Test
+  void damagedWeightsOfTheRightSizeAreRefusedWhenCopied() throws IOException {
+    Path remote = remotePackage("damaged-weights");
+    Path data;
+    try (java.util.stream.Stream<Path> files = Files.list(remote.resolve("variables"))) {
+      data =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("variables.data"))
+              .findFirst()
+              .orElseThrow();
+    }
+    flipLastByte(data);
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, cache));
+    assertTrue(e.getMessage().contains(data.getFileName() + " has sha256"), e.getMessage());
+    assertEquals(List.of(), entries(cache));
+  }
+
+  @Test
+  void aTruncatedFileIsRefusedNamingBothSizes() throws IOException {
+    Path remote = remotePackage("truncated");
+    Path index = remote.resolve("variables/variables.index");
+    byte[] bytes = Files.readAllBytes(index);
+    Files.write(index, java.util.Arrays.copyOf(bytes, bytes.length - 1));
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, cache));
+    assertTrue(
+        e.getMessage().contains("has " + (bytes.length - 1) + " bytes")
+            && e.getMessage().contains("records " + bytes.length + " bytes"),
+        e.getMessage());
+  }
+
+  private static void flipLastByte(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length - 1] ^= 0x01;
+    Files.write(file, bytes);
   }
 
   @Test
