@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.udf;
 
 import io.github.idefics3spark.eval.BenchmarkPrompts;
 import io.github.idefics3spark.eval.MmmuScore;
+import io.github.idefics3spark.eval.MmstarScore;
 import io.github.idefics3spark.eval.PythonLiteral;
 import io.github.idefics3spark.spark.InferenceSchema;
 import java.util.ArrayList;
@@ -80,9 +81,7 @@ final class BenchmarkRequests {
    */
   static Dataset<Row> build(
       Dataset<Row> source, Benchmark benchmark, String base, String inputName, long limit) {
-    if (benchmark == Benchmark.MMMU) {
-      checkMmmuOptions(source, inputName);
-    }
+    checkValues(source, benchmark, inputName);
     List<String> present = Arrays.asList(source.columns());
     List<String> images = benchmark.imageColumns().stream().filter(present::contains).toList();
     Set<String> consumed = new HashSet<>(images);
@@ -115,24 +114,68 @@ final class BenchmarkRequests {
     return limit > 0 ? requests.limit((int) Math.min(Integer.MAX_VALUE, limit)) : requests;
   }
 
-  /** MMMU's options are Python list literals: one that is not is named before any inference. */
-  private static void checkMmmuOptions(Dataset<Row> source, String inputName) {
-    List<Row> rows =
-        source
-            .select(col("id"), col("options"))
-            .where(col("question_type").equalTo("multiple-choice"))
-            .collectAsList();
-    for (Row row : rows) {
-      if (row.isNullAt(1)) {
-        throw new JobInputException(
-            inputName + ": multiple-choice question " + row.get(0) + " has no options (null)");
+  /**
+   * Refuses values the benchmark's scorer cannot take, before any inference: MMMU ids that name no
+   * category and options that are not a Python list, MMStar categories the benchmark lacks,
+   * MathVista free-form questions whose answer type is not integer, float or list.
+   */
+  static void checkValues(Dataset<Row> source, Benchmark benchmark, String inputName) {
+    switch (benchmark) {
+      case MMMU -> {
+        for (Row row :
+            source.select(col("id"), col("options"), col("question_type")).collectAsList()) {
+          String id = row.getString(0);
+          try {
+            MmmuScore.categoryOf(id);
+          } catch (IllegalArgumentException e) {
+            throw new JobInputException(inputName + ": " + e.getMessage(), e);
+          }
+          if (!MmmuScore.isMultipleChoice(row.getString(2))) {
+            continue;
+          }
+          if (row.isNullAt(1)) {
+            throw new JobInputException(
+                inputName + ": multiple-choice question " + id + " has no options (null)");
+          }
+          try {
+            PythonLiteral.stringList(row.getString(1));
+          } catch (IllegalArgumentException e) {
+            throw new JobInputException(
+                inputName + ": the options of question " + id + " are " + e.getMessage(), e);
+          }
+        }
       }
-      try {
-        PythonLiteral.stringList(row.getString(1));
-      } catch (IllegalArgumentException e) {
-        throw new JobInputException(
-            inputName + ": the options of question " + row.get(0) + " are " + e.getMessage(), e);
+      case MMSTAR -> {
+        for (Row row : source.select("category", "l2_category").distinct().collectAsList()) {
+          List<String> l2 = MmstarScore.CATEGORIES.get(row.getString(0));
+          if (l2 == null || !l2.contains(row.getString(1))) {
+            throw new JobInputException(
+                inputName
+                    + ": category '"
+                    + row.getString(0)
+                    + "' with l2_category '"
+                    + row.getString(1)
+                    + "' is not one of MMStar's: "
+                    + MmstarScore.CATEGORIES);
+          }
+        }
       }
+      case MATHVISTA -> {
+        for (Row row : source.select("question_type", "answer_type").distinct().collectAsList()) {
+          boolean multiChoice = "multi_choice".equals(row.getString(0));
+          if (!multiChoice && !List.of("integer", "float", "list").contains(row.getString(1))) {
+            throw new JobInputException(
+                inputName
+                    + ": a "
+                    + row.getString(0)
+                    + " question with answer_type '"
+                    + row.getString(1)
+                    + "': MathVista's scorer takes multi_choice questions, and free_form ones"
+                    + " whose answer_type is integer, float or list");
+          }
+        }
+      }
+      default -> {}
     }
   }
 

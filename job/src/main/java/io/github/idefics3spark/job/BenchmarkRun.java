@@ -16,7 +16,9 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -148,6 +150,18 @@ final class BenchmarkRun {
       PrintStream out) {
     Dataset<Row> kept = withoutImages(rows);
     List<Row> collected = kept.collectAsList();
+    Map<String, Integer> seen = new HashMap<>();
+    int idAt = kept.schema().fieldIndex(idColumn);
+    for (Row row : collected) {
+      String id = String.valueOf(row.get(idAt));
+      if (seen.merge(id, 1, Integer::sum) == 2) {
+        throw new JobInputException(
+            "the answers to score hold question "
+                + id
+                + " more than once (an earlier --mode append?); rerun eval with --mode overwrite,"
+                + " or score one answer per question");
+      }
+    }
     BenchmarkScoring.Result result;
     try {
       result = BenchmarkScoring.score(benchmark, collected, idColumn);

@@ -638,6 +638,66 @@ class EvalCommandTest {
   }
 
   @Test
+  void valuesTheScorerCannotTakeAreRefusedBeforeAnyInference() {
+    StructType mmmu =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("options", DataTypes.StringType)
+            .add("question_type", DataTypes.StringType)
+            .add("answer", DataTypes.StringType)
+            .add("image_1", IMAGE);
+    Path badOptions =
+        write(
+            "mmmu-bad-options",
+            mmmu,
+            List.<Row>of(
+                RowFactory.create(
+                    "validation_Art_1",
+                    "Q?",
+                    "A, B",
+                    "multiple-choice",
+                    "A",
+                    hfImage("page_5.png"))));
+    Outcome options = eval("mmmu", badOptions, dir.resolve("bad-options-out"));
+    assertEquals(2, options.status());
+    assertTrue(
+        options.err().contains("the options of question validation_Art_1 are not a Python list"),
+        options.err());
+    assertFalse(Files.exists(dir.resolve("bad-options-out").resolve("answers")));
+
+    Path badId =
+        write(
+            "mmmu-bad-id",
+            mmmu,
+            List.<Row>of(RowFactory.create("q1", "Q?", "[]", "open", "1", hfImage("page_5.png"))));
+    Outcome id = eval("mmmu", badId, dir.resolve("bad-id-out"));
+    assertEquals(2, id.status());
+    assertTrue(id.err().contains("MMMU question id 'q1' does not name a category"), id.err());
+
+    StructType mmstar =
+        new StructType()
+            .add("index", DataTypes.LongType)
+            .add("question", DataTypes.StringType)
+            .add("image", IMAGE)
+            .add("answer", DataTypes.StringType)
+            .add("category", DataTypes.StringType)
+            .add("l2_category", DataTypes.StringType);
+    Path badCategory =
+        write(
+            "mmstar-bad-category",
+            mmstar,
+            List.<Row>of(
+                RowFactory.create(1L, "Q?", hfImage("page_5.png"), "A", "math", "cooking")));
+    Outcome category = eval("mmstar", badCategory, dir.resolve("bad-category-out"));
+    assertEquals(2, category.status());
+    assertTrue(
+        category.err().contains("category 'math' with l2_category 'cooking' is not one of"),
+        category.err());
+    assertFalse(Files.exists(dir.resolve("bad-category-out").resolve("answers")));
+  }
+
+  @Test
   void anUnknownBenchmarkIsRefusedListingTheKnownOnes() {
     Outcome outcome = eval("vqav2", dir.resolve("none"), dir.resolve("none-out"));
     assertEquals(2, outcome.status());
