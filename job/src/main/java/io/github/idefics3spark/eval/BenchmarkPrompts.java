@@ -1,5 +1,6 @@
 package io.github.idefics3spark.eval;
 
+import io.github.idefics3spark.python.PythonStr;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,5 +1,6 @@
 package io.github.idefics3spark.eval;
 
+import io.github.idefics3spark.python.PythonStr;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.MathContext;

@@ -19,6 +19,8 @@ import com.hubspot.jinjava.tree.Node;
 import com.hubspot.jinjava.tree.TagNode;
 import com.hubspot.jinjava.tree.output.RenderedOutputNode;
 import com.hubspot.jinjava.tree.parse.ExpressionToken;
+import io.github.idefics3spark.python.PythonJson;
+import io.github.idefics3spark.python.PythonStr;
 import java.beans.FeatureDescriptor;
 import java.lang.reflect.Method;
 import java.time.ZonedDateTime;

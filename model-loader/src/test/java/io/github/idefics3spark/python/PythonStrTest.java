@@ -1,4 +1,4 @@
-package io.github.idefics3spark.eval;
+package io.github.idefics3spark.python;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package io.github.idefics3spark.idefics3;
+package io.github.idefics3spark.python;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -11,7 +11,7 @@ import java.util.Map;
  * (chat_template_utils.py), for values a template can hold: null, booleans, numbers, strings, lists
  * and maps.
  */
-final class PythonJson {
+public final class PythonJson {
   private final Integer indent;
   private final String itemSeparator;
   private final String keySeparator;
@@ -23,14 +23,14 @@ final class PythonJson {
    * @param keySeparator null for Python's default ": "
    * @param sortKeys sort map keys
    */
-  PythonJson(Integer indent, String itemSeparator, String keySeparator, boolean sortKeys) {
+  public PythonJson(Integer indent, String itemSeparator, String keySeparator, boolean sortKeys) {
     this.indent = indent;
     this.itemSeparator = itemSeparator != null ? itemSeparator : indent == null ? ", " : ",";
     this.keySeparator = keySeparator != null ? keySeparator : ": ";
     this.sortKeys = sortKeys;
   }
 
-  String dumps(Object value) {
+  public String dumps(Object value) {
     StringBuilder out = new StringBuilder();
     write(value, 0, out);
     return out.toString();
@@ -137,7 +137,7 @@ final class PythonJson {
   }
 
   /** Python's {@code repr(float)}: shortest digits, fixed notation for exponents -4 to 15. */
-  static String floatRepr(double d) {
+  public static String floatRepr(double d) {
     if (Double.isNaN(d)) {
       return "NaN";
     }

@@ -1,22 +1,28 @@
-package io.github.idefics3spark.idefics3;
+package io.github.idefics3spark.python;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Python's {@code str} methods that chat templates call ({@code message['role'].capitalize()},
- * {@code text.strip()}, ...), with Python's semantics, for {@link ChatTemplate}.
+ * Python 3's {@code str} methods with Python's semantics, for the code that must treat a string as
+ * a Python original does: the chat templates ({@code message['role'].capitalize()}, {@code
+ * text.strip()}, printed values) and the Java twins of the official benchmark scorers ({@code
+ * strip}, {@code split}, {@code lower}, {@code upper}, {@code len}).
  *
- * <p>Jinjava evaluates expressions on Java strings, which have none of these methods, and its
- * {@code capitalize} and {@code trim} filters differ from jinja2's (which call Python's {@code
- * str.capitalize} and {@code str.strip}).
+ * <p>Whitespace is Python's: the code points for which {@code str.isspace()} is true (Unicode
+ * categories Zs and the bidirectional classes WS, B and S), which is wider than Java's {@code
+ * Character.isWhitespace} (it includes U+00A0, U+0085, U+2007, U+202F). Case mapping is the full
+ * Unicode mapping on both sides ({@code "ß".upper()} is {@code "SS"}, {@code "İ".lower()} is two
+ * code points); Java 17 implements Unicode 13 and Python 3.11 Unicode 14, which differ only on code
+ * points assigned in 14. Lengths are counted in code points, as Python's {@code len}. Jinjava's own
+ * {@code capitalize} and {@code trim} filters differ from jinja2's, which call these.
  */
-final class PythonStr {
+public final class PythonStr {
   private PythonStr() {}
 
   /** Python's {@code str.isspace()} for one code point. */
-  static boolean isSpace(int cp) {
+  public static boolean isSpace(int cp) {
     return (cp >= 0x09 && cp <= 0x0D)
         || (cp >= 0x1C && cp <= 0x20)
         || cp == 0x85
@@ -30,12 +36,17 @@ final class PythonStr {
         || cp == 0x3000;
   }
 
+  /** Python's {@code s.strip()}: leading and trailing white space removed. */
+  public static String strip(String s) {
+    return strip(s, null);
+  }
+
   /** {@code s.strip(chars)}; {@code chars == null} strips white space. */
-  static String strip(String s, String chars) {
+  public static String strip(String s, String chars) {
     return rstrip(lstrip(s, chars), chars);
   }
 
-  static String lstrip(String s, String chars) {
+  public static String lstrip(String s, String chars) {
     int i = 0;
     while (i < s.length()) {
       int cp = s.codePointAt(i);
@@ -47,7 +58,7 @@ final class PythonStr {
     return s.substring(i);
   }
 
-  static String rstrip(String s, String chars) {
+  public static String rstrip(String s, String chars) {
     int end = s.length();
     while (end > 0) {
       int cp = s.codePointBefore(end);
@@ -64,7 +75,7 @@ final class PythonStr {
   }
 
   /** {@code s.capitalize()}: the first character in title case, the rest in lower case. */
-  static String capitalize(String s) {
+  public static String capitalize(String s) {
     if (s.isEmpty()) {
       return s;
     }
@@ -77,7 +88,7 @@ final class PythonStr {
   }
 
   /** {@code s.title()}: each run of cased letters starts in title case, the rest lower case. */
-  static String title(String s) {
+  public static String title(String s) {
     StringBuilder out = new StringBuilder(s.length());
     boolean previousCased = false;
     for (int i = 0; i < s.length(); ) {
@@ -95,8 +106,37 @@ final class PythonStr {
     return out.toString();
   }
 
+  /** Python's {@code s.split()}: the runs of non-white space, never an empty string. */
+  public static List<String> split(String s) {
+    return split(s, null, -1);
+  }
+
+  /** Python's {@code s.split(sep)[-1]}: what follows the last separator found left to right. */
+  public static String lastPieceAfter(String s, String sep) {
+    int last = -1;
+    for (int at = s.indexOf(sep); at >= 0; at = s.indexOf(sep, at + sep.length())) {
+      last = at;
+    }
+    return last < 0 ? s : s.substring(last + sep.length());
+  }
+
+  /** Python's {@code s.lower()} (full Unicode case mapping, final sigma included). */
+  public static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
+  }
+
+  /** Python's {@code s.upper()} (full Unicode case mapping). */
+  public static String upper(String s) {
+    return s.toUpperCase(Locale.ROOT);
+  }
+
+  /** Python's {@code len(s)}: the number of code points. */
+  public static int len(String s) {
+    return s.codePointCount(0, s.length());
+  }
+
   /** {@code s.split(sep, maxsplit)}; {@code sep == null} splits on runs of white space. */
-  static List<String> split(String s, String sep, int maxsplit) {
+  public static List<String> split(String s, String sep, int maxsplit) {
     List<String> parts = new ArrayList<>();
     if (sep == null) {
       int i = 0;
@@ -136,7 +176,7 @@ final class PythonStr {
   }
 
   /** {@code s.replace(old, new, count)}; a negative count replaces every occurrence. */
-  static String replace(String s, String old, String replacement, int count) {
+  public static String replace(String s, String old, String replacement, int count) {
     if (count < 0) {
       return s.replace(old, replacement);
     }
@@ -174,7 +214,7 @@ final class PythonStr {
    * and False, lists and dicts in their repr. A null prints nothing (Jinjava does not tell None
    * from an undefined variable, which jinja2 prints as nothing).
    */
-  static String str(Object value) {
+  public static String str(Object value) {
     if (value == null) {
       return "";
     }
@@ -185,7 +225,7 @@ final class PythonStr {
   }
 
   /** Python's {@code repr(value)} for the values a template holds. */
-  static String repr(Object value) {
+  public static String repr(Object value) {
     if (value == null) {
       return "None";
     }
