@@ -2,9 +2,7 @@ package io.github.idefics3spark.job;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
@@ -54,18 +52,7 @@ public final class HfParquetInput {
     List<String> images = imageColumns(source, layout, config, inputName);
     String question =
         RequestRows.questionColumn(source, config, inputName, List.of(layout.questionColumn()));
-    Set<String> consumed = new HashSet<>(images);
-    consumed.add(id);
-    if (question != null) {
-      consumed.add(question);
-    }
-    return RequestRows.shape(
-        source,
-        RequestRows.column(id),
-        RequestRows.images(source, images, base, inputName),
-        question,
-        consumed,
-        config);
+    return RequestRows.shape(source, id, images, base, question, inputName, config);
   }
 
   private static List<String> imageColumns(

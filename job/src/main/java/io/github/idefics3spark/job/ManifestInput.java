@@ -1,10 +1,8 @@
 package io.github.idefics3spark.job;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -96,17 +94,6 @@ public final class ManifestInput {
       }
     }
     String question = RequestRows.questionColumn(source, config, inputName, QUESTION_COLUMNS);
-    Set<String> consumed = new HashSet<>(images);
-    consumed.add(id);
-    if (question != null) {
-      consumed.add(question);
-    }
-    return RequestRows.shape(
-        source,
-        RequestRows.column(id),
-        RequestRows.images(source, images, base, inputName),
-        question,
-        consumed,
-        config);
+    return RequestRows.shape(source, id, images, base, question, inputName, config);
   }
 }

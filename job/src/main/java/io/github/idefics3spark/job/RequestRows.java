@@ -15,6 +15,7 @@ import static org.apache.spark.sql.functions.when;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -77,6 +78,38 @@ public final class RequestRows {
           "error_kind");
 
   private RequestRows() {}
+
+  /**
+   * The request rows of {@code source} whose id, images and question are columns of it: those
+   * columns are consumed, every other column passes through.
+   *
+   * @param idColumn the id column, any type (cast to string)
+   * @param imageColumns the image columns, each a path, bytes, an HF image struct or an array
+   * @param base the folder relative image paths are resolved against
+   * @param questionColumn the column whose text fills the template, or null
+   * @param inputName the input as the user named it, for errors
+   */
+  static Dataset<Row> shape(
+      Dataset<Row> source,
+      String idColumn,
+      List<String> imageColumns,
+      String base,
+      String questionColumn,
+      String inputName,
+      JobConfig config) {
+    Set<String> consumed = new HashSet<>(imageColumns);
+    consumed.add(idColumn);
+    if (questionColumn != null) {
+      consumed.add(questionColumn);
+    }
+    return shape(
+        source,
+        column(idColumn),
+        images(source, imageColumns, base, inputName),
+        questionColumn,
+        consumed,
+        config);
+  }
 
   /**
    * The request rows of {@code source}.
