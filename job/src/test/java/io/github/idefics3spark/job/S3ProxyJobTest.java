@@ -23,7 +23,10 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
@@ -34,9 +37,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The job against a real S3-compatible server (S3Proxy, in this JVM, on loopback): images and the
- * model package read from {@code s3a://}, Parquet written to {@code s3a://} through the S3A magic
- * committer with the settings of {@code conf/spark-defaults-s3.conf}.
+ * The job against a real S3-compatible server (S3Proxy, in this JVM, on loopback): images, a
+ * manifest with relative image paths, DocVQA-layout Parquet and the model package read from {@code
+ * s3a://}, Parquet written to {@code s3a://} through the S3A magic committer with the settings of
+ * {@code conf/spark-defaults-s3.conf}.
  */
 class S3ProxyJobTest {
   private static final String ACCESS_KEY = "idefics3-test";
@@ -201,5 +205,89 @@ class S3ProxyJobTest {
     for (String text : List.of(first[1], first[2], again[1], again[2])) {
       assertFalse(text.contains(SECRET_KEY));
     }
+  }
+
+  @Test
+  void manifestAndDocVqaParquetFromS3() throws IOException {
+    // a JSON Lines manifest whose relative paths resolve against its own s3a: folder
+    for (String image : List.of("page_5.png", "tile_56x56.png")) {
+      fs.copyFromLocalFile(
+          new org.apache.hadoop.fs.Path(SparkTestSession.IMAGES.resolve(image).toUri()),
+          new org.apache.hadoop.fs.Path("s3a://bucket/manifests/pages/" + image));
+    }
+    try (var out = fs.create(new org.apache.hadoop.fs.Path("s3a://bucket/manifests/q.jsonl"))) {
+      out.write(
+          String.join(
+                  "\n",
+                  "{\"id\": \"m1\", \"image\": \"pages/page_5.png\", \"question\": \"Title?\","
+                      + " \"batch\": \"b1\"}",
+                  "{\"id\": \"m2\", \"image\": \"pages/tile_56x56.png\", \"question\":"
+                      + " \"Colour?\", \"batch\": \"b1\"}",
+                  "{\"id\": \"m3\", \"image\": \"pages/missing.png\", \"question\": \"Lost?\","
+                      + " \"batch\": \"b2\"}")
+              .getBytes(StandardCharsets.UTF_8));
+    }
+    String[] manifest =
+        outcome(vqa("s3a://bucket/manifests/q.jsonl", "s3a://bucket/runs/manifest-answers"));
+    assertEquals("0", manifest[0], manifest[2]);
+    assertTrue(manifest[1].contains("rows: 3 written"), manifest[1]);
+    Dataset<Row> answers = spark.read().parquet("s3a://bucket/runs/manifest-answers");
+    assertEquals(3, answers.count());
+    Row m1 = answers.where("id = 'm1'").first();
+    assertTrue(m1.isNullAt(m1.fieldIndex("error")), () -> m1.getAs("error"));
+    assertEquals("b1", m1.getAs("batch"));
+    assertEquals(
+        "Title?\nAnswer the question using a single word or phrase.", m1.getAs("question"));
+    Row m3 = answers.where("id = 'm3'").first();
+    assertTrue(((String) m3.getAs("error")).contains("pages/missing.png"), () -> m3.getAs("error"));
+
+    // DocVQA's Hugging Face layout: the page's bytes inside the Parquet file
+    StructType docvqa =
+        new StructType()
+            .add("questionId", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("question_types", DataTypes.createArrayType(DataTypes.StringType))
+            .add("image", RequestRows.IMAGE)
+            .add("docId", DataTypes.IntegerType)
+            .add("answers", DataTypes.createArrayType(DataTypes.StringType));
+    byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
+    spark
+        .createDataFrame(
+            List.of(
+                RowFactory.create(
+                    "49153",
+                    "What is the date?",
+                    new String[] {"form"},
+                    RowFactory.create(page, "page_5.png"),
+                    14465,
+                    new String[] {"1975"})),
+            docvqa)
+        .write()
+        .parquet("s3a://bucket/datasets/docvqa/validation");
+    String[] hf =
+        outcome(vqa("s3a://bucket/datasets/docvqa/validation", "s3a://bucket/runs/docvqa"));
+    assertEquals("0", hf[0], hf[2]);
+    Row answer = spark.read().parquet("s3a://bucket/runs/docvqa").first();
+    assertEquals("49153", answer.getAs("id"));
+    assertTrue(answer.isNullAt(answer.fieldIndex("error")), () -> answer.getAs("error"));
+    assertEquals(14465, (int) answer.getAs("docId"));
+    assertEquals(1, (int) answer.getAs("image_frames"));
+  }
+
+  private static String[] vqa(String input, String output) {
+    return new String[] {
+      "vqa",
+      "--input",
+      input,
+      "--model",
+      "s3a://bucket/models/tiny",
+      "--model-cache",
+      dir.resolve("cache").toString(),
+      "--output",
+      output,
+      "--max-new-tokens",
+      "3",
+      "--image-splitting=false"
+    };
   }
 }
