@@ -135,7 +135,10 @@ public final class JobInput {
     if (config.limit() > 0) {
       rows = rows.limit((int) Math.min(Integer.MAX_VALUE, config.limit()));
     }
-    checkIds(rows, config);
+    if (format != InputFormat.FOLDER) {
+      // a folder's ids are the files' relative paths: never null, never repeated
+      checkIds(rows, config);
+    }
     if (config.partitions() > 0) {
       rows = rows.repartition(config.partitions());
     }
