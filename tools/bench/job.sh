@@ -211,6 +211,10 @@ if "job" in by_side:
         line.append(f"cpu {100 * med(cpu):+.1f}% [{', '.join(f'{100 * o:+.1f}' for o in cpu)}]")
         print(f"Spark overhead vs {side} (1 - job img/s / runtime img/s; cpu: job cpu s / runtime"
               f" cpu s - 1; median of rounds [each round]):\n  " + "; ".join(line))
+    fixed = {side: med([x["wall_s"] - (x["summary_s"] if side == "job" else x["load_s"] + x["answer_s"])
+                        for x in runs]) for side, runs in by_side.items()}
+    print("outside the steady time (job: JVM, Spark start, listing, count, summary read-back, stop;"
+          " runtime: JVM, listing): " + ", ".join(f"{side} {s:.1f} s" for side, s in fixed.items()))
     tokens = {side: sorted({x["generated_tokens"] for x in runs}) for side, runs in by_side.items()}
     print("generated tokens per side:", tokens)
 PY
