@@ -194,18 +194,6 @@ class EvalCommandTest {
     return sum / rows.size();
   }
 
-  private static final StructType DOCVQA =
-      new StructType()
-          .add("questionId", DataTypes.StringType)
-          .add("question", DataTypes.StringType)
-          .add("question_types", STRINGS)
-          .add("image", IMAGE)
-          .add("docId", DataTypes.IntegerType)
-          .add("ucsf_document_id", DataTypes.StringType)
-          .add("ucsf_document_page_no", DataTypes.StringType)
-          .add("answers", STRINGS)
-          .add("data_split", DataTypes.StringType);
-
   private static Row docVqaRow(String id, String question, String image, String[] answers) {
     return RowFactory.create(
         id,
@@ -224,7 +212,7 @@ class EvalCommandTest {
     Path input =
         write(
             "docvqa",
-            DOCVQA,
+            HfDatasets.DOCVQA,
             List.of(
                 docVqaRow("49153", "What is the date?", "page_5.png", new String[] {"1/8/93"}),
                 docVqaRow("24580", "Whose name is on top?", "page_10.png", new String[] {"T.F."}),
@@ -250,7 +238,7 @@ class EvalCommandTest {
     Path input =
         write(
             "docvqa-test",
-            DOCVQA,
+            HfDatasets.DOCVQA,
             List.of(
                 docVqaRow("57344", "What is the total?", "page_5.png", null),
                 docVqaRow("57345", "Who signed it?", "page_10.png", null)));
@@ -506,36 +494,10 @@ class EvalCommandTest {
 
   @Test
   void mathVistaIsScoredByTheOfficialMetadataFields() throws IOException {
-    StructType metadata =
-        new StructType()
-            .add("category", DataTypes.StringType)
-            .add("context", DataTypes.StringType)
-            .add("grade", DataTypes.StringType)
-            .add("img_height", DataTypes.LongType)
-            .add("img_width", DataTypes.LongType)
-            .add("language", DataTypes.StringType)
-            .add("skills", STRINGS)
-            .add("source", DataTypes.StringType)
-            .add("split", DataTypes.StringType)
-            .add("task", DataTypes.StringType);
-    StructType schema =
-        new StructType()
-            .add("pid", DataTypes.StringType)
-            .add("question", DataTypes.StringType)
-            .add("image", DataTypes.StringType)
-            .add("decoded_image", IMAGE)
-            .add("choices", STRINGS)
-            .add("unit", DataTypes.StringType)
-            .add("precision", DataTypes.DoubleType)
-            .add("answer", DataTypes.StringType)
-            .add("question_type", DataTypes.StringType)
-            .add("answer_type", DataTypes.StringType)
-            .add("metadata", metadata)
-            .add("query", DataTypes.StringType);
     Path input =
         write(
             "mathvista",
-            schema,
+            HfDatasets.MATHVISTA,
             List.of(
                 RowFactory.create(
                     "1",

@@ -83,21 +83,10 @@ class HfParquetInputTest {
 
   @Test
   void docVqa() {
-    StructType schema =
-        new StructType()
-            .add("questionId", DataTypes.StringType)
-            .add("question", DataTypes.StringType)
-            .add("question_types", STRINGS)
-            .add("image", IMAGE)
-            .add("docId", DataTypes.IntegerType)
-            .add("ucsf_document_id", DataTypes.StringType)
-            .add("ucsf_document_page_no", DataTypes.StringType)
-            .add("answers", STRINGS)
-            .add("data_split", DataTypes.StringType);
     Path file =
         write(
             "docvqa",
-            schema,
+            HfDatasets.DOCVQA,
             List.of(
                 RowFactory.create(
                     "49153",
@@ -194,28 +183,10 @@ class HfParquetInputTest {
 
   @Test
   void mathVistaReadsTheDecodedImageAndTheQuery() {
-    StructType schema =
-        new StructType()
-            .add("pid", DataTypes.StringType)
-            .add("question", DataTypes.StringType)
-            .add("image", DataTypes.StringType)
-            .add("decoded_image", IMAGE)
-            .add("choices", STRINGS)
-            .add("unit", DataTypes.StringType)
-            .add("precision", DataTypes.DoubleType)
-            .add("answer", DataTypes.StringType)
-            .add("question_type", DataTypes.StringType)
-            .add("answer_type", DataTypes.StringType)
-            .add(
-                "metadata",
-                new StructType()
-                    .add("category", DataTypes.StringType)
-                    .add("source", DataTypes.StringType))
-            .add("query", DataTypes.StringType);
     Path file =
         write(
             "mathvista",
-            schema,
+            HfDatasets.MATHVISTA,
             List.of(
                 RowFactory.create(
                     "1",
@@ -228,7 +199,17 @@ class HfParquetInputTest {
                     "5",
                     "free_form",
                     "integer",
-                    RowFactory.create("math-targeted-vqa", "FunctionQA"),
+                    RowFactory.create(
+                        "math-targeted-vqa",
+                        "function plot",
+                        "college",
+                        200L,
+                        300L,
+                        "english",
+                        new String[] {"algebraic reasoning"},
+                        "FunctionQA",
+                        "testmini",
+                        "textbook question answering"),
                     "Hint: answer with an integer.\nQuestion: What is x?")));
     Row row = read(file, Task.VQA, "--prompt-template", "{question}").get("1");
     assertEquals("Hint: answer with an integer.\nQuestion: What is x?", row.getAs("question"));
@@ -236,7 +217,7 @@ class HfParquetInputTest {
     assertEquals("What is x?", row.getAs("input_question"));
     assertEquals("images/1.jpg", row.getAs("image"));
     assertEquals("5", row.getAs("input_answer"));
-    assertEquals("FunctionQA", ((Row) row.getAs("metadata")).getString(1));
+    assertEquals("FunctionQA", ((Row) row.getAs("metadata")).getAs("source"));
   }
 
   @Test

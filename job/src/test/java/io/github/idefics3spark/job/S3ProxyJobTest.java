@@ -25,8 +25,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
@@ -242,14 +240,6 @@ class S3ProxyJobTest {
     assertTrue(((String) m3.getAs("error")).contains("pages/missing.png"), () -> m3.getAs("error"));
 
     // DocVQA's Hugging Face layout: the page's bytes inside the Parquet file
-    StructType docvqa =
-        new StructType()
-            .add("questionId", DataTypes.StringType)
-            .add("question", DataTypes.StringType)
-            .add("question_types", DataTypes.createArrayType(DataTypes.StringType))
-            .add("image", RequestRows.IMAGE)
-            .add("docId", DataTypes.IntegerType)
-            .add("answers", DataTypes.createArrayType(DataTypes.StringType));
     byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
     spark
         .createDataFrame(
@@ -260,8 +250,11 @@ class S3ProxyJobTest {
                     new String[] {"form"},
                     RowFactory.create(page, "page_5.png"),
                     14465,
-                    new String[] {"1975"})),
-            docvqa)
+                    "pybv0228",
+                    "81",
+                    new String[] {"1975"},
+                    "val")),
+            HfDatasets.DOCVQA)
         .write()
         .parquet("s3a://bucket/datasets/docvqa/validation");
     String[] hf =
