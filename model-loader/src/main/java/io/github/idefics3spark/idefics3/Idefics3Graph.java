@@ -21,6 +21,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.math.Cumsum;
+import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -54,8 +55,12 @@ public final class Idefics3Graph implements AutoCloseable {
   /** Elements read from a checkpoint per file read while loading weights (1 MB of fp32). */
   private static final int LOAD_CHUNK = 1 << 18;
 
-  /** Weights assigned per session call while loading (see {@link Weights#fill}). */
-  private static final long LOAD_GROUP_BYTES = 64L << 20;
+  /**
+   * Float32 bytes of weights per group while converting (see {@link #load}): each group costs a
+   * session and the executor of its fill (about 0.5 s on the build machine), and the group's bytes
+   * are held twice while it is filled; 256 MB keeps both small.
+   */
+  static final long LOAD_GROUP_BYTES = 256L << 20;
 
   private final Idefics3Config config;
   private final Graph graph;
@@ -119,12 +124,25 @@ public final class Idefics3Graph implements AutoCloseable {
     return signatures;
   }
 
+  /** What {@link #load} does with each group of weights while its session is open. */
+  @FunctionalInterface
+  public interface FilledGroup {
+    void accept(Session session, List<String> keys) throws IOException;
+  }
+
   /**
-   * Fills every weight from the checkpoint's tensors, one at a time (converted to float32), so peak
-   * memory stays near the size of the weights. Fails naming a missing tensor, an unexpected one, or
-   * a shape that disagrees with config.json.
+   * Streams the checkpoint's tensors (converted to float32) into the weights, group by group: each
+   * group of at least {@code groupBytes} (the last may be smaller) is filled in a session of its
+   * own, handed to {@code filled} (which saves it), and the session closed, so that one group of
+   * weights is in memory at a time and no session accumulates the executors of many calls. Fails
+   * naming a missing tensor, an unexpected one, or a shape that disagrees with config.json.
+   *
+   * @param groupBytes {@link #LOAD_GROUP_BYTES} unless a test wants many groups
+   * @param options the sessions' options
    */
-  public void load(Session session, CheckpointTensors checkpoint) throws IOException {
+  public void load(
+      CheckpointTensors checkpoint, long groupBytes, ConfigProto options, FilledGroup filled)
+      throws IOException {
     List<String> unexpected = new ArrayList<>();
     for (String key : checkpoint.keys()) {
       boolean known = weights.has(key);
@@ -143,16 +161,21 @@ public final class Idefics3Graph implements AutoCloseable {
     }
     Map<String, TFloat32> group = new LinkedHashMap<>();
     try {
-      load(session, checkpoint, group);
+      fillGroups(checkpoint, groupBytes, options, group, filled);
     } finally {
       group.values().forEach(TFloat32::close);
     }
   }
 
   /** Streams each tensor into {@code group}, filling the variables whenever it is big enough. */
-  private void load(Session session, CheckpointTensors checkpoint, Map<String, TFloat32> group)
+  private void fillGroups(
+      CheckpointTensors checkpoint,
+      long groupBytes,
+      ConfigProto options,
+      Map<String, TFloat32> group,
+      FilledGroup filled)
       throws IOException {
-    long groupBytes = 0;
+    long inGroup = 0;
     for (Weights.Variable variable : weights.variables()) {
       String key = variable.key();
       if (!checkpoint.has(key)) {
@@ -176,27 +199,32 @@ public final class Idefics3Graph implements AutoCloseable {
       }
       TFloat32 value = TFloat32.tensorOf(found);
       group.put(key, value);
-      groupBytes += found.size() * Float.BYTES;
+      inGroup += found.size() * Float.BYTES;
       FloatDataBuffer data = value.asRawTensor().data().asFloats();
       checkpoint.streamFloats(
           key, LOAD_CHUNK, (offset, chunk, length) -> data.offset(offset).write(chunk, 0, length));
-      if (groupBytes >= LOAD_GROUP_BYTES) {
-        fillAndClose(session, group);
-        groupBytes = 0;
+      if (inGroup >= groupBytes) {
+        fillAndClose(group, options, filled);
+        inGroup = 0;
       }
     }
-    fillAndClose(session, group);
+    fillAndClose(group, options, filled);
   }
 
-  private void fillAndClose(Session session, Map<String, TFloat32> group) {
+  private void fillAndClose(Map<String, TFloat32> group, ConfigProto options, FilledGroup filled)
+      throws IOException {
     if (group.isEmpty()) {
       return;
     }
-    try {
-      weights.fill(session, group);
-    } finally {
-      group.values().forEach(TFloat32::close);
-      group.clear();
+    List<String> keys = List.copyOf(group.keySet());
+    try (Session session = new Session(graph, options)) {
+      try {
+        weights.fill(session, group);
+      } finally {
+        group.values().forEach(TFloat32::close);
+        group.clear();
+      }
+      filled.accept(session, keys);
     }
   }
 

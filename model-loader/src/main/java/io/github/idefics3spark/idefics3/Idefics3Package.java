@@ -112,6 +112,14 @@ public final class Idefics3Package implements AutoCloseable {
    * are converted (rounded to nearest even).
    */
   public static long write(Path source, Path target, ComputeDtype dtype) throws IOException {
+    return write(source, target, dtype, Idefics3Graph.LOAD_GROUP_BYTES);
+  }
+
+  /**
+   * Like {@link #write(Path, Path, ComputeDtype)}, filling and saving {@code groupBytes} a time.
+   */
+  static long write(Path source, Path target, ComputeDtype dtype, long groupBytes)
+      throws IOException {
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
     if (Files.exists(target)) {
       try (Stream<Path> entries = Files.list(target)) {
@@ -123,7 +131,7 @@ public final class Idefics3Package implements AutoCloseable {
     }
     Files.createDirectories(target);
     try {
-      return writeInto(source, target, checkpoint, dtype);
+      return writeInto(source, target, checkpoint, dtype, groupBytes);
     } catch (IOException | RuntimeException e) {
       deleteTree(target); // no half-written package is left behind
       throw e;
@@ -131,14 +139,28 @@ public final class Idefics3Package implements AutoCloseable {
   }
 
   private static long writeInto(
-      Path source, Path target, Idefics3Checkpoint checkpoint, ComputeDtype dtype)
+      Path source, Path target, Idefics3Checkpoint checkpoint, ComputeDtype dtype, long groupBytes)
       throws IOException {
     long parameters;
     List<Path> sources = new ArrayList<>();
+    Path variables = target.resolve("variables");
+    Path parts = target.resolve("variables-parts");
     try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), dtype);
-        Session session = new Session(graph.graph(), CONVERT_SESSION);
         CheckpointTensors tensors = CheckpointTensors.open(source)) {
-      graph.load(session, tensors);
+      // Each group of weights is filled in a session of its own and written to a checkpoint
+      // part, so the weights are never all in memory at once; the parts become the package's
+      // checkpoint once the SavedModel is exported.
+      Files.createDirectories(parts);
+      List<String> prefixes = new ArrayList<>();
+      graph.load(
+          tensors,
+          groupBytes,
+          CONVERT_SESSION,
+          (session, keys) -> {
+            String prefix = parts.resolve("part-" + prefixes.size()).toString();
+            graph.weights().save(session, keys, prefix);
+            prefixes.add(prefix);
+          });
       parameters = graph.weights().parameterCount();
       sources.addAll(tensors.files());
       Path index = source.resolve("model.safetensors.index.json");
@@ -146,12 +168,22 @@ public final class Idefics3Package implements AutoCloseable {
         sources.add(index);
       }
       graph.weights().addSaver();
-      SavedModelBundle.Exporter exporter =
-          SavedModelBundle.exporter(target.toString()).withSession(session);
-      for (Signature signature : graph.signatures().values()) {
-        exporter.withFunction(SessionFunction.create(signature, session));
+      try (Session session = new Session(graph.graph(), CONVERT_SESSION)) {
+        graph.weights().clear(session);
+        SavedModelBundle.Exporter exporter =
+            SavedModelBundle.exporter(target.toString()).withSession(session);
+        for (Signature signature : graph.signatures().values()) {
+          exporter.withFunction(SessionFunction.create(signature, session));
+        }
+        exporter.export(); // the graph, and the cleared variables: replaced by the parts below
+        try (Stream<Path> saved = Files.list(variables)) {
+          for (Path file : saved.toList()) {
+            Files.delete(file);
+          }
+        }
+        graph.weights().mergeSaved(session, prefixes, variables.resolve("variables").toString());
       }
-      exporter.export();
+      deleteTree(parts);
       checkVariablesWritten(target);
 
       Path assets = Files.createDirectories(target.resolve("assets"));

@@ -2,6 +2,7 @@ package io.github.idefics3spark.tf;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +13,10 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.StdArrays;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.AssignVariableOp;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.VarHandleOp;
+import org.tensorflow.op.train.MergeV2Checkpoints;
 import org.tensorflow.op.train.Restore;
 import org.tensorflow.op.train.Save;
 import org.tensorflow.types.TFloat32;
@@ -198,6 +201,66 @@ public final class Weights<T extends TNumber> {
           tf.assignVariableOp(variables.get(keys.get(i)).handle(), restore.tensors().get(i)));
     }
     tf.withControlDependencies(assigns).withName("restore_all").noOp();
+  }
+
+  /**
+   * Writes the weights named in {@code keys}, as they are in {@code session}, to a checkpoint of
+   * their own at {@code prefix} (the bundle format the saver writes). Converting a checkpoint group
+   * by group, each group in a session of its own, holds one group of weights at a time; {@link
+   * #mergeSaved} then joins the parts into the package's checkpoint.
+   */
+  public void save(Session session, Collection<String> keys, String prefix) {
+    Ops tf = root.withSubScope("save_part");
+    List<Operand<?>> values = new ArrayList<>();
+    for (String key : keys) {
+      Variable variable = variables.get(key);
+      if (variable == null) {
+        throw new IllegalArgumentException("the graph has no weight named " + key);
+      }
+      values.add(tf.readVariableOp(variable.handle(), dtype));
+    }
+    Save save =
+        tf.train.save(
+            tf.constant(prefix),
+            tf.constant(StdArrays.ndCopyOf(keys.toArray(new String[0]))),
+            tf.constant(StdArrays.ndCopyOf(emptyStrings(keys.size()))),
+            values);
+    session.runner().addTarget(save).run();
+  }
+
+  /**
+   * Sets every weight in {@code session} to a scalar zero: the SavedModel exporter saves whatever
+   * the variables hold, and after a group-by-group conversion the real values are already in the
+   * parts {@link #save} wrote (a resource variable may hold a value of another shape; the graph's
+   * shape check needs a value of unknown shape to let it through).
+   */
+  public void clear(Session session) {
+    Ops tf = root.withSubScope("clear");
+    Operand<T> zero =
+        tf.placeholderWithDefault(tf.dtypes.cast(tf.constant(0f), dtype), Shape.unknown());
+    Session.Runner runner = session.runner();
+    for (Variable variable : variables.values()) {
+      runner.addTarget(
+          tf.assignVariableOp(variable.handle(), zero, AssignVariableOp.validateShape(false)));
+    }
+    runner.run();
+  }
+
+  /**
+   * Merges the checkpoints {@link #save} wrote into one at {@code destination}: one index naming
+   * every weight, the parts' data files renamed after it ({@code destination.data-0000i-of-0000n});
+   * the parts' index files are removed.
+   */
+  public void mergeSaved(Session session, List<String> prefixes, String destination) {
+    Ops tf = root.withSubScope("merge_parts");
+    session
+        .runner()
+        .addTarget(
+            tf.train.mergeV2Checkpoints(
+                tf.constant(StdArrays.ndCopyOf(prefixes.toArray(new String[0]))),
+                tf.constant(destination),
+                MergeV2Checkpoints.deleteOldDirs(false)))
+        .run();
   }
 
   private static String[] emptyStrings(int n) {

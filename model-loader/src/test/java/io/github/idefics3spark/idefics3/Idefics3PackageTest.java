@@ -11,15 +11,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.Weights;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
@@ -32,13 +36,29 @@ class Idefics3PackageTest {
 
   @TempDir Path temp;
 
-  @Test
-  void weightsRoundTripBitExactThroughTheSavedModel() throws IOException {
+  /**
+   * Convert writes each group of weights to a checkpoint part and merges the parts after export:
+   * one group (the tiny checkpoint is under the default 64 MB) and many (groups of 16 KB: a part
+   * for nearly every tensor) must both give every weight back bit for bit.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {Idefics3Graph.LOAD_GROUP_BYTES, 16 << 10})
+  void weightsRoundTripBitExactThroughTheSavedModel(long groupBytes) throws IOException {
     Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
     Path dir = temp.resolve("package");
-    long parameters = Idefics3Package.write(source, dir);
+    long parameters = Idefics3Package.write(source, dir, ComputeDtype.FP32, groupBytes);
 
     assertTrue(Files.size(dir.resolve("variables/variables.index")) > 0, "variables/ written");
+    List<String> files;
+    try (Stream<Path> list = Files.list(dir.resolve("variables"))) {
+      files = list.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+    assertFalse(Files.exists(dir.resolve("variables-parts")), "the parts folder is removed");
+    long dataFiles = files.stream().filter(f -> f.startsWith("variables.data-")).count();
+    assertEquals(files.size() - 1, dataFiles, files.toString()); // the index and data files only
+    if (groupBytes < Idefics3Graph.LOAD_GROUP_BYTES) {
+      assertTrue(dataFiles > 10, files.toString());
+    }
     try (Idefics3Package pkg = Idefics3Package.load(dir, 1);
         CheckpointTensors tensors = CheckpointTensors.open(source);
         Idefics3Graph layout = Idefics3Graph.build(pkg.checkpoint().config())) {
