@@ -5,6 +5,7 @@ import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.DynamicShape;
 import io.github.idefics3spark.tf.Weights;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,11 +57,11 @@ public final class Idefics3Graph implements AutoCloseable {
   private static final int LOAD_CHUNK = 1 << 18;
 
   /**
-   * Float32 bytes of weights per group while converting (see {@link #load}): each group costs a
-   * session and the executor of its fill (about 0.5 s on the build machine), and the group's bytes
-   * are held twice while it is filled; 256 MB keeps both small.
+   * Float32 bytes of weights per group while converting (see {@link #saveParts}): a group is held
+   * about twice while it is filled (as read, and as stored), and each costs a session over the
+   * weights-only graph (tens of milliseconds).
    */
-  static final long LOAD_GROUP_BYTES = 256L << 20;
+  static final long LOAD_GROUP_BYTES = 64L << 20;
 
   private final Idefics3Config config;
   private final Graph graph;
@@ -124,24 +125,20 @@ public final class Idefics3Graph implements AutoCloseable {
     return signatures;
   }
 
-  /** What {@link #load} does with each group of weights while its session is open. */
-  @FunctionalInterface
-  public interface FilledGroup {
-    void accept(Session session, List<String> keys) throws IOException;
-  }
-
   /**
-   * Streams the checkpoint's tensors (converted to float32) into the weights, group by group: each
-   * group of at least {@code groupBytes} (the last may be smaller) is filled in a session of its
-   * own, handed to {@code filled} (which saves it), and the session closed, so that one group of
-   * weights is in memory at a time and no session accumulates the executors of many calls. Fails
-   * naming a missing tensor, an unexpected one, or a shape that disagrees with config.json.
+   * Writes the checkpoint's weights (converted to float32, then to the graph's dtype and layout)
+   * into checkpoint parts {@code dir/part-N}, in the bundle format the saver writes, group by
+   * group: each group of at least {@code groupBytes} (the last may be smaller) is filled and saved
+   * in a session of its own, over a graph that holds the weights alone, and the session closed; so
+   * one group of weights is in memory at a time, and each session is cheap to start. Fails naming a
+   * missing tensor, an unexpected one, or a shape that disagrees with config.json.
    *
    * @param groupBytes {@link #LOAD_GROUP_BYTES} unless a test wants many groups
    * @param options the sessions' options
+   * @return the parts' prefixes, for {@link Weights#mergeSaved}
    */
-  public void load(
-      CheckpointTensors checkpoint, long groupBytes, ConfigProto options, FilledGroup filled)
+  public List<String> saveParts(
+      CheckpointTensors checkpoint, Path dir, long groupBytes, ConfigProto options)
       throws IOException {
     List<String> unexpected = new ArrayList<>();
     for (String key : checkpoint.keys()) {
@@ -159,18 +156,34 @@ public final class Idefics3Graph implements AutoCloseable {
               + unexpected
               + "; is config.json from the same checkpoint as the safetensors?");
     }
+    List<String> prefixes = new ArrayList<>();
     Map<String, TFloat32> group = new LinkedHashMap<>();
-    try {
-      fillGroups(checkpoint, groupBytes, options, group, filled);
+    try (Graph weightsOnly = new Graph()) {
+      Weights<?> parts = weights.declaredIn(weightsOnly);
+      FilledGroup save =
+          (session, keys) -> {
+            String prefix = dir.resolve("part-" + prefixes.size()).toString();
+            parts.save(session, keys, prefix);
+            prefixes.add(prefix);
+          };
+      fillGroups(checkpoint, groupBytes, weightsOnly, parts, options, group, save);
     } finally {
       group.values().forEach(TFloat32::close);
     }
+    return prefixes;
+  }
+
+  /** What {@link #fillGroups} does with each group of weights while its session is open. */
+  private interface FilledGroup {
+    void accept(Session session, List<String> keys);
   }
 
   /** Streams each tensor into {@code group}, filling the variables whenever it is big enough. */
   private void fillGroups(
       CheckpointTensors checkpoint,
       long groupBytes,
+      Graph weightsOnly,
+      Weights<?> parts,
       ConfigProto options,
       Map<String, TFloat32> group,
       FilledGroup filled)
@@ -204,22 +217,26 @@ public final class Idefics3Graph implements AutoCloseable {
       checkpoint.streamFloats(
           key, LOAD_CHUNK, (offset, chunk, length) -> data.offset(offset).write(chunk, 0, length));
       if (inGroup >= groupBytes) {
-        fillAndClose(group, options, filled);
+        fillAndClose(group, weightsOnly, parts, options, filled);
         inGroup = 0;
       }
     }
-    fillAndClose(group, options, filled);
+    fillAndClose(group, weightsOnly, parts, options, filled);
   }
 
-  private void fillAndClose(Map<String, TFloat32> group, ConfigProto options, FilledGroup filled)
-      throws IOException {
+  private static void fillAndClose(
+      Map<String, TFloat32> group,
+      Graph weightsOnly,
+      Weights<?> parts,
+      ConfigProto options,
+      FilledGroup filled) {
     if (group.isEmpty()) {
       return;
     }
     List<String> keys = List.copyOf(group.keySet());
-    try (Session session = new Session(graph, options)) {
+    try (Session session = new Session(weightsOnly, options)) {
       try {
-        weights.fill(session, group);
+        parts.fill(session, group);
       } finally {
         group.values().forEach(TFloat32::close);
         group.clear();

@@ -97,8 +97,9 @@ public final class Idefics3Package implements AutoCloseable {
 
   /**
    * Converts the checkpoint folder {@code source} into a package at {@code target} (which must not
-   * exist or be empty): builds the graph from config.json, fills the weights tensor by tensor,
-   * exports the SavedModel, copies the json assets and writes the manifest.
+   * exist or be empty): builds the graph from config.json, streams the weights into checkpoint
+   * parts a group at a time (never all in memory), exports the SavedModel with the parts as its
+   * checkpoint, copies the json assets and writes the manifest.
    *
    * @return the number of parameters written
    */
@@ -151,16 +152,7 @@ public final class Idefics3Package implements AutoCloseable {
       // part, so the weights are never all in memory at once; the parts become the package's
       // checkpoint once the SavedModel is exported.
       Files.createDirectories(parts);
-      List<String> prefixes = new ArrayList<>();
-      graph.load(
-          tensors,
-          groupBytes,
-          CONVERT_SESSION,
-          (session, keys) -> {
-            String prefix = parts.resolve("part-" + prefixes.size()).toString();
-            graph.weights().save(session, keys, prefix);
-            prefixes.add(prefix);
-          });
+      List<String> prefixes = graph.saveParts(tensors, parts, groupBytes, CONVERT_SESSION);
       parameters = graph.weights().parameterCount();
       sources.addAll(tensors.files());
       Path index = source.resolve("model.safetensors.index.json");

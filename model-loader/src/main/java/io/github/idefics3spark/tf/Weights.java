@@ -71,6 +71,21 @@ public final class Weights<T extends TNumber> {
     this.dtype = dtype;
   }
 
+  /**
+   * The same weights (keys, shapes, layouts, dtype) declared in {@code other}, a graph with nothing
+   * else: sessions over it start fast, and since a variable is found by its shared name, what they
+   * fill and save is what the model's graph names.
+   */
+  public Weights<T> declaredIn(Graph other) {
+    Weights<T> copy = new Weights<>(other, dtype);
+    Ops tf = Ops.create(other);
+    for (Variable variable : variables.values()) {
+      Shape stored = variable.shape();
+      copy.read(tf, variable.key(), variable.transposed(), stored);
+    }
+    return copy;
+  }
+
   /** The dtype the weights are stored and read in. */
   public Class<T> dtype() {
     return dtype;
