@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.spark.InferenceSchema;
-import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -96,11 +95,8 @@ final class BenchmarkRun {
             + " ("
             + config.mode().value()
             + ")");
-    InferenceSettings settings = InferenceSettings.of(config.model(), config.modelSettings());
-    if (config.modelCache() != null) {
-      settings = settings.withCacheDir(config.modelCache());
-    }
-    InferenceSummary summary = InferenceStage.run(requests, settings, answers, config.mode());
+    InferenceSummary summary =
+        InferenceStage.run(requests, config.inferenceSettings(), answers, config.mode());
     out.println(summary.describe());
     Dataset<Row> answered =
         spark

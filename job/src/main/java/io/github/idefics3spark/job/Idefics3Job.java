@@ -2,7 +2,6 @@ package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.Convert;
 import io.github.idefics3spark.spark.InferenceSchema;
-import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -108,12 +107,9 @@ public final class Idefics3Job {
               + " ("
               + config.mode().value()
               + ")");
-      InferenceSettings settings = InferenceSettings.of(config.model(), config.modelSettings());
-      if (config.modelCache() != null) {
-        settings = settings.withCacheDir(config.modelCache());
-      }
       InferenceSummary summary =
-          InferenceStage.run(input.rows(), settings, config.output(), config.mode());
+          InferenceStage.run(
+              input.rows(), config.inferenceSettings(), config.output(), config.mode());
       out.println(summary.describe());
       if (config.preview() > 0) {
         preview(spark, config, out);

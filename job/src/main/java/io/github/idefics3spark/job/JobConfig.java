@@ -1,6 +1,7 @@
 package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -72,6 +73,12 @@ public record JobConfig(
 
   public JobConfig {
     imageColumns = List.copyOf(imageColumns);
+  }
+
+  /** What the inference stage needs: the model, its settings and the cache folder if one is set. */
+  public InferenceSettings inferenceSettings() {
+    InferenceSettings settings = InferenceSettings.of(model, modelSettings);
+    return modelCache == null ? settings : settings.withCacheDir(modelCache);
   }
 
   /** Whether the prompt template takes each row's question. */
