@@ -156,37 +156,50 @@ public final class Idefics3Graph implements AutoCloseable {
               + unexpected
               + "; is config.json from the same checkpoint as the safetensors?");
     }
-    List<String> prefixes = new ArrayList<>();
     Map<String, TFloat32> group = new LinkedHashMap<>();
     try (Graph weightsOnly = new Graph()) {
-      Weights<?> parts = weights.declaredIn(weightsOnly);
-      FilledGroup save =
-          (session, keys) -> {
-            String prefix = dir.resolve("part-" + prefixes.size()).toString();
-            parts.save(session, keys, prefix);
-            prefixes.add(prefix);
-          };
-      fillGroups(checkpoint, groupBytes, weightsOnly, parts, options, group, save);
+      PartWriter parts = new PartWriter(weightsOnly, weights.declaredIn(weightsOnly), options, dir);
+      fillGroups(checkpoint, groupBytes, group, parts);
+      return parts.prefixes();
     } finally {
       group.values().forEach(TFloat32::close);
     }
-    return prefixes;
   }
 
-  /** What {@link #fillGroups} does with each group of weights while its session is open. */
-  private interface FilledGroup {
-    void accept(Session session, List<String> keys);
+  /**
+   * Fills a group of weights in a session of its own over {@code graph} (the weights alone), saves
+   * them as the checkpoint part {@code dir/part-N} and closes the session.
+   */
+  private record PartWriter(
+      Graph graph, Weights<?> weights, ConfigProto options, Path dir, List<String> prefixes) {
+
+    PartWriter(Graph graph, Weights<?> weights, ConfigProto options, Path dir) {
+      this(graph, weights, options, dir, new ArrayList<>());
+    }
+
+    /** Writes {@code group} (closed and emptied) as the next part; nothing if it is empty. */
+    void write(Map<String, TFloat32> group) {
+      if (group.isEmpty()) {
+        return;
+      }
+      List<String> keys = List.copyOf(group.keySet());
+      String prefix = dir.resolve("part-" + prefixes.size()).toString();
+      try (Session session = new Session(graph, options)) {
+        try {
+          weights.fill(session, group);
+        } finally {
+          group.values().forEach(TFloat32::close);
+          group.clear();
+        }
+        weights.save(session, keys, prefix);
+      }
+      prefixes.add(prefix);
+    }
   }
 
   /** Streams each tensor into {@code group}, filling the variables whenever it is big enough. */
   private void fillGroups(
-      CheckpointTensors checkpoint,
-      long groupBytes,
-      Graph weightsOnly,
-      Weights<?> parts,
-      ConfigProto options,
-      Map<String, TFloat32> group,
-      FilledGroup filled)
+      CheckpointTensors checkpoint, long groupBytes, Map<String, TFloat32> group, PartWriter parts)
       throws IOException {
     long inGroup = 0;
     for (Weights.Variable variable : weights.variables()) {
@@ -217,32 +230,11 @@ public final class Idefics3Graph implements AutoCloseable {
       checkpoint.streamFloats(
           key, LOAD_CHUNK, (offset, chunk, length) -> data.offset(offset).write(chunk, 0, length));
       if (inGroup >= groupBytes) {
-        fillAndClose(group, weightsOnly, parts, options, filled);
+        parts.write(group);
         inGroup = 0;
       }
     }
-    fillAndClose(group, weightsOnly, parts, options, filled);
-  }
-
-  private static void fillAndClose(
-      Map<String, TFloat32> group,
-      Graph weightsOnly,
-      Weights<?> parts,
-      ConfigProto options,
-      FilledGroup filled) {
-    if (group.isEmpty()) {
-      return;
-    }
-    List<String> keys = List.copyOf(group.keySet());
-    try (Session session = new Session(weightsOnly, options)) {
-      try {
-        parts.fill(session, group);
-      } finally {
-        group.values().forEach(TFloat32::close);
-        group.clear();
-      }
-      filled.accept(session, keys);
-    }
+    parts.write(group);
   }
 
   private <T extends TNumber> void buildEncodeImages(Weights<T> weights) {

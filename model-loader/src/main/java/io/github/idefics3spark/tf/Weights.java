@@ -80,8 +80,7 @@ public final class Weights<T extends TNumber> {
     Weights<T> copy = new Weights<>(other, dtype);
     Ops tf = Ops.create(other);
     for (Variable variable : variables.values()) {
-      Shape stored = variable.shape();
-      copy.read(tf, variable.key(), variable.transposed(), stored);
+      copy.read(tf, variable.key(), variable.transposed(), variable.shape());
     }
     return copy;
   }
