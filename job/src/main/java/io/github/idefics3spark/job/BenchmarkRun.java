@@ -72,8 +72,11 @@ final class BenchmarkRun {
    */
   private record Table(Dataset<Row> rows, String base) {}
 
-  /** Runs {@code eval}: requests, inference, scoring. */
-  static void eval(SparkSession spark, JobConfig config, PrintStream out) {
+  /**
+   * Runs {@code eval}: requests, inference, scoring; returns the exit status (1 when the answers
+   * are incomplete, which are then not scored).
+   */
+  static int eval(SparkSession spark, JobConfig config, PrintStream out, PrintStream err) {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
     String inputName = "--input " + config.input() + " (" + benchmark.displayName() + ")";
@@ -84,6 +87,7 @@ final class BenchmarkRun {
     if (config.partitions() > 0) {
       requests = requests.repartition(config.partitions());
     }
+    Idefics3Job.checkBeforeInference(spark, config, table.base());
     String answers = child(config.output(), ANSWERS);
     out.println(
         "eval: "
@@ -96,14 +100,20 @@ final class BenchmarkRun {
             + config.mode().value()
             + ")");
     InferenceSummary summary =
-        InferenceStage.run(requests, config.inferenceSettings(), answers, config.mode());
+        InferenceStage.run(
+            requests, config.inferenceSettings(), answers, config.mode(), config.retryErrors());
     out.println(summary.describe());
+    int status = Idefics3Job.exitStatus(summary, "eval", err);
+    if (status != 0) {
+      return status;
+    }
     Dataset<Row> answered =
         spark
             .read()
             .parquet(answers)
             .join(requests.select(InferenceSchema.ID), InferenceSchema.ID, "left_semi");
     scoreAndWrite(spark, benchmark, answered, InferenceSchema.ID, config, out);
+    return 0;
   }
 
   /** Runs {@code score} on existing predictions. */

@@ -5,6 +5,7 @@ import io.github.idefics3spark.spark.InferenceSchema;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -90,14 +91,14 @@ public final class Idefics3Job {
     String name = config.task().command();
     try {
       if (config.task() == Task.EVAL) {
-        BenchmarkRun.eval(spark, config, out);
-        return 0;
+        return BenchmarkRun.eval(spark, config, out, err);
       }
       if (config.task() == Task.SCORE) {
         BenchmarkRun.score(spark, config, out);
         return 0;
       }
       JobInput.Read input = JobInput.read(spark, config);
+      checkBeforeInference(spark, config, input.folder());
       out.println(
           name
               + ": input "
@@ -109,12 +110,16 @@ public final class Idefics3Job {
               + ")");
       InferenceSummary summary =
           InferenceStage.run(
-              input.rows(), config.inferenceSettings(), config.output(), config.mode());
+              input.rows(),
+              config.inferenceSettings(),
+              config.output(),
+              config.mode(),
+              config.retryErrors());
       out.println(summary.describe());
       if (config.preview() > 0) {
         preview(spark, config, out);
       }
-      return 0;
+      return exitStatus(summary, name, err);
     } catch (JobInputException | JobConfigException | IllegalArgumentException e) {
       err.println(name + ": " + e.getMessage());
       return 2;
@@ -123,6 +128,34 @@ public final class Idefics3Job {
         spark.stop();
       }
     }
+  }
+
+  /**
+   * The checks of a run that need Spark's Hadoop configuration but no inference: the output apart
+   * from the input's and the model's folders, and --max-new-tokens within the model's context.
+   */
+  static void checkBeforeInference(SparkSession spark, JobConfig config, String inputFolder) {
+    Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    OutputFolder.checkApart(
+        config.output(),
+        List.of(
+            new OutputFolder.Setting("--input", inputFolder),
+            new OutputFolder.Setting("--model", config.model())),
+        hadoop);
+    ModelContext.checkMaxNewTokens(config.model(), config.modelSettings().maxNewTokens(), hadoop);
+  }
+
+  /** 0 when rows out equal rows in; else 1, saying why on {@code err}. */
+  static int exitStatus(InferenceSummary summary, String command, PrintStream err) {
+    if (summary.complete()) {
+      return 0;
+    }
+    err.println(
+        command
+            + ": the output is incomplete: "
+            + String.join("; ", summary.problems())
+            + "; rerun with --mode resume to finish it");
+    return 1;
   }
 
   private static SparkSession newSession(JobConfig config) {

@@ -2,6 +2,8 @@ package io.github.idefics3spark.job;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.input_file_name;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.sum;
 
 import io.github.idefics3spark.spark.InferenceSchema;
@@ -9,6 +11,7 @@ import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.PartitionInference;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -54,53 +57,73 @@ public final class InferenceStage {
 
   /**
    * Answers {@code requests} with the model of {@code settings} and writes the results to {@code
-   * output} (a path or URI) in {@code mode}, logging progress every {@link #PROGRESS_EVERY}.
+   * output} (a path or URI) in {@code mode}, logging progress every {@link #PROGRESS_EVERY}. In
+   * resume mode the error rows {@code retry} selects are answered again, their old rows removed.
+   * Rows out are checked against rows in ({@link InferenceSummary#complete()}).
    *
    * @throws IllegalArgumentException before any Spark work when the requests' columns are wrong,
-   *     the model certainly is not there, or the output's columns differ from this run's in append
-   *     or resume mode; the message names the column or setting
-   */
-  public static InferenceSummary run(
-      Dataset<Row> requests, InferenceSettings settings, String output, OutputMode mode) {
-    return run(requests, settings, output, mode, PROGRESS_EVERY, LOG::info);
-  }
-
-  /**
-   * {@link #run(Dataset, InferenceSettings, String, OutputMode)}, progress lines to {@code lines}.
+   *     the model certainly is not there, the output holds what this job did not write, or the
+   *     output's columns differ from this run's in append or resume mode; the message names the
+   *     column or setting
    */
   public static InferenceSummary run(
       Dataset<Row> requests,
       InferenceSettings settings,
       String output,
       OutputMode mode,
+      RetryErrors retry) {
+    return run(requests, settings, output, mode, retry, PROGRESS_EVERY, LOG::info);
+  }
+
+  /**
+   * {@link #run(Dataset, InferenceSettings, String, OutputMode, RetryErrors)}, progress lines to
+   * {@code lines}.
+   */
+  public static InferenceSummary run(
+      Dataset<Row> requests,
+      InferenceSettings settings,
+      String output,
+      OutputMode mode,
+      RetryErrors retry,
       Duration progressEvery,
       Consumer<String> lines) {
     SparkSession spark = requests.sparkSession();
     StructType results = InferenceSchema.results(requests.schema());
     Path outputPath = new Path(output);
     FileSystem fs;
-    List<String> before;
     try {
       fs = outputPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
-      before = dataFiles(fs, outputPath);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot list the output " + output + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot reach --output " + output + ": " + e.getMessage(), e);
     }
+    OutputFolder.State before = OutputFolder.inspect(fs, outputPath, mode);
 
     Dataset<Row> todo = requests;
     long skipped = 0;
-    if (mode != OutputMode.OVERWRITE && !before.isEmpty()) {
-      Dataset<Row> existing = spark.read().parquet(output);
-      checkSameColumns(existing.schema(), results, output, mode);
+    long retried = 0;
+    boolean adding = mode != OutputMode.OVERWRITE && before.hasData();
+    if (adding) {
+      checkSameColumns(readExisting(spark, before).schema(), results, output, mode);
       if (mode == OutputMode.RESUME) {
-        Dataset<Row> done = existing.select(InferenceSchema.ID).distinct();
-        todo = requests.join(done, InferenceSchema.ID, "left_anti");
+        if (!retry.none()) {
+          retried = removeErrorRows(spark, fs, before, retry);
+          before = OutputFolder.inspect(fs, outputPath, mode);
+        }
+        if (before.hasData()) {
+          Dataset<Row> done = readExisting(spark, before).select(InferenceSchema.ID).distinct();
+          todo = requests.join(done, InferenceSchema.ID, "left_anti");
+        }
       }
     }
     long total = todo.count();
-    if (mode == OutputMode.RESUME && !before.isEmpty()) {
+    if (mode == OutputMode.RESUME && adding) {
       skipped = requests.count() - total;
-      LOG.info("resume: {} rows already in {}, {} to do", skipped, output, total);
+      LOG.info(
+          "resume: {} rows already in {}, {} error rows to answer again, {} to do",
+          skipped,
+          output,
+          retried,
+          total);
     }
 
     long start = System.nanoTime();
@@ -113,30 +136,58 @@ public final class InferenceStage {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
 
-    List<String> written;
-    try {
-      written = dataFiles(fs, outputPath);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot list the output " + output + ": " + e.getMessage(), e);
-    }
+    List<String> written =
+        new ArrayList<>(OutputFolder.inspect(fs, outputPath, OutputMode.OVERWRITE).dataFiles());
+    Counts thisRun;
+    Counts whole;
     if (mode != OutputMode.OVERWRITE) {
-      written.removeAll(new HashSet<>(before));
+      List<String> all = List.copyOf(written);
+      written.removeAll(new HashSet<>(before.dataFiles()));
+      thisRun = countFiles(spark, written);
+      whole = adding ? countFiles(spark, all) : thisRun;
+    } else {
+      thisRun = countFiles(spark, written);
+      whole = thisRun;
     }
-    InferenceSummary summary = summarize(spark, written, total, skipped, seconds);
-    if (summary.rows() != total) {
-      LOG.error(
-          "the run wrote {} rows for {} requests; rows out should equal rows in",
-          summary.rows(),
-          total);
+
+    // rows out = rows in: this run wrote one row per request, and no id is in the output twice
+    // (but in append mode, where each run adds its rows); the ids skipped were there already
+    long repeated =
+        mode == OutputMode.APPEND
+            ? 0
+            : spark
+                .read()
+                .parquet(output)
+                .groupBy(InferenceSchema.ID)
+                .count()
+                .where(col("count").gt(1))
+                .count();
+    InferenceSummary summary =
+        new InferenceSummary(
+            total,
+            skipped,
+            retried,
+            thisRun.rows(),
+            thisRun.errorsByKind(),
+            thisRun.images(),
+            thisRun.tokens(),
+            seconds,
+            whole.rows(),
+            whole.errorsByKind(),
+            repeated);
+    if (!summary.complete()) {
+      LOG.error("the run is incomplete: {}", summary.problems());
     }
     return summary;
   }
 
-  /** Counts rows, errors by kind, images and generated tokens in the files this run wrote. */
-  private static InferenceSummary summarize(
-      SparkSession spark, List<String> files, long total, long skipped, double seconds) {
+  /** Rows, errors by kind, images and generated tokens in some output files. */
+  private record Counts(long rows, Map<String, Long> errorsByKind, long images, long tokens) {}
+
+  /** Counts rows, errors by kind, images and generated tokens in {@code files}. */
+  private static Counts countFiles(SparkSession spark, List<String> files) {
     if (files.isEmpty()) {
-      return new InferenceSummary(total, skipped, 0, Map.of(), 0, 0, seconds);
+      return new Counts(0, Map.of(), 0, 0);
     }
     Dataset<Row> rows = spark.read().parquet(files.toArray(String[]::new));
     Map<String, Long> errors = new HashMap<>();
@@ -156,22 +207,88 @@ public final class InferenceStage {
         errors.put(kind.getString(0), n);
       }
     }
-    return new InferenceSummary(total, skipped, count, errors, images, tokens, seconds);
+    return new Counts(count, errors, images, tokens);
   }
 
-  /** The Parquet data files directly in {@code dir} (not _SUCCESS, not hidden), as full paths. */
-  private static List<String> dataFiles(FileSystem fs, Path dir) throws IOException {
-    List<String> files = new ArrayList<>();
-    if (!fs.exists(dir)) {
-      return files;
+  /** The output's existing rows, refusing files that are not Parquet with the setting to change. */
+  private static Dataset<Row> readExisting(SparkSession spark, OutputFolder.State state) {
+    try {
+      Dataset<Row> rows = spark.read().parquet(state.dataFiles().toArray(String[]::new));
+      rows.schema();
+      return rows;
+    } catch (Exception e) { // Spark's SparkException is checked in Java's eyes
+      throw new IllegalArgumentException(
+          "--output "
+              + state.path()
+              + " holds part files that cannot be read as Parquet ("
+              + e.getClass().getSimpleName()
+              + "): it is not an earlier output of this job; give another --output",
+          e);
     }
-    for (FileStatus status : fs.listStatus(dir)) {
-      String name = status.getPath().getName();
-      if (status.isFile() && !name.startsWith("_") && !name.startsWith(".")) {
-        files.add(status.getPath().toString());
+  }
+
+  /**
+   * Removes from the output the error rows {@code retry} selects, keeping every other row, so that
+   * resume answers them again; returns how many were removed.
+   *
+   * <p>The files holding such rows are rewritten without them: the kept rows are written to a
+   * working folder first, then the old files are moved aside, the new ones moved in, and the
+   * working folders deleted. A run killed on the way leaves some rows out of the output, never
+   * twice in it, and the next resume answers them again ({@link OutputFolder#inspect} clears the
+   * working folders).
+   */
+  private static long removeErrorRows(
+      SparkSession spark, FileSystem fs, OutputFolder.State state, RetryErrors retry) {
+    Dataset<Row> existing = readExisting(spark, state).where(retry.selects());
+    List<Path> affected = new ArrayList<>();
+    for (Row file : existing.select(input_file_name()).distinct().collectAsList()) {
+      affected.add(new Path(URI.create(file.getString(0))));
+    }
+    if (affected.isEmpty()) {
+      return 0;
+    }
+    long removed = existing.count();
+    Path kept = new Path(state.path(), OutputFolder.RETRY_PREFIX + "kept");
+    Path replaced = new Path(state.path(), OutputFolder.RETRY_PREFIX + "replaced");
+    spark
+        .read()
+        .parquet(affected.stream().map(Path::toString).toArray(String[]::new))
+        .where(not(retry.selects()))
+        .write()
+        .mode(SaveMode.Overwrite)
+        .parquet(kept.toString());
+    try {
+      fs.mkdirs(replaced);
+      for (Path file : affected) {
+        rename(fs, file, new Path(replaced, file.getName()));
       }
+      for (FileStatus file : fs.listStatus(kept)) {
+        if (file.isFile() && file.getPath().getName().startsWith("part-")) {
+          rename(fs, file.getPath(), new Path(state.path(), file.getPath().getName()));
+        }
+      }
+      fs.delete(replaced, true);
+      fs.delete(kept, true);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot rewrite the output files holding error rows to answer again in "
+              + state.path()
+              + ": "
+              + e.getMessage(),
+          e);
     }
-    return files;
+    LOG.info(
+        "resume: {} error rows ({}) removed from {} files to be answered again",
+        removed,
+        retry,
+        affected.size());
+    return removed;
+  }
+
+  private static void rename(FileSystem fs, Path from, Path to) throws IOException {
+    if (!fs.rename(from, to)) {
+      throw new IOException("could not move " + from + " to " + to);
+    }
   }
 
   private static void checkSameColumns(

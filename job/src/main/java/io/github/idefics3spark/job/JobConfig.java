@@ -40,6 +40,7 @@ import java.util.stream.Collectors;
  * @param assistantPrefix the text answers start with, or null
  * @param output the output Parquet path or URI
  * @param mode what to do with rows already at the output
+ * @param retryErrors resume: the error rows already at the output to answer again
  * @param preview output rows printed at the end
  * @param model the model package or checkpoint URI; null for score
  * @param modelCache executors' local folder for copied or converted packages, or null for the
@@ -63,6 +64,7 @@ public record JobConfig(
     String assistantPrefix,
     String output,
     OutputMode mode,
+    RetryErrors retryErrors,
     int preview,
     String model,
     String modelCache,
@@ -134,6 +136,9 @@ public record JobConfig(
         boolean explicit =
             i + 1 < args.length && (args[i + 1].equals("true") || args[i + 1].equals("false"));
         value = explicit ? args[++i] : "true";
+      } else if (option.aloneValue() != null
+          && (i + 1 >= args.length || args[i + 1].startsWith("--"))) {
+        value = option.aloneValue();
       } else {
         value = valueAfter(args, i++, name);
       }
@@ -247,6 +252,21 @@ public record JobConfig(
               + " where each row's question goes");
     }
     String prefix = values.string(JobOption.ASSISTANT_PREFIX, null);
+    OutputMode mode =
+        values.choice(
+            JobOption.MODE, OutputMode.RESUME, OutputMode::forValue, OutputMode.choices());
+    RetryErrors retryErrors =
+        values.choice(
+            JobOption.RETRY_ERRORS, RetryErrors.NONE, RetryErrors::parse, RetryErrors.choices());
+    if (!retryErrors.none() && mode != OutputMode.RESUME) {
+      throw new JobConfigException(
+          "setting retry-errors is given ("
+              + settings.get(JobOption.RETRY_ERRORS).origin()
+              + ") but --mode is "
+              + mode.value()
+              + "; error rows are answered again only by --mode resume (overwrite answers every"
+              + " row again anyway)");
+    }
     return new JobConfig(
         task,
         benchmark,
@@ -263,8 +283,8 @@ public record JobConfig(
         template,
         prefix == null || prefix.isEmpty() ? null : prefix,
         values.required(JobOption.OUTPUT),
-        values.choice(
-            JobOption.MODE, OutputMode.RESUME, OutputMode::forValue, OutputMode.choices()),
+        mode,
+        retryErrors,
         values.integer(JobOption.PREVIEW, 0, 0),
         task.usesModel() ? values.required(JobOption.MODEL) : null,
         values.string(JobOption.MODEL_CACHE, null),

@@ -35,8 +35,10 @@ public final class JobInput {
    * @param rows the request rows ({@link RequestRows})
    * @param format the format used (never {@link InputFormat#AUTO})
    * @param description a line for the log: the input, format and layout
+   * @param folder the input's folder: the folder read, or the folder of the files read (relative
+   *     image paths of a manifest are resolved against it)
    */
-  public record Read(Dataset<Row> rows, InputFormat format, String description) {}
+  public record Read(Dataset<Row> rows, InputFormat format, String description, String folder) {}
 
   private JobInput() {}
 
@@ -143,7 +145,7 @@ public final class JobInput {
       rows = rows.repartition(config.partitions());
     }
     LOG.info("input: {} read as {}", description, format.value());
-    return new Read(rows, format, description);
+    return new Read(rows, format, description, base);
   }
 
   /** The manifest kind of the data files directly in {@code dir}, or null if it holds images. */

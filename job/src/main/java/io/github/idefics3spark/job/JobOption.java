@@ -86,6 +86,13 @@ public enum JobOption {
       OutputMode.choices(),
       "overwrite: replace the output; append: add rows; resume (default): skip ids already in"
           + " the output, so a rerun after a failure finishes the work without duplicates."),
+  RETRY_ERRORS(
+      "retry-errors",
+      "all|KIND[,KIND...]",
+      "With --mode resume: answer again the error rows already in the output, all of them (the"
+          + " option alone, or all) or those of these error kinds (PROMPT_TOO_LONG,"
+          + " UNREADABLE_IMAGE, ...); their old rows are replaced. Default: an error row counts as"
+          + " done."),
   PREVIEW("preview", "N", "At the end, print N output rows on standard output (default 0)."),
 
   // model
@@ -251,6 +258,15 @@ public enum JobOption {
   /** Whether the option may stand alone on the command line, meaning true. */
   public boolean isFlag() {
     return this == RECURSIVE || this == IMAGE_SPLITTING;
+  }
+
+  /**
+   * What the option means when it stands alone on the command line (followed by another option or
+   * nothing), or null when it needs a value: {@code true} for flags, {@code all} for {@code
+   * --retry-errors}.
+   */
+  public String aloneValue() {
+    return isFlag() ? "true" : this == RETRY_ERRORS ? RetryErrors.ALL_VALUE : null;
   }
 
   /** The option whose key is {@code key}, or null. */

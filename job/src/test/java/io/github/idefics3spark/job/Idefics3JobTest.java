@@ -94,6 +94,87 @@ class Idefics3JobTest {
   }
 
   @Test
+  void outputsThatWouldDestroyOrMixWithDataAndHopelessTokenLimitsExitWithTwo() throws IOException {
+    Path images = Files.createDirectories(dir.resolve("images"));
+    Files.copy(SparkTestSession.IMAGES.resolve("page_5.png"), images.resolve("page_5.png"));
+    Path notes = Files.createDirectories(dir.resolve("notes"));
+    Files.writeString(notes.resolve("todo.txt"), "keep me");
+    String model = SparkTestSession.TINY_CHECKPOINT.toString();
+    System.setProperty("spark.master", "local[1]");
+    System.setProperty("spark.ui.enabled", "false");
+    try {
+      for (String[] outputAndRelation :
+          new String[][] {
+            {images.toString(), "is the same folder as --input"},
+            {dir.toString(), "contains --input"},
+            {images.resolve("captions").toString(), "lies inside --input"},
+            {SparkTestSession.TINY_CHECKPOINT.resolve("out").toString(), "lies inside --model"}
+          }) {
+        Outcome outcome =
+            run(
+                "caption",
+                "--input",
+                images.toString(),
+                "--output",
+                outputAndRelation[0],
+                "--model",
+                model,
+                "--mode",
+                "overwrite");
+        assertEquals(2, outcome.status(), outcome.err());
+        assertTrue(
+            outcome
+                .err()
+                .startsWith(
+                    "caption: --output " + outputAndRelation[0] + " " + outputAndRelation[1]),
+            outcome.err());
+        assertTrue(outcome.err().contains("give an --output outside"), outcome.err());
+      }
+      assertTrue(Files.isRegularFile(images.resolve("page_5.png")), "the input is untouched");
+      assertTrue(Files.notExists(images.resolve("captions")));
+      assertTrue(Files.notExists(SparkTestSession.TINY_CHECKPOINT.resolve("out")));
+
+      Outcome foreign =
+          run(
+              "caption",
+              "--input",
+              images.toString(),
+              "--output",
+              notes.toString(),
+              "--model",
+              model);
+      assertEquals(2, foreign.status(), foreign.err());
+      assertEquals(1, foreign.err().strip().lines().count(), foreign.err());
+      assertTrue(
+          foreign.err().contains("holds todo.txt, which this job did not write"), foreign.err());
+      assertEquals("keep me", Files.readString(notes.resolve("todo.txt")));
+
+      Outcome tooManyTokens =
+          run(
+              "caption",
+              "--input",
+              images.toString(),
+              "--output",
+              dir.resolve("out").toString(),
+              "--model",
+              model,
+              "--max-new-tokens",
+              "1000000000");
+      assertEquals(2, tooManyTokens.status(), tooManyTokens.err());
+      assertTrue(
+          tooManyTokens
+              .err()
+              .startsWith(
+                  "caption: setting max-new-tokens is 1000000000 but the" + " model's context is "),
+          tooManyTokens.err());
+      assertTrue(Files.notExists(dir.resolve("out")), "nothing written");
+    } finally {
+      System.clearProperty("spark.master");
+      System.clearProperty("spark.ui.enabled");
+    }
+  }
+
+  @Test
   void captionOnAFolderWritesOneRowPerImageAndPrintsTheSummaryAndPreview() throws IOException {
     Path images = Files.createDirectories(dir.resolve("images"));
     for (String name : List.of("landscape_49x31.jpg", "page_5.png", "palette_33x45.gif")) {

@@ -111,10 +111,18 @@ class InferenceClusterTest {
     long start = System.nanoTime();
     InferenceSummary first =
         InferenceStage.run(
-            requests, settings, temp.resolve("out").toString(), OutputMode.OVERWRITE);
+            requests,
+            settings,
+            temp.resolve("out").toString(),
+            OutputMode.OVERWRITE,
+            RetryErrors.NONE);
     InferenceSummary second =
         InferenceStage.run(
-            requests, settings, temp.resolve("again").toString(), OutputMode.OVERWRITE);
+            requests,
+            settings,
+            temp.resolve("again").toString(),
+            OutputMode.OVERWRITE,
+            RetryErrors.NONE);
     System.out.printf(
         "InferenceClusterTest: two runs of %d rows in %.1f s%n%s%n",
         rows.size(), (System.nanoTime() - start) / 1e9, second.describe());

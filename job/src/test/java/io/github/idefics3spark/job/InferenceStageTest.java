@@ -140,7 +140,7 @@ class InferenceStageTest {
 
   private static InferenceSummary run(Dataset<Row> in, Path output, OutputMode mode) {
     return InferenceStage.run(
-        in, SETTINGS, output.toString(), mode, Duration.ofSeconds(5), l -> {});
+        in, SETTINGS, output.toString(), mode, RetryErrors.NONE, Duration.ofSeconds(5), l -> {});
   }
 
   @Test
@@ -153,6 +153,7 @@ class InferenceStageTest {
             SETTINGS,
             output.toString(),
             OutputMode.OVERWRITE,
+            RetryErrors.NONE,
             Duration.ofMillis(200),
             lines::add);
     System.out.println("InferenceStageTest overwrite:\n" + summary.describe());
@@ -234,6 +235,129 @@ class InferenceStageTest {
   }
 
   @Test
+  void resumeAfterAKilledRunIgnoresItsUncommittedTaskOutput() throws IOException {
+    // a run killed before its job commit leaves committed task folders under _temporary/0 (the
+    // file output committer's layout); the next run's commit would merge them
+    Path complete = temp.resolve("killed-source");
+    run(requests, complete, OutputMode.OVERWRITE);
+    Path output = temp.resolve("killed");
+    Path task =
+        Files.createDirectories(output.resolve("_temporary/0/task_202612060000_0000_m_000000"));
+    try (var parts = Files.list(complete)) {
+      for (Path part : parts.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
+        Files.copy(part, task.resolve(part.getFileName()));
+      }
+    }
+
+    InferenceSummary resumed = run(requests, output, OutputMode.RESUME);
+    assertEquals(rows.size(), answers(output).size(), "each id once");
+    assertEquals(rows.size(), resumed.rows());
+    assertTrue(resumed.complete(), resumed.describe());
+    assertTrue(Files.notExists(output.resolve("_temporary")));
+  }
+
+  @Test
+  void anOutputHoldingFilesTheJobDidNotWriteIsRefusedInEveryMode() throws IOException {
+    Path output = Files.createDirectories(temp.resolve("holds-notes"));
+    Path notes = Files.writeString(output.resolve("notes.txt"), "mine");
+    for (OutputMode mode : OutputMode.values()) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> run(requests, output, mode));
+      assertTrue(
+          e.getMessage()
+              .contains(
+                  "holds notes.txt, which this job did not write; the output must be a new or"
+                      + " empty folder or an earlier output of this job"),
+          e.getMessage());
+      assertTrue(e.getMessage().endsWith("give another --output"), e.getMessage());
+    }
+    assertEquals("mine", Files.readString(notes));
+
+    Path file = Files.writeString(temp.resolve("output-file"), "mine too");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> run(requests, file, OutputMode.OVERWRITE));
+    assertTrue(e.getMessage().contains("output-file is a file"), e.getMessage());
+    assertEquals("mine too", Files.readString(file));
+
+    Path notParquet = Files.createDirectories(temp.resolve("not-parquet"));
+    Files.writeString(notParquet.resolve("part-00000.csv"), "id,answer\n1,x\n");
+    e =
+        assertThrows(
+            IllegalArgumentException.class, () -> run(requests, notParquet, OutputMode.RESUME));
+    assertTrue(
+        e.getMessage().contains("holds part files that cannot be read as Parquet"), e.getMessage());
+  }
+
+  @Test
+  void resumeWithRetryErrorsAnswersTheChosenKindsAgainAndCountsTheWholeOutput() throws IOException {
+    Path output = temp.resolve("retry");
+    Path missing = temp.resolve("missing.png");
+    Files.deleteIfExists(missing);
+    run(requests, output, OutputMode.OVERWRITE);
+    Map<String, String> first = answers(output);
+    assertEquals("error UNREADABLE_IMAGE", first.get("bad-path"));
+
+    // the missing image appears; a plain resume counts the error row as done
+    Files.copy(SparkTestSession.IMAGES.resolve("tile_64x64.png"), missing);
+    try {
+      InferenceSummary plain = run(requests, output, OutputMode.RESUME);
+      assertEquals(0, plain.rows());
+      assertEquals(2, plain.outputErrors(), plain.describe());
+      assertTrue(
+          plain
+              .describe()
+              .contains(
+                  "in the output: 18 rows, errors: 2 (UNKNOWN_IMAGE_FORMAT 1, UNREADABLE_IMAGE 1)"),
+          plain.describe());
+
+      InferenceSummary retried =
+          InferenceStage.run(
+              requests,
+              SETTINGS,
+              output.toString(),
+              OutputMode.RESUME,
+              RetryErrors.parse("UNREADABLE_IMAGE"),
+              Duration.ofSeconds(5),
+              l -> {});
+      assertEquals(1, retried.retried());
+      assertEquals(1, retried.rows());
+      assertEquals(rows.size() - 1, retried.skipped());
+      assertTrue(retried.complete(), retried.describe());
+      assertEquals(Map.of("UNKNOWN_IMAGE_FORMAT", 1L), retried.outputErrorsByKind());
+      assertTrue(retried.describe().contains("1 error rows answered again"), retried.describe());
+
+      Map<String, String> second = answers(output);
+      assertEquals(rows.size(), second.size(), "each id once");
+      assertTrue(!second.get("bad-path").startsWith("error"), second.get("bad-path"));
+      assertEquals("error UNKNOWN_IMAGE_FORMAT", second.get("bad-bytes"));
+      first.remove("bad-path");
+      second.remove("bad-path");
+      assertEquals(first, second, "every other row kept as it was");
+      try (var names = Files.list(output)) {
+        assertTrue(
+            names.noneMatch(p -> p.getFileName().toString().startsWith("_retry")),
+            "working folders removed");
+      }
+    } finally {
+      Files.delete(missing);
+    }
+  }
+
+  @Test
+  void resumeOverAnOutputHoldingAnIdTwiceIsIncomplete() {
+    Path output = temp.resolve("twice");
+    run(requests.limit(3), output, OutputMode.OVERWRITE);
+    run(requests.limit(3), output, OutputMode.APPEND);
+    InferenceSummary resumed = run(requests, output, OutputMode.RESUME);
+    assertTrue(!resumed.complete());
+    assertEquals(3, resumed.repeatedIds());
+    assertTrue(
+        resumed.describe().contains("INCOMPLETE: 3 ids are in the output more than once"),
+        resumed.describe());
+  }
+
+  @Test
   void appendAndResumeRefuseAnOutputWithOtherColumns() {
     Path output = temp.resolve("other-columns");
     run(requests.limit(2), output, OutputMode.OVERWRITE);
@@ -260,6 +384,7 @@ class InferenceStageTest {
         SETTINGS,
         temp.resolve("slow").toString(),
         OutputMode.OVERWRITE,
+        RetryErrors.NONE,
         Duration.ofMillis(100),
         lines::add);
     assertTrue(

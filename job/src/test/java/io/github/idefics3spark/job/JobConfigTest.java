@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -119,6 +120,33 @@ class JobConfigTest {
     JobConfig config = JobConfig.parse(Task.CAPTION, with("--image-splitting", "--recursive"));
     assertTrue(config.modelSettings().imageSplitting());
     assertTrue(config.recursive());
+  }
+
+  @Test
+  void retryErrorsTakesAllKindsAloneOrTheKindsNamedAndNeedsResume() {
+    assertEquals(RetryErrors.NONE, JobConfig.parse(Task.VQA, REQUIRED).retryErrors());
+    assertEquals(RetryErrors.ALL, JobConfig.parse(Task.VQA, with("--retry-errors")).retryErrors());
+    assertEquals(
+        RetryErrors.ALL,
+        JobConfig.parse(Task.VQA, with("--retry-errors", "--batch-size", "2")).retryErrors());
+    assertEquals(
+        Set.of("PROMPT_TOO_LONG", "UNREADABLE_IMAGE"),
+        JobConfig.parse(
+                Task.EVAL,
+                with("--benchmark", "docvqa", "--retry-errors", "PROMPT_TOO_LONG,UNREADABLE_IMAGE"))
+            .retryErrors()
+            .kinds());
+    String wrongKind = refusal(Task.VQA, with("--retry-errors", "TIMEOUT"));
+    assertTrue(
+        wrongKind.startsWith(
+            "setting retry-errors is 'TIMEOUT' (option --retry-errors), expected one of all or"
+                + " error kinds separated by commas: EMPTY_IMAGE, "),
+        wrongKind);
+    assertEquals(
+        "setting retry-errors is given (option --retry-errors) but --mode is overwrite; error rows"
+            + " are answered again only by --mode resume (overwrite answers every row again"
+            + " anyway)",
+        refusal(Task.VQA, with("--retry-errors", "--mode", "overwrite")));
   }
 
   @Test

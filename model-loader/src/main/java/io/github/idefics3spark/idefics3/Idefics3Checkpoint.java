@@ -177,6 +177,16 @@ public record Idefics3Checkpoint(
         List.copyOf(ignored));
   }
 
+  /**
+   * Parses and checks the text of a checkpoint's {@code config.json} alone, for a driver that only
+   * needs the model's sizes (its context, its image tokens) before any executor loads it.
+   *
+   * @param where how to name the file in errors
+   */
+  public static Idefics3Config parseConfig(String where, String json) {
+    return parseConfig(ConfigJson.parse(where, json), new ArrayList<>());
+  }
+
   private static Idefics3Config parseConfig(ConfigJson json, List<String> ignored) {
     String modelType = json.requiredString("model_type");
     if (!modelType.equals("idefics3")) {

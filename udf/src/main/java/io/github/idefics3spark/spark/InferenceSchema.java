@@ -1,8 +1,11 @@
 package io.github.idefics3spark.spark;
 
+import io.github.idefics3spark.idefics3.Idefics3Answer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -93,6 +96,13 @@ public final class InferenceSchema {
 
   /** {@code error_kind} of a row the runtime failed on alone. */
   public static final String MODEL_FAILURE = "MODEL_FAILURE";
+
+  /** Every {@code error_kind}: the runtime's, then the stage's own. */
+  public static final List<String> ERROR_KINDS =
+      Stream.concat(
+              Arrays.stream(Idefics3Answer.ErrorKind.values()).map(Enum::name),
+              Stream.of(UNREADABLE_IMAGE, MODEL_FAILURE))
+          .toList();
 
   /** The type of one image: encoded bytes, or a path read where bytes is null. */
   public static final StructType IMAGE =
