@@ -31,6 +31,20 @@ class SparkSubmitIT {
   private record Submitted(int status, String out, String err) {}
 
   private Submitted submit(String... args) throws IOException, InterruptedException {
+    Process process = start("submit", args);
+    if (!process.waitFor(8, TimeUnit.MINUTES)) {
+      process.destroyForcibly();
+      throw new AssertionError(
+          "spark-submit did not end in 8 minutes: " + Files.readString(dir.resolve("submit.err")));
+    }
+    return new Submitted(
+        process.exitValue(),
+        Files.readString(dir.resolve("submit.out"), StandardCharsets.UTF_8),
+        Files.readString(dir.resolve("submit.err"), StandardCharsets.UTF_8));
+  }
+
+  /** Starts one spark-submit; its output goes to NAME.out and NAME.err in the test's folder. */
+  private Process start(String name, String... args) throws IOException {
     Path jar = Path.of(System.getProperty("job.jar"));
     Path argFile = Path.of(System.getProperty("spark.submit.args"));
     assertTrue(Files.isRegularFile(jar), jar + " (mvn package builds it)");
@@ -48,21 +62,81 @@ class SparkSubmitIT {
     command.addAll(Arrays.asList(args).subList(0, args.length));
     // args: [--class CLASS] JAR_PLACEHOLDER ...; the placeholder becomes the jar
     command.replaceAll(arg -> arg.equals("JOB_JAR") ? jar.toString() : arg);
-    Path out = dir.resolve("stdout.txt");
-    Path err = dir.resolve("stderr.txt");
-    Process process =
-        new ProcessBuilder(command)
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .start();
-    if (!process.waitFor(8, TimeUnit.MINUTES)) {
-      process.destroyForcibly();
-      throw new AssertionError("spark-submit did not end in 8 minutes: " + Files.readString(err));
+    return new ProcessBuilder(command)
+        .redirectOutput(dir.resolve(name + ".out").toFile())
+        .redirectError(dir.resolve(name + ".err").toFile())
+        .start();
+  }
+
+  @Test
+  void aJobKilledMidRunIsFinishedByResumeWithEachIdOnce() throws Exception {
+    Path images = Files.createDirectories(dir.resolve("many"));
+    List<String> samples = List.of("background3.jpg", "page_10.png", "bitmap_45x33.bmp");
+    int count = 48;
+    for (int i = 0; i < count; i++) {
+      String sample = samples.get(i % samples.size());
+      Files.copy(
+          SparkTestSession.IMAGES.resolve(sample),
+          images.resolve(String.format("%02d-%s", i, sample)));
     }
-    return new Submitted(
-        process.exitValue(),
-        Files.readString(out, StandardCharsets.UTF_8),
-        Files.readString(err, StandardCharsets.UTF_8));
+    Path output = dir.resolve("killed-captions");
+    String[] args = {
+      "--class",
+      Idefics3Job.class.getName(),
+      "JOB_JAR",
+      "caption",
+      "--input",
+      images.toString(),
+      "--model",
+      SparkTestSession.TINY_CHECKPOINT.toString(),
+      "--model-cache",
+      dir.resolve("cache").toString(),
+      "--output",
+      output.toString(),
+      "--max-new-tokens",
+      "4",
+      "--batch-size",
+      "1",
+      "--image-splitting=false",
+      "--partitions",
+      "24"
+    };
+    Process first = start("first", args);
+    // kill -9 as soon as some task has committed its output and before the job commits
+    Path committedTasks = output.resolve("_temporary/0");
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
+    boolean killed = false;
+    while (System.nanoTime() < deadline && first.isAlive()) {
+      if (Files.isDirectory(committedTasks)) {
+        try (var tasks = Files.list(committedTasks)) {
+          if (tasks.anyMatch(t -> t.getFileName().toString().startsWith("task_"))) {
+            first.destroyForcibly(); // SIGKILL
+            first.waitFor();
+            killed = true;
+            break;
+          }
+        }
+      }
+      Thread.sleep(20);
+    }
+    assertTrue(
+        killed,
+        "the run was killed after a task commit and before the job's: "
+            + Files.readString(dir.resolve("first.err")));
+    assertFalse(Files.exists(output.resolve("_SUCCESS")), "the killed run did not finish");
+
+    Submitted resumed = submit(args); // --mode resume is the default
+    assertEquals(0, resumed.status(), resumed.err());
+    assertTrue(resumed.out().contains("rows: " + count + " written"), resumed.out());
+
+    SparkSession spark = SparkTestSession.start("SparkSubmitIT-killed");
+    try {
+      Dataset<Row> written = spark.read().parquet(output.toString());
+      assertEquals(count, written.count(), "rows out = rows in");
+      assertEquals(count, written.select("id").distinct().count(), "each id once");
+    } finally {
+      spark.stop();
+    }
   }
 
   @Test
