@@ -97,7 +97,8 @@ public final class GenerateProfile {
 
         GenerationSettings full =
             GenerationSettings.greedy(checkpoint.generation(), maxNew).withoutStop();
-        GenerationSettings one = GenerationSettings.greedy(checkpoint.generation(), 1).withoutStop();
+        GenerationSettings one =
+            GenerationSettings.greedy(checkpoint.generation(), 1).withoutStop();
         // warm-up through the public API, then untraced wall times
         float[] features = pkg.encodeImages(pixels, mask, count);
         pkg.generate(padded.inputIds(), padded.attentionMask(), features, one);
@@ -184,8 +185,10 @@ public final class GenerateProfile {
     Map<String, double[]> encode(float[] pixels, boolean[] mask, int count, int side)
         throws Exception {
       try (TFloat32 p =
-              TFloat32.tensorOf(Shape.of(count, 3, side, side), DataBuffers.of(pixels, true, false));
-          TBool m = TBool.tensorOf(Shape.of(count, side, side), DataBuffers.of(mask, true, false))) {
+              TFloat32.tensorOf(
+                  Shape.of(count, 3, side, side), DataBuffers.of(pixels, true, false));
+          TBool m =
+              TBool.tensorOf(Shape.of(count, side, side), DataBuffers.of(mask, true, false))) {
         return run(
             Idefics3Graph.ENCODE_IMAGES,
             Map.of("pixel_values", p, "pixel_attention_mask", m),
@@ -235,7 +238,8 @@ public final class GenerateProfile {
         runner.feed(def.getInputsMap().get(e.getKey()).getName(), e.getValue());
       }
       runner.fetch(def.getOutputsMap().get(output).getName());
-      runner.setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build());
+      runner.setOptions(
+          RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.FULL_TRACE).build());
       long t0 = System.nanoTime();
       try (Result result = runner.runAndFetchMetadata()) {
         System.out.printf("%n%s traced: %.0f ms wall%n", signature, (System.nanoTime() - t0) / 1e6);
@@ -268,7 +272,8 @@ public final class GenerateProfile {
     return byType;
   }
 
-  static void report(String title, Map<String, double[]> ops, Map<String, double[]> minus, int per) {
+  static void report(
+      String title, Map<String, double[]> ops, Map<String, double[]> minus, int per) {
     Map<String, double[]> net = new HashMap<>();
     for (var e : ops.entrySet()) {
       double[] base = minus == null ? null : minus.get(e.getKey());
@@ -288,7 +293,10 @@ public final class GenerateProfile {
             e ->
                 System.out.printf(
                     "  %-28s %9.2f ms %5.1f%%  %7.1f calls%n",
-                    e.getKey(), e.getValue()[0] / 1000, 100 * e.getValue()[0] / total, e.getValue()[1]));
+                    e.getKey(),
+                    e.getValue()[0] / 1000,
+                    100 * e.getValue()[0] / total,
+                    e.getValue()[1]));
   }
 
   private static TInt32 matrix(int[][] rows) {

@@ -33,7 +33,9 @@ public final class JobOutputSummary {
       Set<String> batches = new HashSet<>();
       long partRows = 0;
       try (ParquetReader<Group> reader =
-          ParquetReader.builder(new GroupReadSupport(), new Path(part.toURI())).withConf(conf).build()) {
+          ParquetReader.builder(new GroupReadSupport(), new Path(part.toURI()))
+              .withConf(conf)
+              .build()) {
         for (Group row = reader.read(); row != null; row = reader.read()) {
           partRows++;
           if (row.getFieldRepetitionCount("error") > 0) {

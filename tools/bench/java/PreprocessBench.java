@@ -62,15 +62,10 @@ public final class PreprocessBench {
                 loaded.eosTokenIds())) {
       List<ChatMessage> messages =
           List.of(
-              ChatMessage.user(
-                  ChatMessage.image(), ChatMessage.text("What is in this image?")));
+              ChatMessage.user(ChatMessage.image(), ChatMessage.text("What is in this image?")));
       List<Path> files;
       try (Stream<Path> listing = Files.list(images)) {
-        files =
-            listing
-                .filter(p -> p.toString().matches(".*\\.(png|jpg|jpeg)$"))
-                .sorted()
-                .toList();
+        files = listing.filter(p -> p.toString().matches(".*\\.(png|jpg|jpeg)$")).sorted().toList();
       }
       for (Path file : files) {
         byte[] data = Files.readAllBytes(file);
@@ -95,7 +90,8 @@ public final class PreprocessBench {
             frames,
             tokens,
             sorted[sorted.length / 2],
-            Arrays.toString(times.stream().mapToDouble(t -> Math.round(t * 1000) / 1000.0).toArray()));
+            Arrays.toString(
+                times.stream().mapToDouble(t -> Math.round(t * 1000) / 1000.0).toArray()));
       }
     }
   }

@@ -10,8 +10,8 @@ import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
- * The runtime-alone side of the job benchmark (tools/bench/job.sh): the work of {@code caption} on a
- * folder of images, without Spark. One {@link Idefics3Model} is loaded with INTRA_OP TensorFlow
+ * The runtime-alone side of the job benchmark (tools/bench/job.sh): the work of {@code caption} on
+ * a folder of images, without Spark. One {@link Idefics3Model} is loaded with INTRA_OP TensorFlow
  * threads and shared by THREADS worker threads, as local[N]'s N tasks share the executor's model
  * ({@code ModelCache}). The files, sorted by name, are cut into THREADS contiguous slices (as Spark
  * slices a local collection into partitions); each worker reads its slice BATCH files at a time
