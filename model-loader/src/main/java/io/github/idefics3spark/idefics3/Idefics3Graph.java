@@ -17,7 +17,6 @@ import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.FloatDataBuffer;
-import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
@@ -317,66 +316,15 @@ public final class Idefics3Graph implements AutoCloseable {
             scalar(tf, "top_p", TFloat32.class),
             tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
 
-    // Prefill: the whole prompt with the images, positions = cumsum(mask) - 1 (1 on padding).
     TextModel<T> text = new TextModel<>(tf, weights, config.text());
     Operand<T> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
-    Operand<TBool> real = tf.math.equal(attentionMask, tf.constant(1));
-    Operand<TInt32> positions =
-        tf.select(
-            real,
-            tf.math.sub(tf.math.cumsum(attentionMask, tf.constant(1)), tf.constant(1)),
-            tf.onesLike(attentionMask)); // (B, P)
-    TextModel.Output<T> prefill =
-        text.forward(embeddings, positions, text.causalMask(attentionMask), null, null);
-    Operand<T> last =
-        tf.stridedSlice(prefill.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
-    NextToken nextToken = new NextToken(functions::add);
-    Operand<TFloat32> lastLogits = tf.dtypes.cast(text.lmHead(last), TFloat32.class); // (B, V)
-    Operand<TInt32> first = nextToken.choose(tf, lastLogits, sampling, tf.constant(0));
-
-    // The loop's starting state: caches with room for the new tokens, the first token written.
-    Operand<TInt32> batch = DynamicShape.dim(tf, inputIds, 0);
-    Operand<TInt32> promptLength = DynamicShape.dim(tf, inputIds, 1);
-    Operand<TInt32> zero = tf.constant(0);
-    Operand<TInt32> room =
-        tf.reshape(
-            tf.stack(List.of(zero, zero, zero, zero, zero, maxNewTokens, zero, zero)),
-            tf.constant(new int[] {4, 2})); // pad the slot axis (2) by max_new_tokens at its end
-    List<TextAttention.KvCache<T>> caches = new ArrayList<>();
-    Operand<T> zeroFill = ComputeDtype.scalar(tf, 0, weights.dtype());
-    for (TextAttention.KvCache<T> kv : prefill.caches()) {
-      caches.add(
-          new TextAttention.KvCache<>(
-              tf.pad(kv.keys(), room, zeroFill), tf.pad(kv.values(), room, zeroFill)));
-    }
-    Operand<TInt32> slotMask =
-        tf.concat(
-            List.of(
-                attentionMask, tf.zeros(DynamicShape.of(tf, batch, maxNewTokens), TInt32.class)),
-            tf.constant(1)); // (B, P + max_new)
-    Operand<TInt32> tokens =
-        GenerationLoop.setColumn(
-            tf,
-            tf.fill(DynamicShape.of(tf, batch, maxNewTokens), padTokenId),
-            zero,
-            tf.expandDims(first, tf.constant(1))); // (B, max_new)
-    GenerationLoop.State<T> initial =
-        new GenerationLoop.State<>(
-            tf.constant(1),
-            first,
-            GenerationLoop.isStop(tf, first, eosTokenIds),
-            tokens,
-            tf.fill(tf.shape(first), tf.constant(1)),
-            slotMask,
-            tf.sum(attentionMask, tf.constant(1)), // the first token's position: real tokens so far
-            promptLength,
-            maxNewTokens,
-            eosTokenIds,
-            padTokenId,
-            sampling,
-            caches);
-    GenerationLoop.State<T> done =
-        new GenerationLoop<>(config, weights, nextToken, functions::add).run(tf, initial);
+    Generation.State<T> done =
+        new Generation<>(config, weights, functions::add)
+            .generate(
+                tf,
+                embeddings,
+                attentionMask,
+                new Generation.Settings(maxNewTokens, eosTokenIds, padTokenId, sampling));
 
     signatures.put(
         GENERATE,
