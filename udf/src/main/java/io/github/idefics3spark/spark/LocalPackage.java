@@ -59,6 +59,9 @@ import org.slf4j.LoggerFactory;
 public final class LocalPackage {
   private static final Logger LOG = LoggerFactory.getLogger(LocalPackage.class);
 
+  /** The user this JVM runs as, found on first use by {@link #currentUser()}. */
+  private static UserPrincipal currentUser;
+
   private LocalPackage() {}
 
   /** {@code java.io.tmpdir}/idefics3-spark-models-USER: the cache when none is set. */
@@ -199,8 +202,6 @@ public final class LocalPackage {
     }
     return currentUser;
   }
-
-  private static UserPrincipal currentUser;
 
   static boolean isRemote(String modelUri) {
     String scheme = scheme(modelUri);
