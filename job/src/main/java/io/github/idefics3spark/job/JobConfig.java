@@ -1,6 +1,7 @@
 package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.IOException;
 import java.io.Reader;
@@ -45,6 +46,7 @@ import java.util.stream.Collectors;
  * @param model the model package or checkpoint URI; null for score
  * @param modelCache executors' local folder for copied or converted packages, or null for the
  *     default
+ * @param verifyPackage how executors check a package used in place or found in their cache
  * @param modelSettings threads, batch size, decoding and image settings (eval: the benchmark's
  *     max-new-tokens by default)
  */
@@ -68,6 +70,7 @@ public record JobConfig(
     int preview,
     String model,
     String modelCache,
+    Verification verifyPackage,
     ModelSettings modelSettings) {
 
   /** The option that names the configuration file; command line only. */
@@ -79,7 +82,8 @@ public record JobConfig(
 
   /** What the inference stage needs: the model, its settings and the cache folder if one is set. */
   public InferenceSettings inferenceSettings() {
-    InferenceSettings settings = InferenceSettings.of(model, modelSettings);
+    InferenceSettings settings =
+        InferenceSettings.of(model, modelSettings).withVerification(verifyPackage);
     return modelCache == null ? settings : settings.withCacheDir(modelCache);
   }
 
@@ -288,6 +292,11 @@ public record JobConfig(
         values.integer(JobOption.PREVIEW, 0, 0),
         task.usesModel() ? values.required(JobOption.MODEL) : null,
         values.string(JobOption.MODEL_CACHE, null),
+        values.choice(
+            JobOption.VERIFY_PACKAGE,
+            Verification.FULL,
+            Verification::forValue,
+            Verification.choices()),
         model);
   }
 

@@ -107,6 +107,13 @@ public enum JobOption {
       "DIR",
       "Executor-local folder for packages copied from hdfs:/s3a: or converted from checkpoints"
           + " (default: a folder under java.io.tmpdir)."),
+  VERIFY_PACKAGE(
+      "verify-package",
+      "quick|full",
+      "How executors check a package used in place or found in --model-cache against its"
+          + " manifest before loading it. full (default): the sha256 of every file, weights"
+          + " included (about 2 s per GB of package); quick: sizes, and the sha256 of the assets and the graph."
+          + " Both refuse a graph with an op that convert does not write."),
   BATCH_SIZE("batch-size", "N", "Requests decoded together at most (default 8)."),
   MAX_NEW_TOKENS("max-new-tokens", "N", "New tokens per answer at most (default 64)."),
   TEMPERATURE(

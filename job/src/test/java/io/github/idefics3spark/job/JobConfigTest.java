@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -297,5 +298,18 @@ class JobConfigTest {
     String message = refusal(Task.CAPTION, with("--seed", "7"));
     assertTrue(message.contains("decoding is greedy"), message);
     assertTrue(JobConfig.parse(Task.CAPTION, with("--top-k", "5")).modelSettings().doSample());
+  }
+
+  @Test
+  void verifyPackageIsFullByDefaultAndReachesTheInferenceSettings() {
+    assertEquals(
+        Verification.FULL,
+        JobConfig.parse(Task.CAPTION, REQUIRED).inferenceSettings().verification());
+    JobConfig quick = JobConfig.parse(Task.CAPTION, with("--verify-package", "quick"));
+    assertEquals(Verification.QUICK, quick.verifyPackage());
+    assertEquals(Verification.QUICK, quick.inferenceSettings().verification());
+    assertEquals(
+        "setting verify-package is 'none' (option --verify-package), expected one of quick|full",
+        refusal(Task.CAPTION, with("--verify-package", "none")));
   }
 }

@@ -2,21 +2,14 @@ package io.github.idefics3spark.idefics3;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.safetensors.CheckpointTensors;
 import io.github.idefics3spark.tf.ComputeDtype;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -50,10 +43,11 @@ import org.tensorflow.types.TInt64;
  * </pre>
  */
 public final class Idefics3Package implements AutoCloseable {
-  /** The package layout version this code writes and reads. */
-  public static final int FORMAT_VERSION = 1;
+  /** The package layout version this code writes and reads: {@link PackageFiles#FORMAT_VERSION}. */
+  public static final int FORMAT_VERSION = PackageFiles.FORMAT_VERSION;
 
-  public static final String MANIFEST = "idefics3-spark.json";
+  /** The manifest's file name: {@link PackageFiles#MANIFEST}. */
+  public static final String MANIFEST = PackageFiles.MANIFEST;
 
   /** Files of a checkpoint copied unchanged into assets/ when present. */
   static final List<String> ASSET_FILES =
@@ -186,7 +180,7 @@ public final class Idefics3Package implements AutoCloseable {
           sources.add(file);
         }
       }
-      writeManifest(target, source, sources, graph, parameters);
+      PackageFiles.writeManifest(target, source, sources, graph, parameters);
     }
     return parameters;
   }
@@ -197,7 +191,10 @@ public final class Idefics3Package implements AutoCloseable {
   }
 
   /**
-   * Loads a package written by {@link #write} onto the given GPUs.
+   * Loads a package written by {@link #write} onto the given GPUs, once its graph passed {@link
+   * PackageFiles#checkGraph}: TensorFlow runs a package's restore and init ops while loading it.
+   * The other files are checked against the manifest by {@link PackageFiles#verify}, which callers
+   * run first (a package used in place, a copy, a cache hit).
    *
    * @param intraOpThreads TensorFlow threads for one operation; 0 lets TensorFlow choose
    * @param visibleGpus the GPU ids the session may use, comma-separated as TensorFlow's {@code
@@ -206,22 +203,9 @@ public final class Idefics3Package implements AutoCloseable {
    */
   public static Idefics3Package load(Path dir, int intraOpThreads, String visibleGpus)
       throws IOException {
-    Path manifestFile = dir.resolve(MANIFEST);
-    if (!Files.isRegularFile(manifestFile)) {
-      throw new IOException(
-          dir + " is not an idefics3-spark package: " + MANIFEST + " is missing (run convert)");
-    }
-    JsonNode manifest = MAPPER.readTree(manifestFile.toFile());
-    int version = manifest.path("format_version").asInt(-1);
-    if (version != FORMAT_VERSION) {
-      throw new IOException(
-          manifestFile
-              + " has format_version "
-              + version
-              + ", this build reads "
-              + FORMAT_VERSION
-              + "; convert the checkpoint again with this build");
-    }
+    JsonNode manifest = PackageFiles.readManifest(dir);
+    // TensorFlow runs the graph's restore and init ops while loading: check them first.
+    PackageFiles.checkGraph(dir, manifest);
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));
     ConfigProto config =
         ConfigProto.newBuilder()
@@ -445,65 +429,6 @@ public final class Idefics3Package implements AutoCloseable {
               + index
               + " missing): the resource-variable saver ops were not used");
     }
-  }
-
-  private static void writeManifest(
-      Path target, Path source, List<Path> sources, Idefics3Graph graph, long parameters)
-      throws IOException {
-    ObjectNode root = MAPPER.createObjectNode();
-    root.put("format_version", FORMAT_VERSION);
-    root.put("converter", "idefics3-spark model-loader");
-    root.put("dtype", graph.dtype().flag());
-    root.put("parameters", parameters);
-    ObjectNode hashes = root.putObject("source");
-    hashes.put("folder", source.toAbsolutePath().toString());
-    ObjectNode files = hashes.putObject("sha256");
-    for (Path file : sources) {
-      files.put(file.getFileName().toString(), sha256(file));
-    }
-    // Every file of the package but the manifest, so a copy can be checked whole.
-    ObjectNode packageFiles = root.putObject("package").putObject("files");
-    List<Path> written;
-    try (Stream<Path> walk = Files.walk(target)) {
-      written = walk.filter(Files::isRegularFile).sorted().toList();
-    }
-    for (Path file : written) {
-      ObjectNode entry =
-          packageFiles.putObject(target.relativize(file).toString().replace('\\', '/'));
-      entry.put("bytes", Files.size(file));
-      entry.put("sha256", sha256(file));
-    }
-    ObjectNode signatures = root.putObject("signatures");
-    for (Map.Entry<String, Signature> entry : graph.signatures().entrySet()) {
-      ObjectNode signature = signatures.putObject(entry.getKey());
-      describe(signature.putObject("inputs"), entry.getValue().getInputs());
-      describe(signature.putObject("outputs"), entry.getValue().getOutputs());
-    }
-    MAPPER.writerWithDefaultPrettyPrinter().writeValue(target.resolve(MANIFEST).toFile(), root);
-  }
-
-  private static void describe(ObjectNode node, Map<String, Signature.TensorDescription> tensors) {
-    for (Map.Entry<String, Signature.TensorDescription> entry : tensors.entrySet()) {
-      ObjectNode tensor = node.putObject(entry.getKey());
-      tensor.put("dtype", entry.getValue().dataType.name());
-      ArrayNode shape = tensor.putArray("shape");
-      for (long dim : entry.getValue().shape.asArray()) {
-        shape.add(dim);
-      }
-    }
-  }
-
-  static String sha256(Path file) throws IOException {
-    MessageDigest digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JVM has no SHA-256", e);
-    }
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
-    }
-    return HexFormat.of().formatHex(digest.digest());
   }
 
   @Override

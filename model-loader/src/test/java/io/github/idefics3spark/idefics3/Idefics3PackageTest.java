@@ -115,7 +115,7 @@ class Idefics3PackageTest {
     assertEquals(Idefics3Package.FORMAT_VERSION, manifest.get("format_version").asInt());
     assertEquals("fp32", manifest.get("dtype").asText());
     assertEquals(
-        Idefics3Package.sha256(source.resolve("model.safetensors")),
+        PackageFiles.sha256(source.resolve("model.safetensors")),
         manifest.get("source").get("sha256").get("model.safetensors").asText());
     for (String signature :
         new String[] {Idefics3Graph.ENCODE_IMAGES, Idefics3Graph.LOGITS, Idefics3Graph.GENERATE}) {

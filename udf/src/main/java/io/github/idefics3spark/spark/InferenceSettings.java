@@ -1,6 +1,7 @@
 package io.github.idefics3spark.spark;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import java.io.Serializable;
 import java.util.Objects;
 
@@ -20,6 +21,7 @@ public final class InferenceSettings implements Serializable {
 
   private final String modelUri;
   private final String cacheDir;
+  private final Verification verification;
   private final int sortWindowBatches;
 
   // ModelSettings, field by field (records are not Serializable unless declared so)
@@ -36,7 +38,11 @@ public final class InferenceSettings implements Serializable {
   private final long maxImagePixels;
 
   private InferenceSettings(
-      String modelUri, ModelSettings model, String cacheDir, int sortWindowBatches) {
+      String modelUri,
+      ModelSettings model,
+      String cacheDir,
+      Verification verification,
+      int sortWindowBatches) {
     if (modelUri == null || modelUri.isBlank()) {
       throw new IllegalArgumentException(
           "setting model is empty, expected a model package or Hugging Face checkpoint folder"
@@ -48,6 +54,7 @@ public final class InferenceSettings implements Serializable {
     }
     this.modelUri = modelUri;
     this.cacheDir = cacheDir;
+    this.verification = Objects.requireNonNull(verification, "verification");
     this.sortWindowBatches = sortWindowBatches;
     this.intraOpThreads = model.intraOpThreads();
     this.batchSize = model.batchSize();
@@ -71,22 +78,31 @@ public final class InferenceSettings implements Serializable {
    *     --archives}
    */
   public static InferenceSettings of(String modelUri, ModelSettings model) {
-    return new InferenceSettings(modelUri, model, null, DEFAULT_SORT_WINDOW_BATCHES);
+    return new InferenceSettings(
+        modelUri, model, null, Verification.FULL, DEFAULT_SORT_WINDOW_BATCHES);
   }
 
   /** The same settings with executors keeping copied or converted packages in {@code dir}. */
   public InferenceSettings withCacheDir(String dir) {
-    return new InferenceSettings(modelUri, model(), dir, sortWindowBatches);
+    return new InferenceSettings(modelUri, model(), dir, verification, sortWindowBatches);
+  }
+
+  /**
+   * The same settings with executors checking a package used in place or found in their cache with
+   * {@code verification} (default {@link Verification#FULL}: every file's sha256).
+   */
+  public InferenceSettings withVerification(Verification verification) {
+    return new InferenceSettings(modelUri, model(), cacheDir, verification, sortWindowBatches);
   }
 
   /** The same settings sorting windows of {@code batches} batches by prompt length. */
   public InferenceSettings withSortWindowBatches(int batches) {
-    return new InferenceSettings(modelUri, model(), cacheDir, batches);
+    return new InferenceSettings(modelUri, model(), cacheDir, verification, batches);
   }
 
   /** The same settings with other model settings. */
   public InferenceSettings withModel(ModelSettings model) {
-    return new InferenceSettings(modelUri, model, cacheDir, sortWindowBatches);
+    return new InferenceSettings(modelUri, model, cacheDir, verification, sortWindowBatches);
   }
 
   public String modelUri() {
@@ -96,6 +112,11 @@ public final class InferenceSettings implements Serializable {
   /** The local cache folder for copied and converted packages, or null for the default. */
   public String cacheDir() {
     return cacheDir;
+  }
+
+  /** How a package used in place or found in the cache is checked before it is loaded. */
+  public Verification verification() {
+    return verification;
   }
 
   public int sortWindowBatches() {
@@ -123,13 +144,14 @@ public final class InferenceSettings implements Serializable {
     return o instanceof InferenceSettings other
         && modelUri.equals(other.modelUri)
         && Objects.equals(cacheDir, other.cacheDir)
+        && verification == other.verification
         && sortWindowBatches == other.sortWindowBatches
         && model().equals(other.model());
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(modelUri, cacheDir, sortWindowBatches, model());
+    return Objects.hash(modelUri, cacheDir, verification, sortWindowBatches, model());
   }
 
   @Override
@@ -138,6 +160,8 @@ public final class InferenceSettings implements Serializable {
         + modelUri
         + ", cacheDir="
         + cacheDir
+        + ", verifyPackage="
+        + verification.flag()
         + ", sortWindowBatches="
         + sortWindowBatches
         + ", "

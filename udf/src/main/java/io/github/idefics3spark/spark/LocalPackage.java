@@ -1,29 +1,29 @@
 package io.github.idefics3spark.spark;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.idefics3spark.idefics3.Idefics3Package;
+import io.github.idefics3spark.idefics3.PackageFiles;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -48,22 +48,19 @@ import org.slf4j.LoggerFactory;
  * it atomically once complete and verified, so concurrent tasks and executor JVMs sharing the cache
  * folder never see half a package; the loser of a race uses the winner's folder. The cached folder
  * is named after the source's listing (paths, sizes, modification times), so a changed source gets
- * a fresh copy. Verification checks that the graph and weights files are there, every file's size
- * against the manifest's, and every file of {@code assets/} against its sha256; a copy from a
- * remote file system is also checked file by file against the sha256 the manifest records for every
- * package file (weights included).
+ * a fresh copy.
+ *
+ * <p>Nothing is used unverified ({@link PackageFiles#verify}): a local package used in place and a
+ * cache hit are checked at the verification the caller asks ({@code verify-package}, full by
+ * default: every file's sha256 against the manifest); a fresh copy is checked in full before it is
+ * renamed into place. The cache folder is created owner-only and refused when another user owns it
+ * or group or others may write it: whoever can write there chooses what executors load.
  */
 public final class LocalPackage {
   private static final Logger LOG = LoggerFactory.getLogger(LocalPackage.class);
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  /** Files a package must hold besides those the manifest hashes. */
-  private static final List<String> REQUIRED =
-      List.of(
-          Idefics3Package.MANIFEST,
-          "saved_model.pb",
-          "variables/variables.index",
-          "assets/config.json");
+  /** The user this JVM runs as, found on first use by {@link #currentUser()}. */
+  private static UserPrincipal currentUser;
 
   private LocalPackage() {}
 
@@ -83,16 +80,26 @@ public final class LocalPackage {
    */
   public static Path resolve(String modelUri, Configuration hadoop, Path cacheDir)
       throws IOException {
+    return resolve(modelUri, hadoop, cacheDir, Verification.FULL);
+  }
+
+  /**
+   * Like {@link #resolve(String, Configuration, Path)}, checking a package used in place or found
+   * in the cache with {@code verification}.
+   */
+  public static Path resolve(
+      String modelUri, Configuration hadoop, Path cacheDir, Verification verification)
+      throws IOException {
     if (isRemote(modelUri)) {
-      return copyRemote(modelUri, hadoop, cacheDir);
+      return copyRemote(modelUri, hadoop, cacheDir, verification);
     }
     Path local = localPath(modelUri);
     if (Files.isRegularFile(local.resolve(Idefics3Package.MANIFEST))) {
-      verify(local);
+      PackageFiles.verify(local, verification);
       return local;
     }
     if (Files.isRegularFile(local.resolve("config.json"))) {
-      return convertLocal(local, cacheDir);
+      return convertLocal(local, cacheDir, verification);
     }
     throw notAModel(modelUri, local.toString(), Files.isDirectory(local));
   }
@@ -123,91 +130,77 @@ public final class LocalPackage {
   }
 
   /**
-   * Checks a package folder against its manifest: the required files are there, every file the
-   * manifest lists has its size, and every asset the manifest hashes has that sha256. Cheap enough
-   * for a package used in place; a copy is checked whole by {@link #verifyCopy}.
+   * Makes sure {@code cacheDir} is this user's alone before anything in it is trusted: creates it
+   * owner-only (rwx------) when missing; refuses a folder (or a link to one) owned by another user,
+   * or one that group or others may write, where someone else could plant a package.
    *
-   * @return the number of files whose sha256 was checked
+   * @throws IOException naming the folder, its owner and permissions, and --model-cache
    */
-  public static int verify(Path dir) throws IOException {
-    return verify(dir, false);
-  }
-
-  /**
-   * {@link #verify} plus the sha256 of every file the manifest lists (weights included), for a
-   * package just copied from a remote file system.
-   */
-  public static int verifyCopy(Path dir) throws IOException {
-    return verify(dir, true);
-  }
-
-  private static int verify(Path dir, boolean hashEveryFile) throws IOException {
-    for (String name : REQUIRED) {
-      if (!Files.isRegularFile(dir.resolve(name))) {
-        throw new IOException(
-            "model package "
-                + dir
-                + " has no "
-                + name
-                + ": it is incomplete; convert the checkpoint again or copy the whole folder");
+  static void checkCacheFolder(Path cacheDir) throws IOException {
+    boolean posix = cacheDir.getFileSystem().supportedFileAttributeViews().contains("posix");
+    if (!posix) {
+      Files.createDirectories(cacheDir);
+      return; // no owner and mode bits to check
+    }
+    if (!Files.exists(cacheDir, LinkOption.NOFOLLOW_LINKS)) {
+      Path parent = cacheDir.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      try {
+        Files.createDirectory(
+            cacheDir,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (FileAlreadyExistsException e) {
+        // another task or executor made it first: checked below like any existing folder
       }
     }
-    JsonNode manifest = MAPPER.readTree(dir.resolve(Idefics3Package.MANIFEST).toFile());
-    int checked = 0;
-    for (Map.Entry<String, JsonNode> entry : manifest.path("package").path("files").properties()) {
-      Path file = dir.resolve(entry.getKey());
-      long expectedBytes = entry.getValue().path("bytes").asLong(-1);
-      if (!Files.isRegularFile(file) || Files.size(file) != expectedBytes) {
-        throw new IOException(
-            file
-                + (Files.isRegularFile(file)
-                    ? " has " + Files.size(file) + " bytes"
-                    : " is missing")
-                + " but "
-                + Idefics3Package.MANIFEST
-                + " records "
-                + expectedBytes
-                + " bytes: the package is incomplete or was changed after conversion; copy the"
-                + " package again or convert the checkpoint again");
-      }
-      if (hashEveryFile) {
-        checkSha256(file, entry.getValue().path("sha256").asText());
-        checked++;
-      }
-    }
-    JsonNode hashes = manifest.path("source").path("sha256");
-    int assets = 0;
-    for (Map.Entry<String, JsonNode> entry : hashes.properties()) {
-      Path asset = dir.resolve("assets").resolve(entry.getKey());
-      if (!Files.isRegularFile(asset)) {
-        continue; // the weights files: hashed at conversion, not part of the package
-      }
-      checkSha256(asset, entry.getValue().asText());
-      assets++;
-    }
-    if (assets == 0) {
+    UserPrincipal me = currentUser();
+    UserPrincipal linkOwner = Files.getOwner(cacheDir, LinkOption.NOFOLLOW_LINKS);
+    if (!Files.isDirectory(cacheDir)) {
       throw new IOException(
-          dir.resolve(Idefics3Package.MANIFEST)
-              + " hashes none of the files in assets/ (source.sha256): it was not written by"
-              + " convert; convert the checkpoint again");
+          "model cache folder "
+              + cacheDir
+              + " is not a folder; set --model-cache to a folder of your own (it is created"
+              + " owner-only when missing)");
     }
-    return hashEveryFile ? checked : assets;
+    Path real = cacheDir.toRealPath();
+    UserPrincipal owner = Files.getOwner(real);
+    Set<PosixFilePermission> mode = Files.getPosixFilePermissions(real);
+    String found =
+        "model cache folder "
+            + cacheDir
+            + (real.equals(cacheDir.toAbsolutePath()) ? "" : " (" + real + ")")
+            + " is owned by "
+            + (linkOwner.equals(owner)
+                ? owner.getName()
+                : linkOwner.getName() + " and " + owner.getName())
+            + " with permissions "
+            + PosixFilePermissions.toString(mode);
+    String fix =
+        ": another user could plant a package there that this job would load; set --model-cache to"
+            + " a folder of your own (it is created owner-only when missing)";
+    if (!owner.equals(me) || !linkOwner.equals(me)) {
+      throw new IOException(found + ", not by " + me.getName() + ", who runs this JVM" + fix);
+    }
+    if (mode.contains(PosixFilePermission.GROUP_WRITE)
+        || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
+      throw new IOException(
+          found + ", writable by group or others" + fix + ", or run chmod go-w " + real);
+    }
   }
 
-  private static void checkSha256(Path file, String expected) throws IOException {
-    String found = sha256(file);
-    if (!found.equalsIgnoreCase(expected)) {
-      throw new IOException(
-          file
-              + " has sha256 "
-              + found
-              + " but "
-              + Idefics3Package.MANIFEST
-              + " records "
-              + expected
-              + ": the copy is damaged or the package was changed after conversion; copy the"
-              + " package again or convert the checkpoint again");
+  /** The user this JVM runs as: the owner of a file it creates. */
+  private static synchronized UserPrincipal currentUser() throws IOException {
+    if (currentUser == null) {
+      Path probe = Files.createTempFile("idefics3-spark-owner", ".tmp");
+      try {
+        currentUser = Files.getOwner(probe);
+      } finally {
+        Files.deleteIfExists(probe);
+      }
     }
+    return currentUser;
   }
 
   static boolean isRemote(String modelUri) {
@@ -268,7 +261,8 @@ public final class LocalPackage {
   private record RemoteFile(
       org.apache.hadoop.fs.Path path, String relative, long size, long mtime) {}
 
-  private static Path copyRemote(String modelUri, Configuration hadoop, Path cacheDir)
+  private static Path copyRemote(
+      String modelUri, Configuration hadoop, Path cacheDir, Verification verification)
       throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(modelUri);
     FileSystem fs = root.getFileSystem(hadoop);
@@ -302,12 +296,13 @@ public final class LocalPackage {
       listing.append(f.relative()).append('\t').append(f.size()).append('\t').append(f.mtime());
       listing.append('\n');
     }
+    checkCacheFolder(cacheDir);
     Path target = cacheDir.resolve(cacheName(root.getName(), listing.toString()));
     if (Files.isDirectory(target)) {
-      return target; // renamed into place only after it was verified
+      PackageFiles.verify(target, verification);
+      return target;
     }
 
-    Files.createDirectories(cacheDir);
     Path staging = staging(cacheDir);
     try {
       long bytes = 0;
@@ -339,13 +334,13 @@ public final class LocalPackage {
           target,
           String.format("%.1f", (System.nanoTime() - start) / 1e9));
       if (isPackage) {
-        verifyCopy(staging);
-        return publish(staging, target);
+        PackageFiles.verify(staging, Verification.FULL);
+        return publish(staging, target, verification);
       }
       Path converted = staging(cacheDir);
       try {
         convert(staging, converted, modelUri);
-        return publish(converted, target);
+        return publish(converted, target, verification);
       } finally {
         deleteTree(converted);
       }
@@ -354,7 +349,8 @@ public final class LocalPackage {
     }
   }
 
-  private static Path convertLocal(Path checkpoint, Path cacheDir) throws IOException {
+  private static Path convertLocal(Path checkpoint, Path cacheDir, Verification verification)
+      throws IOException {
     StringBuilder listing = new StringBuilder(checkpoint.toRealPath().toString()).append('\n');
     try (Stream<Path> walk = Files.walk(checkpoint)) {
       for (Path file : walk.filter(Files::isRegularFile).sorted().toList()) {
@@ -363,17 +359,18 @@ public final class LocalPackage {
         listing.append('\t').append(attributes.lastModifiedTime().toMillis()).append('\n');
       }
     }
+    checkCacheFolder(cacheDir);
     Path target =
         cacheDir.resolve(
             cacheName(checkpoint.toRealPath().getFileName().toString(), listing.toString()));
     if (Files.isDirectory(target)) {
+      PackageFiles.verify(target, verification);
       return target;
     }
-    Files.createDirectories(cacheDir);
     Path staging = staging(cacheDir);
     try {
       convert(checkpoint, staging, checkpoint.toString());
-      return publish(staging, target);
+      return publish(staging, target, verification);
     } finally {
       deleteTree(staging);
     }
@@ -394,15 +391,19 @@ public final class LocalPackage {
               + "; convert it with the convert command and set --model to the package",
           e);
     }
-    verify(target);
+    PackageFiles.verify(target, Verification.QUICK); // written just now, by this JVM
     LOG.info(
         "converted checkpoint {} into a package in {} s",
         modelUri,
         String.format("%.1f", (System.nanoTime() - start) / 1e9));
   }
 
-  /** Renames a complete staging folder into place; when another copy got there first, uses it. */
-  private static Path publish(Path staging, Path target) throws IOException {
+  /**
+   * Renames a complete, verified staging folder into place; when another copy got there first, uses
+   * that one once verified.
+   */
+  private static Path publish(Path staging, Path target, Verification verification)
+      throws IOException {
     try {
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
       return target;
@@ -417,7 +418,8 @@ public final class LocalPackage {
           e);
     } catch (IOException e) {
       if (Files.isRegularFile(target.resolve(Idefics3Package.MANIFEST))) {
-        return target; // another task or executor published the same package first
+        PackageFiles.verify(target, verification); // published first by another task or JVM
+        return target;
       }
       throw e;
     }
@@ -432,7 +434,9 @@ public final class LocalPackage {
     if (safe.isEmpty() || safe.startsWith(".")) {
       safe = "model" + safe;
     }
-    return safe + "-" + sha256(listing.getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+    return safe
+        + "-"
+        + PackageFiles.sha256(listing.getBytes(StandardCharsets.UTF_8)).substring(0, 16);
   }
 
   private static void deleteTree(Path dir) {
@@ -446,25 +450,5 @@ public final class LocalPackage {
     } catch (IOException | UncheckedIOException e) {
       LOG.warn("could not remove the staging folder {}: {}", dir, e.toString());
     }
-  }
-
-  private static MessageDigest digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("this JVM has no SHA-256", e);
-    }
-  }
-
-  private static String sha256(byte[] bytes) {
-    return HexFormat.of().formatHex(digest().digest(bytes));
-  }
-
-  static String sha256(Path file) throws IOException {
-    MessageDigest digest = digest();
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-      in.transferTo(OutputStream.nullOutputStream());
-    }
-    return HexFormat.of().formatHex(digest.digest());
   }
 }

@@ -2,6 +2,7 @@ package io.github.idefics3spark.spark;
 
 import io.github.idefics3spark.idefics3.Idefics3Model;
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -23,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * <p>The job, the SQL functions and the ML Transformer all come here, so they share that load
  * whichever asked first: callers asking with other settings (batch size, decoding, image
  * resolution) get the loaded model through {@link Idefics3Model#withSettings}, at no load cost.
- * Only another cache folder or other intra-op threads load the package again.
+ * Only another cache folder, other intra-op threads or another package verification load the
+ * package again.
  *
  * <p>A load that fails is not remembered: the next task tries again (a retried task after a passing
  * S3 error, say). Models stay loaded for the life of the JVM.
@@ -32,7 +34,8 @@ public final class ModelCache {
   private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
 
   /** What makes two loaded packages the same: the session's threads are fixed at load. */
-  private record Key(String modelUri, String cacheDir, int intraOpThreads) {}
+  private record Key(
+      String modelUri, String cacheDir, int intraOpThreads, Verification verification) {}
 
   /**
    * One model, loaded by the first caller while the others wait for it, and its views with other
@@ -49,7 +52,7 @@ public final class ModelCache {
         Path cacheDir =
             key.cacheDir() == null ? LocalPackage.defaultCacheDir() : Path.of(key.cacheDir());
         long start = System.nanoTime();
-        Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir);
+        Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir, key.verification());
         // The executor's model lives on the GPU of the task that loaded it: give executors one GPU
         // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
         model = Idefics3Model.load(dir, settings, String.join(",", resources.gpus()));
@@ -97,7 +100,12 @@ public final class ModelCache {
     if (model.intraOpThreads() == 0) {
       model = model.withIntraOpThreads(resources.cpus());
     }
-    Key key = new Key(settings.modelUri(), settings.cacheDir(), model.intraOpThreads());
+    Key key =
+        new Key(
+            settings.modelUri(),
+            settings.cacheDir(),
+            model.intraOpThreads(),
+            settings.verification());
     try {
       return MODELS.computeIfAbsent(key, k -> new Slot()).get(key, model, hadoop, resources);
     } catch (IOException e) {

@@ -6,12 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.idefics3.Idefics3Package;
+import io.github.idefics3spark.idefics3.PackageFiles;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -27,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Finding the model: a checkpoint converted once into the cache, a package on a Hadoop file system
- * copied once, verified against its manifest and shared by concurrent callers, refusals by name.
+ * copied once, verified against its manifest and shared by concurrent callers, refusals by name;
+ * packages used in place and cache hits verified too; a cache folder someone else could write is
+ * refused.
  */
 class LocalPackageTest {
   @TempDir static Path shared;
@@ -113,7 +121,7 @@ class LocalPackageTest {
       assertTrue(local.startsWith(cache), local.toString());
       assertTrue(local.getFileName().toString().startsWith("tiny-"), local.toString());
       assertEquals(List.of(local.getFileName().toString()), entries(cache), "no staging left");
-      assertTrue(LocalPackage.verify(local) >= 5);
+      assertTrue(PackageFiles.verify(local, Verification.FULL) >= 5);
       assertEquals(
           Files.size(remote.resolve("variables/variables.data-00000-of-00001")),
           Files.size(local.resolve("variables/variables.data-00000-of-00001")));
@@ -217,5 +225,117 @@ class LocalPackageTest {
     LocalPackage.checkReachable("shipped-with-archives", HADOOP); // only executors may see it
     LocalPackage.checkReachable(other(converted), HADOOP);
     LocalPackage.checkReachable(TestFixtures.tinyCheckpoint().toString(), HADOOP);
+  }
+
+  private static final String WEIGHTS = "variables/variables.data-00000-of-00001";
+
+  /** Records a wrong sha256 for the weights in the manifest, as an attacker editing it would. */
+  private static void editWeightsHash(Path dir) throws IOException {
+    ObjectMapper mapper = new ObjectMapper();
+    Path file = dir.resolve(Idefics3Package.MANIFEST);
+    ObjectNode manifest = (ObjectNode) mapper.readTree(file.toFile());
+    ((ObjectNode) manifest.at("/package/files/" + WEIGHTS.replace("/", "~1")))
+        .put("sha256", "ab".repeat(32));
+    mapper.writeValue(file.toFile(), manifest);
+  }
+
+  @Test
+  void aLocalPackageUsedInPlaceIsVerifiedInFullByDefault() throws IOException {
+    Path local = cache.resolve("in-place");
+    copyTree(converted, local);
+    editWeightsHash(local);
+    IOException e =
+        assertThrows(
+            IOException.class, () -> LocalPackage.resolve(local.toString(), HADOOP, cache));
+    assertTrue(
+        e.getMessage().contains(local.resolve(WEIGHTS) + " has sha256 ")
+            && e.getMessage().contains("records " + "ab".repeat(32)),
+        e.getMessage());
+    assertEquals(
+        local, LocalPackage.resolve(local.toString(), HADOOP, cache, Verification.QUICK), "quick");
+  }
+
+  @Test
+  void aCacheHitIsVerifiedBeforeItIsUsed() throws IOException {
+    Path remote = remotePackage("tiny");
+    Path local = LocalPackage.resolve(other(remote), HADOOP, cache);
+    flipLastByte(local.resolve(WEIGHTS)); // changed in the cache after it was copied
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, cache));
+    assertTrue(
+        e.getMessage().contains(local.resolve(WEIGHTS) + " has sha256 ")
+            && e.getMessage().contains("idefics3-spark.json records "),
+        e.getMessage());
+    assertEquals(
+        local, LocalPackage.resolve(other(remote), HADOOP, cache, Verification.QUICK), "quick");
+  }
+
+  @Test
+  void theCacheFolderIsCreatedOwnerOnly() throws IOException {
+    Path fresh = cache.resolve("new").resolve("models");
+    Path local = LocalPackage.resolve(other(remotePackage("tiny")), HADOOP, fresh);
+    assertTrue(local.startsWith(fresh), local.toString());
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)));
+  }
+
+  @Test
+  void aCacheFolderOthersMayWriteIsRefusedNamingItsOwnerAndTheSetting() throws IOException {
+    Path remote = remotePackage("tiny");
+    Path open = Files.createDirectories(cache.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, open));
+    assertEquals(
+        "model cache folder "
+            + open
+            + " is owned by "
+            + currentUser().getName()
+            + " with permissions rwxrwxrwx, writable by group or others: another user could plant"
+            + " a package there that this job would load; set --model-cache to a folder of your"
+            + " own (it is created owner-only when missing), or run chmod go-w "
+            + open,
+        e.getMessage());
+    assertEquals(List.of(), entries(open), "nothing copied into it");
+  }
+
+  /**
+   * A folder of another user (nobody, given by chown: the tests run as root here); run as another
+   * user, the root-owned /root stands for it.
+   */
+  @Test
+  void aCacheFolderOfAnotherUserIsRefusedNamingItsOwnerAndTheSetting() throws IOException {
+    Path remote = remotePackage("tiny");
+    UserPrincipal me = currentUser();
+    Path foreign;
+    String owner;
+    if (me.getName().equals("root")) {
+      foreign = Files.createDirectories(cache.resolve("foreign"));
+      UserPrincipal nobody =
+          foreign.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+      Files.setOwner(foreign, nobody);
+      owner = "nobody";
+    } else {
+      foreign = Path.of("/root");
+      owner = "root";
+    }
+    IOException e =
+        assertThrows(IOException.class, () -> LocalPackage.resolve(other(remote), HADOOP, foreign));
+    assertTrue(
+        e.getMessage().startsWith("model cache folder " + foreign + " is owned by " + owner + " "),
+        e.getMessage());
+    assertTrue(
+        e.getMessage().contains(", not by " + me.getName() + ", who runs this JVM: another user"),
+        e.getMessage());
+    assertTrue(
+        e.getMessage().contains("set --model-cache to a folder of your own"), e.getMessage());
+  }
+
+  private UserPrincipal currentUser() throws IOException {
+    Path probe = Files.createFile(cache.resolve("probe"));
+    try {
+      return Files.getOwner(probe);
+    } finally {
+      Files.delete(probe);
+    }
   }
 }

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.spark.ml;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import io.github.idefics3spark.spark.ImageColumn;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.LocalPackage;
@@ -73,6 +74,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   private final Param<String> errorKindCol;
   private final Param<String> modelUri;
   private final Param<String> modelCacheDir;
+  private final Param<String> verifyPackage;
   private final Param<String> promptTemplate;
   private final IntParam batchSize;
   private final IntParam sortWindowBatches;
@@ -131,6 +133,15 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
             "executor-local folder for packages copied from hdfs:/s3a: or converted from"
                 + " checkpoints; not set: a folder under java.io.tmpdir",
             nonBlank());
+    verifyPackage =
+        new Param<>(
+            this,
+            "verifyPackage",
+            "how a package used in place or found in the executor's cache is checked against its"
+                + " manifest before it is loaded: full (default) hashes every file, weights"
+                + " included; quick checks sizes and hashes the assets and the graph (the graph's"
+                + " op check is always done)",
+            ParamValidators.inArray(new String[] {"quick", "full"}));
     promptTemplate =
         new Param<>(
             this,
@@ -222,6 +233,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     setDefault(imageSplitting, defaults.imageSplitting());
     setDefault(maxImagePixels, defaults.maxImagePixels());
     setDefault(intraOpThreads, defaults.intraOpThreads());
+    setDefault(verifyPackage, Verification.FULL.flag());
   }
 
   private static Function1<String, Object> nonBlank() {
@@ -261,6 +273,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public Param<String> modelCacheDir() {
     return modelCacheDir;
+  }
+
+  public Param<String> verifyPackage() {
+    return verifyPackage;
   }
 
   public Param<String> promptTemplate() {
@@ -342,6 +358,11 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   /** The executor-local cache folder, or null for the default. */
   public String getModelCacheDir() {
     return isDefined(modelCacheDir) ? $(modelCacheDir) : null;
+  }
+
+  /** The package verification: {@code quick} or {@code full}. */
+  public String getVerifyPackage() {
+    return $(verifyPackage);
   }
 
   /** The prompt template in force: the one set, or the default for the question column. */
@@ -437,6 +458,11 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public Idefics3Transformer setModelCacheDir(String value) {
     set(modelCacheDir, value);
+    return this;
+  }
+
+  public Idefics3Transformer setVerifyPackage(String value) {
+    set(verifyPackage, value);
     return this;
   }
 
@@ -633,7 +659,9 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
       model = model.withSampling((float) getTemperature(), getTopK(), (float) getTopP(), getSeed());
     }
     InferenceSettings settings =
-        InferenceSettings.of(getModelUri(), model).withSortWindowBatches(getSortWindowBatches());
+        InferenceSettings.of(getModelUri(), model)
+            .withSortWindowBatches(getSortWindowBatches())
+            .withVerification(Verification.forValue(getVerifyPackage()));
     return getModelCacheDir() == null ? settings : settings.withCacheDir(getModelCacheDir());
   }
 

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.spark.sql;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.PromptTemplate;
 import java.io.Serializable;
@@ -27,6 +28,9 @@ import scala.jdk.javaapi.CollectionConverters;
  *       path, a file:, hdfs: or s3a: URI, or the name of a folder shipped with --archives</td></tr>
  *   <tr><td>{@code model-cache}</td><td>a folder under java.io.tmpdir</td><td>executor-local
  *       folder for copied and converted packages</td></tr>
+ *   <tr><td>{@code verify-package}</td><td>full</td><td>how a package used in place or found in
+ *       the cache is checked: full hashes every file, quick checks sizes and hashes the assets
+ *       and the graph (the graph's op check is always done)</td></tr>
  *   <tr><td>{@code max-new-tokens}</td><td>64</td><td>new tokens per answer at most</td></tr>
  *   <tr><td>{@code temperature}, {@code top-k}, {@code top-p}, {@code seed}</td><td>1, 0, 1,
  *       0</td><td>sampling; setting any of the first three turns it on, else decoding is
@@ -58,6 +62,7 @@ public record FunctionSettings(
 
   public static final String MODEL = "model";
   public static final String MODEL_CACHE = "model-cache";
+  public static final String VERIFY_PACKAGE = "verify-package";
   public static final String MAX_NEW_TOKENS = "max-new-tokens";
   public static final String TEMPERATURE = "temperature";
   public static final String TOP_K = "top-k";
@@ -73,6 +78,7 @@ public record FunctionSettings(
   private static final List<String> OPTIONS =
       List.of(
           MODEL_CACHE,
+          VERIFY_PACKAGE,
           MAX_NEW_TOKENS,
           TEMPERATURE,
           TOP_K,
@@ -195,6 +201,9 @@ public record FunctionSettings(
     if (values.containsKey(MODEL_CACHE)) {
       inference = inference.withCacheDir(v.text(MODEL_CACHE));
     }
+    if (values.containsKey(VERIFY_PACKAGE)) {
+      inference = inference.withVerification(v.verification(VERIFY_PACKAGE));
+    }
     PromptTemplate caption =
         values.containsKey(CAPTION_PROMPT)
             ? new PromptTemplate(v.text(CAPTION_PROMPT))
@@ -261,6 +270,14 @@ public record FunctionSettings(
       } catch (NumberFormatException e) {
         throw wrong(key, "a number " + expected);
       }
+    }
+
+    Verification verification(String key) {
+      Verification verification = Verification.forValue(values.get(key));
+      if (verification == null) {
+        throw wrong(key, "quick or full");
+      }
+      return verification;
     }
 
     boolean bool(String key, boolean fallback) {

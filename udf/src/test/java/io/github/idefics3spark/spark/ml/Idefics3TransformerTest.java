@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.idefics3spark.idefics3.Idefics3Answer;
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.ModelCache;
@@ -401,5 +402,17 @@ class Idefics3TransformerTest {
             .filter("answer IS NULL")
             .count());
     assertEquals(1, ModelCache.loads() - loadsBefore, "one load in this JVM for all three");
+  }
+
+  @Test
+  void verifyPackageIsFullByDefaultQuickOnRequestAndNothingElse() {
+    Idefics3Transformer transformer = new Idefics3Transformer().setModelUri(TinyModel.uri());
+    assertEquals("full", transformer.getVerifyPackage());
+    assertEquals(Verification.FULL, transformer.inferenceSettings().verification());
+    transformer.setVerifyPackage("quick");
+    assertEquals(Verification.QUICK, transformer.inferenceSettings().verification());
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> transformer.setVerifyPackage("none"));
+    assertTrue(e.getMessage().contains("verifyPackage given invalid value none"), e.getMessage());
   }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.idefics3spark.idefics3.Idefics3Answer;
 import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.ModelCache;
 import io.github.idefics3spark.spark.TinyModel;
@@ -385,5 +386,24 @@ class Idefics3FunctionsTest {
     }
     assertNotNull(cause, e.toString());
     assertTrue(cause.getMessage().contains("cast the column to string"), cause.getMessage());
+  }
+
+  @Test
+  void verifyPackageIsFullByDefaultQuickOnRequestAndNothingElse() {
+    String uri = TinyModel.uri();
+    assertEquals(
+        Verification.FULL, FunctionSettings.fromOptions(uri, Map.of()).inference().verification());
+    assertEquals(
+        Verification.QUICK,
+        FunctionSettings.fromOptions(uri, Map.of("verify-package", "quick"))
+            .inference()
+            .verification());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> FunctionSettings.fromOptions(uri, Map.of("verify-package", "none")));
+    assertEquals(
+        "option verify-package of Idefics3Functions.register is 'none', expected quick or full",
+        e.getMessage());
   }
 }
