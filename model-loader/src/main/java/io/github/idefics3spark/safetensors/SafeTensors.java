@@ -1,5 +1,6 @@
 package io.github.idefics3spark.safetensors;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -7,13 +8,16 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
-import java.util.Iterator;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
@@ -160,17 +164,37 @@ public final class SafeTensors implements AutoCloseable {
     }
   }
 
+  /**
+   * Parses and checks the header as the safetensors format requires: a JSON object without repeated
+   * keys; each tensor a known dtype, a shape of non-negative dimensions, and a byte range of
+   * exactly its size; the ranges, in order, tile the data section with neither overlap nor gap from
+   * its first byte to its last (what the reference implementation's {@code validate} refuses). A
+   * file failing any of these was damaged or made to mislead, and is refused naming the tensors at
+   * fault.
+   */
   private static Map<String, TensorInfo> parseHeader(
       String source, byte[] header, long dataBytes, Map<String, String> metadata)
       throws IOException {
-    JsonNode root = MAPPER.readTree(new String(header, StandardCharsets.UTF_8));
+    JsonNode root;
+    try {
+      root = MAPPER.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(header);
+    } catch (IOException e) {
+      throw new IOException(
+          source
+              + ": the header is not valid JSON ("
+              + e.getClass().getSimpleName()
+              + "); the file is damaged or not safetensors",
+          e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IOException(source + ": the header is not a JSON object; not a safetensors file");
+    }
     Map<String, TensorInfo> tensors = new LinkedHashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> entry = it.next();
+    for (Map.Entry<String, JsonNode> entry : root.properties()) {
       String name = entry.getKey();
       JsonNode node = entry.getValue();
       if (name.equals("__metadata__")) {
-        node.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+        node.properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
         continue;
       }
       Dtype dtype;
@@ -181,14 +205,39 @@ public final class SafeTensors implements AutoCloseable {
             source + ": tensor " + name + " has unsupported dtype " + node.path("dtype"));
       }
       JsonNode shapeNode = node.path("shape");
-      long[] shape = new long[shapeNode.size()];
-      for (int i = 0; i < shape.length; i++) {
-        shape[i] = shapeNode.get(i).asLong();
+      JsonNode offsets = node.path("data_offsets");
+      if (!shapeNode.isArray()
+          || !offsets.isArray()
+          || offsets.size() != 2
+          || !offsets.get(0).canConvertToLong()
+          || !offsets.get(1).canConvertToLong()) {
+        throw new IOException(
+            source
+                + ": tensor "
+                + name
+                + " needs a shape (a list of sizes) and data_offsets (two byte offsets)");
       }
-      long begin = node.path("data_offsets").path(0).asLong(-1);
-      long end = node.path("data_offsets").path(1).asLong(-1);
+      long[] shape = new long[shapeNode.size()];
+      long elements = 1;
+      for (int i = 0; i < shape.length; i++) {
+        JsonNode dim = shapeNode.get(i);
+        shape[i] = dim.canConvertToLong() && dim.isIntegralNumber() ? dim.asLong() : -1;
+        if (shape[i] < 0) {
+          throw new IOException(
+              source
+                  + ": tensor "
+                  + name
+                  + " has shape "
+                  + shapeNode
+                  + ": sizes are whole numbers >= 0");
+        }
+        elements = elements < 0 ? -1 : multiplyOrNegative(elements, shape[i]);
+      }
+      long begin = offsets.get(0).asLong();
+      long end = offsets.get(1).asLong();
       TensorInfo info = new TensorInfo(name, dtype, shape, begin, end);
-      if (begin < 0 || end > dataBytes || end - begin != info.elements() * dtype.bytes()) {
+      long bytes = elements < 0 ? -1 : multiplyOrNegative(elements, dtype.bytes());
+      if (begin < 0 || end > dataBytes || bytes < 0 || end - begin != bytes) {
         throw new IOException(
             source
                 + ": tensor "
@@ -198,7 +247,7 @@ public final class SafeTensors implements AutoCloseable {
                 + ", "
                 + end
                 + ") for shape "
-                + java.util.Arrays.toString(shape)
+                + Arrays.toString(shape)
                 + " of "
                 + dtype
                 + " in a data section of "
@@ -207,7 +256,67 @@ public final class SafeTensors implements AutoCloseable {
       }
       tensors.put(name, info);
     }
+    checkTiling(source, tensors.values(), dataBytes);
     return Collections.unmodifiableMap(tensors);
+  }
+
+  /** The ranges, sorted, must follow each other from byte 0 to the end of the data section. */
+  private static void checkTiling(String source, Collection<TensorInfo> tensors, long dataBytes)
+      throws IOException {
+    List<TensorInfo> sorted = new ArrayList<>(tensors);
+    sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+    long expected = 0;
+    TensorInfo previous = null;
+    for (TensorInfo info : sorted) {
+      if (info.begin() < expected) {
+        throw new IOException(
+            source
+                + ": tensors "
+                + previous.name()
+                + " ["
+                + previous.begin()
+                + ", "
+                + previous.end()
+                + ") and "
+                + info.name()
+                + " ["
+                + info.begin()
+                + ", "
+                + info.end()
+                + ") overlap; each tensor's bytes"
+                + " must be its own: the file is damaged or was made to mislead");
+      }
+      if (info.begin() > expected) {
+        throw new IOException(
+            source
+                + ": bytes ["
+                + expected
+                + ", "
+                + info.begin()
+                + ") before tensor "
+                + info.name()
+                + " belong to no tensor; the data section must hold the tensors and nothing else");
+      }
+      expected = info.end();
+      previous = info;
+    }
+    if (expected != dataBytes) {
+      throw new IOException(
+          source
+              + ": the tensors end at byte "
+              + expected
+              + " of a data section of "
+              + dataBytes
+              + " bytes; the data section must hold the tensors and nothing else");
+    }
+  }
+
+  private static long multiplyOrNegative(long a, long b) {
+    try {
+      return Math.multiplyExact(a, b);
+    } catch (ArithmeticException e) {
+      return -1;
+    }
   }
 
   /** Tensor names and layouts, in file order. */

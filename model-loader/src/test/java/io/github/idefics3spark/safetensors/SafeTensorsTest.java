@@ -123,4 +123,58 @@ class SafeTensorsTest {
     IOException e = assertThrows(IOException.class, () -> SafeTensors.open(path));
     assertTrue(e.getMessage().contains("not safetensors"), e.getMessage());
   }
+
+  /** The message refusing a file with this header over {@code dataBytes} zero bytes. */
+  private String refusal(String header, int dataBytes) throws IOException {
+    Path path = dir.resolve("hostile.safetensors");
+    Files.write(path, file(header, new byte[dataBytes]));
+    return assertThrows(IOException.class, () -> SafeTensors.open(path)).getMessage();
+  }
+
+  @Test
+  void overlappingRangesAreRefusedNamingBothTensors() throws IOException {
+    String message =
+        refusal(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+            16);
+    assertTrue(message.contains("tensors a [0, 16) and b [8, 16) overlap"), message);
+  }
+
+  @Test
+  void gapsAndTrailingBytesAreRefused() throws IOException {
+    String gap =
+        refusal(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+            12);
+    assertTrue(gap.contains("bytes [4, 8) before tensor b belong to no tensor"), gap);
+    String trailing =
+        refusal("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4096);
+    assertTrue(
+        trailing.contains("the tensors end at byte 4 of a data section of 4096 bytes"), trailing);
+  }
+
+  @Test
+  void repeatedKeysNegativeOrOverflowingShapesAndMalformedEntriesAreRefused() throws IOException {
+    String repeated =
+        refusal(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+            4);
+    assertTrue(repeated.contains("the header is not valid JSON"), repeated);
+    String negative =
+        refusal("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4);
+    assertTrue(negative.contains("sizes are whole numbers >= 0"), negative);
+    String overflow =
+        refusal(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+                + "\"data_offsets\":[0,0]}}",
+            0);
+    assertTrue(overflow.contains("tensor a claims bytes [0, 0)"), overflow);
+    String noOffsets = refusal("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4);
+    assertTrue(noOffsets.contains("needs a shape (a list of sizes) and data_offsets"), noOffsets);
+    String notObject = refusal("[1, 2, 3]", 0);
+    assertTrue(notObject.contains("the header is not a JSON object"), notObject);
+  }
 }
