@@ -38,6 +38,8 @@ public record Idefics3Answer(
     CORRUPT_IMAGE,
     /** More pixels than the decompression-bomb limit allows. */
     TOO_MANY_PIXELS,
+    /** Decoding the image needed more memory than the executor had; the others went on. */
+    TOO_LARGE,
     /** The conversation and the images do not fit together, or the template refused it. */
     BAD_PROMPT,
     /** The prompt and the new tokens do not fit the model's context. */

@@ -292,6 +292,7 @@ public final class Idefics3Model implements AutoCloseable {
       case UNKNOWN_FORMAT -> Idefics3Answer.ErrorKind.UNKNOWN_IMAGE_FORMAT;
       case TRUNCATED, CORRUPT -> Idefics3Answer.ErrorKind.CORRUPT_IMAGE;
       case TOO_MANY_PIXELS -> Idefics3Answer.ErrorKind.TOO_MANY_PIXELS;
+      case TOO_LARGE -> Idefics3Answer.ErrorKind.TOO_LARGE;
     };
   }
 

@@ -18,7 +18,9 @@ public final class ImageDecodeException extends RuntimeException {
     /** The data is malformed, or uses a feature the decoder does not support. */
     CORRUPT,
     /** More pixels than the configured limit (a decompression bomb, or a very large image). */
-    TOO_MANY_PIXELS
+    TOO_MANY_PIXELS,
+    /** Decoding needed more memory than there was: the row fails, the executor lives on. */
+    TOO_LARGE
   }
 
   private final Reason reason;

@@ -137,8 +137,29 @@ public final class ImageDecoder {
               + SUPPORTED
               + " (convert other formats before the job)");
     }
-    RgbImage stored = decodePixels(encoded, format);
-    return ExifOrientation.apply(stored, ExifOrientation.read(encoded));
+    // A PNG's ancillary chunks (text, ICC) may inflate to gigabytes: the readers see none of them.
+    boolean png = format == Format.PNG;
+    try {
+      RgbImage stored = decodePixels(png ? PngChunks.forPixels(encoded) : encoded, format);
+      return ExifOrientation.apply(
+          stored, ExifOrientation.read(png ? PngChunks.forOrientation(encoded) : encoded));
+    } catch (OutOfMemoryError e) {
+      throw new ImageDecodeException(
+          Reason.TOO_LARGE,
+          "decoding this "
+              + encoded.length
+              + "-byte "
+              + format
+              + " image needed more memory than the executor had free; give the executors more"
+              + " memory, or lower --max-image-pixels to refuse such images before decoding");
+    } catch (StackOverflowError e) {
+      throw new ImageDecodeException(
+          Reason.CORRUPT,
+          "the "
+              + format
+              + " data nests deeper than the decoder can follow: it is damaged or made to"
+              + " mislead; re-encode the image");
+    }
   }
 
   /** The stored pixels, before EXIF orientation. */

@@ -335,4 +335,105 @@ class ImageDecoderTest {
           e.reason() + ": " + e.getMessage());
     }
   }
+
+  /** A PNG chunk: length, type, data, CRC over type and data. */
+  private static byte[] pngChunk(String type, byte[] data) {
+    java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocate(12 + data.length);
+    chunk.putInt(data.length).put(type.getBytes(StandardCharsets.ISO_8859_1)).put(data);
+    CRC32 crc = new CRC32();
+    crc.update(chunk.array(), 4, 4 + data.length);
+    chunk.putInt((int) crc.getValue());
+    return chunk.array();
+  }
+
+  /** {@code png} with {@code chunk} inserted right after its IHDR chunk. */
+  private static byte[] withChunkAfterHeader(byte[] png, byte[] chunk) {
+    int afterHeader = 8 + 12 + 13;
+    byte[] out = new byte[png.length + chunk.length];
+    System.arraycopy(png, 0, out, 0, afterHeader);
+    System.arraycopy(chunk, 0, out, afterHeader, chunk.length);
+    System.arraycopy(png, afterHeader, out, afterHeader + chunk.length, png.length - afterHeader);
+    return out;
+  }
+
+  /** The zlib stream of {@code size} zero bytes, made without holding them. */
+  private static byte[] deflatedZeros(long size) {
+    java.util.zip.Deflater deflater = new java.util.zip.Deflater(java.util.zip.Deflater.BEST_SPEED);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    byte[] zeros = new byte[1 << 20];
+    byte[] buffer = new byte[1 << 16];
+    for (long left = size; left > 0; left -= zeros.length) {
+      deflater.setInput(zeros, 0, (int) Math.min(zeros.length, left));
+      while (!deflater.needsInput()) {
+        out.write(buffer, 0, deflater.deflate(buffer));
+      }
+    }
+    deflater.finish();
+    while (!deflater.finished()) {
+      out.write(buffer, 0, deflater.deflate(buffer));
+    }
+    deflater.end();
+    return out.toByteArray();
+  }
+
+  @Test
+  void compressedChunksThatInflateToGigabytesAreNeverInflated() {
+    // an iTXt text chunk and an iCCP profile of a few MB that inflate to 3 GB each (more than a
+    // Java array holds): the JDK's palette PNG reader and the EXIF reader used to inflate them
+    byte[] bomb = deflatedZeros(3L << 30);
+    java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+    text.writeBytes("Comment".getBytes(StandardCharsets.ISO_8859_1));
+    text.writeBytes(new byte[] {0, 1, 0, 0, 0}); // keyword end, compressed, zlib, no language/key
+    text.writeBytes(bomb);
+    java.io.ByteArrayOutputStream icc = new java.io.ByteArrayOutputStream();
+    icc.writeBytes("bomb".getBytes(StandardCharsets.ISO_8859_1));
+    icc.writeBytes(new byte[] {0, 0});
+    icc.writeBytes(bomb);
+    for (String name : List.of("palette.png", "rgba.png")) {
+      byte[] png = bytes(resource("decoder/" + name));
+      RgbImage clean = DECODER.decode(png);
+      byte[] hostile =
+          withChunkAfterHeader(
+              withChunkAfterHeader(png, pngChunk("iTXt", text.toByteArray())),
+              pngChunk("iCCP", icc.toByteArray()));
+      RgbImage decoded = DECODER.decode(hostile);
+      assertEquals(clean.width(), decoded.width(), name);
+      assertTrue(Arrays.equals(clean.rgb(), decoded.rgb()), name + ": the same pixels");
+    }
+  }
+
+  @Test
+  void pngChunksKeepWhatTheReadersNeedWholeAndNothingElse() {
+    byte[] png = bytes(resource("decoder/orientation5.png"));
+    byte[] withText =
+        withChunkAfterHeader(
+            png, pngChunk("tEXt", "Secret\0value".getBytes(StandardCharsets.ISO_8859_1)));
+    byte[] pixels = PngChunks.forPixels(withText);
+    assertEquals(-1, indexOf(pixels, "tEXt"), "no text chunk for the pixel reader");
+    assertTrue(indexOf(pixels, "IDAT") > 0 && indexOf(pixels, "IEND") > 0);
+    byte[] orientation = PngChunks.forOrientation(withText);
+    assertEquals(-1, indexOf(orientation, "IDAT"), "no pixel data for the EXIF reader");
+    assertEquals(-1, indexOf(orientation, "tEXt"));
+    assertTrue(indexOf(orientation, "eXIf") > 0, "the EXIF chunk kept for the orientation");
+    assertTrue(
+        Arrays.equals(DECODER.decode(png).rgb(), DECODER.decode(withText).rgb()),
+        "the same oriented pixels");
+    byte[] cut = Arrays.copyOf(withText, withText.length * 2 / 3);
+    ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> DECODER.decode(cut));
+    assertEquals(Reason.TRUNCATED, e.reason(), e.getMessage());
+  }
+
+  private static int indexOf(byte[] data, String type) {
+    byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
+    outer:
+    for (int i = 0; i + t.length <= data.length; i++) {
+      for (int j = 0; j < t.length; j++) {
+        if (data[i + j] != t[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
 }
