@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.lower;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.when;
 
+import io.github.idefics3spark.spark.RedactedUri;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayDeque;
@@ -63,7 +64,7 @@ public final class ImageFolderInput {
         when(col("path").startsWith(prefix), col("path").substr(prefix.length() + 1, 1 << 30))
             .otherwise(col("path"));
     files = files.withColumn("relative_path", relative);
-    String inputName = "--input " + config.input();
+    String inputName = "--input " + RedactedUri.of(config.input());
     String questionColumn =
         RequestRows.questionColumn(
             files.select(col("relative_path")), config, inputName, List.of());
@@ -111,7 +112,7 @@ public final class ImageFolderInput {
       }
     } catch (IOException e) {
       throw new JobInputException(
-          "--input " + config.input() + " cannot be listed: " + e.getMessage(), e);
+          "--input " + RedactedUri.of(config.input() + " cannot be listed: " + e.getMessage()), e);
     }
     paths.sort(null);
     return paths;

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.github.idefics3spark.spark.RedactedUri;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,12 +56,16 @@ public final class JobInput {
       matches = fs.globStatus(path);
     } catch (IOException | RuntimeException e) {
       throw new JobInputException(
-          "--input " + config.input() + " cannot be read: " + e.getMessage(), e);
+          "--input "
+              + RedactedUri.of(config.input())
+              + " cannot be read: "
+              + RedactedUri.of(e.getMessage()),
+          e);
     }
     if (matches == null || matches.length == 0) {
       throw new JobInputException(
           "--input "
-              + config.input()
+              + RedactedUri.of(config.input())
               + ": no such file or folder"
               + (path.toString().matches(".*[*?\\[{].*") ? " matches" : "")
               + " (check the path; for s3a:, the bucket, endpoint and credentials)");
@@ -78,7 +83,7 @@ public final class JobInput {
     if (format == InputFormat.FOLDER && !folder) {
       throw new JobInputException(
           "--input "
-              + config.input()
+              + RedactedUri.of(config.input())
               + " is not a folder, but --input-format is folder (a folder of images); give the"
               + " folder, or --input-format manifest or hf-parquet for a table");
     }
@@ -91,7 +96,7 @@ public final class JobInput {
       if (rows.isEmpty()) {
         throw new JobInputException(
             "--input "
-                + config.input()
+                + RedactedUri.of(config.input())
                 + ": no image files"
                 + (config.recursive() ? " in it or its sub-folders" : " in it (--recursive false)")
                 + (config.glob() == null
@@ -102,7 +107,7 @@ public final class JobInput {
       if (kind == null) {
         throw new JobInputException(
             "--input "
-                + config.input()
+                + RedactedUri.of(config.input())
                 + " holds no .parquet, .jsonl, .json or .csv file, but --input-format is "
                 + format.value()
                 + " (a table); give the table's file or folder, or --input-format folder");
@@ -112,7 +117,13 @@ public final class JobInput {
         source = ManifestInput.load(spark, kind, paths);
       } catch (RuntimeException e) {
         throw new JobInputException(
-            "--input " + config.input() + " cannot be read as " + kind + ": " + e.getMessage(), e);
+            "--input "
+                + RedactedUri.of(config.input())
+                + " cannot be read as "
+                + kind
+                + ": "
+                + RedactedUri.of(e.getMessage()),
+            e);
       }
       if (format == null) {
         format =
@@ -142,6 +153,7 @@ public final class JobInput {
     if (config.partitions() > 0) {
       rows = rows.repartition(config.partitions());
     }
+    description = RedactedUri.of(description);
     LOG.info("input: {} read as {}", description, format.value());
     return new Read(rows, format, description);
   }
@@ -153,7 +165,7 @@ public final class JobInput {
       children = fs.listStatus(dir.getPath());
     } catch (IOException e) {
       throw new JobInputException(
-          "--input " + dir.getPath() + " cannot be listed: " + e.getMessage(), e);
+          "--input " + RedactedUri.of(dir.getPath() + " cannot be listed: " + e.getMessage()), e);
     }
     List<FileStatus> files = new ArrayList<>();
     for (FileStatus child : children) {
@@ -202,7 +214,7 @@ public final class JobInput {
     }
     throw new JobInputException(
         "--input "
-            + config.input()
+            + RedactedUri.of(config.input())
             + ": ids must be unique and not null ("
             + idSetting
             + "), but "
