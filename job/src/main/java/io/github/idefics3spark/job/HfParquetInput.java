@@ -1,5 +1,6 @@
 package io.github.idefics3spark.job;
 
+import io.github.idefics3spark.spark.RedactedUri;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -42,7 +43,8 @@ public final class HfParquetInput {
    */
   static Dataset<Row> read(Dataset<Row> source, String base, JobConfig config) {
     HfLayout layout = HfLayout.detect(source.columns());
-    String inputName = "--input " + config.input() + " (" + layout.displayName() + " layout)";
+    String inputName =
+        "--input " + RedactedUri.of(config.input()) + " (" + layout.displayName() + " layout)";
     String id =
         RequestRows.requireColumn(
             source,

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.Convert;
 import io.github.idefics3spark.spark.InferenceSchema;
+import io.github.idefics3spark.spark.RedactedUri;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -72,7 +73,7 @@ public final class Idefics3Job {
     try {
       config = JobConfig.parse(task, rest);
     } catch (JobConfigException e) {
-      err.println(task.command() + ": " + e.getMessage());
+      err.println(task.command() + ": " + RedactedUri.of(e.getMessage()));
       return 2;
     }
     return run(config, out, err);
@@ -104,7 +105,7 @@ public final class Idefics3Job {
               + ": input "
               + input.description()
               + ", output "
-              + config.output()
+              + RedactedUri.of(config.output())
               + " ("
               + config.mode().value()
               + ")");
@@ -121,7 +122,7 @@ public final class Idefics3Job {
       }
       return exitStatus(summary, name, err);
     } catch (JobInputException | JobConfigException | IllegalArgumentException e) {
-      err.println(name + ": " + e.getMessage());
+      err.println(name + ": " + RedactedUri.of(e.getMessage()));
       return 2;
     } finally {
       if (active == null) {
@@ -177,7 +178,12 @@ public final class Idefics3Job {
             .orderBy(InferenceSchema.ID)
             .limit(config.preview())
             .collectAsList();
-    out.println("preview of " + config.output() + " (" + rows.size() + " rows, id: answer):");
+    out.println(
+        "preview of "
+            + RedactedUri.of(config.output())
+            + " ("
+            + rows.size()
+            + " rows, id: answer):");
     for (Row row : rows) {
       String text =
           row.isNullAt(2) ? String.valueOf(row.getString(1)) : "ERROR " + row.getString(2);

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.github.idefics3spark.spark.RedactedUri;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,12 +58,16 @@ public final class JobInput {
       matches = fs.globStatus(path);
     } catch (IOException | RuntimeException e) {
       throw new JobInputException(
-          "--input " + config.input() + " cannot be read: " + e.getMessage(), e);
+          "--input "
+              + RedactedUri.of(config.input())
+              + " cannot be read: "
+              + RedactedUri.of(e.getMessage()),
+          e);
     }
     if (matches == null || matches.length == 0) {
       throw new JobInputException(
           "--input "
-              + config.input()
+              + RedactedUri.of(config.input())
               + ": no such file or folder"
               + (path.toString().matches(".*[*?\\[{].*") ? " matches" : "")
               + " (check the path; for s3a:, the bucket, endpoint and credentials)");
@@ -80,7 +85,7 @@ public final class JobInput {
     if (format == InputFormat.FOLDER && !folder) {
       throw new JobInputException(
           "--input "
-              + config.input()
+              + RedactedUri.of(config.input())
               + " is not a folder, but --input-format is folder (a folder of images); give the"
               + " folder, or --input-format manifest or hf-parquet for a table");
     }
@@ -93,7 +98,7 @@ public final class JobInput {
       if (rows.isEmpty()) {
         throw new JobInputException(
             "--input "
-                + config.input()
+                + RedactedUri.of(config.input())
                 + ": no image files"
                 + (config.recursive() ? " in it or its sub-folders" : " in it (--recursive false)")
                 + (config.glob() == null
@@ -104,7 +109,7 @@ public final class JobInput {
       if (kind == null) {
         throw new JobInputException(
             "--input "
-                + config.input()
+                + RedactedUri.of(config.input())
                 + " holds no .parquet, .jsonl, .json or .csv file, but --input-format is "
                 + format.value()
                 + " (a table); give the table's file or folder, or --input-format folder");
@@ -114,7 +119,13 @@ public final class JobInput {
         source = ManifestInput.load(spark, kind, paths);
       } catch (RuntimeException e) {
         throw new JobInputException(
-            "--input " + config.input() + " cannot be read as " + kind + ": " + e.getMessage(), e);
+            "--input "
+                + RedactedUri.of(config.input())
+                + " cannot be read as "
+                + kind
+                + ": "
+                + RedactedUri.of(e.getMessage()),
+            e);
       }
       if (format == null) {
         format =
@@ -144,6 +155,7 @@ public final class JobInput {
     if (config.partitions() > 0) {
       rows = rows.repartition(config.partitions());
     }
+    description = RedactedUri.of(description);
     LOG.info("input: {} read as {}", description, format.value());
     return new Read(rows, format, description, base);
   }
@@ -155,7 +167,7 @@ public final class JobInput {
       children = fs.listStatus(dir.getPath());
     } catch (IOException e) {
       throw new JobInputException(
-          "--input " + dir.getPath() + " cannot be listed: " + e.getMessage(), e);
+          "--input " + RedactedUri.of(dir.getPath() + " cannot be listed: " + e.getMessage()), e);
     }
     List<FileStatus> files = new ArrayList<>();
     for (FileStatus child : children) {
@@ -204,7 +216,7 @@ public final class JobInput {
     }
     throw new JobInputException(
         "--input "
-            + config.input()
+            + RedactedUri.of(config.input())
             + ": ids must be unique and not null ("
             + idSetting
             + "), but "

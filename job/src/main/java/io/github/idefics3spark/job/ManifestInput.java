@@ -1,5 +1,6 @@
 package io.github.idefics3spark.job;
 
+import io.github.idefics3spark.spark.RedactedUri;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -66,7 +67,7 @@ public final class ManifestInput {
    * @param base the manifest's folder, against which relative image paths are resolved
    */
   static Dataset<Row> read(Dataset<Row> source, String base, JobConfig config) {
-    String inputName = "--input " + config.input() + " (manifest)";
+    String inputName = "--input " + RedactedUri.of(config.input()) + " (manifest)";
     String id =
         RequestRows.requireColumn(
             source,

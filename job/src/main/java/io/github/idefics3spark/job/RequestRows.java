@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.filter;
 import static org.apache.spark.sql.functions.flatten;
+import static org.apache.spark.sql.functions.from_json;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_replace;
 import static org.apache.spark.sql.functions.replace;
@@ -232,7 +233,8 @@ public final class RequestRows {
 
   /**
    * The images of the given columns, in order, skipping nulls: each column holds a path string,
-   * binary bytes, an HF image struct&lt;bytes, path&gt;, or an array of these. Relative paths are
+   * binary bytes, an HF image struct&lt;bytes, path&gt;, or an array of these. A string that is a
+   * JSON array of strings ({@code ["b.png", "c.png"]}) is that list of paths. Relative paths are
    * resolved against {@code base}.
    */
   static Column images(Dataset<Row> source, List<String> names, String base, String inputName) {
@@ -245,6 +247,15 @@ public final class RequestRows {
       if (type instanceof ArrayType arrayType && isImageElement(arrayType.elementType())) {
         DataType element = arrayType.elementType();
         part = transform(c, x -> image(x, element, base));
+      } else if (type.equals(DataTypes.StringType)) {
+        // JSON Lines mixing "a.png" and ["b.png", "c.png"] in one column is read as strings, the
+        // array as its JSON text: such a value is read as that list of paths
+        Column list = from_json(c, DataTypes.createArrayType(DataTypes.StringType, true));
+        part =
+            when(
+                    c.rlike("^\\s*\\[.*\\]\\s*$").and(list.isNotNull()),
+                    transform(list, x -> image(x, DataTypes.StringType, base)))
+                .otherwise(array(image(c, type, base)));
       } else if (isImageElement(type)) {
         part = array(image(c, type, base));
       } else {

@@ -79,6 +79,26 @@ class Idefics3JobTest {
   }
 
   @Test
+  void credentialsInAUriAreNeverPrinted() {
+    for (String input :
+        List.of("nope://AKIA:s3cr3tKey@bucket/x", "file://AKIA:s3cr3tKey@/no/such/folder")) {
+      Outcome outcome =
+          run(
+              "caption",
+              "--input",
+              input,
+              "--output",
+              dir.resolve("out").toString(),
+              "--model",
+              SparkTestSession.TINY_CHECKPOINT.toString());
+      assertEquals(2, outcome.status(), outcome.err());
+      assertTrue(outcome.err().contains("://***@"), outcome.err());
+      assertFalse(outcome.err().contains("s3cr3tKey"), outcome.err());
+      assertFalse(outcome.out().contains("s3cr3tKey"), outcome.out());
+    }
+  }
+
+  @Test
   void aMissingInputIsOneClearMessage() {
     Outcome outcome =
         run(

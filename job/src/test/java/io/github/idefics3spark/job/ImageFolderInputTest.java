@@ -180,4 +180,36 @@ class ImageFolderInputTest {
     Files.delete(empty.resolve("x.txt"));
     Files.delete(empty);
   }
+
+  /** A folder of 5 images at three depths, read with the default options. */
+  private static JobConfig fiveImages(Path dir) throws IOException {
+    for (String name : List.of("a.jpg", "b.jpg", "sub/c.png", "sub/d.png", "sub/deeper/e.gif")) {
+      Path to = dir.resolve(name);
+      Files.createDirectories(to.getParent());
+      Files.copy(SparkTestSession.IMAGES.resolve("landscape_49x31.jpg"), to);
+    }
+    return JobConfig.parse(
+        Task.CAPTION, new String[] {"--input", dir.toString(), "--output", "o", "--model", "m"});
+  }
+
+  @Test
+  void aSymlinkToAParentFolderIsNotFollowedRoundTheLoop(@TempDir Path loopy) throws IOException {
+    JobConfig config = fiveImages(loopy);
+    Files.createSymbolicLink(loopy.resolve("sub/up"), loopy); // sub/up/sub/up/... was 204 rows
+    assertEquals(
+        List.of("a.jpg", "b.jpg", "sub/c.png", "sub/d.png", "sub/deeper/e.gif"),
+        List.copyOf(read(config).keySet()));
+  }
+
+  @Test
+  void aSecondLinkToAFolderAddsNoRowsAndTheRealPathIsKept(
+      @TempDir Path linked, @TempDir Path outside) throws IOException {
+    JobConfig config = fiveImages(linked);
+    Files.createSymbolicLink(linked.resolve("again"), linked.resolve("sub")); // sorts before sub
+    Files.copy(SparkTestSession.IMAGES.resolve("landscape_49x31.jpg"), outside.resolve("f.jpg"));
+    Files.createSymbolicLink(linked.resolve("elsewhere"), outside); // a link out is still read
+    assertEquals(
+        List.of("a.jpg", "b.jpg", "elsewhere/f.jpg", "sub/c.png", "sub/d.png", "sub/deeper/e.gif"),
+        List.copyOf(read(config).keySet()));
+  }
 }

@@ -100,6 +100,26 @@ class ManifestInputTest {
   }
 
   @Test
+  void jsonLinesMixingAPathAndAListOfPathsInOneColumnReadsBoth() throws IOException {
+    // Spark infers string for the mixed column: the list arrives as its JSON text
+    Path manifest = dir.resolve("mixed.jsonl");
+    Files.writeString(
+        manifest,
+        String.join(
+            "\n",
+            "{\"id\": \"one\", \"image\": \"scans/page_5.png\", \"question\": \"A?\"}",
+            "{\"id\": \"two\", \"image\": [\"scans/page_5.png\", \"scans/page_10.png\"],"
+                + " \"question\": \"B?\"}",
+            "{\"id\": \"bad\", \"image\": \"[scans/page_5.png]\", \"question\": \"C?\"}"));
+    Map<String, Row> rows = read(config(Task.VQA, manifest));
+    assertEquals(List.of(base + "/scans/page_5.png"), paths(rows.get("one")));
+    assertEquals(
+        List.of(base + "/scans/page_5.png", base + "/scans/page_10.png"), paths(rows.get("two")));
+    // bracketed but no JSON: one path as written, which fails to read in that row alone
+    assertEquals(List.of(base + "/[scans/page_5.png]"), paths(rows.get("bad")));
+  }
+
+  @Test
   void csvWithQuotedTextAndAPromptColumn() throws IOException {
     Path manifest = dir.resolve("manifest.csv");
     Files.writeString(

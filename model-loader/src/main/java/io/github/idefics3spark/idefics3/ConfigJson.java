@@ -1,5 +1,7 @@
 package io.github.idefics3spark.idefics3;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -39,7 +41,7 @@ final class ConfigJson {
     try {
       root = MAPPER.readTree(file.toFile());
     } catch (IOException e) {
-      throw new CheckpointException("cannot parse " + file + " as JSON: " + e.getMessage(), e);
+      throw notJson(file.toString(), e);
     }
     if (!(root instanceof ObjectNode object)) {
       throw new CheckpointException(file + " holds " + root.getNodeType() + ", expected an object");
@@ -55,8 +57,27 @@ final class ConfigJson {
       }
       return new ConfigJson(where, object);
     } catch (IOException e) {
-      throw new CheckpointException("cannot parse " + where + " as JSON: " + e.getMessage(), e);
+      throw notJson(where, e);
     }
+  }
+
+  /**
+   * The error for a config file that does not parse: where the syntax breaks, never the text found
+   * there (Jackson's message quotes it, and a config path may point at any file).
+   */
+  static CheckpointException notJson(String file, IOException e) {
+    if (e instanceof JsonProcessingException json) {
+      JsonLocation at = json.getLocation();
+      return new CheckpointException(
+          "cannot parse "
+              + file
+              + " as JSON: the syntax breaks"
+              + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())
+              + "; expected the JSON object transformers' save_pretrained writes (is the file, or"
+              + " a link to it, another file, or cut short?)",
+          e);
+    }
+    return new CheckpointException("cannot read " + file + ": " + e.getMessage(), e);
   }
 
   boolean has(String key) {
@@ -91,6 +112,38 @@ final class ConfigJson {
 
   int intOr(String key, int defaultValue) {
     return has(key) ? requiredInt(key) : markRead(key, defaultValue);
+  }
+
+  /**
+   * An integer of at least {@code min}: a size, count or divisor, where a smaller value would end
+   * in a division by zero or an empty model later.
+   *
+   * @param use what the value is used for, quoted in the error ("it divides image_size")
+   */
+  int requiredIntAtLeast(String key, int min, String use) {
+    return atLeast(key, requiredInt(key), min, use);
+  }
+
+  /** {@link #requiredIntAtLeast}, or {@code defaultValue} when the key is absent. */
+  int intAtLeastOr(String key, int defaultValue, int min, String use) {
+    return has(key) ? requiredIntAtLeast(key, min, use) : markRead(key, defaultValue);
+  }
+
+  private int atLeast(String key, int value, int min, String use) {
+    if (value < min) {
+      throw new CheckpointException(
+          where
+              + ": key \""
+              + key
+              + "\" is "
+              + value
+              + ", expected an integer of at least "
+              + min
+              + " ("
+              + use
+              + "); the file is damaged or not an Idefics3 checkpoint's");
+    }
+    return value;
   }
 
   Integer intOrNull(String key) {

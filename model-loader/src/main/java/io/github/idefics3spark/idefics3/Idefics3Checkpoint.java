@@ -199,7 +199,8 @@ public record Idefics3Checkpoint(
     Idefics3Config.Vision vision = parseVision(visionJson);
     ConfigJson textJson = json.object("text_config");
     Idefics3Config.Text text = parseText(textJson);
-    int scaleFactor = json.intOr("scale_factor", 2);
+    int scaleFactor =
+        json.intAtLeastOr("scale_factor", 2, 1, "the connector divides the patches a side by it");
     int imageTokenId = json.requiredInt("image_token_id");
 
     int side = vision.imageSize() / vision.patchSize();
@@ -238,8 +239,8 @@ public record Idefics3Checkpoint(
               + act
               + "\" is not supported; expected gelu_pytorch_tanh");
     }
-    int hidden = json.requiredInt("hidden_size");
-    int heads = json.requiredInt("num_attention_heads");
+    int hidden = json.requiredIntAtLeast("hidden_size", 1, "the width of every vision layer");
+    int heads = json.requiredIntAtLeast("num_attention_heads", 1, "it divides hidden_size");
     if (hidden % heads != 0) {
       throw new CheckpointException(
           json.where()
@@ -250,13 +251,13 @@ public record Idefics3Checkpoint(
     }
     return new Idefics3Config.Vision(
         hidden,
-        json.requiredInt("intermediate_size"),
-        json.requiredInt("num_hidden_layers"),
+        json.requiredIntAtLeast("intermediate_size", 1, "the width of the vision MLP"),
+        json.requiredIntAtLeast("num_hidden_layers", 1, "the vision encoder's layers"),
         heads,
-        json.intOr("num_channels", 3),
+        json.intAtLeastOr("num_channels", 3, 1, "colour channels of a patch"),
         // Required on purpose: the class defaults (224 and 32) match no released checkpoint.
-        json.requiredInt("image_size"),
-        json.requiredInt("patch_size"),
+        json.requiredIntAtLeast("image_size", 1, "the side of a frame in pixels"),
+        json.requiredIntAtLeast("patch_size", 1, "it divides image_size"),
         act,
         json.doubleOr("layer_norm_eps", 1e-6));
   }
@@ -276,9 +277,11 @@ public record Idefics3Checkpoint(
       throw new CheckpointException(
           json.where() + ": attention_bias or mlp_bias is true; Idefics3's Llama has no biases");
     }
-    int hidden = json.requiredInt("hidden_size");
-    int heads = json.requiredInt("num_attention_heads");
-    int kvHeads = json.intOr("num_key_value_heads", heads);
+    int hidden = json.requiredIntAtLeast("hidden_size", 1, "the width of every text layer");
+    int heads =
+        json.requiredIntAtLeast("num_attention_heads", 1, "it divides hidden_size into heads");
+    int kvHeads =
+        json.intAtLeastOr("num_key_value_heads", heads, 1, "it divides num_attention_heads");
     if (heads % kvHeads != 0) {
       throw new CheckpointException(
           json.where()
@@ -288,7 +291,26 @@ public record Idefics3Checkpoint(
               + " num_key_value_heads "
               + kvHeads);
     }
-    Integer headDim = json.intOrNull("head_dim");
+    Integer headDim =
+        json.has("head_dim")
+            ? json.requiredIntAtLeast("head_dim", 2, "the width of one attention head")
+            : null;
+    if (headDim == null && hidden % heads != 0) {
+      throw new CheckpointException(
+          json.where()
+              + ": hidden_size "
+              + hidden
+              + " is not divisible by num_attention_heads "
+              + heads
+              + " and no head_dim is given; expected hidden_size = num_attention_heads * head_dim");
+    }
+    if ((headDim != null ? headDim : hidden / heads) % 2 != 0) {
+      throw new CheckpointException(
+          json.where()
+              + ": the attention head width "
+              + (headDim != null ? "head_dim " + headDim : "hidden_size / num_attention_heads")
+              + " is odd; expected an even width (rotary embeddings rotate pairs of values)");
+    }
 
     // transformers 4.x writes rope_theta and rope_scaling; 5.x writes both into rope_parameters.
     ConfigJson rope = json.objectOrNull("rope_parameters");
@@ -304,16 +326,17 @@ public record Idefics3Checkpoint(
 
     return new Idefics3Config.Text(
         hidden,
-        json.requiredInt("intermediate_size"),
-        json.requiredInt("num_hidden_layers"),
+        json.requiredIntAtLeast("intermediate_size", 1, "the width of the text MLP"),
+        json.requiredIntAtLeast("num_hidden_layers", 1, "the text decoder's layers"),
         heads,
         kvHeads,
         headDim != null ? headDim : hidden / heads,
-        json.requiredInt("vocab_size"),
+        json.requiredIntAtLeast("vocab_size", 1, "rows of the token embedding"),
         json.doubleOr("rms_norm_eps", 1e-6),
         theta,
         ropeScaling,
-        json.intOr("max_position_embeddings", 2048),
+        json.intAtLeastOr(
+            "max_position_embeddings", 2048, 1, "the longest prompt and answer, in tokens"),
         json.booleanOr("tie_word_embeddings", false));
   }
 
@@ -334,11 +357,27 @@ public record Idefics3Checkpoint(
               + type
               + "\" is not supported; expected llama3 or default");
     }
+    double factor = json.requiredDouble("factor");
+    double low = json.requiredDouble("low_freq_factor");
+    double high = json.requiredDouble("high_freq_factor");
+    if (!(factor > 0 && low > 0 && high > low)) {
+      throw new CheckpointException(
+          json.where()
+              + ": llama3 rope scaling has factor "
+              + factor
+              + ", low_freq_factor "
+              + low
+              + ", high_freq_factor "
+              + high
+              + "; expected factor > 0 and 0 < low_freq_factor < high_freq_factor (the frequencies"
+              + " are divided by each)");
+    }
     return new Idefics3Config.RopeScaling(
-        json.requiredDouble("factor"),
-        json.requiredDouble("low_freq_factor"),
-        json.requiredDouble("high_freq_factor"),
-        json.requiredInt("original_max_position_embeddings"));
+        factor,
+        low,
+        high,
+        json.requiredIntAtLeast(
+            "original_max_position_embeddings", 1, "it divides the rotary wavelengths"));
   }
 
   private static PreprocessorConfig parsePreprocessor(ConfigJson json) {
@@ -367,8 +406,9 @@ public record Idefics3Checkpoint(
         "do_center_crop",
         "image_seq_len");
     return new PreprocessorConfig(
-        json.object("size").requiredInt("longest_edge"),
-        json.object("max_image_size").requiredInt("longest_edge"),
+        json.object("size").requiredIntAtLeast("longest_edge", 1, "images are resized to it"),
+        json.object("max_image_size")
+            .requiredIntAtLeast("longest_edge", 1, "the side of a tile, which divides the image"),
         json.booleanOr("do_image_splitting", true),
         json.booleanOr("do_convert_rgb", true),
         json.booleanOr("do_resize", true),

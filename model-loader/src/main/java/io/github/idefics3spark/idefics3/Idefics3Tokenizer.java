@@ -426,7 +426,7 @@ public final class Idefics3Tokenizer implements AutoCloseable {
       throw new CheckpointException(
           file + " holds " + root.getNodeType() + ", expected a JSON object");
     } catch (IOException e) {
-      throw new CheckpointException("cannot parse " + file + " as JSON: " + e.getMessage(), e);
+      throw ConfigJson.notJson(file.toString(), e);
     }
   }
 

@@ -67,7 +67,8 @@ import org.w3c.dom.Node;
  * <p>Safety: the dimensions are read from the header before any pixel is decoded, and an image with
  * more pixels than {@link #maxPixels()} is refused (default: Pillow's decompression-bomb error
  * threshold, {@value #DEFAULT_MAX_PIXELS} pixels). Every failure is an {@link ImageDecodeException}
- * whose message says what was found and what to do; readers and streams are always closed and
+ * whose message says what was found and what to do, never quoting the bytes (a path that names
+ * {@code /etc/passwd} gets "plain text", not its lines); readers and streams are always closed and
  * ImageIO's disk cache is off. Instances are immutable and thread-safe.
  */
 public final class ImageDecoder {
@@ -131,11 +132,12 @@ public final class ImageDecoder {
           Reason.UNKNOWN_FORMAT,
           "the "
               + encoded.length
-              + " bytes starting with "
-              + describeStart(encoded)
-              + " are no image format this decoder reads; expected "
+              + " bytes are "
+              + FileSignature.describe(encoded)
+              + ", not an image; expected "
               + SUPPORTED
-              + " (convert other formats before the job)");
+              + " (check that the path or column names an image file; convert other image"
+              + " formats before the job)");
     }
     // A PNG's ancillary chunks (text, ICC) may inflate to gigabytes: the readers see none of them.
     boolean png = format == Format.PNG;
@@ -469,26 +471,6 @@ public final class ImageDecoder {
             + detail
             + "); the file is truncated, as after an interrupted download or copy: fetch it again",
         cause);
-  }
-
-  /** The first bytes in hex, and as text when they are printable (an HTML error page, say). */
-  private static String describeStart(byte[] bytes) {
-    StringBuilder hex = new StringBuilder();
-    for (int i = 0; i < Math.min(bytes.length, 8); i++) {
-      hex.append(i == 0 ? "" : " ").append(String.format("%02x", bytes[i] & 0xFF));
-    }
-    StringBuilder text = new StringBuilder();
-    for (int i = 0; i < Math.min(bytes.length, 24); i++) {
-      int b = bytes[i] & 0xFF;
-      if (b == '\n' || b == '\r' || b == '\t') {
-        text.append(' ');
-      } else if (b >= 0x20 && b < 0x7F) {
-        text.append((char) b);
-      } else {
-        return hex.toString();
-      }
-    }
-    return hex + " (text: \"" + text.toString().strip() + "\")";
   }
 
   /** Makes the plugins present even where ImageIO's classpath scan missed them (Spark jars). */

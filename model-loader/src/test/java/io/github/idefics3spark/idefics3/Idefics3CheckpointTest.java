@@ -10,7 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -161,6 +163,61 @@ class Idefics3CheckpointTest {
   }
 
   @Test
+  void zeroOrNegativeSizesAndDivisorsAreRefusedNamingKeyValueFileAndRange() throws IOException {
+    // each of these ended in "ArithmeticException: / by zero" or an empty model before
+    Map<String, String> broken = new LinkedHashMap<>();
+    broken.put("\"scale_factor\": 2", "\"scale_factor\": 0");
+    broken.put("\"patch_size\": 14", "\"patch_size\": 0");
+    broken.put("\"image_size\": 364", "\"image_size\": -364");
+    broken.put("\"num_attention_heads\": 16", "\"num_attention_heads\": 0");
+    broken.put("\"num_attention_heads\": 32", "\"num_attention_heads\": 0");
+    broken.put("\"num_key_value_heads\": 8", "\"num_key_value_heads\": 0");
+    broken.put("\"hidden_size\": 4096", "\"hidden_size\": 0");
+    for (Map.Entry<String, String> edit : broken.entrySet()) {
+      write8b();
+      Files.writeString(
+          folder.resolve("config.json"),
+          IDEFICS3_8B_CONFIG.replace(edit.getKey(), edit.getValue()));
+      CheckpointException e =
+          assertThrows(
+              CheckpointException.class, () -> Idefics3Checkpoint.read(folder), edit.getValue());
+      String key = edit.getValue().substring(0, edit.getValue().indexOf(':'));
+      String value = edit.getValue().substring(edit.getValue().indexOf(':') + 2);
+      assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+      assertTrue(e.getMessage().contains(key + " is " + value), e.getMessage());
+      assertTrue(e.getMessage().contains("expected an integer of at least 1"), e.getMessage());
+    }
+  }
+
+  @Test
+  void textHiddenSizeNotDivisibleByHeadsWithoutHeadDimIsRefused() throws IOException {
+    write8b();
+    Files.writeString(
+        folder.resolve("config.json"),
+        IDEFICS3_8B_CONFIG.replace("\"hidden_size\": 4096", "\"hidden_size\": 4100"));
+    CheckpointException e =
+        assertThrows(CheckpointException.class, () -> Idefics3Checkpoint.read(folder));
+    assertTrue(e.getMessage().contains("config.json > text_config"), e.getMessage());
+    assertTrue(e.getMessage().contains("hidden_size 4100"), e.getMessage());
+    assertTrue(e.getMessage().contains("num_attention_heads 32"), e.getMessage());
+  }
+
+  @Test
+  void zeroTileSideInThePreprocessorIsRefused() throws IOException {
+    write8b();
+    Files.writeString(
+        folder.resolve("preprocessor_config.json"),
+        PREPROCESSOR.replace(
+            "\"max_image_size\": {\"longest_edge\": 364}",
+            "\"max_image_size\": {\"longest_edge\": 0}"));
+    CheckpointException e =
+        assertThrows(CheckpointException.class, () -> Idefics3Checkpoint.read(folder));
+    assertTrue(
+        e.getMessage().contains("preprocessor_config.json > max_image_size"), e.getMessage());
+    assertTrue(e.getMessage().contains("\"longest_edge\" is 0"), e.getMessage());
+  }
+
+  @Test
   void unknownKeysAreReportedByName() throws IOException {
     write8b();
     Files.writeString(
@@ -196,6 +253,20 @@ class Idefics3CheckpointTest {
     CheckpointException e =
         assertThrows(CheckpointException.class, () -> Idefics3Checkpoint.read(folder));
     assertTrue(e.getMessage().contains("chat_template.jinja"), e.getMessage());
+  }
+
+  @Test
+  void configThatIsNoJsonIsRefusedWithoutQuotingItsText() throws IOException {
+    // config.json linked to /etc/shadow, say: the error says where JSON breaks, not what is there
+    write8b();
+    Files.writeString(
+        folder.resolve("config.json"), "root:$6$s3cr3tSalt$hashhash:19000:0:99999:7:::\n");
+    CheckpointException e =
+        assertThrows(CheckpointException.class, () -> Idefics3Checkpoint.read(folder));
+    assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+    assertTrue(e.getMessage().contains("line 1, column"), e.getMessage());
+    assertFalse(e.getMessage().contains("root"), e.getMessage());
+    assertFalse(e.getMessage().contains("s3cr3t"), e.getMessage());
   }
 
   @Test

@@ -202,8 +202,59 @@ class ImageDecoderTest {
     byte[] html = "<!DOCTYPE html><html>404 Not Found</html>".getBytes(StandardCharsets.US_ASCII);
     ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> DECODER.decode(html));
     assertEquals(Reason.UNKNOWN_FORMAT, e.reason());
-    assertTrue(e.getMessage().contains("<!DOCTYPE"), e.getMessage());
+    assertTrue(e.getMessage().contains("an HTML page"), e.getMessage());
+    assertFalse(e.getMessage().contains("Not Found"), e.getMessage());
     assertTrue(e.getMessage().contains("JPEG, PNG, GIF, BMP, WebP or TIFF"), e.getMessage());
+  }
+
+  @Test
+  void unknownFormatErrorsNameTheFormatFoundAndQuoteNoByteOfTheFile() {
+    // what a path to /etc/passwd, /etc/shadow or /proc/self/environ reads: secrets, as text
+    String passwd =
+        "root:x:0:0:root:/root:/bin/bash\nalice:$6$s3cr3tSalt$hash:19000:0:99999:7:::\n";
+    String environ = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI\0HOME=/root\0";
+    Map<String, String> found =
+        Map.of(
+            passwd,
+            "plain text",
+            environ,
+            "unrecognised binary data",
+            "%PDF-1.7 secret-title",
+            "a PDF document",
+            "PK\3\4secret.txt",
+            "a ZIP archive",
+            "\u007fELFsecret",
+            "an ELF executable",
+            "\u001f\u008bsecret",
+            "gzip-compressed data",
+            "<?xml version=\"1.0\"?><secret>wJalrXUtnFEMI</secret>",
+            "XML or HTML markup");
+    for (Map.Entry<String, String> file : found.entrySet()) {
+      byte[] bytes = file.getKey().getBytes(StandardCharsets.ISO_8859_1);
+      ImageDecodeException e =
+          assertThrows(ImageDecodeException.class, () -> DECODER.decode(bytes));
+      String message = e.getMessage();
+      assertEquals(Reason.UNKNOWN_FORMAT, e.reason(), message);
+      assertTrue(message.contains(file.getValue()), message);
+      for (String secret : List.of("root", "s3cr3t", "wJalrXUtnFEMI", "secret", "7f 45")) {
+        assertFalse(message.contains(secret), secret + " echoed in: " + message);
+      }
+    }
+  }
+
+  @Test
+  void textThatStartsLikeAnImageSignatureIsNotQuotedByTheReadersError() {
+    // "BM" is the BMP signature, "II*\0" TIFF's: the reader fails on text it takes for a header
+    for (String text :
+        List.of(
+            "BMW fleet: password=wJalrXUtnFEMI, token=wJalrXUtnFEMI wJalrXUtnFEMI wJalrXUtnFEMI",
+            "II*\0password=wJalrXUtnFEMI wJalrXUtnFEMI wJalrXUtnFEMI wJalrXUtnFEMI")) {
+      byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
+      ImageDecodeException e =
+          assertThrows(ImageDecodeException.class, () -> DECODER.decode(bytes));
+      assertFalse(e.getMessage().contains("wJalrXUtnFEMI"), e.getMessage());
+      assertFalse(e.getMessage().contains("password"), e.getMessage());
+    }
   }
 
   @Test

@@ -1,5 +1,8 @@
 package io.github.idefics3spark.spark;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Row;
@@ -17,14 +20,18 @@ import scala.jdk.javaapi.CollectionConverters;
  * The images of a user's column, as the SQL functions and the ML Transformer take them: encoded
  * bytes ({@code binary}), a path or URI read through Hadoop ({@code string}), a Hugging Face image
  * {@code struct<bytes: binary, path: string>} (bytes when set, else the path), or an array of one
- * of these for several images in one question. Each value becomes the request's {@link
- * InferenceSchema#IMAGE} structs, which {@link PartitionInference} reads.
+ * of these for several images in one question. A string that is a JSON array of strings is that
+ * list of paths (Spark reads a JSON Lines column mixing paths and lists as strings). Each value
+ * becomes the request's {@link InferenceSchema#IMAGE} structs, which {@link PartitionInference}
+ * reads.
  */
 public final class ImageColumn {
   /** The accepted column types, for error messages. */
   public static final String EXPECTED =
       "binary (encoded image bytes), string (a path or URI), struct<bytes: binary, path: string>"
           + " (a Hugging Face image) or an array of one of them";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private ImageColumn() {}
 
@@ -66,7 +73,45 @@ public final class ImageColumn {
     if (value instanceof List<?> list) {
       return imagesOf(list);
     }
+    if (value instanceof String text) {
+      List<String> paths = jsonList(text);
+      if (paths != null) {
+        return imagesOf(paths);
+      }
+    }
     return List.of(image(value));
+  }
+
+  /**
+   * The paths of a string that is a JSON array of strings ({@code ["b.png", "c.png"]}), as Spark
+   * infers a JSON Lines column mixing single paths and lists; null for any other string, which is
+   * then one path.
+   */
+  static List<String> jsonList(String text) {
+    String trimmed = text.strip();
+    if (!trimmed.startsWith("[") || !trimmed.endsWith("]")) {
+      return null;
+    }
+    JsonNode node;
+    try {
+      node = JSON.readTree(trimmed);
+    } catch (IOException e) {
+      return null; // "[draft] scan.png" and the like: a path with brackets
+    }
+    if (node == null || !node.isArray()) {
+      return null;
+    }
+    List<String> paths = new ArrayList<>();
+    for (JsonNode element : node) {
+      if (element.isNull()) {
+        paths.add(null);
+      } else if (element.isTextual()) {
+        paths.add(element.textValue());
+      } else {
+        return null;
+      }
+    }
+    return paths;
   }
 
   /** The images as the value of a request's {@code images} column (a Scala sequence). */

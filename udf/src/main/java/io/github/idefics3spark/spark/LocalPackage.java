@@ -245,15 +245,15 @@ public final class LocalPackage {
   private static IOException notAModel(String modelUri, String where, boolean exists) {
     return new IOException(
         "model "
-            + modelUri
+            + RedactedUri.of(modelUri)
             + (exists
                 ? " ("
-                    + where
+                    + RedactedUri.of(where)
                     + ") holds neither "
                     + Idefics3Package.MANIFEST
                     + " (a package"
                     + " written by convert) nor config.json (a Hugging Face checkpoint)"
-                : " not found (looked at " + where + ")")
+                : " not found (looked at " + RedactedUri.of(where) + ")")
             + "; set the model setting (--model) to a package or checkpoint folder");
   }
 
@@ -276,7 +276,11 @@ public final class LocalPackage {
         String relative = base.relativize(status.getPath().toUri()).getPath();
         if (relative.isEmpty() || relative.startsWith("/") || relative.contains("..")) {
           throw new IOException(
-              "model " + modelUri + " lists " + status.getPath() + ", which is not inside it");
+              "model "
+                  + RedactedUri.of(modelUri)
+                  + " lists "
+                  + RedactedUri.of(status.getPath().toString())
+                  + ", which is not inside it");
         }
         files.add(
             new RemoteFile(
@@ -328,7 +332,7 @@ public final class LocalPackage {
       }
       LOG.info(
           "copied model {} ({} files, {} MB) to {} in {} s",
-          modelUri,
+          RedactedUri.of(modelUri),
           files.size(),
           bytes >> 20,
           target,
@@ -383,7 +387,7 @@ public final class LocalPackage {
     } catch (IOException | RuntimeException e) {
       throw new IOException(
           "model "
-              + modelUri
+              + RedactedUri.of(modelUri)
               + " looks like a Hugging Face checkpoint (config.json, no "
               + Idefics3Package.MANIFEST
               + ") but converting it failed: "
@@ -394,7 +398,7 @@ public final class LocalPackage {
     PackageFiles.verify(target, Verification.QUICK); // written just now, by this JVM
     LOG.info(
         "converted checkpoint {} into a package in {} s",
-        modelUri,
+        RedactedUri.of(modelUri),
         String.format("%.1f", (System.nanoTime() - start) / 1e9));
   }
 

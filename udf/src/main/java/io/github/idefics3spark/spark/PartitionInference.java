@@ -259,7 +259,12 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
           try {
             images.add(readPath(path));
           } catch (IOException | RuntimeException e) {
-            failure = which + ": cannot read " + path + ": " + describe(e);
+            failure =
+                which
+                    + ": cannot read "
+                    + RedactedUri.of(path)
+                    + ": "
+                    + RedactedUri.of(describe(e));
           }
         } else {
           failure = which + " has neither bytes nor a path";
