@@ -129,6 +129,34 @@ final class ConfigJson {
     return has(key) ? requiredIntAtLeast(key, min, use) : markRead(key, defaultValue);
   }
 
+  /**
+   * The integer at {@code key}, refused when below {@code min} or above {@code max} (a bound no
+   * checkpoint of this architecture comes near), naming the key, the value and the range.
+   */
+  int requiredIntIn(String key, int min, int max, String use) {
+    int value = requiredIntAtLeast(key, min, use);
+    if (value > max) {
+      throw new CheckpointException(
+          where
+              + ": key \""
+              + key
+              + "\" is "
+              + value
+              + ", expected at most "
+              + max
+              + " ("
+              + use
+              + "; no Idefics3 checkpoint comes near it); the file is damaged or not an Idefics3"
+              + " checkpoint's");
+    }
+    return value;
+  }
+
+  /** {@link #requiredIntIn}, or {@code defaultValue} when the key is absent. */
+  int intInOr(String key, int defaultValue, int min, int max, String use) {
+    return has(key) ? requiredIntIn(key, min, max, use) : markRead(key, defaultValue);
+  }
+
   private int atLeast(String key, int value, int min, String use) {
     if (value < min) {
       throw new CheckpointException(

@@ -112,6 +112,23 @@ public record Idefics3Checkpoint(
     "tie_word_embeddings"
   };
 
+  /*
+   * Upper bounds on config.json's sizes, far past any checkpoint of this architecture
+   * (Idefics3-8B: 32 text layers 4,096 wide, 14,336 in the MLP, 128,259 tokens, 131,072
+   * positions; Llama 3.1 405B: 126 layers 16,384 wide, 53,248 in the MLP): a config past them is
+   * damaged or hostile, and would have convert build a graph for hours or run out of memory.
+   */
+  private static final int MAX_LAYERS = 1024;
+  private static final int MAX_WIDTH = 65_536;
+  private static final int MAX_INTERMEDIATE = 262_144;
+  private static final int MAX_HEADS = 1024;
+  private static final int MAX_VOCAB = 4_194_304;
+  private static final int MAX_IMAGE_SIZE = 16_384;
+  private static final int MAX_POSITIONS = 1 << 24;
+
+  /** A trillion parameters: ten times the largest open Llama. */
+  static final long MAX_PARAMETERS = 1_000_000_000_000L;
+
   /** Reads and checks every config file of {@code folder}. */
   public static Idefics3Checkpoint read(Path folder) {
     if (!Files.isDirectory(folder)) {
@@ -227,7 +244,17 @@ public record Idefics3Checkpoint(
     collectIgnored(json, ignored);
     collectIgnored(visionJson, ignored);
     collectIgnored(textJson, ignored);
-    return new Idefics3Config(vision, text, scaleFactor, imageTokenId);
+    Idefics3Config config = new Idefics3Config(vision, text, scaleFactor, imageTokenId);
+    long parameters = config.parameterCount();
+    if (parameters > MAX_PARAMETERS) {
+      throw new CheckpointException(
+          String.format(
+              "%s: its sizes make a model of %,d parameters, expected at most %,d (no Idefics3"
+                  + " checkpoint comes near it); the file is damaged or not an Idefics3"
+                  + " checkpoint's",
+              json.where(), parameters, MAX_PARAMETERS));
+    }
+    return config;
   }
 
   private static Idefics3Config.Vision parseVision(ConfigJson json) {
@@ -239,8 +266,8 @@ public record Idefics3Checkpoint(
               + act
               + "\" is not supported; expected gelu_pytorch_tanh");
     }
-    int hidden = json.requiredIntAtLeast("hidden_size", 1, "the width of every vision layer");
-    int heads = json.requiredIntAtLeast("num_attention_heads", 1, "it divides hidden_size");
+    int hidden = json.requiredIntIn("hidden_size", 1, MAX_WIDTH, "the width of every vision layer");
+    int heads = json.requiredIntIn("num_attention_heads", 1, MAX_HEADS, "it divides hidden_size");
     if (hidden % heads != 0) {
       throw new CheckpointException(
           json.where()
@@ -251,12 +278,12 @@ public record Idefics3Checkpoint(
     }
     return new Idefics3Config.Vision(
         hidden,
-        json.requiredIntAtLeast("intermediate_size", 1, "the width of the vision MLP"),
-        json.requiredIntAtLeast("num_hidden_layers", 1, "the vision encoder's layers"),
+        json.requiredIntIn("intermediate_size", 1, MAX_INTERMEDIATE, "the width of the vision MLP"),
+        json.requiredIntIn("num_hidden_layers", 1, MAX_LAYERS, "the vision encoder's layers"),
         heads,
-        json.intAtLeastOr("num_channels", 3, 1, "colour channels of a patch"),
+        json.intInOr("num_channels", 3, 1, 4, "colour channels of a patch"),
         // Required on purpose: the class defaults (224 and 32) match no released checkpoint.
-        json.requiredIntAtLeast("image_size", 1, "the side of a frame in pixels"),
+        json.requiredIntIn("image_size", 1, MAX_IMAGE_SIZE, "the side of a frame in pixels"),
         json.requiredIntAtLeast("patch_size", 1, "it divides image_size"),
         act,
         json.doubleOr("layer_norm_eps", 1e-6));
@@ -277,9 +304,10 @@ public record Idefics3Checkpoint(
       throw new CheckpointException(
           json.where() + ": attention_bias or mlp_bias is true; Idefics3's Llama has no biases");
     }
-    int hidden = json.requiredIntAtLeast("hidden_size", 1, "the width of every text layer");
+    int hidden = json.requiredIntIn("hidden_size", 1, MAX_WIDTH, "the width of every text layer");
     int heads =
-        json.requiredIntAtLeast("num_attention_heads", 1, "it divides hidden_size into heads");
+        json.requiredIntIn(
+            "num_attention_heads", 1, MAX_HEADS, "it divides hidden_size into heads");
     int kvHeads =
         json.intAtLeastOr("num_key_value_heads", heads, 1, "it divides num_attention_heads");
     if (heads % kvHeads != 0) {
@@ -293,7 +321,7 @@ public record Idefics3Checkpoint(
     }
     Integer headDim =
         json.has("head_dim")
-            ? json.requiredIntAtLeast("head_dim", 2, "the width of one attention head")
+            ? json.requiredIntIn("head_dim", 2, MAX_WIDTH, "the width of one attention head")
             : null;
     if (headDim == null && hidden % heads != 0) {
       throw new CheckpointException(
@@ -326,17 +354,21 @@ public record Idefics3Checkpoint(
 
     return new Idefics3Config.Text(
         hidden,
-        json.requiredIntAtLeast("intermediate_size", 1, "the width of the text MLP"),
-        json.requiredIntAtLeast("num_hidden_layers", 1, "the text decoder's layers"),
+        json.requiredIntIn("intermediate_size", 1, MAX_INTERMEDIATE, "the width of the text MLP"),
+        json.requiredIntIn("num_hidden_layers", 1, MAX_LAYERS, "the text decoder's layers"),
         heads,
         kvHeads,
         headDim != null ? headDim : hidden / heads,
-        json.requiredIntAtLeast("vocab_size", 1, "rows of the token embedding"),
+        json.requiredIntIn("vocab_size", 1, MAX_VOCAB, "rows of the token embedding"),
         json.doubleOr("rms_norm_eps", 1e-6),
         theta,
         ropeScaling,
-        json.intAtLeastOr(
-            "max_position_embeddings", 2048, 1, "the longest prompt and answer, in tokens"),
+        json.intInOr(
+            "max_position_embeddings",
+            2048,
+            1,
+            MAX_POSITIONS,
+            "the longest prompt and answer, in tokens"),
         json.booleanOr("tie_word_embeddings", false));
   }
 

@@ -26,6 +26,42 @@ public record Idefics3Config(Vision vision, Text text, int scaleFactor, int imag
   }
 
   /**
+   * The parameters of {@code Idefics3ForConditionalGeneration} with this config, worked out from
+   * the sizes alone (no graph is built), so that a config whose model could never fit is refused
+   * before anything is allocated. Equals the graph's count ({@code Weights#parameterCount}) and
+   * transformers' (Idefics3-8B: 8,462,086,384).
+   */
+  public long parameterCount() {
+    long hv = vision.hiddenSize();
+    long iv = vision.intermediateSize();
+    long patch = vision.patchSize();
+    long patches = (long) patchesPerSide() * patchesPerSide();
+    long visionEmbeddings = vision.numChannels() * patch * patch * hv + hv + patches * hv;
+    long visionLayer =
+        4 * (hv * hv + hv) // q, k, v, out projections with biases
+            + (hv * iv + iv) // fc1
+            + (iv * hv + hv) // fc2
+            + 4 * hv; // layer_norm1, layer_norm2 (weight, bias)
+    long visionTower = visionEmbeddings + vision.numHiddenLayers() * visionLayer + 2 * hv;
+
+    long connector = hv * scaleFactor * scaleFactor * text.hiddenSize(); // modality_projection
+
+    long h = text.hiddenSize();
+    long attention = (long) text.numAttentionHeads() * text.headDim();
+    long keyValue = (long) text.numKeyValueHeads() * text.headDim();
+    long textLayer =
+        h * attention
+            + 2 * h * keyValue
+            + attention * h // q, k, v, o
+            + 3 * h * text.intermediateSize() // gate, up, down
+            + 2 * h; // input_layernorm, post_attention_layernorm
+    long embeddings = (long) text.vocabSize() * h;
+    long textModel = embeddings + text.numHiddenLayers() * textLayer + h;
+    long lmHead = text.tieWordEmbeddings() ? 0 : embeddings;
+    return visionTower + connector + textModel + lmHead;
+  }
+
+  /**
    * The vision tower ("vision_config").
    *
    * @param hiddenSize "hidden_size"

@@ -207,6 +207,9 @@ public final class Idefics3Package implements AutoCloseable {
     // TensorFlow runs the graph's restore and init ops while loading: check them first.
     PackageFiles.checkGraph(dir, manifest);
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));
+    if (visibleGpus.isEmpty()) {
+      checkFitsInMemory(dir, checkpoint.config(), manifest);
+    }
     ConfigProto config =
         ConfigProto.newBuilder()
             .setIntraOpParallelismThreads(intraOpThreads)
@@ -221,6 +224,33 @@ public final class Idefics3Package implements AutoCloseable {
             .withConfigProto(config)
             .load();
     return new Idefics3Package(dir, bundle, checkpoint, manifest);
+  }
+
+  /**
+   * Refuses, before TensorFlow allocates anything, a package whose weights alone are more than this
+   * machine's memory: they are all read into it when the package is loaded on a CPU.
+   */
+  private static void checkFitsInMemory(Path dir, Idefics3Config config, JsonNode manifest)
+      throws IOException {
+    ComputeDtype dtype;
+    try {
+      dtype = ComputeDtype.of(manifest.path("dtype").asText("fp32"));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(dir + "/" + PackageFiles.MANIFEST + ": " + e.getMessage(), e);
+    }
+    long weightBytes = config.parameterCount() * dtype.bytes();
+    long memory =
+        ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getTotalMemorySize();
+    if (memory > 0 && weightBytes > memory) {
+      throw new IOException(
+          String.format(
+              "model package %s holds %,d parameters in %s, %.1f GB of weights, but this machine"
+                  + " has %.1f GB of memory: load it on executors with more memory, on a GPU,"
+                  + " or convert it in a smaller dtype (--dtype bf16)",
+              dir, config.parameterCount(), dtype.flag(), weightBytes / 1e9, memory / 1e9));
+    }
   }
 
   /** The checkpoint's configs, read from assets/. */

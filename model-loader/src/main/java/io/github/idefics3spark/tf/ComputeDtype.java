@@ -42,6 +42,11 @@ public enum ComputeDtype {
     return lowest;
   }
 
+  /** Bytes one weight takes in this dtype. */
+  public int bytes() {
+    return this == FP32 ? 4 : 2;
+  }
+
   /** The dtype named {@code flag}; fails listing the choices. */
   public static ComputeDtype of(String flag) {
     for (ComputeDtype dtype : values()) {

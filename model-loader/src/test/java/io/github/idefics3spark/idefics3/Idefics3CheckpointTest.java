@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.idefics3spark.ReferenceFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -186,6 +187,62 @@ class Idefics3CheckpointTest {
       assertTrue(e.getMessage().contains("config.json"), e.getMessage());
       assertTrue(e.getMessage().contains(key + " is " + value), e.getMessage());
       assertTrue(e.getMessage().contains("expected an integer of at least 1"), e.getMessage());
+    }
+  }
+
+  @Test
+  void absurdSizesAreRefusedInAMomentNamingKeyValueAndBound() throws IOException {
+    // "num_hidden_layers": 1000000 had convert grow to 20 GB and build for minutes
+    Map<String, String> absurd = new LinkedHashMap<>();
+    absurd.put("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 1000000");
+    absurd.put("\"num_hidden_layers\": 27", "\"num_hidden_layers\": 100000");
+    absurd.put("\"hidden_size\": 4096", "\"hidden_size\": 1048576");
+    absurd.put("\"intermediate_size\": 14336", "\"intermediate_size\": 2000000000");
+    absurd.put("\"vocab_size\": 128259", "\"vocab_size\": 2000000000");
+    absurd.put("\"image_size\": 364", "\"image_size\": 1000076");
+    absurd.put("\"max_position_embeddings\": 131072", "\"max_position_embeddings\": 2000000000");
+    for (Map.Entry<String, String> edit : absurd.entrySet()) {
+      write8b();
+      Files.writeString(
+          folder.resolve("config.json"),
+          IDEFICS3_8B_CONFIG.replace(edit.getKey(), edit.getValue()));
+      long start = System.nanoTime();
+      CheckpointException e =
+          assertThrows(
+              CheckpointException.class, () -> Idefics3Checkpoint.read(folder), edit.getValue());
+      assertTrue(System.nanoTime() - start < 5_000_000_000L, "refused at once");
+      String key = edit.getValue().substring(0, edit.getValue().indexOf(':'));
+      String value = edit.getValue().substring(edit.getValue().indexOf(':') + 2);
+      assertTrue(e.getMessage().contains(key + " is " + value), e.getMessage());
+      assertTrue(e.getMessage().contains("expected at most "), e.getMessage());
+      assertTrue(e.getMessage().contains("no Idefics3 checkpoint comes near it"), e.getMessage());
+    }
+
+    // each size within its bound, the whole too big: 1024 layers 65,536 wide
+    write8b();
+    Files.writeString(
+        folder.resolve("config.json"),
+        IDEFICS3_8B_CONFIG
+            .replace("\"num_hidden_layers\": 32", "\"num_hidden_layers\": 1024")
+            .replace("\"hidden_size\": 4096", "\"hidden_size\": 65536")
+            .replace("\"intermediate_size\": 14336", "\"intermediate_size\": 262144"));
+    CheckpointException whole =
+        assertThrows(CheckpointException.class, () -> Idefics3Checkpoint.read(folder));
+    assertTrue(
+        whole.getMessage().contains("expected at most 1,000,000,000,000"), whole.getMessage());
+  }
+
+  @Test
+  void theParameterCountWorkedOutFromTheConfigIsTheGraphs() {
+    for (Path checkpoint :
+        List.of(
+            ReferenceFixtures.checkpoint("tiny-idefics3"),
+            ReferenceFixtures.checkpoint("tiny-smolvlm"))) {
+      Idefics3Config config = Idefics3Checkpoint.read(checkpoint).config();
+      try (Idefics3Graph graph = Idefics3Graph.build(config)) {
+        assertEquals(
+            graph.weights().parameterCount(), config.parameterCount(), checkpoint.toString());
+      }
     }
   }
 

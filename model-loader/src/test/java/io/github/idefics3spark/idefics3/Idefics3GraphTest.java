@@ -36,6 +36,7 @@ class Idefics3GraphTest {
     try (Idefics3Graph graph = Idefics3Graph.build(idefics3_8b())) {
       assertEquals(729, graph.weights().variables().size());
       assertEquals(8_462_086_384L, graph.weights().parameterCount());
+      assertEquals(8_462_086_384L, idefics3_8b().parameterCount(), "worked out without a graph");
       assertTrue(
           graph
               .signatures()

@@ -432,4 +432,22 @@ class PackageFilesTest {
     assertEquals(null, Verification.forValue("none"));
     assertEquals("quick|full", Verification.choices());
   }
+
+  @Test
+  void aPackageWhoseWeightsExceedThisMachinesMemoryIsRefusedBeforeLoading() throws IOException {
+    Path dir = copy();
+    Path config = dir.resolve("assets/config.json");
+    com.fasterxml.jackson.databind.node.ObjectNode json =
+        (com.fasterxml.jackson.databind.node.ObjectNode) MAPPER.readTree(config.toFile());
+    com.fasterxml.jackson.databind.node.ObjectNode text =
+        (com.fasterxml.jackson.databind.node.ObjectNode) json.get("text_config");
+    // 64 layers of 16,384 with a 65,536-wide MLP: about a terabyte of fp32, each size
+    // within the checkpoint's bounds
+    text.put("num_hidden_layers", 64).put("hidden_size", 16384).put("intermediate_size", 65536);
+    text.put("num_attention_heads", 128).put("num_key_value_heads", 8).put("head_dim", 128);
+    MAPPER.writeValue(config.toFile(), json);
+    IOException e = assertThrows(IOException.class, () -> Idefics3Package.load(dir, 1));
+    assertTrue(e.getMessage().contains("GB of weights, but this machine has"), e.getMessage());
+    assertTrue(e.getMessage().contains("parameters in fp32"), e.getMessage());
+  }
 }
