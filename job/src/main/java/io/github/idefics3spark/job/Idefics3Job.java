@@ -4,6 +4,8 @@ import io.github.idefics3spark.idefics3.Convert;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.RedactedUri;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
@@ -124,6 +126,12 @@ public final class Idefics3Job {
     } catch (JobInputException | JobConfigException | IllegalArgumentException e) {
       err.println(name + ": " + RedactedUri.of(e.getMessage()));
       return 2;
+    } catch (RuntimeException e) {
+      // Spark's failures name paths and URIs: print the trace with their credentials redacted
+      StringWriter trace = new StringWriter();
+      e.printStackTrace(new PrintWriter(trace));
+      err.println(name + ": the job failed: " + RedactedUri.of(trace.toString()));
+      return 1;
     } finally {
       if (active == null) {
         spark.stop();
