@@ -7,6 +7,7 @@ import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter.InterpreterScopeClosable;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.expression.ExpressionStrategy;
@@ -22,6 +23,7 @@ import com.hubspot.jinjava.tree.parse.ExpressionToken;
 import io.github.idefics3spark.python.PythonJson;
 import io.github.idefics3spark.python.PythonStr;
 import java.beans.FeatureDescriptor;
+import java.io.IOException;
 import java.lang.reflect.Method;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
@@ -185,16 +187,48 @@ public final class ChatTemplate {
     context.put("add_generation_prompt", addGenerationPrompt);
     context.put("tools", null);
     context.put("documents", null);
-    RenderResult result = jinjava.renderForResult(source, context);
+    RenderResult result;
+    RenderBudget.start();
+    try {
+      result = jinjava.renderForResult(source, context);
+    } catch (RenderBudget.Exceeded e) {
+      throw new CheckpointException(
+          "the chat template was stopped: " + e.getMessage() + RenderBudget.ADVICE, e);
+    } finally {
+      RenderBudget.end();
+    }
     List<String> problems = new ArrayList<>();
     for (TemplateError error : result.getErrors()) {
       if (error.getSeverity() != TemplateError.ErrorType.FATAL) {
         continue;
       }
-      RaisedException raised = raisedBy(error.getException());
+      RaisedException raised = causeOf(error.getException(), RaisedException.class);
       if (raised != null) {
         throw new PromptException(
             "the chat template rejects this chat: " + raised.getMessage(), raised);
+      }
+      RenderBudget.Exceeded exceeded = causeOf(error.getException(), RenderBudget.Exceeded.class);
+      if (exceeded != null) {
+        throw new CheckpointException(
+            "the chat template was stopped: " + exceeded.getMessage() + RenderBudget.ADVICE,
+            exceeded);
+      }
+      if (causeOf(error.getException(), OutputTooBigException.class) != null
+          || String.valueOf(error.getMessage()).startsWith("OutputTooBigException")) {
+        throw new CheckpointException(
+            "the chat template was stopped: it rendered more than "
+                + RenderBudget.MAX_OUTPUT_CHARS
+                + " characters"
+                + RenderBudget.ADVICE);
+      }
+      for (String tag : RenderBudget.FILE_TAGS) {
+        if (String.valueOf(error.getMessage()).startsWith("'" + tag + "' is disabled")) {
+          throw new CheckpointException(
+              "the chat template uses {% "
+                  + tag
+                  + " %}, which reads another template file; a chat template may read no file"
+                  + RenderBudget.ADVICE);
+        }
       }
       problems.add(error.getMessage() + " (line " + error.getLineno() + ")");
     }
@@ -208,10 +242,10 @@ public final class ChatTemplate {
     return result.getOutput();
   }
 
-  private static RaisedException raisedBy(Throwable error) {
+  private static <E extends Throwable> E causeOf(Throwable error, Class<E> type) {
     for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof RaisedException raised) {
-        return raised;
+      if (type.isInstance(t)) {
+        return type.cast(t);
       }
     }
     return null;
@@ -267,6 +301,15 @@ public final class ChatTemplate {
             .withElResolver(resolver)
             // never render a value as a template: user text holding "{{ ... }}" stays text
             .withNestedInterpretationEnabled(false)
+            // a template is the checkpoint's code, run on every executor: it reads no file,
+            // produces no more than a prompt's worth of text and stops within its budget
+            .withDisabled(Map.of(Context.Library.TAG, RenderBudget.FILE_TAGS))
+            .withMaxOutputSize(RenderBudget.MAX_OUTPUT_CHARS)
+            .withMaxStringLength(RenderBudget.MAX_OUTPUT_CHARS)
+            .withMaxListSize(RenderBudget.MAX_COLLECTION_SIZE)
+            .withMaxMapSize(RenderBudget.MAX_COLLECTION_SIZE)
+            .withMaxMacroRecursionDepth(RenderBudget.MAX_RECURSION)
+            .withNodePreProcessor(RenderBudget::countNode)
             .withExecutionMode(new PythonPrintMode())
             .withLegacyOverrides(
                 LegacyOverrides.newBuilder()
@@ -277,6 +320,13 @@ public final class ChatTemplate {
                     .build())
             .build();
     Jinjava jinjava = new Jinjava(config);
+    jinjava.setResourceLocator(
+        (name, encoding, interpreter) -> {
+          throw new IOException(
+              "the chat template asks for the file '"
+                  + name
+                  + "'; a chat template may read no file");
+        });
     jinjava.getGlobalContext().registerFunction(function("raise_exception", "raiseException"));
     jinjava.getGlobalContext().registerFunction(function("strftime_now", "strftimeNow"));
     jinjava.getGlobalContext().registerFilter(new ToJson());

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.idefics3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -227,5 +228,64 @@ class ChatTemplateTest {
   void strftimeNowFormatsTheCurrentDate() {
     String year = new ChatTemplate("{{ strftime_now('%Y') }}", TOKENS).render(CHAT, false, false);
     assertEquals(String.valueOf(java.time.Year.now().getValue()), year);
+  }
+
+  /** The message of the refusal of a template, at load (its probe render) or at render. */
+  private static String refusal(String template) {
+    RuntimeException e =
+        assertThrows(
+            RuntimeException.class,
+            () -> new ChatTemplate(template, TOKENS).render(CHAT, true, false));
+    return e.getMessage();
+  }
+
+  @Test
+  void hostileTemplatesAreStoppedQuicklyWithAClearError() {
+    long start = System.nanoTime();
+    Map<String, String> refusals = new java.util.LinkedHashMap<>();
+    refusals.put("{% include 'META-INF/MANIFEST.MF' %}{{ messages[0]['content'] }}", "include");
+    refusals.put("{% import 'macros.j2' as m %}hello", "import");
+    refusals.put("{% from 'macros.j2' import x %}hello", "from");
+    refusals.put("{% extends 'base.j2' %}hello", "extends");
+    refusals.put(
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}x"
+            + "{% endfor %}{% endfor %}{% endfor %}",
+        "rendered more than 2000000 template nodes");
+    refusals.put(
+        "{% set s = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' %}"
+            + "{% for i in range(1000) %}{% for j in range(1000) %}{{ s }}{% endfor %}"
+            + "{% endfor %}",
+        "rendered more than 8388608 characters");
+    for (Map.Entry<String, String> hostile : refusals.entrySet()) {
+      String message = refusal(hostile.getKey());
+      System.out.println("ChatTemplateTest hostile: " + message);
+      assertTrue(
+          message.toLowerCase(java.util.Locale.ROOT).contains(hostile.getValue()),
+          hostile.getKey() + " -> " + message);
+    }
+    assertTrue(System.nanoTime() - start < 60_000_000_000L, "each stopped within its budget");
+    // a macro calling itself renders nothing: Jinjava allows no recursive macro call
+    assertEquals(
+        "",
+        new ChatTemplate("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", TOKENS)
+            .render(CHAT, true, false));
+  }
+
+  @Test
+  void aTemplateReachesNoJavaClass() {
+    for (String template :
+        List.of(
+            "{{ messages.getClass().forName('java.lang.Runtime') }}",
+            "{{ bos_token.getClass().getName() }}",
+            "{{ messages.class.name }}")) {
+      String rendered;
+      try {
+        rendered = new ChatTemplate(template, TOKENS).render(CHAT, true, false);
+      } catch (RuntimeException e) {
+        continue; // refused: fine
+      }
+      assertFalse(rendered.contains("java."), template + " -> " + rendered);
+      assertFalse(rendered.contains("Runtime"), template + " -> " + rendered);
+    }
   }
 }
