@@ -220,25 +220,28 @@ public record JobConfig(
     ModelSettings defaults = ModelSettings.DEFAULTS;
     int maxNewTokens = benchmark != null ? benchmark.maxNewTokens() : defaults.maxNewTokens();
     ModelSettings model =
-        defaults
-            .withIntraOpThreads(values.integer(JobOption.INTRA_OP_THREADS, 0, 0))
-            .withBatchSize(values.integer(JobOption.BATCH_SIZE, defaults.batchSize(), 1))
-            .withMaxNewTokens(values.integer(JobOption.MAX_NEW_TOKENS, maxNewTokens, 1))
-            .withLongestEdge(values.integer(JobOption.LONGEST_EDGE, 0, 0))
-            .withImageSplitting(values.bool(JobOption.IMAGE_SPLITTING, true))
-            .withMaxImagePixels(
-                values.longInteger(JobOption.MAX_IMAGE_PIXELS, defaults.maxImagePixels(), 1));
+        defaults.toBuilder()
+            .intraOpThreads(values.integer(JobOption.INTRA_OP_THREADS, 0, 0))
+            .batchSize(values.integer(JobOption.BATCH_SIZE, defaults.batchSize(), 1))
+            .maxNewTokens(values.integer(JobOption.MAX_NEW_TOKENS, maxNewTokens, 1))
+            .longestEdge(values.integer(JobOption.LONGEST_EDGE, 0, 0))
+            .imageSplitting(values.bool(JobOption.IMAGE_SPLITTING, true))
+            .maxImagePixels(
+                values.longInteger(JobOption.MAX_IMAGE_PIXELS, defaults.maxImagePixels(), 1))
+            .build();
     boolean sampling =
         settings.containsKey(JobOption.TEMPERATURE)
             || settings.containsKey(JobOption.TOP_K)
             || settings.containsKey(JobOption.TOP_P);
     if (sampling) {
       model =
-          model.withSampling(
-              values.positiveFloat(JobOption.TEMPERATURE, 1f),
-              values.integer(JobOption.TOP_K, 0, 0),
-              values.probability(JobOption.TOP_P, 1f),
-              values.longInteger(JobOption.SEED, 0L, Long.MIN_VALUE));
+          model.toBuilder()
+              .sampling(
+                  values.positiveFloat(JobOption.TEMPERATURE, 1f),
+                  values.integer(JobOption.TOP_K, 0, 0),
+                  values.probability(JobOption.TOP_P, 1f),
+                  values.longInteger(JobOption.SEED, 0L, Long.MIN_VALUE))
+              .build();
     } else if (settings.containsKey(JobOption.SEED)) {
       throw new JobConfigException(
           "setting seed is given ("

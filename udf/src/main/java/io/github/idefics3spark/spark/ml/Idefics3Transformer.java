@@ -648,15 +648,19 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   /** What the executors run: the model and how, from the params. */
   public InferenceSettings inferenceSettings() {
     ModelSettings model =
-        ModelSettings.DEFAULTS
-            .withBatchSize(getBatchSize())
-            .withMaxNewTokens(getMaxNewTokens())
-            .withLongestEdge(getLongestEdge())
-            .withImageSplitting(getImageSplitting())
-            .withMaxImagePixels(getMaxImagePixels())
-            .withIntraOpThreads(getIntraOpThreads());
+        ModelSettings.builder()
+            .batchSize(getBatchSize())
+            .maxNewTokens(getMaxNewTokens())
+            .longestEdge(getLongestEdge())
+            .imageSplitting(getImageSplitting())
+            .maxImagePixels(getMaxImagePixels())
+            .intraOpThreads(getIntraOpThreads())
+            .build();
     if (sampling()) {
-      model = model.withSampling((float) getTemperature(), getTopK(), (float) getTopP(), getSeed());
+      model =
+          model.toBuilder()
+              .sampling((float) getTemperature(), getTopK(), (float) getTopP(), getSeed())
+              .build();
     }
     InferenceSettings settings =
         InferenceSettings.of(getModelUri(), model)

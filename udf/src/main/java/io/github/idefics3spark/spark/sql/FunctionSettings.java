@@ -172,13 +172,13 @@ public record FunctionSettings(
     }
     Values v = new Values(values, origin);
     ModelSettings model =
-        ModelSettings.DEFAULTS
-            .withMaxNewTokens(v.integer(MAX_NEW_TOKENS, 64, 1, ">= 1"))
-            .withLongestEdge(v.integer(LONGEST_EDGE, 0, 0, ">= 0 (0: the checkpoint's)"))
-            .withImageSplitting(v.bool(IMAGE_SPLITTING, true))
-            .withMaxImagePixels(v.longValue(MAX_IMAGE_PIXELS, 178_956_970L, 1, ">= 1"))
-            .withIntraOpThreads(
-                v.integer(INTRA_OP_THREADS, 0, 0, ">= 0 (0: the cores a task owns)"));
+        ModelSettings.builder()
+            .maxNewTokens(v.integer(MAX_NEW_TOKENS, 64, 1, ">= 1"))
+            .longestEdge(v.integer(LONGEST_EDGE, 0, 0, ">= 0 (0: the checkpoint's)"))
+            .imageSplitting(v.bool(IMAGE_SPLITTING, true))
+            .maxImagePixels(v.longValue(MAX_IMAGE_PIXELS, 178_956_970L, 1, ">= 1"))
+            .intraOpThreads(v.integer(INTRA_OP_THREADS, 0, 0, ">= 0 (0: the cores a task owns)"))
+            .build();
     boolean sampling =
         values.containsKey(TEMPERATURE) || values.containsKey(TOP_K) || values.containsKey(TOP_P);
     float temperature = v.decimal(TEMPERATURE, 1f, 0f, false, 1e9f, "> 0");
@@ -186,7 +186,7 @@ public record FunctionSettings(
     float topP = v.decimal(TOP_P, 1f, 0f, false, 1f, "in (0, 1]");
     long seed = v.longValue(SEED, 0L, Long.MIN_VALUE, "an integer");
     if (sampling) {
-      model = model.withSampling(temperature, topK, topP, seed);
+      model = model.toBuilder().sampling(temperature, topK, topP, seed).build();
     } else if (values.containsKey(SEED)) {
       throw new IllegalArgumentException(
           origin.of(SEED)
