@@ -98,12 +98,13 @@ public final class RuntimeBench {
       files = listing.filter(Files::isRegularFile).sorted().toList();
     }
     ModelSettings settings =
-        ModelSettings.DEFAULTS
-            .withIntraOpThreads(intraOp)
-            .withBatchSize(batch)
-            .withMaxNewTokens(maxNew)
-            .withLongestEdge(longestEdge)
-            .withImageSplitting(splitting);
+        ModelSettings.builder()
+            .intraOpThreads(intraOp)
+            .batchSize(batch)
+            .maxNewTokens(maxNew)
+            .longestEdge(longestEdge)
+            .imageSplitting(splitting)
+            .build();
 
     long loadStart = System.nanoTime();
     try (Idefics3Model model = Idefics3Model.load(packageDir, settings)) {

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
 import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.IOException;
 import java.io.Reader;
@@ -217,35 +218,26 @@ public record JobConfig(
       values.required(JobOption.BENCHMARK);
       benchmark = values.choice(JobOption.BENCHMARK, null, Benchmark::forName, Benchmark.choices());
     }
-    ModelSettings defaults = ModelSettings.DEFAULTS;
-    int maxNewTokens = benchmark != null ? benchmark.maxNewTokens() : defaults.maxNewTokens();
-    ModelSettings model =
-        defaults
-            .withIntraOpThreads(values.integer(JobOption.INTRA_OP_THREADS, 0, 0))
-            .withBatchSize(values.integer(JobOption.BATCH_SIZE, defaults.batchSize(), 1))
-            .withMaxNewTokens(values.integer(JobOption.MAX_NEW_TOKENS, maxNewTokens, 1))
-            .withLongestEdge(values.integer(JobOption.LONGEST_EDGE, 0, 0))
-            .withImageSplitting(values.bool(JobOption.IMAGE_SPLITTING, true))
-            .withMaxImagePixels(
-                values.longInteger(JobOption.MAX_IMAGE_PIXELS, defaults.maxImagePixels(), 1));
-    boolean sampling =
-        settings.containsKey(JobOption.TEMPERATURE)
-            || settings.containsKey(JobOption.TOP_K)
-            || settings.containsKey(JobOption.TOP_P);
-    if (sampling) {
-      model =
-          model.withSampling(
-              values.positiveFloat(JobOption.TEMPERATURE, 1f),
-              values.integer(JobOption.TOP_K, 0, 0),
-              values.probability(JobOption.TOP_P, 1f),
-              values.longInteger(JobOption.SEED, 0L, Long.MIN_VALUE));
-    } else if (settings.containsKey(JobOption.SEED)) {
-      throw new JobConfigException(
-          "setting seed is given ("
-              + settings.get(JobOption.SEED).origin()
-              + ") but decoding is greedy; a seed needs sampling: set --temperature, --top-k or"
-              + " --top-p as well");
+    Map<InferenceOption, Object> shared = new EnumMap<>(InferenceOption.class);
+    for (JobOption option : settings.keySet()) {
+      if (option.shared() != null) {
+        shared.put(option.shared(), values.shared(option));
+      }
     }
+    ModelSettings defaults =
+        benchmark == null
+            ? ModelSettings.DEFAULTS
+            : ModelSettings.builder().maxNewTokens(benchmark.maxNewTokens()).build();
+    ModelSettings model =
+        InferenceOption.model(
+            shared,
+            defaults,
+            () ->
+                new JobConfigException(
+                    "setting seed is given ("
+                        + settings.get(JobOption.SEED).origin()
+                        + ") but decoding is greedy; a seed needs sampling: set --temperature,"
+                        + " --top-k or --top-p as well"));
     String template = values.string(JobOption.PROMPT_TEMPLATE, task.defaultPrompt());
     if (template.isBlank()) {
       throw new JobConfigException(
@@ -291,12 +283,8 @@ public record JobConfig(
         retryErrors,
         values.integer(JobOption.PREVIEW, 0, 0),
         task.usesModel() ? values.required(JobOption.MODEL) : null,
-        values.string(JobOption.MODEL_CACHE, null),
-        values.choice(
-            JobOption.VERIFY_PACKAGE,
-            Verification.FULL,
-            Verification::forValue,
-            Verification.choices()),
+        (String) shared.get(InferenceOption.MODEL_CACHE),
+        InferenceOption.verification(shared.get(InferenceOption.VERIFY_PACKAGE)),
         model);
   }
 
@@ -376,6 +364,15 @@ public record JobConfig(
       return names;
     }
 
+    /** The value of a shared setting, read and checked as its declaration says. */
+    Object shared(JobOption option) {
+      try {
+        return option.shared().parse(settings.get(option).value());
+      } catch (InferenceOption.InvalidValue e) {
+        throw wrong(option, option.shared().expected(e.problem()));
+      }
+    }
+
     int integer(JobOption option, int fallback, int min) {
       long value = longInteger(option, fallback, min);
       if (value > Integer.MAX_VALUE) {
@@ -389,8 +386,7 @@ public record JobConfig(
       if (setting == null) {
         return fallback;
       }
-      String expected =
-          min == Long.MIN_VALUE ? "a whole number" : "a whole number >= " + Math.max(min, 0);
+      String expected = "a whole number >= " + min;
       long value;
       try {
         value = Long.parseLong(setting.value().trim().replace("_", ""));
@@ -401,34 +397,6 @@ public record JobConfig(
         throw wrong(option, expected);
       }
       return value;
-    }
-
-    float positiveFloat(JobOption option, float fallback) {
-      float value = number(option, fallback, "a number > 0");
-      if (!(value > 0) || Float.isInfinite(value)) {
-        throw wrong(option, "a number > 0");
-      }
-      return value;
-    }
-
-    float probability(JobOption option, float fallback) {
-      float value = number(option, fallback, "a number in (0, 1]");
-      if (!(value > 0 && value <= 1)) {
-        throw wrong(option, "a number in (0, 1]");
-      }
-      return value;
-    }
-
-    private float number(JobOption option, float fallback, String expected) {
-      Setting setting = settings.get(option);
-      if (setting == null) {
-        return fallback;
-      }
-      try {
-        return Float.parseFloat(setting.value().trim());
-      } catch (NumberFormatException e) {
-        throw wrong(option, expected);
-      }
     }
 
     boolean bool(JobOption option, boolean fallback) {

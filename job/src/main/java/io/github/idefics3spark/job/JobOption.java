@@ -1,5 +1,7 @@
 package io.github.idefics3spark.job;
 
+import io.github.idefics3spark.spark.InferenceOption;
+import io.github.idefics3spark.spark.InferenceOption.EntryPoint;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -8,7 +10,10 @@ import java.util.List;
  * its name (the command-line option without the dashes, and the key in a {@code --conf} file), the
  * placeholder shown in help, and its help text.
  *
- * <p>Options are listed once, here; {@link JobConfig} gives each its type, default and checks.
+ * <p>Options are listed once, here; {@link JobConfig} gives each its type, default and checks. The
+ * settings of how the model runs ({@code --batch-size}, {@code --temperature}...) are declared in
+ * {@link InferenceOption}, shared with the SQL functions and the ML Transformer, and take their
+ * key, placeholder and help from there.
  */
 public enum JobOption {
   // input
@@ -102,59 +107,48 @@ public enum JobOption {
       "A model package made by convert, or a Hugging Face Idefics3/SmolVLM checkpoint folder"
           + " (converted once per executor on first use): a local path, a file:, hdfs: or s3a:"
           + " URI, or the name of a folder shipped with --archives. Required."),
-  MODEL_CACHE(
-      "model-cache",
-      "DIR",
-      "Executor-local folder for packages copied from hdfs:/s3a: or converted from checkpoints"
-          + " (default: a folder under java.io.tmpdir)."),
-  VERIFY_PACKAGE(
-      "verify-package",
-      "quick|full",
-      "How executors check a package used in place or found in --model-cache against its"
-          + " manifest before loading it. full (default): the sha256 of every file, weights"
-          + " included (about 2 s per GB of package); quick: sizes, and the sha256 of the assets and the graph."
-          + " Both refuse a graph with an op that convert does not write."),
-  BATCH_SIZE("batch-size", "N", "Requests decoded together at most (default 8)."),
-  MAX_NEW_TOKENS("max-new-tokens", "N", "New tokens per answer at most (default 64)."),
-  TEMPERATURE(
-      "temperature",
-      "T",
-      "Sample with this temperature (> 0). Setting any of --temperature, --top-k, --top-p turns"
-          + " sampling on; without them decoding is greedy."),
-  TOP_K("top-k", "K", "Sample from the K most likely tokens (0: all; default 0)."),
-  TOP_P("top-p", "P", "Sample from the smallest set of tokens reaching probability P (default 1)."),
-  SEED(
-      "seed",
-      "N",
-      "Sampling seed (default 0): the same seed, batch and settings give the same tokens."),
-  LONGEST_EDGE(
-      "longest-edge",
-      "PIXELS",
-      "Resize each image's longest side to this first (0, default: the checkpoint's"
-          + " size.longest_edge). Lower is faster and coarser: frames grow with its square."),
-  IMAGE_SPLITTING(
-      "image-splitting",
-      "true|false",
-      "true (default): tiles plus a global view, as the checkpoint does; false: one frame per"
-          + " image, much faster."),
-  MAX_IMAGE_PIXELS(
-      "max-image-pixels",
-      "N",
-      "Images with more pixels are refused before decoding, as an error row (default"
-          + " 178956970, Pillow's limit)."),
-  INTRA_OP_THREADS(
-      "intra-op-threads",
-      "N",
-      "TensorFlow threads per operation (0, default: the cores a task owns, spark.task.cpus).");
+  MODEL_CACHE(InferenceOption.MODEL_CACHE),
+  VERIFY_PACKAGE(InferenceOption.VERIFY_PACKAGE),
+  BATCH_SIZE(InferenceOption.BATCH_SIZE),
+  MAX_NEW_TOKENS(InferenceOption.MAX_NEW_TOKENS),
+  TEMPERATURE(InferenceOption.TEMPERATURE),
+  TOP_K(InferenceOption.TOP_K),
+  TOP_P(InferenceOption.TOP_P),
+  SEED(InferenceOption.SEED),
+  LONGEST_EDGE(InferenceOption.LONGEST_EDGE),
+  IMAGE_SPLITTING(InferenceOption.IMAGE_SPLITTING),
+  MAX_IMAGE_PIXELS(InferenceOption.MAX_IMAGE_PIXELS),
+  INTRA_OP_THREADS(InferenceOption.INTRA_OP_THREADS);
 
   private final String key;
   private final String valueLabel;
   private final String help;
+  private final InferenceOption shared;
 
   JobOption(String key, String valueLabel, String help) {
     this.key = key;
     this.valueLabel = valueLabel;
     this.help = help;
+    this.shared = null;
+  }
+
+  /** A setting the job shares with the SQL functions and the ML Transformer, as declared there. */
+  JobOption(InferenceOption shared) {
+    if (!shared.takenBy(EntryPoint.JOB)) {
+      throw new IllegalArgumentException(shared.key() + " is not declared a job option");
+    }
+    this.key = shared.key();
+    this.valueLabel = shared.valueLabel();
+    this.help = shared.help();
+    this.shared = shared;
+  }
+
+  /**
+   * The declaration of a setting shared with the SQL functions and the ML Transformer (type,
+   * default, range, help), or null for an option of the job alone.
+   */
+  public InferenceOption shared() {
+    return shared;
   }
 
   /** The name without dashes: the key in a {@code --conf} file. */

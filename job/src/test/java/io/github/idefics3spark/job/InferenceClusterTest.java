@@ -105,7 +105,7 @@ class InferenceClusterTest {
     String model = SparkTestSession.TINY_CHECKPOINT.toString();
     Path converted = LocalPackage.resolve(model, new Configuration(), cache);
     InferenceSettings settings =
-        InferenceSettings.of(model, ModelSettings.DEFAULTS.withMaxNewTokens(4).withBatchSize(4))
+        InferenceSettings.of(model, ModelSettings.builder().maxNewTokens(4).batchSize(4).build())
             .withCacheDir(cache.toString());
 
     long start = System.nanoTime();

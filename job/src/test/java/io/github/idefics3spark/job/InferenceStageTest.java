@@ -45,7 +45,7 @@ class InferenceStageTest {
   private static final InferenceSettings SETTINGS =
       InferenceSettings.of(
               SparkTestSession.TINY_CHECKPOINT.toString(),
-              ModelSettings.DEFAULTS.withMaxNewTokens(6).withBatchSize(2))
+              ModelSettings.builder().maxNewTokens(6).batchSize(2).build())
           .withCacheDir(CACHE.toString())
           .withSortWindowBatches(2);
 

@@ -1,7 +1,13 @@
 package io.github.idefics3spark.idefics3;
 
+import java.io.Serializable;
+
 /**
  * How an {@link Idefics3Model} runs: threads, batching, decoding and image resolution.
+ *
+ * <p>Serializable, so it travels inside a Spark task. Made with {@link #builder()} (from the
+ * defaults) or {@link #toBuilder()} (from these settings): {@code
+ * ModelSettings.builder().maxNewTokens(32).batchSize(4).build()}.
  *
  * @param intraOpThreads TensorFlow threads for one operation; the cores the task owns (0: all)
  * @param batchSize requests decoded together at most
@@ -29,7 +35,10 @@ public record ModelSettings(
     long seed,
     int longestEdge,
     boolean imageSplitting,
-    long maxImagePixels) {
+    long maxImagePixels)
+    implements Serializable {
+
+  private static final long serialVersionUID = 1L;
 
   /** Greedy decoding of up to 64 tokens, batches of 8, the checkpoint's image resolution. */
   public static final ModelSettings DEFAULTS =
@@ -53,109 +62,123 @@ public record ModelSettings(
     }
   }
 
-  public ModelSettings withIntraOpThreads(int value) {
-    return new ModelSettings(
-        value,
-        batchSize,
-        maxNewTokens,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        imageSplitting,
-        maxImagePixels);
+  /** A builder starting from {@link #DEFAULTS}. */
+  public static Builder builder() {
+    return DEFAULTS.toBuilder();
   }
 
-  public ModelSettings withBatchSize(int value) {
-    return new ModelSettings(
-        intraOpThreads,
-        value,
-        maxNewTokens,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        imageSplitting,
-        maxImagePixels);
+  /** A builder starting from these settings. */
+  public Builder toBuilder() {
+    return new Builder(this);
   }
 
-  public ModelSettings withMaxNewTokens(int value) {
-    return new ModelSettings(
-        intraOpThreads,
-        batchSize,
-        value,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        imageSplitting,
-        maxImagePixels);
-  }
+  /** Model settings made one field at a time; {@link #build} checks them. */
+  public static final class Builder {
+    private int intraOpThreads;
+    private int batchSize;
+    private int maxNewTokens;
+    private boolean doSample;
+    private float temperature;
+    private int topK;
+    private float topP;
+    private long seed;
+    private int longestEdge;
+    private boolean imageSplitting;
+    private long maxImagePixels;
 
-  /** Sampling instead of greedy decoding. */
-  public ModelSettings withSampling(float temperature, int topK, float topP, long seed) {
-    return new ModelSettings(
-        intraOpThreads,
-        batchSize,
-        maxNewTokens,
-        true,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        imageSplitting,
-        maxImagePixels);
-  }
+    private Builder(ModelSettings from) {
+      intraOpThreads = from.intraOpThreads;
+      batchSize = from.batchSize;
+      maxNewTokens = from.maxNewTokens;
+      doSample = from.doSample;
+      temperature = from.temperature;
+      topK = from.topK;
+      topP = from.topP;
+      seed = from.seed;
+      longestEdge = from.longestEdge;
+      imageSplitting = from.imageSplitting;
+      maxImagePixels = from.maxImagePixels;
+    }
 
-  public ModelSettings withLongestEdge(int value) {
-    return new ModelSettings(
-        intraOpThreads,
-        batchSize,
-        maxNewTokens,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        value,
-        imageSplitting,
-        maxImagePixels);
-  }
+    public Builder intraOpThreads(int value) {
+      intraOpThreads = value;
+      return this;
+    }
 
-  public ModelSettings withImageSplitting(boolean value) {
-    return new ModelSettings(
-        intraOpThreads,
-        batchSize,
-        maxNewTokens,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        value,
-        maxImagePixels);
-  }
+    public Builder batchSize(int value) {
+      batchSize = value;
+      return this;
+    }
 
-  public ModelSettings withMaxImagePixels(long value) {
-    return new ModelSettings(
-        intraOpThreads,
-        batchSize,
-        maxNewTokens,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        imageSplitting,
-        value);
+    public Builder maxNewTokens(int value) {
+      maxNewTokens = value;
+      return this;
+    }
+
+    /** Sampling (true) or greedy decoding (false). */
+    public Builder doSample(boolean value) {
+      doSample = value;
+      return this;
+    }
+
+    public Builder temperature(float value) {
+      temperature = value;
+      return this;
+    }
+
+    public Builder topK(int value) {
+      topK = value;
+      return this;
+    }
+
+    public Builder topP(float value) {
+      topP = value;
+      return this;
+    }
+
+    public Builder seed(long value) {
+      seed = value;
+      return this;
+    }
+
+    /** Sampling instead of greedy decoding, with these settings. */
+    public Builder sampling(float temperature, int topK, float topP, long seed) {
+      return doSample(true).temperature(temperature).topK(topK).topP(topP).seed(seed);
+    }
+
+    public Builder longestEdge(int value) {
+      longestEdge = value;
+      return this;
+    }
+
+    public Builder imageSplitting(boolean value) {
+      imageSplitting = value;
+      return this;
+    }
+
+    public Builder maxImagePixels(long value) {
+      maxImagePixels = value;
+      return this;
+    }
+
+    /**
+     * The settings.
+     *
+     * @throws IllegalArgumentException naming the setting when one is out of range
+     */
+    public ModelSettings build() {
+      return new ModelSettings(
+          intraOpThreads,
+          batchSize,
+          maxNewTokens,
+          doSample,
+          temperature,
+          topK,
+          topP,
+          seed,
+          longestEdge,
+          imageSplitting,
+          maxImagePixels);
+    }
   }
 }

@@ -43,7 +43,7 @@ class Idefics3ModelTest {
       Path dir = packages.resolve(name);
       Idefics3Package.write(ReferenceFixtures.checkpoint(name), dir);
       PACKAGES.put(name, dir);
-      MODELS.put(name, Idefics3Model.load(dir, ModelSettings.DEFAULTS.withMaxNewTokens(24)));
+      MODELS.put(name, Idefics3Model.load(dir, ModelSettings.builder().maxNewTokens(24).build()));
     }
   }
 
@@ -171,7 +171,7 @@ class Idefics3ModelTest {
             .text()
             .maxPositionEmbeddings();
     ModelSettings tight =
-        ModelSettings.DEFAULTS.withMaxNewTokens(context - 10).withMaxImagePixels(1000);
+        ModelSettings.builder().maxNewTokens(context - 10).maxImagePixels(1000).build();
     try (Idefics3Model model = Idefics3Model.load(dir, tight)) {
       List<Idefics3Answer> answers =
           model.answer(

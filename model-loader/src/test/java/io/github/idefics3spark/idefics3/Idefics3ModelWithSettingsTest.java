@@ -26,9 +26,9 @@ class Idefics3ModelWithSettingsTest {
   void otherSettingsAnswerAsAFreshLoadAndShareThePackage() throws IOException {
     Path dir = packages.resolve(ReferenceFixtures.TINY_SMOLVLM);
     Idefics3Package.write(ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM), dir);
-    ModelSettings base = ModelSettings.DEFAULTS.withIntraOpThreads(1).withMaxNewTokens(12);
+    ModelSettings base = ModelSettings.builder().intraOpThreads(1).maxNewTokens(12).build();
     ModelSettings other =
-        base.withMaxNewTokens(5).withBatchSize(2).withLongestEdge(64).withImageSplitting(false);
+        base.toBuilder().maxNewTokens(5).batchSize(2).longestEdge(64).imageSplitting(false).build();
     List<Idefics3Request> requests =
         List.of(
             Idefics3Request.question(
@@ -60,7 +60,7 @@ class Idefics3ModelWithSettingsTest {
       IllegalArgumentException e =
           assertThrows(
               IllegalArgumentException.class,
-              () -> loaded.withSettings(other.withIntraOpThreads(2)));
+              () -> loaded.withSettings(other.toBuilder().intraOpThreads(2).build()));
       assertTrue(e.getMessage().contains("intra_op_threads is 2"), e.getMessage());
     }
   }

@@ -7,8 +7,8 @@ import java.util.Objects;
 
 /**
  * What the inference stage ships to its executors: the model to load, how it runs, and where
- * executors keep their local copy of it. Serializable, unlike {@link ModelSettings}, so it travels
- * inside a task.
+ * executors keep their local copy of it. Serializable, so it travels inside a task; the key of the
+ * executor's {@link ModelCache}.
  *
  * <p>{@code intraOpThreads} 0 in the model settings means "the cores the task owns" ({@code
  * spark.task.cpus}), decided on the executor.
@@ -24,18 +24,7 @@ public final class InferenceSettings implements Serializable {
   private final Verification verification;
   private final int sortWindowBatches;
 
-  // ModelSettings, field by field (records are not Serializable unless declared so)
-  private final int intraOpThreads;
-  private final int batchSize;
-  private final int maxNewTokens;
-  private final boolean doSample;
-  private final float temperature;
-  private final int topK;
-  private final float topP;
-  private final long seed;
-  private final int longestEdge;
-  private final boolean imageSplitting;
-  private final long maxImagePixels;
+  private final ModelSettings model;
 
   private InferenceSettings(
       String modelUri,
@@ -56,17 +45,7 @@ public final class InferenceSettings implements Serializable {
     this.cacheDir = cacheDir;
     this.verification = Objects.requireNonNull(verification, "verification");
     this.sortWindowBatches = sortWindowBatches;
-    this.intraOpThreads = model.intraOpThreads();
-    this.batchSize = model.batchSize();
-    this.maxNewTokens = model.maxNewTokens();
-    this.doSample = model.doSample();
-    this.temperature = model.temperature();
-    this.topK = model.topK();
-    this.topP = model.topP();
-    this.seed = model.seed();
-    this.longestEdge = model.longestEdge();
-    this.imageSplitting = model.imageSplitting();
-    this.maxImagePixels = model.maxImagePixels();
+    this.model = Objects.requireNonNull(model, "model");
   }
 
   /**
@@ -84,7 +63,7 @@ public final class InferenceSettings implements Serializable {
 
   /** The same settings with executors keeping copied or converted packages in {@code dir}. */
   public InferenceSettings withCacheDir(String dir) {
-    return new InferenceSettings(modelUri, model(), dir, verification, sortWindowBatches);
+    return new InferenceSettings(modelUri, model, dir, verification, sortWindowBatches);
   }
 
   /**
@@ -92,12 +71,12 @@ public final class InferenceSettings implements Serializable {
    * {@code verification} (default {@link Verification#FULL}: every file's sha256).
    */
   public InferenceSettings withVerification(Verification verification) {
-    return new InferenceSettings(modelUri, model(), cacheDir, verification, sortWindowBatches);
+    return new InferenceSettings(modelUri, model, cacheDir, verification, sortWindowBatches);
   }
 
   /** The same settings sorting windows of {@code batches} batches by prompt length. */
   public InferenceSettings withSortWindowBatches(int batches) {
-    return new InferenceSettings(modelUri, model(), cacheDir, verification, batches);
+    return new InferenceSettings(modelUri, model, cacheDir, verification, batches);
   }
 
   /** The same settings with other model settings. */
@@ -125,18 +104,7 @@ public final class InferenceSettings implements Serializable {
 
   /** The model settings as given (intra-op threads 0: decided per task). */
   public ModelSettings model() {
-    return new ModelSettings(
-        intraOpThreads,
-        batchSize,
-        maxNewTokens,
-        doSample,
-        temperature,
-        topK,
-        topP,
-        seed,
-        longestEdge,
-        imageSplitting,
-        maxImagePixels);
+    return model;
   }
 
   @Override
@@ -146,12 +114,12 @@ public final class InferenceSettings implements Serializable {
         && Objects.equals(cacheDir, other.cacheDir)
         && verification == other.verification
         && sortWindowBatches == other.sortWindowBatches
-        && model().equals(other.model());
+        && model.equals(other.model);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(modelUri, cacheDir, verification, sortWindowBatches, model());
+    return Objects.hash(modelUri, cacheDir, verification, sortWindowBatches, model);
   }
 
   @Override
@@ -165,7 +133,7 @@ public final class InferenceSettings implements Serializable {
         + ", sortWindowBatches="
         + sortWindowBatches
         + ", "
-        + model()
+        + model
         + "]";
   }
 }

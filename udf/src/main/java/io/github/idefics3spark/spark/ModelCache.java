@@ -98,7 +98,7 @@ public final class ModelCache {
       InferenceSettings settings, Configuration hadoop, TaskResources resources) {
     ModelSettings model = settings.model();
     if (model.intraOpThreads() == 0) {
-      model = model.withIntraOpThreads(resources.cpus());
+      model = model.toBuilder().intraOpThreads(resources.cpus()).build();
     }
     Key key =
         new Key(

@@ -43,7 +43,8 @@ class ModelCacheTest {
   @Test
   void intraOpThreadsZeroBecomeTheCoresTheTaskOwns() {
     InferenceSettings settings =
-        InferenceSettings.of(converted.toString(), ModelSettings.DEFAULTS.withIntraOpThreads(0));
+        InferenceSettings.of(
+            converted.toString(), ModelSettings.builder().intraOpThreads(0).build());
     Idefics3Model model = ModelCache.get(settings, HADOOP, new TaskResources(3, List.of()));
     assertEquals(3, model.settings().intraOpThreads());
     assertEquals(converted, model.packageDir());
@@ -52,7 +53,8 @@ class ModelCacheTest {
   @Test
   void concurrentCallersShareOneLoad() throws Exception {
     InferenceSettings settings =
-        InferenceSettings.of(converted.toString(), ModelSettings.DEFAULTS.withIntraOpThreads(5));
+        InferenceSettings.of(
+            converted.toString(), ModelSettings.builder().intraOpThreads(5).build());
     int before = ModelCache.loads();
     ExecutorService pool = Executors.newFixedThreadPool(6);
     try {
@@ -77,7 +79,7 @@ class ModelCacheTest {
   void aFailedLoadNamesTheSettingAndIsNotRemembered() throws IOException {
     Path later = temp.resolve("later");
     InferenceSettings settings =
-        InferenceSettings.of(later.toString(), ModelSettings.DEFAULTS.withIntraOpThreads(7));
+        InferenceSettings.of(later.toString(), ModelSettings.builder().intraOpThreads(7).build());
     UncheckedIOException e =
         assertThrows(
             UncheckedIOException.class,

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PartitionInferenceTest {
   private static final ModelSettings MODEL =
-      ModelSettings.DEFAULTS.withMaxNewTokens(8).withBatchSize(3);
+      ModelSettings.builder().maxNewTokens(8).batchSize(3).build();
 
   /** id, images, question, assistant_prefix, task, then pass-through source, n, meta. */
   private static final StructType REQUESTS =
@@ -161,7 +161,8 @@ class PartitionInferenceTest {
             settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
     Map<String, Row> byId = byId(results);
     assertEquals(rows.size(), byId.size());
-    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(2))) {
+    try (Idefics3Model model =
+        Idefics3Model.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
       for (Row row : rows) {
         List<byte[]> images = new ArrayList<>();
         @SuppressWarnings("unchecked")
@@ -308,7 +309,8 @@ class PartitionInferenceTest {
     Path dir =
         LocalPackage.resolve(
             settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
-    try (Idefics3Model model = Idefics3Model.load(dir, MODEL.withIntraOpThreads(2))) {
+    try (Idefics3Model model =
+        Idefics3Model.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
       Idefics3Answer interleaved =
           model.answer(List.of(ImageMarkers.request(question, List.of(first, second)))).get(0);
       Idefics3Answer imagesFirst =

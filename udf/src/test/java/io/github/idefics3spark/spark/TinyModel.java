@@ -56,7 +56,7 @@ public final class TinyModel implements AutoCloseable {
   public static TinyModel load(ModelSettings settings) {
     try {
       Path dir = LocalPackage.resolve(uri(), new Configuration(), CACHE);
-      return new TinyModel(Idefics3Model.load(dir, settings.withIntraOpThreads(1)));
+      return new TinyModel(Idefics3Model.load(dir, settings.toBuilder().intraOpThreads(1).build()));
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }

@@ -1,15 +1,18 @@
 package io.github.idefics3spark.spark.ml;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
 import io.github.idefics3spark.spark.ImageColumn;
+import io.github.idefics3spark.spark.InferenceOption;
+import io.github.idefics3spark.spark.InferenceOption.EntryPoint;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.LocalPackage;
 import io.github.idefics3spark.spark.PromptTemplate;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.SparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Transformer;
@@ -19,7 +22,6 @@ import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable$;
@@ -88,6 +90,9 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   private final LongParam maxImagePixels;
   private final IntParam intraOpThreads;
 
+  /** The Params above made from the shared settings' declarations, by setting. */
+  private final Map<InferenceOption, Param<?>> shared = new EnumMap<>(InferenceOption.class);
+
   public Idefics3Transformer() {
     this(Identifiable$.MODULE$.randomUID("idefics3"));
   }
@@ -95,7 +100,6 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   /** With this uid (what {@link #load} and {@link #copy} use). */
   public Idefics3Transformer(String uid) {
     this.uid = uid;
-    ModelSettings defaults = ModelSettings.DEFAULTS;
     inputCol =
         new Param<>(
             this,
@@ -126,22 +130,6 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
             "a model package made by convert or a Hugging Face checkpoint folder: a local path, a"
                 + " file:, hdfs: or s3a: URI, or the name of a folder shipped with --archives",
             nonBlank());
-    modelCacheDir =
-        new Param<>(
-            this,
-            "modelCacheDir",
-            "executor-local folder for packages copied from hdfs:/s3a: or converted from"
-                + " checkpoints; not set: a folder under java.io.tmpdir",
-            nonBlank());
-    verifyPackage =
-        new Param<>(
-            this,
-            "verifyPackage",
-            "how a package used in place or found in the executor's cache is checked against its"
-                + " manifest before it is loaded: full (default) hashes every file, weights"
-                + " included; quick checks sizes and hashes the assets and the graph (the graph's"
-                + " op check is always done)",
-            ParamValidators.inArray(new String[] {"quick", "full"}));
     promptTemplate =
         new Param<>(
             this,
@@ -154,86 +142,62 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
                 + PromptTemplate.CAPTION.text()
                 + "' without",
             nonBlank());
-    batchSize =
-        new IntParam(
-            this, "batchSize", "rows decoded together at most (>= 1)", ParamValidators.gtEq(1));
-    sortWindowBatches =
-        new IntParam(
-            this,
-            "sortWindowBatches",
-            "rows are sorted by prompt length in windows of this many batches, so batches pad"
-                + " little (>= 1)",
-            ParamValidators.gtEq(1));
-    maxNewTokens =
-        new IntParam(
-            this, "maxNewTokens", "new tokens per answer at most (>= 1)", ParamValidators.gtEq(1));
-    temperature =
-        new DoubleParam(
-            this,
-            "temperature",
-            "sampling temperature (> 0); setting temperature, topK or topP turns sampling on,"
-                + " else decoding is greedy",
-            ParamValidators.gt(0));
-    topK =
-        new IntParam(
-            this,
-            "topK",
-            "sample from the k most likely tokens (>= 0; 0: all)",
-            ParamValidators.gtEq(0));
-    topP =
-        new DoubleParam(
-            this,
-            "topP",
-            "sample from the smallest set of tokens reaching this probability (in (0, 1])",
-            ParamValidators.inRange(0, 1, false, true));
-    seed =
-        new LongParam(
-            this,
-            "seed",
-            "sampling seed: the same seed, batch and settings give the same tokens; refused with"
-                + " greedy decoding");
-    longestEdge =
-        new IntParam(
-            this,
-            "longestEdge",
-            "resize each image's longest side to this first (>= 0; 0: the checkpoint's); lower is"
-                + " faster and coarser",
-            ParamValidators.gtEq(0));
-    imageSplitting =
-        new BooleanParam(
-            this,
-            "imageSplitting",
-            "true: tiles plus a global view, as the checkpoint does; false: one frame per image,"
-                + " much faster");
-    maxImagePixels =
-        new LongParam(
-            this,
-            "maxImagePixels",
-            "images with more pixels are refused before decoding, as an error row (>= 1)",
-            ParamValidators.gtEq(1));
-    intraOpThreads =
-        new IntParam(
-            this,
-            "intraOpThreads",
-            "TensorFlow threads per operation (>= 0; 0: the cores a task owns, spark.task.cpus)",
-            ParamValidators.gtEq(0));
+    modelCacheDir = param(InferenceOption.MODEL_CACHE);
+    verifyPackage = param(InferenceOption.VERIFY_PACKAGE);
+    batchSize = (IntParam) param(InferenceOption.BATCH_SIZE);
+    sortWindowBatches = (IntParam) param(InferenceOption.SORT_WINDOW_BATCHES);
+    maxNewTokens = (IntParam) param(InferenceOption.MAX_NEW_TOKENS);
+    temperature = (DoubleParam) param(InferenceOption.TEMPERATURE);
+    topK = (IntParam) param(InferenceOption.TOP_K);
+    topP = (DoubleParam) param(InferenceOption.TOP_P);
+    seed = (LongParam) param(InferenceOption.SEED);
+    longestEdge = (IntParam) param(InferenceOption.LONGEST_EDGE);
+    imageSplitting = (BooleanParam) param(InferenceOption.IMAGE_SPLITTING);
+    maxImagePixels = (LongParam) param(InferenceOption.MAX_IMAGE_PIXELS);
+    intraOpThreads = (IntParam) param(InferenceOption.INTRA_OP_THREADS);
 
     setDefault(inputCol, "image");
     setDefault(outputCol, "answer");
     setDefault(errorCol, "error");
     setDefault(errorKindCol, "error_kind");
-    setDefault(batchSize, defaults.batchSize());
-    setDefault(sortWindowBatches, InferenceSettings.DEFAULT_SORT_WINDOW_BATCHES);
-    setDefault(maxNewTokens, defaults.maxNewTokens());
-    setDefault(temperature, (double) defaults.temperature());
-    setDefault(topK, defaults.topK());
-    setDefault(topP, (double) defaults.topP());
-    setDefault(seed, defaults.seed());
-    setDefault(longestEdge, defaults.longestEdge());
-    setDefault(imageSplitting, defaults.imageSplitting());
-    setDefault(maxImagePixels, defaults.maxImagePixels());
-    setDefault(intraOpThreads, defaults.intraOpThreads());
-    setDefault(verifyPackage, Verification.FULL.flag());
+    for (InferenceOption option : InferenceOption.of(EntryPoint.TRANSFORMER)) {
+      if (option.paramDefault() != null) {
+        setSharedDefault(shared.get(option), option.paramDefault());
+      }
+    }
+  }
+
+  /**
+   * The Param of a shared setting as declared: named {@link InferenceOption#paramName}, with its
+   * doc, and a validator that is {@link InferenceOption#accepts} where it has a range or choices;
+   * an IntParam, LongParam, DoubleParam, BooleanParam or a {@code Param<String>} by its type.
+   */
+  @SuppressWarnings("unchecked")
+  private <T> Param<T> param(InferenceOption option) {
+    String name = option.paramName();
+    String doc = option.paramDoc();
+    Function1<Object, Object> valid =
+        (Function1<Object, Object> & Serializable) value -> option.accepts(value);
+    Param<?> param =
+        switch (option.type()) {
+          case WHOLE -> new IntParam(this, name, doc, valid);
+          case LONG ->
+              option.checked()
+                  ? new LongParam(this, name, doc, valid)
+                  : new LongParam(this, name, doc);
+          case DECIMAL -> new DoubleParam(this, name, doc, valid);
+          case BOOLEAN -> new BooleanParam(this, name, doc);
+          case VERIFICATION, TEXT ->
+              new Param<String>(
+                  this, name, doc, (Function1<String, Object>) (Function1<?, Object>) valid);
+        };
+    shared.put(option, param);
+    return (Param<T>) param;
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> void setSharedDefault(Param<T> param, Object value) {
+    setDefault(param, (T) value);
   }
 
   private static Function1<String, Object> nonBlank() {
@@ -421,7 +385,18 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   /** Whether decoding samples: temperature, topK or topP was set. */
   public boolean sampling() {
-    return isSet(temperature) || isSet(topK) || isSet(topP);
+    return InferenceOption.sampling(given().keySet());
+  }
+
+  /** The shared settings set on this transformer, with their values. */
+  private Map<InferenceOption, Object> given() {
+    Map<InferenceOption, Object> given = new EnumMap<>(InferenceOption.class);
+    for (Map.Entry<InferenceOption, Param<?>> entry : shared.entrySet()) {
+      if (isSet(entry.getValue())) {
+        given.put(entry.getKey(), $(entry.getValue()));
+      }
+    }
+    return given;
   }
 
   // setters
@@ -587,11 +562,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
               + PromptTemplate.QUESTION
               + " but questionCol is not set; setQuestionCol to the question column");
     }
-    if (isSet(seed) && !sampling()) {
-      throw new IllegalArgumentException(
-          "Idefics3Transformer: seed is set but decoding is greedy; a seed needs sampling: set"
-              + " temperature, topK or topP");
-    }
+    inferenceSettings();
     List<String> outputs = new ArrayList<>();
     StructType result = schema;
     for (String[] output :
@@ -645,24 +616,20 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
             + ")");
   }
 
-  /** What the executors run: the model and how, from the params. */
+  /**
+   * What the executors run: the model and how, from the params.
+   *
+   * @throws IllegalArgumentException when seed is set but decoding is greedy
+   */
   public InferenceSettings inferenceSettings() {
-    ModelSettings model =
-        ModelSettings.DEFAULTS
-            .withBatchSize(getBatchSize())
-            .withMaxNewTokens(getMaxNewTokens())
-            .withLongestEdge(getLongestEdge())
-            .withImageSplitting(getImageSplitting())
-            .withMaxImagePixels(getMaxImagePixels())
-            .withIntraOpThreads(getIntraOpThreads());
-    if (sampling()) {
-      model = model.withSampling((float) getTemperature(), getTopK(), (float) getTopP(), getSeed());
-    }
-    InferenceSettings settings =
-        InferenceSettings.of(getModelUri(), model)
-            .withSortWindowBatches(getSortWindowBatches())
-            .withVerification(Verification.forValue(getVerifyPackage()));
-    return getModelCacheDir() == null ? settings : settings.withCacheDir(getModelCacheDir());
+    return InferenceOption.settings(
+        getModelUri(),
+        given(),
+        ModelSettings.DEFAULTS,
+        () ->
+            new IllegalArgumentException(
+                "Idefics3Transformer: seed is set but decoding is greedy; a seed needs sampling:"
+                    + " set temperature, topK or topP"));
   }
 
   /**

@@ -1,15 +1,17 @@
 package io.github.idefics3spark.spark.sql;
 
 import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.spark.InferenceOption;
+import io.github.idefics3spark.spark.InferenceOption.EntryPoint;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.PromptTemplate;
 import java.io.Serializable;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.apache.spark.sql.RuntimeConfig;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -61,35 +63,15 @@ public record FunctionSettings(
   public static final String CONF_PREFIX = "spark.idefics3.";
 
   public static final String MODEL = "model";
-  public static final String MODEL_CACHE = "model-cache";
-  public static final String VERIFY_PACKAGE = "verify-package";
-  public static final String MAX_NEW_TOKENS = "max-new-tokens";
-  public static final String TEMPERATURE = "temperature";
-  public static final String TOP_K = "top-k";
-  public static final String TOP_P = "top-p";
-  public static final String SEED = "seed";
-  public static final String LONGEST_EDGE = "longest-edge";
-  public static final String IMAGE_SPLITTING = "image-splitting";
-  public static final String MAX_IMAGE_PIXELS = "max-image-pixels";
-  public static final String INTRA_OP_THREADS = "intra-op-threads";
   public static final String CAPTION_PROMPT = "caption-prompt";
   public static final String PROMPT_TEMPLATE = "prompt-template";
 
+  /** The keys the functions take: the shared settings they take, then the two prompts. */
   private static final List<String> OPTIONS =
-      List.of(
-          MODEL_CACHE,
-          VERIFY_PACKAGE,
-          MAX_NEW_TOKENS,
-          TEMPERATURE,
-          TOP_K,
-          TOP_P,
-          SEED,
-          LONGEST_EDGE,
-          IMAGE_SPLITTING,
-          MAX_IMAGE_PIXELS,
-          INTRA_OP_THREADS,
-          CAPTION_PROMPT,
-          PROMPT_TEMPLATE);
+      Stream.concat(
+              InferenceOption.of(EntryPoint.SQL).stream().map(InferenceOption::key),
+              Stream.of(CAPTION_PROMPT, PROMPT_TEMPLATE))
+          .toList();
 
   public FunctionSettings {
     if (caption.takesQuestion()) {
@@ -170,40 +152,42 @@ public record FunctionSettings(
         throw new IllegalArgumentException(origin.of(key) + " is not a setting" + hint);
       }
     }
-    Values v = new Values(values, origin);
-    ModelSettings model =
-        ModelSettings.DEFAULTS
-            .withMaxNewTokens(v.integer(MAX_NEW_TOKENS, 64, 1, ">= 1"))
-            .withLongestEdge(v.integer(LONGEST_EDGE, 0, 0, ">= 0 (0: the checkpoint's)"))
-            .withImageSplitting(v.bool(IMAGE_SPLITTING, true))
-            .withMaxImagePixels(v.longValue(MAX_IMAGE_PIXELS, 178_956_970L, 1, ">= 1"))
-            .withIntraOpThreads(
-                v.integer(INTRA_OP_THREADS, 0, 0, ">= 0 (0: the cores a task owns)"));
-    boolean sampling =
-        values.containsKey(TEMPERATURE) || values.containsKey(TOP_K) || values.containsKey(TOP_P);
-    float temperature = v.decimal(TEMPERATURE, 1f, 0f, false, 1e9f, "> 0");
-    int topK = v.integer(TOP_K, 0, 0, ">= 0 (0: all tokens)");
-    float topP = v.decimal(TOP_P, 1f, 0f, false, 1f, "in (0, 1]");
-    long seed = v.longValue(SEED, 0L, Long.MIN_VALUE, "an integer");
-    if (sampling) {
-      model = model.withSampling(temperature, topK, topP, seed);
-    } else if (values.containsKey(SEED)) {
-      throw new IllegalArgumentException(
-          origin.of(SEED)
-              + " is given but decoding is greedy; a seed needs sampling: set "
-              + TEMPERATURE
-              + ", "
-              + TOP_K
-              + " or "
-              + TOP_P);
+    Map<InferenceOption, Object> given = new EnumMap<>(InferenceOption.class);
+    for (Map.Entry<String, String> entry : values.entrySet()) {
+      InferenceOption option = InferenceOption.forKey(entry.getKey());
+      if (option == null) {
+        continue;
+      }
+      try {
+        given.put(option, option.parse(entry.getValue()));
+      } catch (InferenceOption.InvalidValue e) {
+        String key = entry.getKey();
+        throw new IllegalArgumentException(
+            e.problem() == InferenceOption.Problem.EMPTY
+                ? origin.of(key) + " is empty"
+                : origin.of(key)
+                    + " is '"
+                    + e.text()
+                    + "', expected "
+                    + option.expectedBriefly(e.problem()),
+            e);
+      }
     }
-    InferenceSettings inference = InferenceSettings.of(modelUri, model);
-    if (values.containsKey(MODEL_CACHE)) {
-      inference = inference.withCacheDir(v.text(MODEL_CACHE));
-    }
-    if (values.containsKey(VERIFY_PACKAGE)) {
-      inference = inference.withVerification(v.verification(VERIFY_PACKAGE));
-    }
+    InferenceSettings inference =
+        InferenceOption.settings(
+            modelUri,
+            given,
+            ModelSettings.DEFAULTS,
+            () ->
+                new IllegalArgumentException(
+                    origin.of(InferenceOption.SEED.key())
+                        + " is given but decoding is greedy; a seed needs sampling: set "
+                        + InferenceOption.TEMPERATURE.key()
+                        + ", "
+                        + InferenceOption.TOP_K.key()
+                        + " or "
+                        + InferenceOption.TOP_P.key()));
+    Text v = new Text(values, origin);
     PromptTemplate caption =
         values.containsKey(CAPTION_PROMPT)
             ? new PromptTemplate(v.text(CAPTION_PROMPT))
@@ -220,8 +204,8 @@ public record FunctionSettings(
     }
   }
 
-  /** The option values, each read and checked with the name of the option it came from. */
-  private record Values(Map<String, String> values, Origin origin) {
+  /** The prompt options' texts, each refused when blank with the name of the option. */
+  private record Text(Map<String, String> values, Origin origin) {
 
     String text(String key) {
       String value = values.get(key);
@@ -229,72 +213,6 @@ public record FunctionSettings(
         throw new IllegalArgumentException(origin.of(key) + " is empty");
       }
       return value;
-    }
-
-    int integer(String key, int fallback, int min, String expected) {
-      long value = longValue(key, fallback, min, expected);
-      if (value > Integer.MAX_VALUE) {
-        throw wrong(key, expected);
-      }
-      return (int) value;
-    }
-
-    long longValue(String key, long fallback, long min, String expected) {
-      String value = values.get(key);
-      if (value == null) {
-        return fallback;
-      }
-      try {
-        long parsed = Long.parseLong(value.strip());
-        if (parsed < min) {
-          throw wrong(key, expected);
-        }
-        return parsed;
-      } catch (NumberFormatException e) {
-        throw wrong(key, "an integer " + expected);
-      }
-    }
-
-    float decimal(
-        String key, float fallback, float min, boolean minIncluded, float max, String expected) {
-      String value = values.get(key);
-      if (value == null) {
-        return fallback;
-      }
-      try {
-        float parsed = Float.parseFloat(value.strip());
-        if (!(minIncluded ? parsed >= min : parsed > min) || !(parsed <= max)) {
-          throw wrong(key, expected);
-        }
-        return parsed;
-      } catch (NumberFormatException e) {
-        throw wrong(key, "a number " + expected);
-      }
-    }
-
-    Verification verification(String key) {
-      Verification verification = Verification.forValue(values.get(key));
-      if (verification == null) {
-        throw wrong(key, "quick or full");
-      }
-      return verification;
-    }
-
-    boolean bool(String key, boolean fallback) {
-      String value = values.get(key);
-      if (value == null) {
-        return fallback;
-      }
-      return switch (value.strip().toLowerCase(Locale.ROOT)) {
-        case "true" -> true;
-        case "false" -> false;
-        default -> throw wrong(key, "true or false");
-      };
-    }
-
-    private IllegalArgumentException wrong(String key, String expected) {
-      return new IllegalArgumentException(
-          origin.of(key) + " is '" + values.get(key) + "', expected " + expected);
     }
   }
 }

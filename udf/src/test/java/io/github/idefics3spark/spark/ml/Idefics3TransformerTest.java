@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the job's partition function and the SQL functions.
  */
 class Idefics3TransformerTest {
-  private static final ModelSettings MODEL = ModelSettings.DEFAULTS.withMaxNewTokens(8);
+  private static final ModelSettings MODEL = ModelSettings.builder().maxNewTokens(8).build();
 
   private static final List<String> IMAGES =
       List.of(
@@ -206,7 +206,7 @@ class Idefics3TransformerTest {
     assertTrue(sampler.sampling());
     assertFalse(transformer().sampling());
     List<Row> rows = sampler.transform(table.limit(3)).collectAsList();
-    try (TinyModel sampling = TinyModel.load(MODEL.withSampling(0.8f, 5, 1f, 7))) {
+    try (TinyModel sampling = TinyModel.load(MODEL.toBuilder().sampling(0.8f, 5, 1f, 7).build())) {
       for (Row row : rows) {
         byte[] image = row.getAs("photo");
         assertEquals(
@@ -378,7 +378,8 @@ class Idefics3TransformerTest {
               "vqa"));
     }
     InferenceSettings job =
-        InferenceSettings.of(TinyModel.uri(), MODEL.withBatchSize(4).withMaxNewTokens(6))
+        InferenceSettings.of(
+                TinyModel.uri(), MODEL.toBuilder().batchSize(4).maxNewTokens(6).build())
             .withCacheDir(TinyModel.CACHE.toString());
     Dataset<Row> results =
         PartitionInference.apply(

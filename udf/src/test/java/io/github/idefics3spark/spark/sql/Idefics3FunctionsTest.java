@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * naming the key.
  */
 class Idefics3FunctionsTest {
-  private static final ModelSettings MODEL = ModelSettings.DEFAULTS.withMaxNewTokens(8);
+  private static final ModelSettings MODEL = ModelSettings.builder().maxNewTokens(8).build();
   private static final Map<String, String> OPTIONS =
       Map.of("max-new-tokens", "8", "model-cache", TinyModel.CACHE.toString());
 
