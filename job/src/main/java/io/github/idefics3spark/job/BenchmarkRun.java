@@ -43,7 +43,7 @@ import org.apache.spark.sql.types.StructType;
  * of this input's questions as {@code score} does.
  *
  * <p>{@code score} reads predictions (eval's {@code answers} or {@code predictions}, or another
- * tool's table with the same columns), scores them ({@link BenchmarkScoring}) and writes {@code
+ * tool's table with the same columns), scores them ({@link Benchmark#score}) and writes {@code
  * OUTPUT/predictions} (Parquet: the rows with {@code parsed_answer}, {@code score}, {@code
  * parse_method}, {@code extraction}), {@code OUTPUT/metrics.json}, and {@code
  * OUTPUT/submission.json} for a split without gold answers.
@@ -80,7 +80,7 @@ final class BenchmarkRun {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
     String inputName = "--input " + config.input() + " (" + benchmark.displayName() + ")";
-    BenchmarkRequests.checkColumns(table.rows(), benchmark.evalColumns(), benchmark, inputName);
+    BenchmarkRequests.checkColumns(table.rows(), benchmark.columns(), benchmark, inputName);
     Dataset<Row> requests =
         BenchmarkRequests.build(table.rows(), benchmark, table.base(), inputName, config.limit());
     checkIds(requests, inputName, benchmark);
@@ -141,7 +141,11 @@ final class BenchmarkRun {
               + ". Columns found: "
               + RequestRows.columnList(predictions));
     }
-    BenchmarkRequests.checkColumns(predictions, benchmark.scoreColumns(), benchmark, inputName);
+    BenchmarkRequests.checkColumns(
+        predictions,
+        BenchmarkColumn.scoreColumns(benchmark.columns(), benchmark.idColumn()),
+        benchmark,
+        inputName);
     checkIds(predictions.withColumnRenamed(id, InferenceSchema.ID), inputName, benchmark);
     scoreAndWrite(spark, benchmark, predictions, id, config, out);
   }
@@ -168,9 +172,9 @@ final class BenchmarkRun {
                 + " or score one answer per question");
       }
     }
-    BenchmarkScoring.Result result;
+    BenchmarkScores result;
     try {
-      result = BenchmarkScoring.score(benchmark, collected, idColumn);
+      result = score(benchmark, collected, idColumn);
     } catch (IllegalArgumentException e) {
       throw new JobInputException(
           "--input " + config.input() + ": " + e.getMessage() + " (" + benchmark.dataset() + ")",
@@ -187,7 +191,7 @@ final class BenchmarkRun {
     int idIndex = schema.fieldIndex(idColumn);
     List<Row> scored = new ArrayList<>(collected.size());
     for (Row row : collected) {
-      BenchmarkScoring.Scored s = result.byId().get(String.valueOf(row.get(idIndex)));
+      BenchmarkScores.Scored s = result.byId().get(String.valueOf(row.get(idIndex)));
       Object[] values = new Object[row.length() + 4];
       for (int i = 0; i < row.length(); i++) {
         values[i] = row.get(i);
@@ -246,6 +250,23 @@ final class BenchmarkRun {
     }
   }
 
+  /**
+   * Scores {@code rows}: the metrics every benchmark has ({@code benchmark}, {@code dataset},
+   * {@code questions}, {@code failed}), then the benchmark's own.
+   *
+   * @param idColumn the column holding each question's id
+   * @throws IllegalArgumentException when a value breaks the benchmark's rules, naming the question
+   */
+  private static BenchmarkScores score(Benchmark benchmark, List<Row> rows, String idColumn) {
+    BenchmarkRows r = new BenchmarkRows(rows, idColumn);
+    ObjectNode metrics = BenchmarkScores.JSON.objectNode();
+    metrics.put("benchmark", benchmark.name());
+    metrics.put("dataset", benchmark.dataset());
+    metrics.put("questions", rows.size());
+    metrics.put("failed", r.failed());
+    return benchmark.score(r, metrics);
+  }
+
   /** One line: the benchmark, its overall score, the questions scored. */
   private static String headline(Benchmark benchmark, ObjectNode metrics) {
     JsonNode overall = metrics.get("overall");
@@ -253,7 +274,7 @@ final class BenchmarkRun {
       overall = overall.get("accuracy");
     }
     String score = overall == null || overall.isNull() ? "no score" : overall.asText();
-    return benchmark.benchmarkName()
+    return benchmark.name()
         + ": "
         + metrics.get("metric").asText()
         + " "

@@ -211,7 +211,8 @@ public record JobConfig(
     Benchmark benchmark = null;
     if (task.isBenchmark()) {
       values.required(JobOption.BENCHMARK);
-      benchmark = values.choice(JobOption.BENCHMARK, null, Benchmark::forName, Benchmark.choices());
+      benchmark =
+          values.choice(JobOption.BENCHMARK, null, Benchmarks::forName, Benchmarks.choices());
     }
     ModelSettings defaults = ModelSettings.DEFAULTS;
     int maxNewTokens = benchmark != null ? benchmark.maxNewTokens() : defaults.maxNewTokens();
