@@ -2,7 +2,6 @@ package io.github.idefics3spark.job;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
-import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -16,34 +15,14 @@ import org.apache.spark.sql.Row;
  */
 public interface Benchmark extends Serializable {
 
-  /** The name on the command line and in the output's {@code task} column: {@code mmmu}. */
-  String name();
-
-  /** The name in messages: {@code MMMU}. */
-  String displayName();
-
-  /** The Hugging Face dataset whose Parquet layout is read. */
-  String dataset();
-
-  /** The dataset's id column. */
-  String idColumn();
-
-  /** The image columns, in prompt order; those present are read, nulls skipped. */
-  List<String> imageColumns();
-
-  /** The default of {@code --max-new-tokens} for this benchmark. */
-  int maxNewTokens();
-
-  /** The columns {@code eval} needs in the dataset's Parquet. */
-  List<BenchmarkColumn> columns();
-
-  /** The dataset columns {@link #prompt} reads. */
-  List<String> promptColumns();
+  /** Its names, dataset, columns and default answer length. */
+  BenchmarkLayout layout();
 
   /**
    * The user text of one question.
    *
-   * @param row those of {@link #promptColumns} the dataset has, its {@code question} not null
+   * @param row those of its {@link BenchmarkLayout#promptColumns} the dataset has, its {@code
+   *     question} not null
    */
   String prompt(Row row);
 
@@ -55,7 +34,7 @@ public interface Benchmark extends Serializable {
   /**
    * Refuses values the benchmark's scorer cannot take, before any inference.
    *
-   * @param source the dataset's rows, whose {@link #columns} were accepted
+   * @param source the dataset's rows, whose {@link BenchmarkLayout#columns} were accepted
    * @throws IllegalArgumentException naming the value and what the scorer takes
    */
   default void checkValues(Dataset<Row> source) {}

@@ -54,11 +54,11 @@ final class BenchmarkRequests {
       throw new JobInputException(
           inputName
               + " is not "
-              + benchmark.displayName()
+              + benchmark.layout().displayName()
               + " data as "
-              + benchmark.name()
+              + benchmark.layout().name()
               + " reads it ("
-              + benchmark.dataset()
+              + benchmark.layout().dataset()
               + "): "
               + String.join("; ", problems)
               + ". Columns found: "
@@ -78,11 +78,12 @@ final class BenchmarkRequests {
       Dataset<Row> source, Benchmark benchmark, String base, String inputName, long limit) {
     checkValues(source, benchmark, inputName);
     List<String> present = Arrays.asList(source.columns());
-    List<String> images = benchmark.imageColumns().stream().filter(present::contains).toList();
+    List<String> images =
+        benchmark.layout().imageColumns().stream().filter(present::contains).toList();
     Set<String> consumed = new HashSet<>(images);
-    consumed.add(benchmark.idColumn());
+    consumed.add(benchmark.layout().idColumn());
     List<Column> promptInputs = new ArrayList<>();
-    for (String name : benchmark.promptColumns()) {
+    for (String name : benchmark.layout().promptColumns()) {
       if (present.contains(name)) {
         promptInputs.add(RequestRows.column(name).as(name));
       }
@@ -91,12 +92,14 @@ final class BenchmarkRequests {
 
     List<Column> columns = new ArrayList<>();
     columns.add(
-        RequestRows.column(benchmark.idColumn()).cast(DataTypes.StringType).as(InferenceSchema.ID));
+        RequestRows.column(benchmark.layout().idColumn())
+            .cast(DataTypes.StringType)
+            .as(InferenceSchema.ID));
     columns.add(RequestRows.images(source, images, base, inputName).as(InferenceSchema.IMAGES));
     columns.add(
         prompt.apply(struct(promptInputs.toArray(Column[]::new))).as(InferenceSchema.QUESTION));
     columns.add(lit(null).cast(DataTypes.StringType).as(InferenceSchema.ASSISTANT_PREFIX));
-    columns.add(lit(benchmark.name()).as(InferenceSchema.TASK));
+    columns.add(lit(benchmark.layout().name()).as(InferenceSchema.TASK));
     if (benchmark.imageMarkers()) {
       columns.add(lit(true).as(InferenceSchema.IMAGE_MARKERS));
     }

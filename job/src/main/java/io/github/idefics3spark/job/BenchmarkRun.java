@@ -79,8 +79,9 @@ final class BenchmarkRun {
   static int eval(SparkSession spark, JobConfig config, PrintStream out, PrintStream err) {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
-    String inputName = "--input " + config.input() + " (" + benchmark.displayName() + ")";
-    BenchmarkRequests.checkColumns(table.rows(), benchmark.columns(), benchmark, inputName);
+    String inputName = "--input " + config.input() + " (" + benchmark.layout().displayName() + ")";
+    BenchmarkRequests.checkColumns(
+        table.rows(), benchmark.layout().columns(), benchmark, inputName);
     Dataset<Row> requests =
         BenchmarkRequests.build(table.rows(), benchmark, table.base(), inputName, config.limit());
     checkIds(requests, inputName, benchmark);
@@ -91,7 +92,7 @@ final class BenchmarkRun {
     String answers = child(config.output(), ANSWERS);
     out.println(
         "eval: "
-            + benchmark.displayName()
+            + benchmark.layout().displayName()
             + " from "
             + config.input()
             + ", answers in "
@@ -121,7 +122,7 @@ final class BenchmarkRun {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
     String inputName =
-        "--input " + config.input() + " (" + benchmark.displayName() + " predictions)";
+        "--input " + config.input() + " (" + benchmark.layout().displayName() + " predictions)";
     Dataset<Row> predictions = table.rows();
     for (String column : SCORE_COLUMNS) {
       predictions = predictions.drop(column);
@@ -130,20 +131,22 @@ final class BenchmarkRun {
     String id =
         columns.contains(InferenceSchema.ID)
             ? InferenceSchema.ID
-            : columns.contains(benchmark.idColumn()) ? benchmark.idColumn() : null;
+            : columns.contains(benchmark.layout().idColumn())
+                ? benchmark.layout().idColumn()
+                : null;
     if (id == null) {
       throw new JobInputException(
           inputName
               + " has no id column: expected "
               + InferenceSchema.ID
               + " or "
-              + benchmark.idColumn()
+              + benchmark.layout().idColumn()
               + ". Columns found: "
               + RequestRows.columnList(predictions));
     }
     BenchmarkRequests.checkColumns(
         predictions,
-        BenchmarkColumn.scoreColumns(benchmark.columns(), benchmark.idColumn()),
+        BenchmarkColumn.scoreColumns(benchmark.layout().columns(), benchmark.layout().idColumn()),
         benchmark,
         inputName);
     checkIds(predictions.withColumnRenamed(id, InferenceSchema.ID), inputName, benchmark);
@@ -177,7 +180,13 @@ final class BenchmarkRun {
       result = score(benchmark, collected, idColumn);
     } catch (IllegalArgumentException e) {
       throw new JobInputException(
-          "--input " + config.input() + ": " + e.getMessage() + " (" + benchmark.dataset() + ")",
+          "--input "
+              + config.input()
+              + ": "
+              + e.getMessage()
+              + " ("
+              + benchmark.layout().dataset()
+              + ")",
           e);
     }
 
@@ -234,7 +243,7 @@ final class BenchmarkRun {
       metrics.put(
           "prompts",
           "lmms-eval's default prompts for "
-              + benchmark.displayName()
+              + benchmark.layout().displayName()
               + " (see README, Benchmark evaluation); max new tokens "
               + config.modelSettings().maxNewTokens()
               + ", greedy unless sampling was set");
@@ -260,8 +269,8 @@ final class BenchmarkRun {
   private static BenchmarkScores score(Benchmark benchmark, List<Row> rows, String idColumn) {
     BenchmarkRows r = new BenchmarkRows(rows, idColumn);
     ObjectNode metrics = BenchmarkScores.JSON.objectNode();
-    metrics.put("benchmark", benchmark.name());
-    metrics.put("dataset", benchmark.dataset());
+    metrics.put("benchmark", benchmark.layout().name());
+    metrics.put("dataset", benchmark.layout().dataset());
     metrics.put("questions", rows.size());
     metrics.put("failed", r.failed());
     return benchmark.score(r, metrics);
@@ -274,7 +283,7 @@ final class BenchmarkRun {
       overall = overall.get("accuracy");
     }
     String score = overall == null || overall.isNull() ? "no score" : overall.asText();
-    return benchmark.name()
+    return benchmark.layout().name()
         + ": "
         + metrics.get("metric").asText()
         + " "
@@ -333,7 +342,7 @@ final class BenchmarkRun {
     throw new JobInputException(
         inputName
             + ": question ids ("
-            + benchmark.idColumn()
+            + benchmark.layout().idColumn()
             + ") must be unique and not null, but "
             + String.join("; ", problems)
             + (bad.size() > 5 ? "; ..." : "")

@@ -23,7 +23,7 @@ final class Benchmarks {
   /** The benchmark named {@code name} (any case), or null. */
   static Benchmark forName(String name) {
     for (Benchmark b : ALL) {
-      if (b.name().equals(name.toLowerCase(Locale.ROOT))) {
+      if (b.layout().name().equals(name.toLowerCase(Locale.ROOT))) {
         return b;
       }
     }
@@ -32,6 +32,6 @@ final class Benchmarks {
 
   /** The names, {@code docvqa|infographicvqa|...}. */
   static String choices() {
-    return ALL.stream().map(Benchmark::name).collect(Collectors.joining("|"));
+    return ALL.stream().map(b -> b.layout().name()).collect(Collectors.joining("|"));
   }
 }

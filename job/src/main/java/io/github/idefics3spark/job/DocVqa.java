@@ -17,49 +17,26 @@ import org.apache.spark.sql.Row;
  */
 final class DocVqa implements Benchmark {
 
-  @Override
-  public String name() {
-    return "docvqa";
-  }
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "docvqa",
+          "DocVQA",
+          "lmms-lab/DocVQA (config DocVQA)",
+          "questionId",
+          List.of("image"),
+          32,
+          List.of(
+              BenchmarkColumn.any("questionId", "the question id"),
+              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.image("image", "the document page"),
+              BenchmarkColumn.strings("answers", "the gold answers (null on the test split)"),
+              BenchmarkColumn.strings(
+                  "question_types", "the question types ANLS is broken down by")),
+          List.of("question"));
 
   @Override
-  public String displayName() {
-    return "DocVQA";
-  }
-
-  @Override
-  public String dataset() {
-    return "lmms-lab/DocVQA (config DocVQA)";
-  }
-
-  @Override
-  public String idColumn() {
-    return "questionId";
-  }
-
-  @Override
-  public List<String> imageColumns() {
-    return List.of("image");
-  }
-
-  @Override
-  public int maxNewTokens() {
-    return 32;
-  }
-
-  @Override
-  public List<BenchmarkColumn> columns() {
-    return List.of(
-        BenchmarkColumn.any("questionId", "the question id"),
-        BenchmarkColumn.string("question", "the question").promptOnly(),
-        BenchmarkColumn.image("image", "the document page"),
-        BenchmarkColumn.strings("answers", "the gold answers (null on the test split)"),
-        BenchmarkColumn.strings("question_types", "the question types ANLS is broken down by"));
-  }
-
-  @Override
-  public List<String> promptColumns() {
-    return List.of("question");
+  public BenchmarkLayout layout() {
+    return LAYOUT;
   }
 
   @Override

@@ -13,48 +13,24 @@ import org.apache.spark.sql.Row;
  */
 final class InfographicVqa implements Benchmark {
 
-  @Override
-  public String name() {
-    return "infographicvqa";
-  }
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "infographicvqa",
+          "InfographicVQA",
+          "lmms-lab/DocVQA (config InfographicVQA)",
+          "questionId",
+          List.of("image"),
+          32,
+          List.of(
+              BenchmarkColumn.any("questionId", "the question id"),
+              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.image("image", "the infographic"),
+              BenchmarkColumn.strings("answers", "the gold answers (null on the test split)")),
+          List.of("question"));
 
   @Override
-  public String displayName() {
-    return "InfographicVQA";
-  }
-
-  @Override
-  public String dataset() {
-    return "lmms-lab/DocVQA (config InfographicVQA)";
-  }
-
-  @Override
-  public String idColumn() {
-    return "questionId";
-  }
-
-  @Override
-  public List<String> imageColumns() {
-    return List.of("image");
-  }
-
-  @Override
-  public int maxNewTokens() {
-    return 32;
-  }
-
-  @Override
-  public List<BenchmarkColumn> columns() {
-    return List.of(
-        BenchmarkColumn.any("questionId", "the question id"),
-        BenchmarkColumn.string("question", "the question").promptOnly(),
-        BenchmarkColumn.image("image", "the infographic"),
-        BenchmarkColumn.strings("answers", "the gold answers (null on the test split)"));
-  }
-
-  @Override
-  public List<String> promptColumns() {
-    return List.of("question");
+  public BenchmarkLayout layout() {
+    return LAYOUT;
   }
 
   @Override

@@ -215,7 +215,8 @@ public record JobConfig(
           values.choice(JobOption.BENCHMARK, null, Benchmarks::forName, Benchmarks.choices());
     }
     ModelSettings defaults = ModelSettings.DEFAULTS;
-    int maxNewTokens = benchmark != null ? benchmark.maxNewTokens() : defaults.maxNewTokens();
+    int maxNewTokens =
+        benchmark != null ? benchmark.layout().maxNewTokens() : defaults.maxNewTokens();
     ModelSettings model =
         defaults
             .withIntraOpThreads(values.integer(JobOption.INTRA_OP_THREADS, 0, 0))

@@ -22,55 +22,33 @@ import org.apache.spark.sql.Row;
  */
 final class MathVista implements Benchmark {
 
-  @Override
-  public String name() {
-    return "mathvista";
-  }
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "mathvista",
+          "MathVista",
+          "AI4Math/MathVista",
+          "pid",
+          List.of("decoded_image"),
+          64,
+          List.of(
+              BenchmarkColumn.any("pid", "the problem id"),
+              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.image("decoded_image", "the image"),
+              BenchmarkColumn.strings(
+                  "choices", "the choices of a multiple-choice question (else null)"),
+              BenchmarkColumn.string("unit", "the answer's unit (empty or null when none)")
+                  .promptOnly(),
+              BenchmarkColumn.number("precision", "the decimals of a float answer"),
+              BenchmarkColumn.string("question_type", "multi_choice or free_form"),
+              BenchmarkColumn.string("answer_type", "text, integer, float or list"),
+              BenchmarkColumn.string("answer", "the gold answer (null on the test split)"),
+              BenchmarkColumn.struct(
+                  "metadata", "category, context, grade, language, skills, source, task")),
+          List.of("question", "unit", "choices", "question_type", "answer_type", "precision"));
 
   @Override
-  public String displayName() {
-    return "MathVista";
-  }
-
-  @Override
-  public String dataset() {
-    return "AI4Math/MathVista";
-  }
-
-  @Override
-  public String idColumn() {
-    return "pid";
-  }
-
-  @Override
-  public List<String> imageColumns() {
-    return List.of("decoded_image");
-  }
-
-  @Override
-  public int maxNewTokens() {
-    return 64;
-  }
-
-  @Override
-  public List<BenchmarkColumn> columns() {
-    return List.of(
-        BenchmarkColumn.any("pid", "the problem id"),
-        BenchmarkColumn.string("question", "the question").promptOnly(),
-        BenchmarkColumn.image("decoded_image", "the image"),
-        BenchmarkColumn.strings("choices", "the choices of a multiple-choice question (else null)"),
-        BenchmarkColumn.string("unit", "the answer's unit (empty or null when none)").promptOnly(),
-        BenchmarkColumn.number("precision", "the decimals of a float answer"),
-        BenchmarkColumn.string("question_type", "multi_choice or free_form"),
-        BenchmarkColumn.string("answer_type", "text, integer, float or list"),
-        BenchmarkColumn.string("answer", "the gold answer (null on the test split)"),
-        BenchmarkColumn.struct(
-            "metadata", "category, context, grade, language, skills, source, task"));
-  }
-
-  @Override
-  public List<String> promptColumns() {
-    return List.of("question", "unit", "choices", "question_type", "answer_type", "precision");
+  public BenchmarkLayout layout() {
+    return LAYOUT;
   }
 
   @Override

@@ -20,56 +20,32 @@ import org.apache.spark.sql.Row;
 final class MmStar implements Benchmark {
 
   /** lmms-eval's MMStar {@code post_prompt}, without a final period as in its yaml. */
-  static final String POST_PROMPT =
+  private static final String POST_PROMPT =
       "\nAnswer with the option's letter from the given choices directly";
 
   /** What lmms-eval's MMStar task removes from questions ({@code replace_prompt}). */
-  static final String YES_NO = " Please answer yes or no.";
+  private static final String YES_NO = " Please answer yes or no.";
+
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "mmstar",
+          "MMStar",
+          "Lin-Chen/MMStar",
+          "index",
+          List.of("image"),
+          32,
+          List.of(
+              BenchmarkColumn.any("index", "the question id"),
+              BenchmarkColumn.string("question", "the question with its options").promptOnly(),
+              BenchmarkColumn.image("image", "the image"),
+              BenchmarkColumn.string("answer", "the gold option letter"),
+              BenchmarkColumn.string("category", "the category"),
+              BenchmarkColumn.string("l2_category", "the subcategory")),
+          List.of("question"));
 
   @Override
-  public String name() {
-    return "mmstar";
-  }
-
-  @Override
-  public String displayName() {
-    return "MMStar";
-  }
-
-  @Override
-  public String dataset() {
-    return "Lin-Chen/MMStar";
-  }
-
-  @Override
-  public String idColumn() {
-    return "index";
-  }
-
-  @Override
-  public List<String> imageColumns() {
-    return List.of("image");
-  }
-
-  @Override
-  public int maxNewTokens() {
-    return 32;
-  }
-
-  @Override
-  public List<BenchmarkColumn> columns() {
-    return List.of(
-        BenchmarkColumn.any("index", "the question id"),
-        BenchmarkColumn.string("question", "the question with its options").promptOnly(),
-        BenchmarkColumn.image("image", "the image"),
-        BenchmarkColumn.string("answer", "the gold option letter"),
-        BenchmarkColumn.string("category", "the category"),
-        BenchmarkColumn.string("l2_category", "the subcategory"));
-  }
-
-  @Override
-  public List<String> promptColumns() {
-    return List.of("question");
+  public BenchmarkLayout layout() {
+    return LAYOUT;
   }
 
   @Override

@@ -24,53 +24,30 @@ import org.apache.spark.sql.Row;
  */
 final class Mmmu implements Benchmark {
 
-  @Override
-  public String name() {
-    return "mmmu";
-  }
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "mmmu",
+          "MMMU",
+          "MMMU/MMMU",
+          "id",
+          List.of("image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7"),
+          128,
+          List.of(
+              BenchmarkColumn.string(
+                  "id", "the question id, <split>_<Category>_<n>, which names the category"),
+              BenchmarkColumn.string("question", "the question, with <image N> where image N goes")
+                  .promptOnly(),
+              BenchmarkColumn.string("options", "the options, a Python list literal"),
+              BenchmarkColumn.string("question_type", "multiple-choice or open"),
+              BenchmarkColumn.string(
+                  "answer", "the gold answer: an option letter, a value or a list literal"),
+              BenchmarkColumn.image(
+                  "image_1", "the first image (image_2 ... image_7 when present)")),
+          List.of("question", "question_type", "options"));
 
   @Override
-  public String displayName() {
-    return "MMMU";
-  }
-
-  @Override
-  public String dataset() {
-    return "MMMU/MMMU";
-  }
-
-  @Override
-  public String idColumn() {
-    return "id";
-  }
-
-  @Override
-  public List<String> imageColumns() {
-    return List.of("image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7");
-  }
-
-  @Override
-  public int maxNewTokens() {
-    return 128;
-  }
-
-  @Override
-  public List<BenchmarkColumn> columns() {
-    return List.of(
-        BenchmarkColumn.string(
-            "id", "the question id, <split>_<Category>_<n>, which names the category"),
-        BenchmarkColumn.string("question", "the question, with <image N> where image N goes")
-            .promptOnly(),
-        BenchmarkColumn.string("options", "the options, a Python list literal"),
-        BenchmarkColumn.string("question_type", "multiple-choice or open"),
-        BenchmarkColumn.string(
-            "answer", "the gold answer: an option letter, a value or a list literal"),
-        BenchmarkColumn.image("image_1", "the first image (image_2 ... image_7 when present)"));
-  }
-
-  @Override
-  public List<String> promptColumns() {
-    return List.of("question", "question_type", "options");
+  public BenchmarkLayout layout() {
+    return LAYOUT;
   }
 
   @Override

@@ -18,48 +18,24 @@ import org.apache.spark.sql.Row;
  */
 final class TextVqa implements Benchmark {
 
-  @Override
-  public String name() {
-    return "textvqa";
-  }
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "textvqa",
+          "TextVQA",
+          "lmms-lab/textvqa",
+          "question_id",
+          List.of("image"),
+          32,
+          List.of(
+              BenchmarkColumn.any("question_id", "the question id"),
+              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.image("image", "the photo"),
+              BenchmarkColumn.strings("answers", "the 10 gold answers (null on the test split)")),
+          List.of("question"));
 
   @Override
-  public String displayName() {
-    return "TextVQA";
-  }
-
-  @Override
-  public String dataset() {
-    return "lmms-lab/textvqa";
-  }
-
-  @Override
-  public String idColumn() {
-    return "question_id";
-  }
-
-  @Override
-  public List<String> imageColumns() {
-    return List.of("image");
-  }
-
-  @Override
-  public int maxNewTokens() {
-    return 32;
-  }
-
-  @Override
-  public List<BenchmarkColumn> columns() {
-    return List.of(
-        BenchmarkColumn.any("question_id", "the question id"),
-        BenchmarkColumn.string("question", "the question").promptOnly(),
-        BenchmarkColumn.image("image", "the photo"),
-        BenchmarkColumn.strings("answers", "the 10 gold answers (null on the test split)"));
-  }
-
-  @Override
-  public List<String> promptColumns() {
-    return List.of("question");
+  public BenchmarkLayout layout() {
+    return LAYOUT;
   }
 
   @Override
