@@ -7,9 +7,9 @@
  * (MMStar), {@link io.github.idefics3spark.eval.MathVistaExtraction} and {@link
  * io.github.idefics3spark.eval.MathVistaScore} (MathVista).
  *
- * <p>{@link io.github.idefics3spark.eval.BenchmarkPrompts} builds each benchmark's questions as
- * lmms-eval does, and {@link io.github.idefics3spark.eval.PythonLiteral} reads the Python list
- * literals some datasets store as text (MMMU's options).
+ * <p>{@link io.github.idefics3spark.eval.PythonLiteral} reads the Python list literals some
+ * datasets store as text (MMMU's options). Each benchmark's prompt, and how its rows reach these
+ * metrics, is in its class of {@code io.github.idefics3spark.job} ({@code Mmmu}, ...).
  *
  * <p>Each is a pure class (no Spark), documented with the official definition it reproduces and
  * tested on the official code's own outputs. The official scorers are Python programs; the

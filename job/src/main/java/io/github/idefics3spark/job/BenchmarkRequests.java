@@ -1,14 +1,9 @@
 package io.github.idefics3spark.job;
 
-import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
-import io.github.idefics3spark.eval.BenchmarkPrompts;
-import io.github.idefics3spark.eval.MmmuScore;
-import io.github.idefics3spark.eval.MmstarScore;
-import io.github.idefics3spark.eval.PythonLiteral;
 import io.github.idefics3spark.spark.InferenceSchema;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,10 +19,10 @@ import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The request rows of {@code eval}: a benchmark's Hugging Face Parquet rows turned into questions
- * with the benchmark's prompt ({@link BenchmarkPrompts}), its images, {@code task} the benchmark's
- * name, MMMU's {@code image_markers} true (each image where the text names it), and every other
- * dataset column passed through for scoring ({@code answer} as {@code input_answer}, {@code
- * question} as {@code input_question}).
+ * with the benchmark's prompt ({@link Benchmark#prompt}), its images, {@code task} the benchmark's
+ * name, {@code image_markers} true where the benchmark places each image where the text names it
+ * (MMMU), and every other dataset column passed through for scoring ({@code answer} as {@code
+ * input_answer}, {@code question} as {@code input_question}).
  */
 final class BenchmarkRequests {
   private BenchmarkRequests() {}
@@ -37,9 +32,9 @@ final class BenchmarkRequests {
    * the column, what it holds, and the columns found.
    */
   static void checkColumns(
-      Dataset<Row> table, List<Benchmark.Needed> needed, Benchmark benchmark, String inputName) {
+      Dataset<Row> table, List<BenchmarkColumn> needed, Benchmark benchmark, String inputName) {
     List<String> problems = new ArrayList<>();
-    for (Benchmark.Needed n : needed) {
+    for (BenchmarkColumn n : needed) {
       if (!Arrays.asList(table.columns()).contains(n.name())) {
         problems.add("no column '" + n.name() + "' (" + n.meaning() + ")");
       } else if (!n.accepts(table.schema().apply(n.name()).dataType())) {
@@ -59,11 +54,11 @@ final class BenchmarkRequests {
       throw new JobInputException(
           inputName
               + " is not "
-              + benchmark.displayName()
+              + benchmark.layout().displayName()
               + " data as "
-              + benchmark.benchmarkName()
+              + benchmark.layout().name()
               + " reads it ("
-              + benchmark.dataset()
+              + benchmark.layout().dataset()
               + "): "
               + String.join("; ", problems)
               + ". Columns found: "
@@ -83,11 +78,12 @@ final class BenchmarkRequests {
       Dataset<Row> source, Benchmark benchmark, String base, String inputName, long limit) {
     checkValues(source, benchmark, inputName);
     List<String> present = Arrays.asList(source.columns());
-    List<String> images = benchmark.imageColumns().stream().filter(present::contains).toList();
+    List<String> images =
+        benchmark.layout().imageColumns().stream().filter(present::contains).toList();
     Set<String> consumed = new HashSet<>(images);
-    consumed.add(benchmark.idColumn());
+    consumed.add(benchmark.layout().idColumn());
     List<Column> promptInputs = new ArrayList<>();
-    for (String name : Prompter.INPUTS) {
+    for (String name : benchmark.layout().promptColumns()) {
       if (present.contains(name)) {
         promptInputs.add(RequestRows.column(name).as(name));
       }
@@ -96,18 +92,20 @@ final class BenchmarkRequests {
 
     List<Column> columns = new ArrayList<>();
     columns.add(
-        RequestRows.column(benchmark.idColumn()).cast(DataTypes.StringType).as(InferenceSchema.ID));
+        RequestRows.column(benchmark.layout().idColumn())
+            .cast(DataTypes.StringType)
+            .as(InferenceSchema.ID));
     columns.add(RequestRows.images(source, images, base, inputName).as(InferenceSchema.IMAGES));
     columns.add(
         prompt.apply(struct(promptInputs.toArray(Column[]::new))).as(InferenceSchema.QUESTION));
     columns.add(lit(null).cast(DataTypes.StringType).as(InferenceSchema.ASSISTANT_PREFIX));
-    columns.add(lit(benchmark.benchmarkName()).as(InferenceSchema.TASK));
-    if (benchmark == Benchmark.MMMU) {
+    columns.add(lit(benchmark.layout().name()).as(InferenceSchema.TASK));
+    if (benchmark.imageMarkers()) {
       columns.add(lit(true).as(InferenceSchema.IMAGE_MARKERS));
     }
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
-        columns.add(RequestRows.column(name).as(RequestRows.passThroughName(name)));
+        columns.add(RequestRows.column(name).as(PassThrough.name(name)));
       }
     }
     Dataset<Row> requests = source.select(columns.toArray(Column[]::new));
@@ -115,78 +113,23 @@ final class BenchmarkRequests {
   }
 
   /**
-   * Refuses values the benchmark's scorer cannot take, before any inference: MMMU ids that name no
-   * category and options that are not a Python list, MMStar categories the benchmark lacks,
-   * MathVista free-form questions whose answer type is not integer, float or list.
+   * Refuses values the benchmark's scorer cannot take ({@link Benchmark#checkValues}), before any
+   * inference, naming the input.
    */
   static void checkValues(Dataset<Row> source, Benchmark benchmark, String inputName) {
-    switch (benchmark) {
-      case MMMU -> {
-        for (Row row :
-            source.select(col("id"), col("options"), col("question_type")).collectAsList()) {
-          String id = row.getString(0);
-          try {
-            MmmuScore.categoryOf(id);
-          } catch (IllegalArgumentException e) {
-            throw new JobInputException(inputName + ": " + e.getMessage(), e);
-          }
-          if (!MmmuScore.isMultipleChoice(row.getString(2))) {
-            continue;
-          }
-          if (row.isNullAt(1)) {
-            throw new JobInputException(
-                inputName + ": multiple-choice question " + id + " has no options (null)");
-          }
-          try {
-            PythonLiteral.stringList(row.getString(1));
-          } catch (IllegalArgumentException e) {
-            throw new JobInputException(
-                inputName + ": the options of question " + id + " are " + e.getMessage(), e);
-          }
-        }
-      }
-      case MMSTAR -> {
-        for (Row row : source.select("category", "l2_category").distinct().collectAsList()) {
-          List<String> l2 = MmstarScore.CATEGORIES.get(row.getString(0));
-          if (l2 == null || !l2.contains(row.getString(1))) {
-            throw new JobInputException(
-                inputName
-                    + ": category '"
-                    + row.getString(0)
-                    + "' with l2_category '"
-                    + row.getString(1)
-                    + "' is not one of MMStar's: "
-                    + MmstarScore.CATEGORIES);
-          }
-        }
-      }
-      case MATHVISTA -> {
-        for (Row row : source.select("question_type", "answer_type").distinct().collectAsList()) {
-          boolean multiChoice = "multi_choice".equals(row.getString(0));
-          if (!multiChoice && !List.of("integer", "float", "list").contains(row.getString(1))) {
-            throw new JobInputException(
-                inputName
-                    + ": a "
-                    + row.getString(0)
-                    + " question with answer_type '"
-                    + row.getString(1)
-                    + "': MathVista's scorer takes multi_choice questions, and free_form ones"
-                    + " whose answer_type is integer, float or list");
-          }
-        }
-      }
-      default -> {}
+    try {
+      benchmark.checkValues(source);
+    } catch (IllegalArgumentException e) {
+      throw new JobInputException(inputName + ": " + e.getMessage(), e);
     }
   }
 
-  /** The user text of one question, from the dataset's text columns (a struct of those present). */
+  /**
+   * The user text of one question ({@link Benchmark#prompt}), from the dataset's text columns (a
+   * struct of those of {@link Benchmark#promptColumns} present); null without a question.
+   */
   static final class Prompter implements UDF1<Row, String> {
     private static final long serialVersionUID = 1L;
-
-    /** The dataset columns prompts are built from. */
-    static final List<String> INPUTS =
-        List.of(
-            "question", "question_type", "options", "unit", "choices", "answer_type", "precision");
 
     private final Benchmark benchmark;
 
@@ -194,53 +137,12 @@ final class BenchmarkRequests {
       this.benchmark = benchmark;
     }
 
-    private static Object value(Row row, String column) {
-      return Arrays.asList(row.schema().fieldNames()).contains(column) ? row.getAs(column) : null;
-    }
-
-    private static String string(Row row, String column) {
-      Object value = value(row, column);
-      return value == null ? null : value.toString();
-    }
-
-    private static List<String> strings(Row row, String column) {
-      if (value(row, column) == null) {
-        return null;
-      }
-      return row.getList(row.fieldIndex(column));
-    }
-
     @Override
     public String call(Row row) {
-      String question = string(row, "question");
-      if (question == null) {
+      if (BenchmarkRows.string(row, "question") == null) {
         return null; // answered as a BAD_PROMPT error row
       }
-      return switch (benchmark) {
-        case DOCVQA, INFOGRAPHICVQA -> BenchmarkPrompts.docVqa(question);
-        case TEXTVQA -> BenchmarkPrompts.textVqa(question);
-        case MMMU -> {
-          String type = string(row, "question_type");
-          String options = string(row, "options");
-          yield BenchmarkPrompts.mmmu(
-              question,
-              type,
-              MmmuScore.isMultipleChoice(type) && options != null
-                  ? PythonLiteral.stringList(options)
-                  : List.of());
-        }
-        case MMSTAR -> BenchmarkPrompts.mmstar(question);
-        case MATHVISTA -> {
-          Object precision = value(row, "precision");
-          yield BenchmarkPrompts.mathVista(
-              question,
-              string(row, "unit"),
-              strings(row, "choices"),
-              string(row, "question_type"),
-              string(row, "answer_type"),
-              precision instanceof Number n ? n.doubleValue() : null);
-        }
-      };
+      return benchmark.prompt(row);
     }
   }
 }

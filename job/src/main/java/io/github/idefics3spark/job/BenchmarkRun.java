@@ -43,7 +43,7 @@ import org.apache.spark.sql.types.StructType;
  * of this input's questions as {@code score} does.
  *
  * <p>{@code score} reads predictions (eval's {@code answers} or {@code predictions}, or another
- * tool's table with the same columns), scores them ({@link BenchmarkScoring}) and writes {@code
+ * tool's table with the same columns), scores them ({@link Benchmark#score}) and writes {@code
  * OUTPUT/predictions} (Parquet: the rows with {@code parsed_answer}, {@code score}, {@code
  * parse_method}, {@code extraction}), {@code OUTPUT/metrics.json}, and {@code
  * OUTPUT/submission.json} for a split without gold answers.
@@ -79,8 +79,9 @@ final class BenchmarkRun {
   static int eval(SparkSession spark, JobConfig config, PrintStream out, PrintStream err) {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
-    String inputName = "--input " + config.input() + " (" + benchmark.displayName() + ")";
-    BenchmarkRequests.checkColumns(table.rows(), benchmark.evalColumns(), benchmark, inputName);
+    String inputName = "--input " + config.input() + " (" + benchmark.layout().displayName() + ")";
+    BenchmarkRequests.checkColumns(
+        table.rows(), benchmark.layout().columns(), benchmark, inputName);
     Dataset<Row> requests =
         BenchmarkRequests.build(table.rows(), benchmark, table.base(), inputName, config.limit());
     checkIds(requests, inputName, benchmark);
@@ -91,7 +92,7 @@ final class BenchmarkRun {
     String answers = child(config.output(), ANSWERS);
     out.println(
         "eval: "
-            + benchmark.displayName()
+            + benchmark.layout().displayName()
             + " from "
             + config.input()
             + ", answers in "
@@ -121,7 +122,7 @@ final class BenchmarkRun {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
     String inputName =
-        "--input " + config.input() + " (" + benchmark.displayName() + " predictions)";
+        "--input " + config.input() + " (" + benchmark.layout().displayName() + " predictions)";
     Dataset<Row> predictions = table.rows();
     for (String column : SCORE_COLUMNS) {
       predictions = predictions.drop(column);
@@ -130,18 +131,24 @@ final class BenchmarkRun {
     String id =
         columns.contains(InferenceSchema.ID)
             ? InferenceSchema.ID
-            : columns.contains(benchmark.idColumn()) ? benchmark.idColumn() : null;
+            : columns.contains(benchmark.layout().idColumn())
+                ? benchmark.layout().idColumn()
+                : null;
     if (id == null) {
       throw new JobInputException(
           inputName
               + " has no id column: expected "
               + InferenceSchema.ID
               + " or "
-              + benchmark.idColumn()
+              + benchmark.layout().idColumn()
               + ". Columns found: "
               + RequestRows.columnList(predictions));
     }
-    BenchmarkRequests.checkColumns(predictions, benchmark.scoreColumns(), benchmark, inputName);
+    BenchmarkRequests.checkColumns(
+        predictions,
+        BenchmarkColumn.scoreColumns(benchmark.layout().columns(), benchmark.layout().idColumn()),
+        benchmark,
+        inputName);
     checkIds(predictions.withColumnRenamed(id, InferenceSchema.ID), inputName, benchmark);
     scoreAndWrite(spark, benchmark, predictions, id, config, out);
   }
@@ -168,12 +175,18 @@ final class BenchmarkRun {
                 + " or score one answer per question");
       }
     }
-    BenchmarkScoring.Result result;
+    BenchmarkScores result;
     try {
-      result = BenchmarkScoring.score(benchmark, collected, idColumn);
+      result = score(benchmark, collected, idColumn);
     } catch (IllegalArgumentException e) {
       throw new JobInputException(
-          "--input " + config.input() + ": " + e.getMessage() + " (" + benchmark.dataset() + ")",
+          "--input "
+              + config.input()
+              + ": "
+              + e.getMessage()
+              + " ("
+              + benchmark.layout().dataset()
+              + ")",
           e);
     }
 
@@ -187,7 +200,7 @@ final class BenchmarkRun {
     int idIndex = schema.fieldIndex(idColumn);
     List<Row> scored = new ArrayList<>(collected.size());
     for (Row row : collected) {
-      BenchmarkScoring.Scored s = result.byId().get(String.valueOf(row.get(idIndex)));
+      BenchmarkScores.Scored s = result.byId().get(String.valueOf(row.get(idIndex)));
       Object[] values = new Object[row.length() + 4];
       for (int i = 0; i < row.length(); i++) {
         values[i] = row.get(i);
@@ -230,7 +243,7 @@ final class BenchmarkRun {
       metrics.put(
           "prompts",
           "lmms-eval's default prompts for "
-              + benchmark.displayName()
+              + benchmark.layout().displayName()
               + " (see README, Benchmark evaluation); max new tokens "
               + config.modelSettings().maxNewTokens()
               + ", greedy unless sampling was set");
@@ -246,6 +259,23 @@ final class BenchmarkRun {
     }
   }
 
+  /**
+   * Scores {@code rows}: the metrics every benchmark has ({@code benchmark}, {@code dataset},
+   * {@code questions}, {@code failed}), then the benchmark's own.
+   *
+   * @param idColumn the column holding each question's id
+   * @throws IllegalArgumentException when a value breaks the benchmark's rules, naming the question
+   */
+  private static BenchmarkScores score(Benchmark benchmark, List<Row> rows, String idColumn) {
+    BenchmarkRows r = new BenchmarkRows(rows, idColumn);
+    ObjectNode metrics = BenchmarkScores.JSON.objectNode();
+    metrics.put("benchmark", benchmark.layout().name());
+    metrics.put("dataset", benchmark.layout().dataset());
+    metrics.put("questions", rows.size());
+    metrics.put("failed", r.failed());
+    return benchmark.score(r, metrics);
+  }
+
   /** One line: the benchmark, its overall score, the questions scored. */
   private static String headline(Benchmark benchmark, ObjectNode metrics) {
     JsonNode overall = metrics.get("overall");
@@ -253,7 +283,7 @@ final class BenchmarkRun {
       overall = overall.get("accuracy");
     }
     String score = overall == null || overall.isNull() ? "no score" : overall.asText();
-    return benchmark.benchmarkName()
+    return benchmark.layout().name()
         + ": "
         + metrics.get("metric").asText()
         + " "
@@ -312,7 +342,7 @@ final class BenchmarkRun {
     throw new JobInputException(
         inputName
             + ": question ids ("
-            + benchmark.idColumn()
+            + benchmark.layout().idColumn()
             + ") must be unique and not null, but "
             + String.join("; ", problems)
             + (bad.size() > 5 ? "; ..." : "")

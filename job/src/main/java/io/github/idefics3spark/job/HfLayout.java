@@ -3,6 +3,9 @@ package io.github.idefics3spark.job;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The Hugging Face dataset Parquet layouts the job knows (see shared/spec/benchmarks.md), each
@@ -63,6 +66,17 @@ public enum HfLayout {
   /** The image columns, of which those present are read; empty: every image struct column. */
   public List<String> imageColumns() {
     return imageColumns;
+  }
+
+  /**
+   * Whether {@code type} is an HF {@code Image} value, struct&lt;bytes: binary, path: string&gt;.
+   */
+  static boolean isImageStruct(DataType type) {
+    return type instanceof StructType struct
+        && struct.fields().length == 2
+        && Arrays.stream(struct.fieldNames()).sorted().toList().equals(List.of("bytes", "path"))
+        && struct.apply("bytes").dataType().equals(DataTypes.BinaryType)
+        && struct.apply("path").dataType().equals(DataTypes.StringType);
   }
 
   /** The layout whose marker columns {@code columns} all has; {@link #GENERIC} when none. */

@@ -6,10 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads Hugging Face dataset Parquet files as published (DocVQA, TextVQA, MMMU, MMStar, MathVista
@@ -20,20 +17,10 @@ import org.apache.spark.sql.types.StructType;
 public final class HfParquetInput {
   private HfParquetInput() {}
 
-  /**
-   * Whether {@code type} is an HF {@code Image} value, struct&lt;bytes: binary, path: string&gt;.
-   */
-  static boolean isImageStruct(DataType type) {
-    return type instanceof StructType struct
-        && struct.fields().length == 2
-        && Arrays.stream(struct.fieldNames()).sorted().toList().equals(List.of("bytes", "path"))
-        && struct.apply("bytes").dataType().equals(DataTypes.BinaryType)
-        && struct.apply("path").dataType().equals(DataTypes.StringType);
-  }
-
   /** Whether {@code source} has a column of HF images. */
   static boolean hasImageStruct(Dataset<Row> source) {
-    return Arrays.stream(source.schema().fields()).anyMatch(f -> isImageStruct(f.dataType()));
+    return Arrays.stream(source.schema().fields())
+        .anyMatch(f -> HfLayout.isImageStruct(f.dataType()));
   }
 
   /**
@@ -69,7 +56,7 @@ public final class HfParquetInput {
     List<String> found = new ArrayList<>();
     if (layout.imageColumns().isEmpty()) {
       for (StructField field : source.schema().fields()) {
-        if (isImageStruct(field.dataType())) {
+        if (HfLayout.isImageStruct(field.dataType())) {
           found.add(field.name());
         }
       }

@@ -216,7 +216,8 @@ public record JobConfig(
     Benchmark benchmark = null;
     if (task.isBenchmark()) {
       values.required(JobOption.BENCHMARK);
-      benchmark = values.choice(JobOption.BENCHMARK, null, Benchmark::forName, Benchmark.choices());
+      benchmark =
+          values.choice(JobOption.BENCHMARK, null, Benchmarks::forName, Benchmarks.choices());
     }
     Map<InferenceOption, Object> shared = new EnumMap<>(InferenceOption.class);
     for (JobOption option : settings.keySet()) {
@@ -227,7 +228,7 @@ public record JobConfig(
     ModelSettings defaults =
         benchmark == null
             ? ModelSettings.DEFAULTS
-            : ModelSettings.builder().maxNewTokens(benchmark.maxNewTokens()).build();
+            : ModelSettings.builder().maxNewTokens(benchmark.layout().maxNewTokens()).build();
     ModelSettings model =
         InferenceOption.model(
             shared,

@@ -19,7 +19,7 @@ public enum JobOption {
   // input
   BENCHMARK(
       "benchmark",
-      Benchmark.choices(),
+      Benchmarks.choices(),
       "eval and score: the benchmark, which decides the columns read, the prompts and the"
           + " scoring. Required."),
   INPUT(

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Column;
@@ -36,9 +35,8 @@ import org.apache.spark.sql.types.StructType;
  * known), {@code question} (the user text built from the prompt template), {@code assistant_prefix}
  * (nullable), {@code task}, then every other input column unchanged.
  *
- * <p>An input column whose name the output also uses, in any case ({@code answer}, {@code
- * question}, {@code error}...), is passed through as {@code input_<name>}: MMMU's reference {@code
- * answer} becomes {@code input_answer}.
+ * <p>An input column whose name the output also uses is passed through under another name ({@link
+ * PassThrough}): MMMU's reference {@code answer} becomes {@code input_answer}.
  */
 public final class RequestRows {
   public static final String ID = "id";
@@ -54,29 +52,6 @@ public final class RequestRows {
             DataTypes.createStructField("bytes", DataTypes.BinaryType, true),
             DataTypes.createStructField("path", DataTypes.StringType, true)
           });
-
-  /** Prefix of pass-through columns renamed because the output uses their name. */
-  public static final String RENAMED_PREFIX = "input_";
-
-  /** Column names of the inference stage's output, which pass-through columns must not take. */
-  public static final Set<String> OUTPUT_NAMES =
-      Set.of(
-          ID,
-          IMAGES,
-          QUESTION,
-          ASSISTANT_PREFIX,
-          TASK,
-          "image_count",
-          "answer",
-          "prompt_tokens",
-          "generated_tokens",
-          "image_frames",
-          "preprocess_ms",
-          "encode_ms",
-          "generate_ms",
-          "model",
-          "error",
-          "error_kind");
 
   private RequestRows() {}
 
@@ -136,15 +111,10 @@ public final class RequestRows {
     columns.add(lit(config.task().command()).as(TASK));
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
-        columns.add(column(name).as(passThroughName(name)));
+        columns.add(column(name).as(PassThrough.name(name)));
       }
     }
     return source.select(columns.toArray(Column[]::new));
-  }
-
-  /** The name an input column passes through under: {@code input_<name>} if the output uses it. */
-  static String passThroughName(String name) {
-    return OUTPUT_NAMES.contains(name.toLowerCase(Locale.ROOT)) ? RENAMED_PREFIX + name : name;
   }
 
   private static Column question(String questionColumn, JobConfig config) {

@@ -2,8 +2,8 @@ package io.github.idefics3spark.job;
 
 /**
  * What a job does: the subcommand, its default prompt and a one-line description for {@code
- * --help}. {@code eval} builds each benchmark's prompts itself ({@link
- * io.github.idefics3spark.eval.BenchmarkPrompts}); {@code score} runs no model.
+ * --help}. {@code eval} builds each benchmark's prompts itself ({@link Benchmark#prompt}); {@code
+ * score} runs no model.
  */
 public enum Task {
   CAPTION(

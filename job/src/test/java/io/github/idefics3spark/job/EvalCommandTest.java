@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.github.idefics3spark.eval.BenchmarkPrompts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -222,9 +221,9 @@ class EvalCommandTest {
             "docvqa",
             input,
             Map.of(
-                "49153", BenchmarkPrompts.docVqa("What is the date?"),
-                "24580", BenchmarkPrompts.docVqa("Whose name is on top?"),
-                "57349", BenchmarkPrompts.docVqa("what is the title?")));
+                "49153", DocVqa.prompt("What is the date?"),
+                "24580", DocVqa.prompt("Whose name is on top?"),
+                "57349", DocVqa.prompt("what is the title?")));
     assertEquals("ANLS", metrics.get("metric").asText());
     assertEquals(3, metrics.get("scored").asInt());
     assertEquals(meanScore("docvqa"), metrics.get("overall").asDouble(), 1e-12);
@@ -301,8 +300,8 @@ class EvalCommandTest {
             "infographicvqa",
             input,
             Map.of(
-                "65718", BenchmarkPrompts.docVqa("Which country has the most users?"),
-                "65719", BenchmarkPrompts.docVqa("What percent use phones?")));
+                "65718", DocVqa.prompt("Which country has the most users?"),
+                "65719", DocVqa.prompt("What percent use phones?")));
     assertEquals(meanScore("infographicvqa"), metrics.get("overall").asDouble(), 1e-12);
     assertEquals(1, metrics.get("by_answer_type").get("non span").get("questions").asInt());
     assertEquals(1, metrics.get("by_operation_reasoning").get("counting").get("questions").asInt());
@@ -350,8 +349,8 @@ class EvalCommandTest {
             "textvqa",
             write("textvqa", schema, rows),
             Map.of(
-                "34602", BenchmarkPrompts.textVqa("what brand is this camera?"),
-                "34603", BenchmarkPrompts.textVqa("WHAT is written?")));
+                "34602", TextVqa.prompt("what brand is this camera?"),
+                "34603", TextVqa.prompt("WHAT is written?")));
     assertEquals(100 * meanScore("textvqa"), metrics.get("overall").asDouble(), 1e-9);
     assertTrue(metrics.get("scorer").asText().contains("vqaEval.py"));
   }
@@ -421,13 +420,12 @@ class EvalCommandTest {
             input,
             Map.of(
                 "validation_Biology_1",
-                BenchmarkPrompts.mmmu(
+                Mmmu.prompt(
                     "Which of <image 1> and <image 2> shows a cell?",
                     "multiple-choice",
                     List.of("<image 1>", "<image 2>", "Neither, it's empty")),
                 "validation_Design_19",
-                BenchmarkPrompts.mmmu(
-                    "<image 1> What year was this poster made?", "open", List.of())));
+                Mmmu.prompt("<image 1> What year was this poster made?", "open", List.of())));
     Map<String, Row> answers = rows(dir.resolve("mmmu-out").resolve("answers"));
     assertEquals(2, (int) answers.get("validation_Biology_1").getAs("image_count"));
     assertEquals("A", answers.get("validation_Biology_1").getAs("input_answer"));
@@ -480,7 +478,7 @@ class EvalCommandTest {
             input,
             Map.of(
                 "0",
-                BenchmarkPrompts.mmstar(
+                MmStar.prompt(
                     "Which option describes the object relationship in the image correctly?\n"
                         + "Options: A: The suitcase is on the book., B: The suitcase is beneath"
                         + " the cat."),
@@ -551,7 +549,7 @@ class EvalCommandTest {
             input,
             Map.of(
                 "1",
-                BenchmarkPrompts.mathVista(
+                MathVista.prompt(
                     "Which bar is longest?",
                     null,
                     List.of("red", "blue"),
@@ -559,8 +557,7 @@ class EvalCommandTest {
                     "text",
                     null),
                 "2",
-                BenchmarkPrompts.mathVista(
-                    "What is the mean?", "cm", null, "free_form", "float", 2.0)));
+                MathVista.prompt("What is the mean?", "cm", null, "free_form", "float", 2.0)));
     assertEquals(meanScore("mathvista"), metrics.get("overall").asDouble(), 1e-12);
     JsonNode scores = metrics.get("scores");
     assertEquals(2, scores.get("average").get("total").asInt());

@@ -1,4 +1,4 @@
-package io.github.idefics3spark.eval;
+package io.github.idefics3spark.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -12,17 +12,17 @@ class BenchmarkPromptsTest {
   void docVqaAndInfographicVqaAppendTheShortAnswerInstruction() {
     assertEquals(
         "What is the date?\nAnswer the question using a single word or phrase.",
-        BenchmarkPrompts.docVqa("What is the date?"));
+        DocVqa.prompt("What is the date?"));
   }
 
   @Test
   void textVqaCapitalizesAsPythonDoes() {
     assertEquals(
         "What brand is this camera?\nAnswer the question using a single word or phrase.",
-        BenchmarkPrompts.textVqa("what brand is this CAMERA?"));
-    assertEquals("ǅx", BenchmarkPrompts.capitalize("ǆX"), "title case, not upper case");
-    assertEquals("", BenchmarkPrompts.capitalize(""));
-    assertEquals("1st place", BenchmarkPrompts.capitalize("1ST Place"));
+        TextVqa.prompt("what brand is this CAMERA?"));
+    assertEquals("ǅx", TextVqa.capitalize("ǆX"), "title case, not upper case");
+    assertEquals("", TextVqa.capitalize(""));
+    assertEquals("1st place", TextVqa.capitalize("1ST Place"));
   }
 
   @Test
@@ -30,13 +30,13 @@ class BenchmarkPromptsTest {
     assertEquals(
         "Which cell is shown in <image 1>?\nA. a neuron\nB. <image 2>\nC. an egg\n\n"
             + "Answer with the option's letter from the given choices directly.",
-        BenchmarkPrompts.mmmu(
+        Mmmu.prompt(
             "Which cell is shown in <image 1>?",
             "multiple-choice",
             List.of("a neuron", "<image 2>", "an egg")));
     assertEquals(
         "How many moles?\n\nAnswer the question using a single word or phrase.",
-        BenchmarkPrompts.mmmu("How many moles?", "open", List.of()));
+        Mmmu.prompt("How many moles?", "open", List.of()));
   }
 
   @Test
@@ -44,7 +44,7 @@ class BenchmarkPromptsTest {
     assertEquals(
         "Is it a dog? Options: A: yes, B: no\n"
             + "Answer with the option's letter from the given choices directly",
-        BenchmarkPrompts.mmstar(" Is it a dog? Please answer yes or no. Options: A: yes, B: no\n"));
+        MmStar.prompt(" Is it a dog? Please answer yes or no. Options: A: yes, B: no\n"));
   }
 
   @Test
@@ -52,23 +52,23 @@ class BenchmarkPromptsTest {
     assertEquals(
         "What is the angle? (Unit: degrees)\nA. 30\nB. 60\n"
             + "Answer with the option's letter from the given choices directly.",
-        BenchmarkPrompts.mathVista(
+        MathVista.prompt(
             "What is the angle?", "degrees", List.of("30", "60"), "multi_choice", "text", null));
     assertEquals(
         "How many bars?\nAnswer the question using a single integer number.",
-        BenchmarkPrompts.mathVista("How many bars?", "", null, "free_form", "integer", null));
+        MathVista.prompt("How many bars?", "", null, "free_form", "integer", null));
     assertEquals(
         "Mean?\nAnswer the question using a single floating-point number with one decimal place.",
-        BenchmarkPrompts.mathVista("Mean?", null, List.of(), "free_form", "float", 1.0));
+        MathVista.prompt("Mean?", null, List.of(), "free_form", "float", 1.0));
     assertEquals(
         "Mean?\nAnswer the question using a single floating-point number with two decimal"
             + " places.",
-        BenchmarkPrompts.mathVista("Mean?", null, null, "free_form", "float", 2.0));
+        MathVista.prompt("Mean?", null, null, "free_form", "float", 2.0));
     assertEquals(
         "Mean?\nAnswer the question using a single floating-point number with 3 decimal places.",
-        BenchmarkPrompts.mathVista("Mean?", null, null, "free_form", "float", 3.0));
+        MathVista.prompt("Mean?", null, null, "free_form", "float", 3.0));
     assertEquals(
         "Points?\nAnswer the question using a Python list.",
-        BenchmarkPrompts.mathVista("  Points?", null, null, "free_form", "list", null));
+        MathVista.prompt("  Points?", null, null, "free_form", "list", null));
   }
 }

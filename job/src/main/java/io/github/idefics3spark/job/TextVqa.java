@@ -1,0 +1,110 @@
+package io.github.idefics3spark.job;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.idefics3spark.eval.VqaAccuracy;
+import io.github.idefics3spark.python.PythonStr;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+
+/**
+ * TextVQA, lmms-lab/textvqa: VQA accuracy in percent, as the official VQA evaluation scores it
+ * (GT-Vision-Lab/VQA {@code vqaEval.py} a013f00, {@link VqaAccuracy}; not lmms-eval's {@code
+ * EvalAIAnswerProcessor} variant); the prompt is lmms-eval's {@code
+ * textvqa/_default_template_textvqa_yaml} and {@code textvqa_doc_to_text} (OCR tokens off): {@code
+ * {question.capitalize()}\nAnswer the question using a single word or phrase.}
+ */
+final class TextVqa implements Benchmark {
+
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "textvqa",
+          "TextVQA",
+          "lmms-lab/textvqa",
+          "question_id",
+          List.of("image"),
+          32,
+          List.of(
+              BenchmarkColumn.any("question_id", "the question id"),
+              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.image("image", "the photo"),
+              BenchmarkColumn.strings("answers", "the 10 gold answers (null on the test split)")),
+          List.of("question"));
+
+  @Override
+  public BenchmarkLayout layout() {
+    return LAYOUT;
+  }
+
+  @Override
+  public String prompt(Row row) {
+    return prompt(BenchmarkRows.string(row, "question"));
+  }
+
+  /**
+   * {@code f"{question.capitalize()}\nAnswer the question using ..."}. Python's {@code capitalize}:
+   * the first character in title case, the others lower-cased (Java's simple title-case mapping for
+   * the first one).
+   */
+  static String prompt(String question) {
+    return capitalize(question) + "\n" + LmmsEvalPrompts.SHORT_ANSWER;
+  }
+
+  static String capitalize(String s) {
+    if (s.isEmpty()) {
+      return s;
+    }
+    int first = s.codePointAt(0);
+    int rest = Character.charCount(first);
+    return new String(Character.toChars(Character.toTitleCase(first)))
+        + PythonStr.lower(s.substring(rest));
+  }
+
+  /**
+   * VQA accuracy per question ({@link VqaAccuracy}, the official script's variant), overall in
+   * percent. The parsed answer is the prediction after the script's punctuation, digit and article
+   * processing (what it compares whenever the gold answers disagree). Without gold answers: the
+   * submission {@code [{question_id, answer}]}.
+   */
+  @Override
+  public BenchmarkScores score(BenchmarkRows r, ObjectNode metrics) {
+    VqaAccuracy accuracy = new VqaAccuracy();
+    Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
+    ArrayNode submission = BenchmarkScores.JSON.arrayNode();
+    for (Row row : r.rows()) {
+      String id = r.id(row);
+      String prediction = r.response(row);
+      String parsed =
+          VqaAccuracy.processDigitArticle(
+              VqaAccuracy.processPunctuation(
+                  prediction.replace('\n', ' ').replace('\t', ' ').strip()));
+      List<String> answers = BenchmarkRows.strings(row, "answers");
+      if (answers.isEmpty()) {
+        byId.put(id, new BenchmarkScores.Scored(parsed, null, null, null));
+        ObjectNode entry = submission.addObject();
+        BenchmarkScores.putId(entry, "question_id", id);
+        entry.put("answer", prediction);
+        continue;
+      }
+      double score = accuracy.add(prediction, answers, List.of());
+      byId.put(id, new BenchmarkScores.Scored(parsed, score, null, null));
+    }
+    metrics.put("metric", "VQA accuracy (percent)");
+    metrics.put(
+        "scorer",
+        "the official VQA evaluation (GT-Vision-Lab/VQA vqaEval.py a013f00), not lmms-eval's"
+            + " EvalAIAnswerProcessor variant");
+    metrics.put("scored", accuracy.count());
+    boolean noGold = accuracy.count() == 0 && !r.rows().isEmpty();
+    if (accuracy.count() > 0) {
+      metrics.put("overall", accuracy.overall());
+      metrics.put("overall_rounded", Math.round(accuracy.overall() * 100) / 100.0);
+    } else {
+      metrics.putNull("overall");
+      metrics.put("submission", "submission.json: no gold answers (the test split)");
+    }
+    return new BenchmarkScores(byId, metrics, noGold ? submission : null);
+  }
+}
