@@ -7,25 +7,23 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.types.family.TNumber;
 
 /**
- * Idefics3Connector: pixel shuffle by the scale factor, then the modality projection.
- *
- * <p>{@code out[f, R*G' + C, (i*s + j)*D + d] = x[f, (R*s + i)*G + (C*s + j), d]} with G patches a
- * side, s the scale factor, G' = G / s; then {@code out @ proj^T}, no bias.
+ * Transformers' {@code Idefics3Connector}: {@link PixelShuffle} by the scale factor, then the
+ * modality projection ({@code Idefics3SimpleMLP}: {@code out @ proj^T}, no bias).
  */
 final class Connector<T extends TNumber> {
   private final Ops tf;
-  private final int grid; // G
-  private final int scale; // s
-  private final int visionHidden; // D
+  private final int reduced; // G' = G / s, G patches a side, s the scale factor
   private final int textHidden;
+  private final PixelShuffle pixelShuffle;
   private final Operand<T> proj; // (D * s^2, text hidden), the checkpoint's matrix transposed
 
   Connector(Ops tf, Weights<T> weights, Idefics3Config config) {
     this.tf = tf;
-    this.grid = config.patchesPerSide();
-    this.scale = config.scaleFactor();
-    this.visionHidden = config.vision().hiddenSize();
+    int scale = config.scaleFactor();
+    int visionHidden = config.vision().hiddenSize(); // D
+    this.reduced = config.patchesPerSide() / scale;
     this.textHidden = config.text().hiddenSize();
+    this.pixelShuffle = new PixelShuffle(tf, config);
     this.proj =
         weights.readTransposed(
             tf,
@@ -36,14 +34,7 @@ final class Connector<T extends TNumber> {
 
   /** (frames, G * G, D) -> (frames, image_seq_len, text hidden). */
   Operand<T> forward(Operand<T> x) {
-    int reduced = grid / scale; // G'
-    // (F, R, i, C, j, D): the patch row is R*s + i, the column C*s + j.
-    Operand<T> blocks =
-        tf.reshape(x, tf.constant(new int[] {-1, reduced, scale, reduced, scale, visionHidden}));
-    // (F, R, C, i, j, D) -> (F * G'^2, s^2 * D)
-    Operand<T> shuffled = tf.linalg.transpose(blocks, tf.constant(new int[] {0, 1, 3, 2, 4, 5}));
-    Operand<T> rows =
-        tf.reshape(shuffled, tf.constant(new int[] {-1, scale * scale * visionHidden}));
+    Operand<T> rows = pixelShuffle.forward(x); // (F * G'^2, s^2 * D)
     Operand<T> projected = tf.linalg.matMul(rows, proj); // (F * G'^2, text hidden)
     return tf.reshape(projected, tf.constant(new int[] {-1, reduced * reduced, textHidden}));
   }

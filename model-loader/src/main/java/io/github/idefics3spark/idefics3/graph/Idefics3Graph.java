@@ -20,9 +20,7 @@ import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.FloatDataBuffer;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
-import org.tensorflow.op.math.Cumsum;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
@@ -32,8 +30,10 @@ import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
- * The Idefics3 model as one TensorFlow graph with three named signatures; the weights are resource
- * variables named by their Hugging Face keys (see {@link Weights}), left empty.
+ * Transformers' Idefics3ForConditionalGeneration (vision tower, connector, {@link InputsMerger},
+ * Llama text model and lm_head, and its generate) as one TensorFlow graph with three named
+ * signatures; the weights are resource variables named by their Hugging Face keys (see {@link
+ * Weights}), left empty.
  *
  * <ul>
  *   <li>{@value #ENCODE_IMAGES}: pixel_values (frames, C, T, T) f32, pixel_attention_mask (frames,
@@ -269,7 +269,8 @@ public final class Idefics3Graph implements AutoCloseable {
     Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
 
     TextModel<T> text = new TextModel<>(tf, weights, config.text());
-    Operand<T> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
+    Operand<T> embeddings =
+        new InputsMerger(tf, config).forward(inputIds, text.embed(inputIds), imageFeatures);
     TextModel.Output<T> out =
         text.forward(embeddings, positionIds, text.causalMask(attentionMask), null, null);
     int hidden = config.text().hiddenSize();
@@ -313,7 +314,8 @@ public final class Idefics3Graph implements AutoCloseable {
             tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
 
     TextModel<T> text = new TextModel<>(tf, weights, config.text());
-    Operand<T> embeddings = mergeImages(tf, text.embed(inputIds), inputIds, imageFeatures);
+    Operand<T> embeddings =
+        new InputsMerger(tf, config).forward(inputIds, text.embed(inputIds), imageFeatures);
     Generation.State<T> done =
         new Generation<>(config, weights, functions::add)
             .generate(
@@ -340,52 +342,6 @@ public final class Idefics3Graph implements AutoCloseable {
             .output("tokens", tf.withName("tokens").identity(done.tokens()))
             .output("lengths", tf.withName("lengths").identity(done.lengths()))
             .build());
-  }
-
-  /**
-   * The merge of image features into the text embeddings: the positions where input_ids ==
-   * image_token_id, batch-major then by position, take the feature rows in order.
-   *
-   * @param embeddings (B, L, H)
-   * @param inputIds (B, L)
-   * @param imageFeatures (frames, image_seq_len, H); frames may be 0
-   */
-  private <T extends TNumber> Operand<T> mergeImages(
-      Ops tf, Operand<T> embeddings, Operand<TInt32> inputIds, Operand<TFloat32> imageFeatures) {
-    int hidden = config.text().hiddenSize();
-    Operand<T> rows =
-        tf.reshape(
-            tf.dtypes.cast(imageFeatures, embeddings.type()),
-            tf.constant(new int[] {-1, hidden})); // (frames * S, H)
-    Operand<TInt32> count = DynamicShape.dim(tf, rows, 0);
-    // One zero row at the end, the index of every non-image position (and of any surplus).
-    rows =
-        tf.concat(
-            List.of(rows, tf.zeros(tf.constant(new int[] {1, hidden}), embeddings.type())),
-            tf.constant(0));
-    Operand<TBool> isImage = tf.math.equal(inputIds, tf.constant(config.imageTokenId())); // (B, L)
-    Operand<TInt32> flat =
-        tf.reshape(tf.dtypes.cast(isImage, TInt32.class), tf.constant(new int[] {-1}));
-    Operand<TInt32> order = tf.math.cumsum(flat, tf.constant(0), Cumsum.exclusive(true)); // (B * L)
-    Operand<TInt32> index =
-        tf.select(
-            tf.reshape(isImage, tf.constant(new int[] {-1})),
-            tf.math.minimum(order, count),
-            tf.fill(tf.shape(order), count));
-    Operand<T> gathered =
-        tf.reshape(tf.gather(rows, index, tf.constant(0)), tf.shape(embeddings)); // (B, L, H)
-    // As the reference, refuse a mismatch between image tokens and feature rows.
-    Operand<TInt32> slots = tf.sum(flat, tf.constant(0));
-    AssertThat check =
-        tf.assertThat(
-            tf.math.equal(slots, count),
-            List.of(
-                tf.constant("image_token_id positions in input_ids:"),
-                slots,
-                tf.constant("rows of image_features (frames x image_seq_len):"),
-                count));
-    return tf.withControlDependencies(List.of(check))
-        .select(tf.expandDims(isImage, tf.constant(-1)), gathered, embeddings);
   }
 
   private static Placeholder<TInt32> tokenPlaceholder(Ops tf, String name) {

@@ -8,7 +8,8 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * TextRotaryEmbedding: cos and sin of the rotary angles for given positions, half-split layout.
+ * Transformers' LlamaRotaryEmbedding (the text model's): cos and sin of the rotary angles for given
+ * positions, half-split layout.
  *
  * <p>The inverse frequencies are computed here in Java, bit for bit as the reference computes them
  * in fp32 (llama3 scaling included), and enter the graph as a small constant; the angles are taken

@@ -6,7 +6,10 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.family.TNumber;
 
-/** Idefics3EncoderLayer: pre-norm attention and MLP, each with a residual. */
+/**
+ * Transformers' Idefics3EncoderLayer (one layer of the vision tower's encoder): pre-norm attention
+ * and MLP, each with a residual.
+ */
 final class VisionEncoderLayer<T extends TNumber> {
   private final Ops tf;
   private final LayerNorm<T> layerNorm1;
