@@ -22,7 +22,9 @@ import java.util.List;
 
 /**
  * An Idefics3 model ready to answer: a converted package loaded once, with its image processor,
- * chat template and tokenizer. Turns {@link Idefics3Request}s into {@link Idefics3Answer}s.
+ * chat template and tokenizer. Turns {@link Idefics3Request}s into {@link Idefics3Answer}s. (The
+ * batch runtime around the graph; transformers' {@code Idefics3Model} is the graph's backbone, see
+ * {@code graph.Idefics3Graph}.)
  *
  * <p>Safe to share between threads: the TensorFlow session serves concurrent calls, and the
  * processors hold no per-call state. Load it once per JVM (an executor) and close it at the end.
