@@ -32,7 +32,7 @@ rm -rf "$package"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC2086  # BENCH_JAVA_OPTS is a list of words
 TF_CPP_MIN_LOG_LEVEL=2 /usr/bin/time -f "%e %M" -o "$work/convert.time" \
-  java ${BENCH_JAVA_OPTS:-} -cp "$jar" io.github.idefics3spark.idefics3.Convert \
+  java ${BENCH_JAVA_OPTS:-} -cp "$jar" io.github.idefics3spark.idefics3.checkpoint.Convert \
   "$checkpoint" "$package" --dtype "$dtype" >"$work/convert.out" 2>"$work/convert.err" ||
   { echo "convert failed ($work/convert.err):" >&2; tail -20 "$work/convert.err" >&2; exit 1; }
 read -r seconds peak_kb < "$work/convert.time"

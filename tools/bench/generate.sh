@@ -63,7 +63,7 @@ echo "both sides: cores $cores, $threads threads, longest_edge $longest_edge, $n
 weights=$(cat "$checkpoint"/*.safetensors | wc -c)
 if [ "${BENCH_SKIP_CONVERT:-0}" != 1 ] || [ ! -f "$package/idefics3-spark.json" ]; then
   rm -rf "$package"
-  convert=(java $java_opts -cp "$classpath" io.github.idefics3spark.idefics3.Convert "$checkpoint")
+  convert=(java $java_opts -cp "$classpath" io.github.idefics3spark.idefics3.checkpoint.Convert "$checkpoint")
   /usr/bin/time -f "%e %M" -o "$out/dry-run.time" "${convert[@]}" --dry-run >/dev/null 2>&1
   /usr/bin/time -f "%e %M" -o "$out/convert.time" "${convert[@]}" "$package" >/dev/null 2>"$out/convert.err"
   read -r dry_s dry_kb < "$out/dry-run.time"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Job benchmark: the Spark job end to end (caption on local[2], through SparkSubmit as
 # `java @job/target/spark-submit.args` runs it, Parquet written) against the runtime alone
-# (Idefics3Model.answer, no Spark) on the same images, model and settings, side by side in one run.
+# (Idefics3Runtime.answer, no Spark) on the same images, model and settings, side by side in one run.
 #
 #   tools/bench/job.sh [PYTHON]     (PYTHON: for the table; with tools/reference/requirements.txt
 #                                    installed it also makes the checkpoint when it is missing)
@@ -70,7 +70,7 @@ if [ ! -f "$checkpoint/model.safetensors" ]; then
 fi
 if [ ! -f "$package/idefics3-spark.json" ]; then
   rm -rf "$package"
-  java -cp "$jar" io.github.idefics3spark.idefics3.Convert "$checkpoint" "$package" >/dev/null
+  java -cp "$jar" io.github.idefics3spark.idefics3.checkpoint.Convert "$checkpoint" "$package" >/dev/null
 fi
 
 # The real sample images only (the made ones are tiny), BENCH_COPIES times: NN_name, so the files

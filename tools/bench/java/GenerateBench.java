@@ -2,15 +2,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.idefics3spark.idefics3.EncodedPrompt;
-import io.github.idefics3spark.idefics3.GenerationSettings;
-import io.github.idefics3spark.idefics3.Idefics3Checkpoint;
-import io.github.idefics3spark.idefics3.Idefics3ImageProcessor;
-import io.github.idefics3spark.idefics3.Idefics3Package;
-import io.github.idefics3spark.idefics3.Idefics3Processor;
-import io.github.idefics3spark.idefics3.Idefics3Request;
-import io.github.idefics3spark.idefics3.ImageGrid;
-import io.github.idefics3spark.idefics3.PromptBatch;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Checkpoint;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
+import io.github.idefics3spark.idefics3.processor.EncodedPrompt;
+import io.github.idefics3spark.idefics3.processor.Idefics3ImageProcessor;
+import io.github.idefics3spark.idefics3.processor.Idefics3Processor;
+import io.github.idefics3spark.idefics3.processor.ImageGrid;
+import io.github.idefics3spark.idefics3.processor.PromptBatch;
+import io.github.idefics3spark.idefics3.runtime.GenerationSettings;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.image.ImageDecoder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +20,7 @@ import java.util.List;
 
 /**
  * Java side of the generation benchmark (tools/bench/generate.sh): the work of {@code
- * Idefics3Model.answer}, step by step through {@link Idefics3Package} so that stop tokens can be
+ * Idefics3Runtime.answer}, step by step through {@link Idefics3Package} so that stop tokens can be
  * disabled ({@link GenerationSettings#withoutStop()}) and each part timed on its own.
  *
  * <p>Per iteration, for every batch of BATCH requests (in request order): decode + frames + prompt

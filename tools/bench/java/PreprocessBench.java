@@ -1,10 +1,10 @@
-import io.github.idefics3spark.idefics3.ChatMessage;
-import io.github.idefics3spark.idefics3.EncodedPrompt;
-import io.github.idefics3spark.idefics3.Idefics3Checkpoint;
-import io.github.idefics3spark.idefics3.Idefics3ImageProcessor;
-import io.github.idefics3spark.idefics3.Idefics3Processor;
-import io.github.idefics3spark.idefics3.ImageGrid;
-import io.github.idefics3spark.idefics3.PreprocessorConfig;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Checkpoint;
+import io.github.idefics3spark.idefics3.checkpoint.PreprocessorConfig;
+import io.github.idefics3spark.idefics3.processor.ChatMessage;
+import io.github.idefics3spark.idefics3.processor.EncodedPrompt;
+import io.github.idefics3spark.idefics3.processor.Idefics3ImageProcessor;
+import io.github.idefics3spark.idefics3.processor.Idefics3Processor;
+import io.github.idefics3spark.idefics3.processor.ImageGrid;
 import io.github.idefics3spark.image.ImageDecoder;
 import io.github.idefics3spark.image.RgbImage;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
-import io.github.idefics3spark.idefics3.Idefics3Answer;
-import io.github.idefics3spark.idefics3.Idefics3Model;
-import io.github.idefics3spark.idefics3.Idefics3Request;
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,12 +11,12 @@ import java.util.stream.Stream;
 
 /**
  * The runtime-alone side of the job benchmark (tools/bench/job.sh): the work of {@code caption} on
- * a folder of images, without Spark. One {@link Idefics3Model} is loaded with INTRA_OP TensorFlow
+ * a folder of images, without Spark. One {@link Idefics3Runtime} is loaded with INTRA_OP TensorFlow
  * threads and shared by THREADS worker threads, as local[N]'s N tasks share the executor's model
  * ({@code ModelCache}). The files, sorted by name, are cut into THREADS contiguous slices (as Spark
  * slices a local collection into partitions); each worker reads its slice BATCH files at a time
  * (bytes read inside the timed part, as the job's tasks read them) and answers them with {@link
- * Idefics3Model#answer}, the caption prompt ("Describe this image.") after the image.
+ * Idefics3Runtime#answer}, the caption prompt ("Describe this image.") after the image.
  *
  * <p>Prints one JSON line: rows, images, errors, generated and prompt tokens, image frames, the
  * summed per-row preprocessing time and the summed model time of the batches (the vision encoder
@@ -29,7 +29,7 @@ import java.util.stream.Stream;
 public final class RuntimeBench {
   /** What one worker did. */
   private static final class Worker extends Thread {
-    private final Idefics3Model model;
+    private final Idefics3Runtime model;
     private final List<Path> files;
     private final int batch;
     private final String prompt;
@@ -43,7 +43,7 @@ public final class RuntimeBench {
     double seconds;
     Throwable failure;
 
-    Worker(Idefics3Model model, List<Path> files, int batch, String prompt) {
+    Worker(Idefics3Runtime model, List<Path> files, int batch, String prompt) {
       this.model = model;
       this.files = files;
       this.batch = batch;
@@ -107,7 +107,7 @@ public final class RuntimeBench {
             .build();
 
     long loadStart = System.nanoTime();
-    try (Idefics3Model model = Idefics3Model.load(packageDir, settings)) {
+    try (Idefics3Runtime model = Idefics3Runtime.load(packageDir, settings)) {
       double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
       List<Worker> workers = new ArrayList<>();
       for (int t = 0; t < threads; t++) {

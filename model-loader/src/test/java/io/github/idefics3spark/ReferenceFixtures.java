@@ -2,7 +2,7 @@ package io.github.idefics3spark;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.idefics3spark.idefics3.ChatMessage;
+import io.github.idefics3spark.idefics3.processor.ChatMessage;
 import io.github.idefics3spark.safetensors.SafeTensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;

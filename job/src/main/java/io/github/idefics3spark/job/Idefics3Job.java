@@ -1,6 +1,6 @@
 package io.github.idefics3spark.job;
 
-import io.github.idefics3spark.idefics3.Convert;
+import io.github.idefics3spark.idefics3.checkpoint.Convert;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.RedactedUri;
 import java.io.PrintStream;

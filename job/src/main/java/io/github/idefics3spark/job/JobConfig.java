@@ -1,7 +1,7 @@
 package io.github.idefics3spark.job;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package io.github.idefics3spark.job;
 
-import io.github.idefics3spark.idefics3.CheckpointException;
-import io.github.idefics3spark.idefics3.Idefics3Checkpoint;
-import io.github.idefics3spark.idefics3.Idefics3Config;
+import io.github.idefics3spark.idefics3.checkpoint.CheckpointException;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Checkpoint;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.LocalPackage;

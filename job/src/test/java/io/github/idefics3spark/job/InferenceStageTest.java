@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.InferenceSettings;
 import java.io.IOException;

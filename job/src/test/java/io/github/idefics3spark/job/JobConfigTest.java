@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceOption.EntryPoint;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.Idefics3Package;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.ChatMessage;
-import io.github.idefics3spark.idefics3.Idefics3Request;
+import io.github.idefics3spark.idefics3.processor.ChatMessage;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;

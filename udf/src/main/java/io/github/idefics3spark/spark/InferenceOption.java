@@ -1,7 +1,7 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.EnumSet;

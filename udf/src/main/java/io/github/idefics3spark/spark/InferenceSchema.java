@@ -1,6 +1,6 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.Idefics3Answer;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -66,7 +66,7 @@ import org.apache.spark.sql.types.StructType;
  *   <tr><td>{@code error_kind}</td><td>string, null on success</td><td>{@code EMPTY_IMAGE},
  *       {@code UNKNOWN_IMAGE_FORMAT}, {@code CORRUPT_IMAGE}, {@code TOO_MANY_PIXELS}, {@code
  *       BAD_PROMPT}, {@code PROMPT_TOO_LONG} (the runtime's {@link
- *       io.github.idefics3spark.idefics3.Idefics3Answer.ErrorKind}), {@code UNREADABLE_IMAGE} (a
+ *       io.github.idefics3spark.idefics3.runtime.Idefics3Answer.ErrorKind}), {@code UNREADABLE_IMAGE} (a
  *       path that cannot be read, an image with neither bytes nor path) or {@code MODEL_FAILURE}
  *       (the runtime failed on this row alone)</td></tr>
  * </table>

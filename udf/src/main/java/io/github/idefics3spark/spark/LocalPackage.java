@@ -1,8 +1,8 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.Idefics3Package;
-import io.github.idefics3spark.idefics3.PackageFiles;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;

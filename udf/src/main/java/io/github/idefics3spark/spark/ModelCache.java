@@ -1,8 +1,8 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.Idefics3Model;
-import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -19,11 +19,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The models loaded in this JVM (an executor), one per model URI: loaded lazily by the first task
  * that asks and shared by every later and concurrent task, never reloaded per partition or task.
- * {@link Idefics3Model} is thread-safe, so concurrent tasks share one TensorFlow session.
+ * {@link Idefics3Runtime} is thread-safe, so concurrent tasks share one TensorFlow session.
  *
  * <p>The job, the SQL functions and the ML Transformer all come here, so they share that load
  * whichever asked first: callers asking with other settings (batch size, decoding, image
- * resolution) get the loaded model through {@link Idefics3Model#withSettings}, at no load cost.
+ * resolution) get the loaded model through {@link Idefics3Runtime#withSettings}, at no load cost.
  * Only another cache folder, other intra-op threads or another package verification load the
  * package again.
  *
@@ -42,10 +42,10 @@ public final class ModelCache {
    * callers' settings.
    */
   private static final class Slot {
-    private Idefics3Model model;
-    private final Map<ModelSettings, Idefics3Model> views = new HashMap<>();
+    private Idefics3Runtime model;
+    private final Map<ModelSettings, Idefics3Runtime> views = new HashMap<>();
 
-    synchronized Idefics3Model get(
+    synchronized Idefics3Runtime get(
         Key key, ModelSettings settings, Configuration hadoop, TaskResources resources)
         throws IOException {
       if (model == null) {
@@ -55,7 +55,7 @@ public final class ModelCache {
         Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir, key.verification());
         // The executor's model lives on the GPU of the task that loaded it: give executors one GPU
         // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
-        model = Idefics3Model.load(dir, settings, String.join(",", resources.gpus()));
+        model = Idefics3Runtime.load(dir, settings, String.join(",", resources.gpus()));
         int loads = LOADS.incrementAndGet();
         LOG.info(
             "loaded model {} from {} in {} s ({} intra-op threads{}; load {} in JVM {})",
@@ -94,7 +94,7 @@ public final class ModelCache {
    *
    * @throws UncheckedIOException when the model cannot be found, copied, converted or loaded
    */
-  public static Idefics3Model get(
+  public static Idefics3Runtime get(
       InferenceSettings settings, Configuration hadoop, TaskResources resources) {
     ModelSettings model = settings.model();
     if (model.intraOpThreads() == 0) {

@@ -1,8 +1,8 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.Idefics3Answer;
-import io.github.idefics3spark.idefics3.Idefics3Model;
-import io.github.idefics3spark.idefics3.Idefics3Request;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -135,7 +135,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private final int[] passThrough;
     private final int bytesIndex;
     private final int pathIndex;
-    private Idefics3Model model;
+    private Idefics3Runtime model;
     private Configuration conf;
 
     Results(Iterator<Row> requests) {

@@ -3,9 +3,9 @@ package io.github.idefics3spark.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
-import io.github.idefics3spark.idefics3.ChatMessage;
-import io.github.idefics3spark.idefics3.ChatMessage.Content;
-import io.github.idefics3spark.idefics3.Idefics3Request;
+import io.github.idefics3spark.idefics3.processor.ChatMessage;
+import io.github.idefics3spark.idefics3.processor.ChatMessage.Content;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.idefics3spark.idefics3.Idefics3Package;
-import io.github.idefics3spark.idefics3.PackageFiles;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

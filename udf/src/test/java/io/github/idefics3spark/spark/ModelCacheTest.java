@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.Idefics3Model;
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -45,7 +45,7 @@ class ModelCacheTest {
     InferenceSettings settings =
         InferenceSettings.of(
             converted.toString(), ModelSettings.builder().intraOpThreads(0).build());
-    Idefics3Model model = ModelCache.get(settings, HADOOP, new TaskResources(3, List.of()));
+    Idefics3Runtime model = ModelCache.get(settings, HADOOP, new TaskResources(3, List.of()));
     assertEquals(3, model.settings().intraOpThreads());
     assertEquals(converted, model.packageDir());
   }
@@ -58,13 +58,13 @@ class ModelCacheTest {
     int before = ModelCache.loads();
     ExecutorService pool = Executors.newFixedThreadPool(6);
     try {
-      List<Future<Idefics3Model>> models = new ArrayList<>();
-      Callable<Idefics3Model> get =
+      List<Future<Idefics3Runtime>> models = new ArrayList<>();
+      Callable<Idefics3Runtime> get =
           () -> ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
       for (int i = 0; i < 6; i++) {
         models.add(pool.submit(get));
       }
-      for (Future<Idefics3Model> model : models) {
+      for (Future<Idefics3Runtime> model : models) {
         assertSame(models.get(0).get(), model.get());
       }
     } finally {
@@ -91,7 +91,7 @@ class ModelCacheTest {
         Files.copy(path, later.resolve(converted.relativize(path).toString()));
       }
     }
-    Idefics3Model model = ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
+    Idefics3Runtime model = ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
     assertEquals(later, model.packageDir());
   }
 }

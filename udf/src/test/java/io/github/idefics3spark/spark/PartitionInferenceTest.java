@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.Idefics3Answer;
-import io.github.idefics3spark.idefics3.Idefics3Model;
-import io.github.idefics3spark.idefics3.Idefics3Request;
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -161,8 +161,8 @@ class PartitionInferenceTest {
             settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
     Map<String, Row> byId = byId(results);
     assertEquals(rows.size(), byId.size());
-    try (Idefics3Model model =
-        Idefics3Model.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
+    try (Idefics3Runtime model =
+        Idefics3Runtime.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
       for (Row row : rows) {
         List<byte[]> images = new ArrayList<>();
         @SuppressWarnings("unchecked")
@@ -309,8 +309,8 @@ class PartitionInferenceTest {
     Path dir =
         LocalPackage.resolve(
             settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
-    try (Idefics3Model model =
-        Idefics3Model.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
+    try (Idefics3Runtime model =
+        Idefics3Runtime.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
       Idefics3Answer interleaved =
           model.answer(List.of(ImageMarkers.request(question, List.of(first, second)))).get(0);
       Idefics3Answer imagesFirst =

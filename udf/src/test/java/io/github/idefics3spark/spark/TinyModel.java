@@ -1,9 +1,9 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.Idefics3Answer;
-import io.github.idefics3spark.idefics3.Idefics3Model;
-import io.github.idefics3spark.idefics3.Idefics3Request;
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -20,9 +20,9 @@ public final class TinyModel implements AutoCloseable {
   /** Kept between runs (the cache is keyed by the checkpoint's listing); mvn clean empties it. */
   public static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
 
-  private final Idefics3Model model;
+  private final Idefics3Runtime model;
 
-  private TinyModel(Idefics3Model model) {
+  private TinyModel(Idefics3Runtime model) {
     this.model = model;
   }
 
@@ -56,7 +56,8 @@ public final class TinyModel implements AutoCloseable {
   public static TinyModel load(ModelSettings settings) {
     try {
       Path dir = LocalPackage.resolve(uri(), new Configuration(), CACHE);
-      return new TinyModel(Idefics3Model.load(dir, settings.toBuilder().intraOpThreads(1).build()));
+      return new TinyModel(
+          Idefics3Runtime.load(dir, settings.toBuilder().intraOpThreads(1).build()));
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }

@@ -1,6 +1,6 @@
 package io.github.idefics3spark.spark.ml;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.ImageColumn;
 import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceOption.EntryPoint;

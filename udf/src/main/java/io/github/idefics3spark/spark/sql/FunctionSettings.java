@@ -1,6 +1,6 @@
 package io.github.idefics3spark.spark.sql;
 
-import io.github.idefics3spark.idefics3.ModelSettings;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceOption.EntryPoint;
 import io.github.idefics3spark.spark.InferenceSettings;

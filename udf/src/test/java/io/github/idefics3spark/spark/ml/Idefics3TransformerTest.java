@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.idefics3spark.idefics3.Idefics3Answer;
-import io.github.idefics3spark.idefics3.ModelSettings;
-import io.github.idefics3spark.idefics3.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.ModelCache;

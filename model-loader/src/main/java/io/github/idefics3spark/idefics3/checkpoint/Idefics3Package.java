@@ -1,0 +1,477 @@
+package io.github.idefics3spark.idefics3.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
+import io.github.idefics3spark.idefics3.runtime.GenerationSettings;
+import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.ComputeDtype;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
+import org.tensorflow.SessionFunction;
+import org.tensorflow.Signature;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GPUOptions;
+import org.tensorflow.proto.GraphOptions;
+import org.tensorflow.proto.RewriterConfig;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * A converted Idefics3 model package: writes it from a Hugging Face checkpoint and loads it once,
+ * then runs its signatures. Safe to share between threads (one TensorFlow session serves concurrent
+ * calls).
+ *
+ * <pre>
+ * my-model/
+ *   saved_model.pb, variables/   the graph of {@link Idefics3Graph} and the weights
+ *   assets/                      the checkpoint's json files (and chat template), unchanged
+ *   idefics3-spark.json          manifest: format version, source sha256s, dtype, signatures
+ * </pre>
+ */
+public final class Idefics3Package implements AutoCloseable {
+  /** The package layout version this code writes and reads: {@link PackageFiles#FORMAT_VERSION}. */
+  public static final int FORMAT_VERSION = PackageFiles.FORMAT_VERSION;
+
+  /** The manifest's file name: {@link PackageFiles#MANIFEST}. */
+  public static final String MANIFEST = PackageFiles.MANIFEST;
+
+  /**
+   * Float32 bytes of weights per group while converting (see {@link Idefics3Graph#saveParts}): a
+   * group is held about twice while it is filled (as read, and as stored), and each costs a session
+   * over the weights-only graph (tens of milliseconds).
+   */
+  static final long LOAD_GROUP_BYTES = 64L << 20;
+
+  /** Files of a checkpoint copied unchanged into assets/ when present. */
+  static final List<String> ASSET_FILES =
+      List.of(
+          "config.json",
+          "generation_config.json",
+          "preprocessor_config.json",
+          "processor_config.json",
+          "tokenizer.json",
+          "tokenizer_config.json",
+          "special_tokens_map.json",
+          "added_tokens.json",
+          "chat_template.json",
+          "chat_template.jinja");
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  /**
+   * The converting session only assigns and saves variables: Grappler's graph rewrites would run
+   * over the whole model (functions included) for every new feed, at about half a second each.
+   */
+  private static final ConfigProto CONVERT_SESSION =
+      ConfigProto.newBuilder()
+          .setGraphOptions(
+              GraphOptions.newBuilder()
+                  .setRewriteOptions(RewriterConfig.newBuilder().setDisableMetaOptimizer(true)))
+          .build();
+
+  private final Path dir;
+  private final SavedModelBundle bundle;
+  private final Idefics3Checkpoint checkpoint;
+  private final JsonNode manifest;
+
+  private Idefics3Package(
+      Path dir, SavedModelBundle bundle, Idefics3Checkpoint checkpoint, JsonNode manifest) {
+    this.dir = dir;
+    this.bundle = bundle;
+    this.checkpoint = checkpoint;
+    this.manifest = manifest;
+  }
+
+  /**
+   * Converts the checkpoint folder {@code source} into a package at {@code target} (which must not
+   * exist or be empty): builds the graph from config.json, streams the weights into checkpoint
+   * parts a group at a time (never all in memory), exports the SavedModel with the parts as its
+   * checkpoint, copies the json assets and writes the manifest.
+   *
+   * @return the number of parameters written
+   */
+  public static long write(Path source, Path target) throws IOException {
+    return write(source, target, ComputeDtype.FP32);
+  }
+
+  /**
+   * Like {@link #write(Path, Path)}, storing the weights and computing in {@code dtype} (bf16 or
+   * fp16 for GPU executors; fp32, the default, for CPU). Tensors of another dtype in the checkpoint
+   * are converted (rounded to nearest even).
+   */
+  public static long write(Path source, Path target, ComputeDtype dtype) throws IOException {
+    return write(source, target, dtype, LOAD_GROUP_BYTES);
+  }
+
+  /**
+   * Like {@link #write(Path, Path, ComputeDtype)}, filling and saving {@code groupBytes} a time.
+   */
+  static long write(Path source, Path target, ComputeDtype dtype, long groupBytes)
+      throws IOException {
+    Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
+    if (Files.exists(target)) {
+      try (Stream<Path> entries = Files.list(target)) {
+        if (entries.findAny().isPresent()) {
+          throw new IOException(
+              "package folder " + target + " is not empty; choose a new folder or remove it");
+        }
+      }
+    }
+    Files.createDirectories(target);
+    try {
+      return writeInto(source, target, checkpoint, dtype, groupBytes);
+    } catch (IOException | RuntimeException e) {
+      deleteTree(target); // no half-written package is left behind
+      throw e;
+    }
+  }
+
+  private static long writeInto(
+      Path source, Path target, Idefics3Checkpoint checkpoint, ComputeDtype dtype, long groupBytes)
+      throws IOException {
+    long parameters;
+    List<Path> sources = new ArrayList<>();
+    Path variables = target.resolve("variables");
+    Path parts = target.resolve("variables-parts");
+    try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), dtype);
+        CheckpointTensors tensors = CheckpointTensors.open(source)) {
+      // Each group of weights is filled in a session of its own and written to a checkpoint
+      // part, so the weights are never all in memory at once; the parts become the package's
+      // checkpoint once the SavedModel is exported.
+      Files.createDirectories(parts);
+      List<String> prefixes = graph.saveParts(tensors, parts, groupBytes, CONVERT_SESSION);
+      parameters = graph.weights().parameterCount();
+      sources.addAll(tensors.files());
+      Path index = source.resolve("model.safetensors.index.json");
+      if (Files.isRegularFile(index)) {
+        sources.add(index);
+      }
+      graph.weights().addSaver();
+      try (Session session = new Session(graph.graph(), CONVERT_SESSION)) {
+        graph.weights().clear(session);
+        SavedModelBundle.Exporter exporter =
+            SavedModelBundle.exporter(target.toString()).withSession(session);
+        for (Signature signature : graph.signatures().values()) {
+          exporter.withFunction(SessionFunction.create(signature, session));
+        }
+        exporter.export(); // the graph, and the cleared variables: replaced by the parts below
+        try (Stream<Path> saved = Files.list(variables)) {
+          for (Path file : saved.toList()) {
+            Files.delete(file);
+          }
+        }
+        graph.weights().mergeSaved(session, prefixes, variables.resolve("variables").toString());
+      }
+      deleteTree(parts);
+      checkVariablesWritten(target);
+
+      Path assets = Files.createDirectories(target.resolve("assets"));
+      for (String name : ASSET_FILES) {
+        Path file = source.resolve(name);
+        if (Files.isRegularFile(file)) {
+          Files.copy(file, assets.resolve(name));
+          sources.add(file);
+        }
+      }
+      PackageFiles.writeManifest(target, source, sources, graph, parameters);
+    }
+    return parameters;
+  }
+
+  /** Loads a package written by {@link #write}; {@code intraOpThreads} 0 lets TensorFlow choose. */
+  public static Idefics3Package load(Path dir, int intraOpThreads) throws IOException {
+    return load(dir, intraOpThreads, "");
+  }
+
+  /**
+   * Loads a package written by {@link #write} onto the given GPUs, once its graph passed {@link
+   * PackageFiles#checkGraph}: TensorFlow runs a package's restore and init ops while loading it.
+   * The other files are checked against the manifest by {@link PackageFiles#verify}, which callers
+   * run first (a package used in place, a copy, a cache hit).
+   *
+   * @param intraOpThreads TensorFlow threads for one operation; 0 lets TensorFlow choose
+   * @param visibleGpus the GPU ids the session may use, comma-separated as TensorFlow's {@code
+   *     gpu_options.visible_device_list} takes them (a Spark task's GPU addresses); empty: every
+   *     GPU the process sees. Ignored by the CPU build.
+   */
+  public static Idefics3Package load(Path dir, int intraOpThreads, String visibleGpus)
+      throws IOException {
+    JsonNode manifest = PackageFiles.readManifest(dir);
+    // TensorFlow runs the graph's restore and init ops while loading: check them first.
+    PackageFiles.checkGraph(dir, manifest);
+    Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));
+    if (visibleGpus.isEmpty()) {
+      checkFitsInMemory(dir, checkpoint.config(), manifest);
+    }
+    ConfigProto config =
+        ConfigProto.newBuilder()
+            .setIntraOpParallelismThreads(intraOpThreads)
+            .setInterOpParallelismThreads(intraOpThreads == 0 ? 0 : 1)
+            // On a GPU, take memory as needed rather than all of it up front.
+            .setGpuOptions(
+                GPUOptions.newBuilder().setAllowGrowth(true).setVisibleDeviceList(visibleGpus))
+            .build();
+    SavedModelBundle bundle =
+        SavedModelBundle.loader(dir.toString())
+            .withTags(SavedModelBundle.DEFAULT_TAG)
+            .withConfigProto(config)
+            .load();
+    return new Idefics3Package(dir, bundle, checkpoint, manifest);
+  }
+
+  /**
+   * Refuses, before TensorFlow allocates anything, a package whose weights alone are more than this
+   * machine's memory: they are all read into it when the package is loaded on a CPU.
+   */
+  private static void checkFitsInMemory(Path dir, Idefics3Config config, JsonNode manifest)
+      throws IOException {
+    ComputeDtype dtype;
+    try {
+      dtype = ComputeDtype.of(manifest.path("dtype").asText("fp32"));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(dir + "/" + PackageFiles.MANIFEST + ": " + e.getMessage(), e);
+    }
+    long weightBytes = config.parameterCount() * dtype.bytes();
+    long memory =
+        ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getTotalMemorySize();
+    if (memory > 0 && weightBytes > memory) {
+      throw new IOException(
+          String.format(
+              "model package %s holds %,d parameters in %s, %.1f GB of weights, but this machine"
+                  + " has %.1f GB of memory: load it on executors with more memory, on a GPU,"
+                  + " or convert it in a smaller dtype (--dtype bf16)",
+              dir, config.parameterCount(), dtype.flag(), weightBytes / 1e9, memory / 1e9));
+    }
+  }
+
+  /** The checkpoint's configs, read from assets/. */
+  public Idefics3Checkpoint checkpoint() {
+    return checkpoint;
+  }
+
+  public JsonNode manifest() {
+    return manifest;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** The loaded SavedModel (its graph and session), for callers that need more than below. */
+  public SavedModelBundle bundle() {
+    return bundle;
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#ENCODE_IMAGES}.
+   *
+   * @param pixelValues (frames, C, T, T) row-major
+   * @param pixelMask (frames, T, T), true on real pixels
+   * @return (frames, image_seq_len, text hidden) row-major
+   */
+  public float[] encodeImages(float[] pixelValues, boolean[] pixelMask, int frames) {
+    Idefics3Config config = checkpoint.config();
+    long side = config.vision().imageSize();
+    try (TFloat32 pixels =
+            TFloat32.tensorOf(
+                Shape.of(frames, config.vision().numChannels(), side, side),
+                DataBuffers.of(pixelValues, true, false));
+        TBool mask =
+            TBool.tensorOf(Shape.of(frames, side, side), DataBuffers.of(pixelMask, true, false));
+        Result result =
+            bundle
+                .function(Idefics3Graph.ENCODE_IMAGES)
+                .call(Map.of("pixel_values", pixels, "pixel_attention_mask", mask))) {
+      return floats(result, "image_features");
+    }
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#LOGITS}: a full forward with explicit positions.
+   *
+   * @param imageFeatures (frames, image_seq_len, hidden) row-major, rows in image-token order
+   * @return (batch, seq, vocab) row-major
+   */
+  public float[] logits(
+      int[][] inputIds, int[][] attentionMask, int[][] positionIds, float[] imageFeatures) {
+    checkImageSlots(inputIds, imageFeatures);
+    try (TInt32 ids = matrix(inputIds);
+        TInt32 mask = matrix(attentionMask);
+        TInt32 positions = matrix(positionIds);
+        TFloat32 features = features(imageFeatures);
+        Result result =
+            bundle
+                .function(Idefics3Graph.LOGITS)
+                .call(
+                    Map.of(
+                        "input_ids", ids,
+                        "attention_mask", mask,
+                        "position_ids", positions,
+                        "image_features", features))) {
+      return floats(result, "logits");
+    }
+  }
+
+  /** Generated tokens per row: {@code tokens[b]} has max_new_tokens entries, pad after the end. */
+  public record Generation(int[][] tokens, int[] lengths) {
+
+    /** Row b's tokens up to and including its stop token. */
+    public int[] row(int b) {
+      return java.util.Arrays.copyOf(tokens[b], lengths[b]);
+    }
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#GENERATE}: the whole decode loop in one session call.
+   *
+   * @param inputIds left-padded prompts (batch, seq)
+   * @param attentionMask 1 on real tokens, 0 on left padding
+   * @param imageFeatures (frames, image_seq_len, hidden), rows in image-token order
+   */
+  public Generation generate(
+      int[][] inputIds, int[][] attentionMask, float[] imageFeatures, GenerationSettings settings) {
+    checkImageSlots(inputIds, imageFeatures);
+    Map<String, Tensor> inputs = new HashMap<>();
+    try (TInt32 ids = matrix(inputIds);
+        TInt32 mask = matrix(attentionMask);
+        TFloat32 features = features(imageFeatures);
+        TInt32 maxNew = TInt32.scalarOf(settings.maxNewTokens());
+        TInt32 eos = TInt32.vectorOf(settings.eosTokenIds());
+        TInt32 pad = TInt32.scalarOf(settings.padTokenId());
+        TBool doSample = TBool.scalarOf(settings.doSample());
+        TFloat32 temperature = TFloat32.scalarOf(settings.temperature());
+        TInt32 topK = TInt32.scalarOf(settings.topK());
+        TFloat32 topP = TFloat32.scalarOf(settings.topP());
+        TInt64 seed = TInt64.vectorOf(settings.seed(), 0L)) {
+      inputs.put("input_ids", ids);
+      inputs.put("attention_mask", mask);
+      inputs.put("image_features", features);
+      inputs.put("max_new_tokens", maxNew);
+      inputs.put("eos_token_ids", eos);
+      inputs.put("pad_token_id", pad);
+      inputs.put("do_sample", doSample);
+      inputs.put("temperature", temperature);
+      inputs.put("top_k", topK);
+      inputs.put("top_p", topP);
+      inputs.put("seed", seed);
+      try (Result result = bundle.function(Idefics3Graph.GENERATE).call(inputs)) {
+        TInt32 tokens = (TInt32) result.get("tokens").orElseThrow();
+        TInt32 lengths = (TInt32) result.get("lengths").orElseThrow();
+        int batch = inputIds.length;
+        int[][] rows = new int[batch][settings.maxNewTokens()];
+        int[] rowLengths = new int[batch];
+        for (int b = 0; b < batch; b++) {
+          for (int t = 0; t < settings.maxNewTokens(); t++) {
+            rows[b][t] = tokens.getInt(b, t);
+          }
+          rowLengths[b] = lengths.getInt(b);
+        }
+        return new Generation(rows, rowLengths);
+      }
+    }
+  }
+
+  /** Fails, naming both counts, unless the image tokens of the prompts match the feature rows. */
+  private void checkImageSlots(int[][] inputIds, float[] imageFeatures) {
+    Idefics3Config config = checkpoint.config();
+    long slots = 0;
+    for (int[] row : inputIds) {
+      for (int id : row) {
+        slots += id == config.imageTokenId() ? 1 : 0;
+      }
+    }
+    long rows = imageFeatures.length / config.text().hiddenSize();
+    if (slots != rows) {
+      throw new IllegalArgumentException(
+          "the prompts hold "
+              + slots
+              + " image tokens (id "
+              + config.imageTokenId()
+              + ") but the image features have "
+              + rows
+              + " rows ("
+              + rows / config.imageSeqLen()
+              + " frames x "
+              + config.imageSeqLen()
+              + "); each frame needs image_seq_len tokens in the prompt");
+    }
+  }
+
+  private TFloat32 features(float[] imageFeatures) {
+    Idefics3Config config = checkpoint.config();
+    int perFrame = config.imageSeqLen() * config.text().hiddenSize();
+    if (imageFeatures.length % perFrame != 0) {
+      throw new IllegalArgumentException(
+          "image features hold "
+              + imageFeatures.length
+              + " values, not a whole number of frames of "
+              + config.imageSeqLen()
+              + " x "
+              + config.text().hiddenSize());
+    }
+    return TFloat32.tensorOf(
+        Shape.of(imageFeatures.length / perFrame, config.imageSeqLen(), config.text().hiddenSize()),
+        DataBuffers.of(imageFeatures, true, false));
+  }
+
+  private static TInt32 matrix(int[][] rows) {
+    int width = rows.length == 0 ? 0 : rows[0].length;
+    int[] flat = new int[rows.length * width];
+    for (int b = 0; b < rows.length; b++) {
+      if (rows[b].length != width) {
+        throw new IllegalArgumentException(
+            "row " + b + " has " + rows[b].length + " tokens, row 0 has " + width + ": pad them");
+      }
+      System.arraycopy(rows[b], 0, flat, b * width, width);
+    }
+    return TInt32.tensorOf(Shape.of(rows.length, width), DataBuffers.of(flat, true, false));
+  }
+
+  private static float[] floats(Result result, String name) {
+    TFloat32 tensor = (TFloat32) result.get(name).orElseThrow();
+    float[] out = new float[Math.toIntExact(tensor.shape().size())];
+    tensor.asRawTensor().data().asFloats().read(out);
+    return out;
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(path);
+      }
+    }
+  }
+
+  private static void checkVariablesWritten(Path target) throws IOException {
+    Path index = target.resolve("variables").resolve("variables.index");
+    if (!Files.isRegularFile(index) || Files.size(index) == 0) {
+      throw new IOException(
+          "export wrote no weights ("
+              + index
+              + " missing): the resource-variable saver ops were not used");
+    }
+  }
+
+  @Override
+  public void close() {
+    bundle.close();
+  }
+}

@@ -1,0 +1,416 @@
+package io.github.idefics3spark.idefics3.graph;
+
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
+import io.github.idefics3spark.tf.ComputeDtype;
+import io.github.idefics3spark.tf.DynamicShape;
+import io.github.idefics3spark.tf.Weights;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+import org.tensorflow.ConcreteFunction;
+import org.tensorflow.Operand;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.index.Indices;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.ReduceAny;
+import org.tensorflow.op.core.TensorStridedSliceUpdate;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TNumber;
+import org.tensorflow.types.family.TType;
+
+/**
+ * Generation, as transformers' {@code GenerationMixin.generate} does it for this model, built into
+ * the graph: the prefill over the whole prompt chooses the first token, then every further step
+ * runs inside one functional While op whose state ({@link Var}, by name) carries the KV caches,
+ * written in place at the step's slot; the loop ends as soon as every row has produced a stop token
+ * or {@code max_new_tokens} are out.
+ *
+ * <p>Like the reference: each step appends 1 to every row's mask, the RoPE position of a row's new
+ * token is its count of real tokens so far (cumsum(mask) - 1), finished rows emit the pad id, and a
+ * row finishes on any of the stop ids. The loop body cannot capture outer tensors: it re-reads
+ * every weight through its own handle ({@link Weights#read}).
+ */
+final class Generation<T extends TNumber> {
+
+  /**
+   * The loop variables before the caches, in the While op's order, each with its type; the caches
+   * follow, keys then values of each layer.
+   */
+  enum Var {
+    /** () the index in tokens of the token this step writes. */
+    STEP(TInt32.class),
+    /** (B) the token chosen at the previous step. */
+    TOKEN(TInt32.class),
+    /** (B) whether each row has produced a stop token. */
+    FINISHED(TBool.class),
+    /** (B, max_new) the tokens so far, pad after a row finishes. */
+    TOKENS(TInt32.class),
+    /** (B) tokens generated per row, the stop token included. */
+    LENGTHS(TInt32.class),
+    /** (B, capacity) 1 on cache slots that hold real tokens. */
+    SLOT_MASK(TInt32.class),
+    /** (B) RoPE position of TOKEN. */
+    POSITION(TInt32.class),
+    /** () cache slot of TOKEN. */
+    SLOT(TInt32.class),
+    MAX_NEW_TOKENS(TInt32.class),
+    /** (E) */
+    EOS_TOKEN_IDS(TInt32.class),
+    PAD_TOKEN_ID(TInt32.class),
+    DO_SAMPLE(TBool.class),
+    TEMPERATURE(TFloat32.class),
+    TOP_K(TInt32.class),
+    TOP_P(TFloat32.class),
+    /** (2) */
+    SEED(TInt64.class);
+
+    private final Class<? extends TType> type;
+
+    Var(Class<? extends TType> type) {
+      this.type = type;
+    }
+
+    /** The name of the loop functions' argument. */
+    String argument() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** The settings of one call, as graph inputs: what the loop reads but never changes. */
+  record Settings(
+      Operand<TInt32> maxNewTokens, // ()
+      Operand<TInt32> eosTokenIds, // (E)
+      Operand<TInt32> padTokenId, // ()
+      NextToken.Sampling sampling) {}
+
+  /** What the loop carries from step to step. */
+  record State<T extends TNumber>(
+      Operand<TInt32> step,
+      Operand<TInt32> token,
+      Operand<TBool> finished,
+      Operand<TInt32> tokens,
+      Operand<TInt32> lengths,
+      Operand<TInt32> slotMask,
+      Operand<TInt32> position,
+      Operand<TInt32> slot,
+      Settings settings,
+      List<TextAttention.KvCache<T>> caches) {
+
+    Operand<?> get(Var var) {
+      NextToken.Sampling sampling = settings.sampling();
+      return switch (var) {
+        case STEP -> step;
+        case TOKEN -> token;
+        case FINISHED -> finished;
+        case TOKENS -> tokens;
+        case LENGTHS -> lengths;
+        case SLOT_MASK -> slotMask;
+        case POSITION -> position;
+        case SLOT -> slot;
+        case MAX_NEW_TOKENS -> settings.maxNewTokens();
+        case EOS_TOKEN_IDS -> settings.eosTokenIds();
+        case PAD_TOKEN_ID -> settings.padTokenId();
+        case DO_SAMPLE -> sampling.doSample();
+        case TEMPERATURE -> sampling.temperature();
+        case TOP_K -> sampling.topK();
+        case TOP_P -> sampling.topP();
+        case SEED -> sampling.seed();
+      };
+    }
+
+    /** The While op's loop variables: {@link Var} in order, then keys and values per layer. */
+    List<Operand<?>> asList() {
+      List<Operand<?>> list = new ArrayList<>();
+      for (Var var : Var.values()) {
+        list.add(get(var));
+      }
+      for (TextAttention.KvCache<T> cache : caches) {
+        list.add(cache.keys());
+        list.add(cache.values());
+      }
+      return list;
+    }
+
+    /** The state whose loop variables are {@code list}, in the order of {@link #asList}. */
+    static <T extends TNumber> State<T> of(List<? extends Operand<?>> list, int layers) {
+      int first = Var.values().length;
+      List<TextAttention.KvCache<T>> caches = new ArrayList<>(layers);
+      for (int i = 0; i < layers; i++) {
+        caches.add(
+            new TextAttention.KvCache<>(
+                State.<T>cast(list.get(first + 2 * i)),
+                State.<T>cast(list.get(first + 2 * i + 1))));
+      }
+      Settings settings =
+          new Settings(
+              at(list, Var.MAX_NEW_TOKENS),
+              at(list, Var.EOS_TOKEN_IDS),
+              at(list, Var.PAD_TOKEN_ID),
+              new NextToken.Sampling(
+                  at(list, Var.DO_SAMPLE),
+                  at(list, Var.TEMPERATURE),
+                  at(list, Var.TOP_K),
+                  at(list, Var.TOP_P),
+                  at(list, Var.SEED)));
+      return new State<>(
+          at(list, Var.STEP),
+          at(list, Var.TOKEN),
+          at(list, Var.FINISHED),
+          at(list, Var.TOKENS),
+          at(list, Var.LENGTHS),
+          at(list, Var.SLOT_MASK),
+          at(list, Var.POSITION),
+          at(list, Var.SLOT),
+          settings,
+          caches);
+    }
+
+    /** Placeholders for every loop variable, in a function body. */
+    static <T extends TNumber> State<T> placeholders(Ops tf, int layers, Class<T> dtype) {
+      List<Operand<?>> list = new ArrayList<>();
+      for (Var var : Var.values()) {
+        list.add(tf.placeholder(var.type));
+      }
+      for (int i = 0; i < 2 * layers; i++) {
+        list.add(tf.placeholder(dtype));
+      }
+      return of(list, layers);
+    }
+
+    /** The loop variable {@code var} of {@code list}, checked against its declared type. */
+    private static <U extends TType> Operand<U> at(List<? extends Operand<?>> list, Var var) {
+      Operand<?> operand = list.get(var.ordinal());
+      if (!var.type.isAssignableFrom(operand.type())) {
+        throw new IllegalStateException(
+            "loop variable "
+                + var
+                + " is "
+                + operand.type().getSimpleName()
+                + ", expected "
+                + var.type.getSimpleName());
+      }
+      return cast(operand);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <U extends TType> Operand<U> cast(Operand<?> operand) {
+      return (Operand<U>) operand;
+    }
+  }
+
+  private final Idefics3Config config;
+  private final Weights<T> weights;
+  private final NextToken nextToken;
+  private final Consumer<ConcreteFunction> keep;
+
+  /**
+   * @param keep receives every function the graph must keep alive (the loop's, the sampler's)
+   */
+  Generation(Idefics3Config config, Weights<T> weights, Consumer<ConcreteFunction> keep) {
+    this.config = config;
+    this.weights = weights;
+    this.nextToken = new NextToken(keep);
+    this.keep = keep;
+  }
+
+  /**
+   * Generates from a left-padded batch whose image features are already merged into its embeddings:
+   * the final state, whose tokens (B, max_new) and lengths (B) are the answer.
+   *
+   * @param embeddings (B, P, H) the prompt's embeddings, images merged in
+   * @param attentionMask (B, P) 1 on real tokens, 0 on left padding
+   */
+  State<T> generate(
+      Ops tf, Operand<T> embeddings, Operand<TInt32> attentionMask, Settings settings) {
+    // Prefill: the whole prompt, positions = cumsum(mask) - 1 (1 on padding).
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<TBool> real = tf.math.equal(attentionMask, tf.constant(1));
+    Operand<TInt32> positions =
+        tf.select(
+            real,
+            tf.math.sub(tf.math.cumsum(attentionMask, tf.constant(1)), tf.constant(1)),
+            tf.onesLike(attentionMask)); // (B, P)
+    TextModel.Output<T> prefill =
+        text.forward(embeddings, positions, text.causalMask(attentionMask), null, null);
+    Operand<T> last =
+        tf.stridedSlice(prefill.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
+    Operand<TFloat32> lastLogits = tf.dtypes.cast(text.lmHead(last), TFloat32.class); // (B, V)
+    Operand<TInt32> first = nextToken.choose(tf, lastLogits, settings.sampling(), tf.constant(0));
+
+    // The loop's starting state: caches with room for the new tokens, the first token written.
+    Operand<TInt32> maxNewTokens = settings.maxNewTokens();
+    Operand<TInt32> batch = DynamicShape.dim(tf, attentionMask, 0);
+    Operand<TInt32> promptLength = DynamicShape.dim(tf, attentionMask, 1);
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> room =
+        tf.reshape(
+            tf.stack(List.of(zero, zero, zero, zero, zero, maxNewTokens, zero, zero)),
+            tf.constant(new int[] {4, 2})); // pad the slot axis (2) by max_new_tokens at its end
+    List<TextAttention.KvCache<T>> caches = new ArrayList<>();
+    Operand<T> zeroFill = ComputeDtype.scalar(tf, 0, weights.dtype());
+    for (TextAttention.KvCache<T> kv : prefill.caches()) {
+      caches.add(
+          new TextAttention.KvCache<>(
+              tf.pad(kv.keys(), room, zeroFill), tf.pad(kv.values(), room, zeroFill)));
+    }
+    Operand<TInt32> slotMask =
+        tf.concat(
+            List.of(
+                attentionMask, tf.zeros(DynamicShape.of(tf, batch, maxNewTokens), TInt32.class)),
+            tf.constant(1)); // (B, P + max_new)
+    Operand<TInt32> tokens =
+        setColumn(
+            tf,
+            tf.fill(DynamicShape.of(tf, batch, maxNewTokens), settings.padTokenId()),
+            zero,
+            tf.expandDims(first, tf.constant(1))); // (B, max_new)
+    State<T> initial =
+        new State<>(
+            tf.constant(1),
+            first,
+            isStop(tf, first, settings.eosTokenIds()),
+            tokens,
+            tf.fill(tf.shape(first), tf.constant(1)),
+            slotMask,
+            tf.sum(attentionMask, tf.constant(1)), // the first token's position: real tokens so far
+            promptLength,
+            settings,
+            caches);
+
+    // The decode loop: one step per new token while a row is unfinished.
+    int layers = caches.size();
+    ConcreteFunction cond =
+        ConcreteFunction.create(
+            body ->
+                signature(
+                    "generate_cond",
+                    State.placeholders(body, layers, weights.dtype()),
+                    null,
+                    body));
+    ConcreteFunction step =
+        ConcreteFunction.create(
+            body -> {
+              State<T> in = State.placeholders(body, layers, weights.dtype());
+              return signature("generate_step", in, step(body, in), body);
+            });
+    keep.accept(cond);
+    keep.accept(step);
+    List<Operand<?>> out = new ArrayList<>();
+    tf.whileOp(initial.asList(), cond, step).forEach(out::add);
+    return State.of(out, layers);
+  }
+
+  /** One decode step: feed each row's last token at its slot, choose the next one. */
+  private State<T> step(Ops tf, State<T> s) {
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<TInt32> batch = DynamicShape.dim(tf, s.token(), 0);
+
+    // The token being fed occupies cache slot `slot` in every row.
+    Operand<TInt32> slotMask =
+        setColumn(
+            tf, s.slotMask(), s.slot(), tf.fill(DynamicShape.of(tf, batch, 1), tf.constant(1)));
+    Operand<TInt32> fed = tf.expandDims(s.token(), tf.constant(1)); // (B, 1)
+    TextModel.Output<T> out =
+        text.forward(
+            text.embed(fed),
+            tf.expandDims(s.position(), tf.constant(1)), // (B, 1)
+            text.cacheMask(slotMask), // (B, 1, 1, capacity)
+            s.caches(),
+            s.slot());
+    Operand<T> hidden =
+        tf.reshape(out.hidden(), DynamicShape.of(tf, batch, config.text().hiddenSize())); // (B, H)
+    Operand<TFloat32> logits = tf.dtypes.cast(text.lmHead(hidden), TFloat32.class); // (B, V)
+    Operand<TInt32> chosen = nextToken.choose(tf, logits, s.settings().sampling(), s.step());
+
+    // Finished rows emit pad; a row finishes on any stop id.
+    Operand<TInt32> next =
+        tf.select(
+            s.finished(), tf.fill(tf.shape(chosen), s.settings().padTokenId()), chosen); // (B)
+    Operand<TInt32> tokens =
+        setColumn(tf, s.tokens(), s.step(), tf.expandDims(next, tf.constant(1)));
+    Operand<TInt32> lengths =
+        tf.math.add(s.lengths(), tf.dtypes.cast(tf.math.logicalNot(s.finished()), TInt32.class));
+    Operand<TBool> finished =
+        tf.math.logicalOr(s.finished(), isStop(tf, next, s.settings().eosTokenIds()));
+
+    Operand<TInt32> one = tf.constant(1);
+    return new State<>(
+        tf.math.add(s.step(), one),
+        next,
+        finished,
+        tokens,
+        lengths,
+        slotMask,
+        tf.math.add(s.position(), one),
+        tf.math.add(s.slot(), one),
+        s.settings(),
+        out.caches());
+  }
+
+  /**
+   * Whether each token (B) is one of the stop ids (E): (B) bool; false for every row when E = 0.
+   */
+  static Operand<TBool> isStop(Ops tf, Operand<TInt32> token, Operand<TInt32> eosTokenIds) {
+    Operand<TBool> matches =
+        tf.math.equal(
+            tf.expandDims(token, tf.constant(1)), tf.expandDims(eosTokenIds, tf.constant(0)));
+    return tf.reduceAny(matches, tf.constant(1), ReduceAny.keepDims(false)); // (B)
+  }
+
+  /** matrix[:, column] = values (B, 1), in place. */
+  static Operand<TInt32> setColumn(
+      Ops tf, Operand<TInt32> matrix, Operand<TInt32> column, Operand<TInt32> values) {
+    Operand<TInt32> zero = tf.constant(0);
+    return tf.tensorStridedSliceUpdate(
+        matrix,
+        DynamicShape.of(tf, zero, column),
+        DynamicShape.of(tf, zero, tf.math.add(column, tf.constant(1))),
+        tf.constant(new int[] {1, 1}),
+        values,
+        TensorStridedSliceUpdate.beginMask(1L),
+        TensorStridedSliceUpdate.endMask(1L));
+  }
+
+  /**
+   * The signature of a loop function over the state {@code in}, its arguments named after {@link
+   * Var} and the layers' caches: the step's outputs are {@code out} (each wrapped in an identity,
+   * as a function output cannot be an input); the condition's single output is "keep going": step
+   * &lt; max_new_tokens and some row unfinished.
+   */
+  private static Signature signature(String key, State<?> in, State<?> out, Ops tf) {
+    Signature.Builder builder = Signature.builder().key(key);
+    List<String> names = new ArrayList<>();
+    for (Var var : Var.values()) {
+      names.add(var.argument());
+    }
+    for (int i = 0; i < in.caches().size(); i++) {
+      names.add("layer_" + i + "_keys");
+      names.add("layer_" + i + "_values");
+    }
+    List<Operand<?>> inputs = in.asList();
+    for (int i = 0; i < inputs.size(); i++) {
+      builder.input(names.get(i), inputs.get(i));
+    }
+    if (out == null) {
+      Operand<TBool> running =
+          tf.math.logicalAnd(
+              tf.math.less(in.step(), in.settings().maxNewTokens()),
+              tf.math.logicalNot(tf.reduceAll(in.finished(), tf.constant(0))));
+      return builder.output("running", running).build();
+    }
+    List<Operand<?>> outputs = out.asList();
+    for (int i = 0; i < outputs.size(); i++) {
+      builder.output(names.get(i), identity(tf, outputs.get(i)));
+    }
+    return builder.build();
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Operand<?> identity(Ops tf, Operand<?> operand) {
+    return tf.identity((Operand) operand);
+  }
+}

@@ -1,0 +1,369 @@
+package io.github.idefics3spark.idefics3.graph;
+
+import io.github.idefics3spark.idefics3.checkpoint.CheckpointException;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
+import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.ComputeDtype;
+import io.github.idefics3spark.tf.DynamicShape;
+import io.github.idefics3spark.tf.Weights;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.ConcreteFunction;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.Signature;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.FloatDataBuffer;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TNumber;
+import org.tensorflow.types.family.TType;
+
+/**
+ * Transformers' Idefics3ForConditionalGeneration (vision tower, connector, {@link InputsMerger},
+ * Llama text model and lm_head, and its generate) as one TensorFlow graph with three named
+ * signatures; the weights are resource variables named by their Hugging Face keys (see {@link
+ * Weights}), left empty.
+ *
+ * <ul>
+ *   <li>{@value #ENCODE_IMAGES}: pixel_values (frames, C, T, T) f32, pixel_attention_mask (frames,
+ *       T, T) bool -&gt; image_features (frames, image_seq_len, text hidden) f32. Pass real frames
+ *       only (the reference drops all-padding frames before the vision tower).
+ *   <li>{@value #LOGITS}: input_ids, attention_mask, position_ids (batch, seq) i32, image_features
+ *       (frames, image_seq_len, hidden) f32 -&gt; logits (batch, seq, vocab) f32. The rows of
+ *       image_features replace, in order (batch-major), the image_token_id positions.
+ *   <li>{@value #GENERATE}: input_ids, attention_mask (batch, seq) i32 left-padded, image_features,
+ *       max_new_tokens () i32 (at least 1), eos_token_ids (E) i32, pad_token_id () i32, do_sample
+ *       () bool, temperature () f32, top_k () i32 (0: off), top_p () f32 (1: off), seed (2) i64
+ *       -&gt; tokens (batch, max_new_tokens) i32 padded with pad_token_id after a row finishes,
+ *       lengths (batch) i32 (generated tokens, the stop token included).
+ * </ul>
+ */
+public final class Idefics3Graph implements AutoCloseable {
+  public static final String ENCODE_IMAGES = "encode_images";
+  public static final String LOGITS = "logits";
+  public static final String GENERATE = "generate";
+
+  /** Elements read from a checkpoint per file read while loading weights (1 MB of fp32). */
+  private static final int LOAD_CHUNK = 1 << 18;
+
+  private final Idefics3Config config;
+  private final Graph graph;
+  private final ComputeDtype dtype;
+  private final Weights<? extends TNumber> weights;
+  private final Map<String, Signature> signatures = new LinkedHashMap<>();
+  private final List<ConcreteFunction> functions = new ArrayList<>();
+
+  private Idefics3Graph(Idefics3Config config, ComputeDtype dtype) {
+    this.config = config;
+    this.dtype = dtype;
+    this.graph = new Graph();
+    this.weights = new Weights<>(graph, dtype.type());
+  }
+
+  /** Builds the whole graph for {@code config} in fp32; the caller closes it. */
+  public static Idefics3Graph build(Idefics3Config config) {
+    return build(config, ComputeDtype.FP32);
+  }
+
+  /**
+   * Builds the whole graph for {@code config}, weights and compute in {@code dtype} (signature
+   * inputs and outputs stay fp32); the caller closes it.
+   */
+  public static Idefics3Graph build(Idefics3Config config, ComputeDtype dtype) {
+    Idefics3Graph model = new Idefics3Graph(config, dtype);
+    try {
+      model.buildAll(model.weights);
+      return model;
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+  }
+
+  public Idefics3Config config() {
+    return config;
+  }
+
+  public Graph graph() {
+    return graph;
+  }
+
+  public Weights<? extends TNumber> weights() {
+    return weights;
+  }
+
+  /** The dtype weights are stored and computed in. */
+  public ComputeDtype dtype() {
+    return dtype;
+  }
+
+  private <T extends TNumber> void buildAll(Weights<T> typed) {
+    buildEncodeImages(typed);
+    buildLogits(typed);
+    buildGenerate(typed);
+  }
+
+  /** The signatures by name: {@value #ENCODE_IMAGES}, {@value #LOGITS}, {@value #GENERATE}. */
+  public Map<String, Signature> signatures() {
+    return signatures;
+  }
+
+  /**
+   * Writes the checkpoint's weights (converted to float32, then to the graph's dtype and layout)
+   * into checkpoint parts {@code dir/part-N}, in the bundle format the saver writes, group by
+   * group: each group of at least {@code groupBytes} (the last may be smaller) is filled and saved
+   * in a session of its own, over a graph that holds the weights alone, and the session closed; so
+   * one group of weights is in memory at a time, and each session is cheap to start. Fails naming a
+   * missing tensor, an unexpected one, or a shape that disagrees with config.json.
+   *
+   * @param groupBytes convert's 64 MB ({@code Idefics3Package.LOAD_GROUP_BYTES}) unless a test
+   *     wants many groups
+   * @param options the sessions' options
+   * @return the parts' prefixes, for {@link Weights#mergeSaved}
+   */
+  public List<String> saveParts(
+      CheckpointTensors checkpoint, Path dir, long groupBytes, ConfigProto options)
+      throws IOException {
+    List<String> unexpected = new ArrayList<>();
+    for (String key : checkpoint.keys()) {
+      boolean known = weights.has(key);
+      boolean ignorable =
+          key.endsWith("rotary_emb.inv_freq")
+              || (key.equals("lm_head.weight") && config.text().tieWordEmbeddings());
+      if (!known && !ignorable) {
+        unexpected.add(key);
+      }
+    }
+    if (!unexpected.isEmpty()) {
+      throw new CheckpointException(
+          "the checkpoint holds tensors an Idefics3 model does not have: "
+              + unexpected
+              + "; is config.json from the same checkpoint as the safetensors?");
+    }
+    Map<String, TFloat32> group = new LinkedHashMap<>();
+    try (Graph weightsOnly = new Graph()) {
+      PartWriter parts = new PartWriter(weightsOnly, weights.declaredIn(weightsOnly), options, dir);
+      fillGroups(checkpoint, groupBytes, group, parts);
+      return parts.prefixes();
+    } finally {
+      group.values().forEach(TFloat32::close);
+    }
+  }
+
+  /**
+   * Fills a group of weights in a session of its own over {@code graph} (the weights alone), saves
+   * them as the checkpoint part {@code dir/part-N} and closes the session.
+   */
+  private record PartWriter(
+      Graph graph, Weights<?> weights, ConfigProto options, Path dir, List<String> prefixes) {
+
+    PartWriter(Graph graph, Weights<?> weights, ConfigProto options, Path dir) {
+      this(graph, weights, options, dir, new ArrayList<>());
+    }
+
+    /** Writes {@code group} (closed and emptied) as the next part; nothing if it is empty. */
+    void write(Map<String, TFloat32> group) {
+      if (group.isEmpty()) {
+        return;
+      }
+      List<String> keys = List.copyOf(group.keySet());
+      String prefix = dir.resolve("part-" + prefixes.size()).toString();
+      try (Session session = new Session(graph, options)) {
+        try {
+          weights.fill(session, group);
+        } finally {
+          group.values().forEach(TFloat32::close);
+          group.clear();
+        }
+        weights.save(session, keys, prefix);
+      }
+      prefixes.add(prefix);
+    }
+  }
+
+  /** Streams each tensor into {@code group}, filling the variables whenever it is big enough. */
+  private void fillGroups(
+      CheckpointTensors checkpoint, long groupBytes, Map<String, TFloat32> group, PartWriter parts)
+      throws IOException {
+    long inGroup = 0;
+    for (Weights.Variable variable : weights.variables()) {
+      String key = variable.key();
+      if (!checkpoint.has(key)) {
+        throw new CheckpointException(
+            "the checkpoint has no tensor "
+                + key
+                + " (expected shape "
+                + variable.checkpointShape()
+                + " from config.json)");
+      }
+      Shape found = Shape.of(checkpoint.info(key).shape());
+      if (!found.equals(variable.checkpointShape())) {
+        throw new CheckpointException(
+            "tensor "
+                + key
+                + " has shape "
+                + found
+                + " but config.json gives "
+                + variable.checkpointShape()
+                + "; the config and the weights disagree");
+      }
+      TFloat32 value = TFloat32.tensorOf(found);
+      group.put(key, value);
+      inGroup += found.size() * Float.BYTES;
+      FloatDataBuffer data = value.asRawTensor().data().asFloats();
+      checkpoint.streamFloats(
+          key, LOAD_CHUNK, (offset, chunk, length) -> data.offset(offset).write(chunk, 0, length));
+      if (inGroup >= groupBytes) {
+        parts.write(group);
+        inGroup = 0;
+      }
+    }
+    parts.write(group);
+  }
+
+  private <T extends TNumber> void buildEncodeImages(Weights<T> weights) {
+    Ops tf = Ops.create(graph).withSubScope(ENCODE_IMAGES);
+    Idefics3Config.Vision vision = config.vision();
+    long side = vision.imageSize();
+    Placeholder<TFloat32> pixelValues =
+        tf.withName("pixel_values")
+            .placeholder(
+                TFloat32.class, Placeholder.shape(Shape.of(-1, vision.numChannels(), side, side)));
+    Placeholder<TBool> pixelMask =
+        tf.withName("pixel_attention_mask")
+            .placeholder(TBool.class, Placeholder.shape(Shape.of(-1, side, side)));
+
+    VisionTransformer<T> tower =
+        new VisionTransformer<>(tf, weights, "model.vision_model.", vision);
+    Connector<T> connector = new Connector<>(tf, weights, config);
+    Operand<T> pixels = tf.dtypes.cast(pixelValues, weights.dtype());
+    Operand<TFloat32> features =
+        tf.dtypes.cast(connector.forward(tower.forward(pixels, pixelMask)), TFloat32.class);
+
+    signatures.put(
+        ENCODE_IMAGES,
+        Signature.builder()
+            .key(ENCODE_IMAGES)
+            .input("pixel_values", pixelValues)
+            .input("pixel_attention_mask", pixelMask)
+            .output("image_features", tf.withName("image_features").identity(features))
+            .build());
+  }
+
+  private <T extends TNumber> void buildLogits(Weights<T> weights) {
+    Ops tf = Ops.create(graph).withSubScope(LOGITS);
+    Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
+    Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
+    Placeholder<TInt32> positionIds = tokenPlaceholder(tf, "position_ids");
+    Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
+
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<T> embeddings =
+        new InputsMerger(tf, config).forward(inputIds, text.embed(inputIds), imageFeatures);
+    TextModel.Output<T> out =
+        text.forward(embeddings, positionIds, text.causalMask(attentionMask), null, null);
+    int hidden = config.text().hiddenSize();
+    Operand<T> rows = tf.reshape(out.hidden(), tf.constant(new int[] {-1, hidden}));
+    Operand<TFloat32> logits =
+        tf.reshape(
+            tf.dtypes.cast(text.lmHead(rows), TFloat32.class),
+            DynamicShape.of(
+                tf,
+                DynamicShape.dim(tf, inputIds, 0),
+                DynamicShape.dim(tf, inputIds, 1),
+                config.text().vocabSize()));
+
+    signatures.put(
+        LOGITS,
+        Signature.builder()
+            .key(LOGITS)
+            .input("input_ids", inputIds)
+            .input("attention_mask", attentionMask)
+            .input("position_ids", positionIds)
+            .input("image_features", imageFeatures)
+            .output("logits", tf.withName("logits").identity(logits))
+            .build());
+  }
+
+  private <T extends TNumber> void buildGenerate(Weights<T> weights) {
+    Ops tf = Ops.create(graph).withSubScope(GENERATE);
+    Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
+    Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
+    Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
+    Placeholder<TInt32> maxNewTokens = scalar(tf, "max_new_tokens", TInt32.class);
+    Placeholder<TInt32> eosTokenIds =
+        tf.withName("eos_token_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1)));
+    Placeholder<TInt32> padTokenId = scalar(tf, "pad_token_id", TInt32.class);
+    NextToken.Sampling sampling =
+        new NextToken.Sampling(
+            scalar(tf, "do_sample", TBool.class),
+            scalar(tf, "temperature", TFloat32.class),
+            scalar(tf, "top_k", TInt32.class),
+            scalar(tf, "top_p", TFloat32.class),
+            tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
+
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<T> embeddings =
+        new InputsMerger(tf, config).forward(inputIds, text.embed(inputIds), imageFeatures);
+    Generation.State<T> done =
+        new Generation<>(config, weights, functions::add)
+            .generate(
+                tf,
+                embeddings,
+                attentionMask,
+                new Generation.Settings(maxNewTokens, eosTokenIds, padTokenId, sampling));
+
+    signatures.put(
+        GENERATE,
+        Signature.builder()
+            .key(GENERATE)
+            .input("input_ids", inputIds)
+            .input("attention_mask", attentionMask)
+            .input("image_features", imageFeatures)
+            .input("max_new_tokens", maxNewTokens)
+            .input("eos_token_ids", eosTokenIds)
+            .input("pad_token_id", padTokenId)
+            .input("do_sample", sampling.doSample())
+            .input("temperature", sampling.temperature())
+            .input("top_k", sampling.topK())
+            .input("top_p", sampling.topP())
+            .input("seed", sampling.seed())
+            .output("tokens", tf.withName("tokens").identity(done.tokens()))
+            .output("lengths", tf.withName("lengths").identity(done.lengths()))
+            .build());
+  }
+
+  private static Placeholder<TInt32> tokenPlaceholder(Ops tf, String name) {
+    return tf.withName(name).placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
+  }
+
+  private Placeholder<TFloat32> featuresPlaceholder(Ops tf) {
+    return tf.withName("image_features")
+        .placeholder(
+            TFloat32.class,
+            Placeholder.shape(Shape.of(-1, config.imageSeqLen(), config.text().hiddenSize())));
+  }
+
+  private static <T extends TType> Placeholder<T> scalar(Ops tf, String name, Class<T> type) {
+    return tf.withName(name).placeholder(type, Placeholder.shape(Shape.scalar()));
+  }
+
+  @Override
+  public void close() {
+    for (ConcreteFunction function : functions) {
+      function.close();
+    }
+    graph.close();
+  }
+}

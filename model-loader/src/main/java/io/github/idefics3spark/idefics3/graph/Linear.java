@@ -1,0 +1,40 @@
+package io.github.idefics3spark.idefics3.graph;
+
+import io.github.idefics3spark.tf.Weights;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.index.Indices;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TNumber;
+
+/** torch.nn.Linear: {@code y = x W^T + b} over the last axis of an input of any rank. */
+final class Linear<T extends TNumber> {
+  private final Ops tf;
+  private final int inFeatures;
+  private final int outFeatures;
+  private final Operand<T> weight; // (in, out): the checkpoint's (out, in), stored transposed
+  private final Operand<T> bias; // (out), or null
+
+  /** Reads {@code prefix + "weight"} and, when {@code hasBias}, {@code prefix + "bias"}. */
+  Linear(
+      Ops tf, Weights<T> weights, String prefix, int inFeatures, int outFeatures, boolean hasBias) {
+    this.tf = tf;
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.weight = weights.readTransposed(tf, prefix + "weight", outFeatures, inFeatures);
+    this.bias = hasBias ? weights.read(tf, prefix + "bias", outFeatures) : null;
+  }
+
+  /** (..., in) -> (..., out). */
+  Operand<T> forward(Operand<T> x) {
+    Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
+    Operand<T> rows = tf.reshape(x, tf.constant(new int[] {-1, inFeatures})); // (rows, in)
+    Operand<T> y = tf.linalg.matMul(rows, weight); // (rows, out)
+    if (bias != null) {
+      y = tf.nn.biasAdd(y, bias);
+    }
+    return tf.reshape(
+        y, tf.concat(List.of(leading, tf.constant(new int[] {outFeatures})), tf.constant(0)));
+  }
+}

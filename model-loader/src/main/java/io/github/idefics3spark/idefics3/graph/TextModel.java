@@ -1,0 +1,125 @@
+package io.github.idefics3spark.idefics3.graph;
+
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
+import io.github.idefics3spark.tf.ComputeDtype;
+import io.github.idefics3spark.tf.DynamicShape;
+import io.github.idefics3spark.tf.Weights;
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TNumber;
+
+/**
+ * The Llama decoder of Idefics3 (LlamaModel: embed_tokens, layers, norm) and its lm_head.
+ *
+ * <p>lm_head is "lm_head.weight", or the embedding matrix when the text config ties them.
+ */
+final class TextModel<T extends TNumber> {
+  private final Ops tf;
+  private final Class<T> dtype;
+  private final int hidden;
+  private final Operand<T> embedTokens; // (vocab, hidden)
+  private final List<TextDecoderLayer<T>> layers = new ArrayList<>();
+  private final RmsNorm<T> norm;
+  private final boolean tied; // lm_head is embed_tokens
+  private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: (vocab, hidden)
+  private final TextRotaryEmbedding rotaryEmb;
+
+  /** The decoder's output: final-normed hidden states and each layer's keys and values. */
+  record Output<T extends TNumber>(Operand<T> hidden, List<TextAttention.KvCache<T>> caches) {}
+
+  TextModel(Ops tf, Weights<T> weights, Idefics3Config.Text config) {
+    this.tf = tf;
+    this.dtype = weights.dtype();
+    this.hidden = config.hiddenSize();
+    int vocab = config.vocabSize();
+    this.embedTokens = weights.read(tf, "model.text_model.embed_tokens.weight", vocab, hidden);
+    for (int i = 0; i < config.numHiddenLayers(); i++) {
+      layers.add(new TextDecoderLayer<>(tf, weights, "model.text_model.layers." + i + ".", config));
+    }
+    this.norm =
+        new RmsNorm<>(tf, weights, "model.text_model.norm.weight", hidden, config.rmsNormEps());
+    this.tied = config.tieWordEmbeddings();
+    this.lmHead = tied ? embedTokens : weights.readTransposed(tf, "lm_head.weight", vocab, hidden);
+    this.rotaryEmb = new TextRotaryEmbedding(tf, config);
+  }
+
+  int numLayers() {
+    return layers.size();
+  }
+
+  /** Token ids (batch, seq) -> embeddings (batch, seq, hidden), unscaled. */
+  Operand<T> embed(Operand<TInt32> inputIds) {
+    return tf.gather(embedTokens, inputIds, tf.constant(0));
+  }
+
+  /**
+   * @param embeddings (batch, seq, hidden)
+   * @param positionIds (batch, seq): RoPE positions, separate from the cache slots
+   * @param mask additive (batch, 1, seq, keys), see {@link #causalMask} and {@link #cacheMask}
+   * @param caches null for a plain forward, else one per layer, written at {@code slot}
+   */
+  Output<T> forward(
+      Operand<T> embeddings,
+      Operand<TInt32> positionIds,
+      Operand<T> mask,
+      List<TextAttention.KvCache<T>> caches,
+      Operand<TInt32> slot) {
+    TextRotaryEmbedding.CosSin rope = rotaryEmb.forward(positionIds);
+    Operand<T> h = embeddings;
+    List<TextAttention.KvCache<T>> written = new ArrayList<>(layers.size());
+    for (int i = 0; i < layers.size(); i++) {
+      TextAttention.Output<T> out =
+          layers.get(i).forward(h, rope, mask, caches == null ? null : caches.get(i), slot);
+      h = out.hidden();
+      written.add(out.cache());
+    }
+    return new Output<>(norm.forward(h), written);
+  }
+
+  /** (rows, hidden) -> (rows, vocab). */
+  Operand<T> lmHead(Operand<T> hiddenRows) {
+    return tf.linalg.matMul(hiddenRows, lmHead, MatMul.transposeB(tied));
+  }
+
+  /**
+   * The additive mask of a full forward: (batch, seq) 0/1 attention mask -> (batch, 1, seq, seq), 0
+   * where key k &lt;= query q and the key is real, finfo(dtype).min elsewhere (never -inf, so fully
+   * masked pad rows stay finite).
+   */
+  Operand<T> causalMask(Operand<TInt32> attentionMask) {
+    Operand<TInt32> seq = DynamicShape.dim(tf, attentionMask, 1);
+    Operand<TInt32> index = tf.range(tf.constant(0), seq, tf.constant(1)); // (L)
+    Operand<TBool> causal =
+        tf.math.lessEqual(
+            tf.expandDims(index, tf.constant(0)), tf.expandDims(index, tf.constant(1))); // (q, k)
+    Operand<TBool> keyReal =
+        tf.reshape(tf.math.equal(attentionMask, tf.constant(1)), keyShape(attentionMask));
+    Operand<TBool> allowed = tf.math.logicalAnd(causal, keyReal); // (B, 1, L, L)
+    return additive(allowed);
+  }
+
+  /**
+   * A decode step's mask over the cache slots: (batch, capacity) 0/1 -> (batch, 1, 1, capacity).
+   */
+  Operand<T> cacheMask(Operand<TInt32> slotMask) {
+    Operand<TBool> real = tf.reshape(tf.math.equal(slotMask, tf.constant(1)), keyShape(slotMask));
+    return additive(real);
+  }
+
+  /** 0 where allowed, finfo(dtype).min elsewhere, in the dtype. */
+  private Operand<T> additive(Operand<TBool> allowed) {
+    return tf.select(
+        allowed,
+        ComputeDtype.scalar(tf, 0, dtype),
+        ComputeDtype.scalar(tf, ComputeDtype.of(dtype).lowest(), dtype));
+  }
+
+  private Operand<TInt32> keyShape(Operand<TInt32> mask) {
+    return DynamicShape.of(tf, DynamicShape.dim(tf, mask, 0), 1, 1, DynamicShape.dim(tf, mask, 1));
+  }
+}

@@ -1,0 +1,61 @@
+package io.github.idefics3spark.idefics3.runtime;
+
+/**
+ * The model's answer to one {@link Idefics3Request}, or why there is none.
+ *
+ * <p>Timings are wall-clock nanoseconds. Preprocessing is the request's own; image encoding and
+ * generation run once for a whole batch, so every request of the batch carries the batch's time.
+ *
+ * @param text the generated text, special tokens removed and surrounding white space stripped; null
+ *     when {@code error} is set
+ * @param tokens the generated token ids, the stop token included when there was one
+ * @param promptTokens tokens of the prompt, image tokens included
+ * @param frames image frames (tiles and global images) the vision encoder read
+ * @param preprocessNanos decoding, resizing, normalising and tokenising this request
+ * @param encodeNanos the vision encoder and connector, for the batch
+ * @param generateNanos the decode loop, for the batch
+ * @param errorKind null on success
+ * @param error what went wrong and what to change, null on success
+ */
+public record Idefics3Answer(
+    String text,
+    int[] tokens,
+    int promptTokens,
+    int frames,
+    long preprocessNanos,
+    long encodeNanos,
+    long generateNanos,
+    ErrorKind errorKind,
+    String error) {
+
+  /** Why a request got no answer; a job counts its errors by these. */
+  public enum ErrorKind {
+    /** The image bytes were empty: nothing to decode. */
+    EMPTY_IMAGE,
+    /** The bytes are not an image format the decoder reads. */
+    UNKNOWN_IMAGE_FORMAT,
+    /** The image data ends early or is damaged. */
+    CORRUPT_IMAGE,
+    /** More pixels than the decompression-bomb limit allows. */
+    TOO_MANY_PIXELS,
+    /** Decoding the image needed more memory than the executor had; the others went on. */
+    TOO_LARGE,
+    /** The conversation and the images do not fit together, or the template refused it. */
+    BAD_PROMPT,
+    /** The prompt and the new tokens do not fit the model's context. */
+    PROMPT_TOO_LONG
+  }
+
+  public boolean ok() {
+    return error == null;
+  }
+
+  public int generatedTokens() {
+    return tokens == null ? 0 : tokens.length;
+  }
+
+  static Idefics3Answer failed(
+      ErrorKind kind, String error, int promptTokens, int frames, long preprocessNanos) {
+    return new Idefics3Answer(null, null, promptTokens, frames, preprocessNanos, 0, 0, kind, error);
+  }
+}

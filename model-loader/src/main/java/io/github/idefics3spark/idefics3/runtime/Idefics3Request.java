@@ -1,0 +1,39 @@
+package io.github.idefics3spark.idefics3.runtime;
+
+import io.github.idefics3spark.idefics3.processor.ChatMessage;
+import java.util.List;
+
+/**
+ * One question to the model: a conversation whose image items are filled, in order, by {@code
+ * images} (the encoded bytes of each image, any format {@link
+ * io.github.idefics3spark.image.ImageDecoder} reads).
+ *
+ * @param messages the conversation, in Hugging Face's chat format; the last one is usually the
+ *     user's
+ * @param images encoded images, one per image item of the messages, in order
+ * @param assistantPrefix text the answer must start with (transformers' {@code
+ *     continue_final_message}), or null to let the model start the answer
+ */
+public record Idefics3Request(
+    List<ChatMessage> messages, List<byte[]> images, String assistantPrefix) {
+
+  public Idefics3Request {
+    messages = List.copyOf(messages);
+    images = List.copyOf(images);
+  }
+
+  /** A single-turn question about the given images: image items first, then the text. */
+  public static Idefics3Request question(String text, List<byte[]> images) {
+    ChatMessage.Content[] content = new ChatMessage.Content[images.size() + 1];
+    for (int i = 0; i < images.size(); i++) {
+      content[i] = ChatMessage.image();
+    }
+    content[images.size()] = ChatMessage.text(text);
+    return new Idefics3Request(List.of(ChatMessage.user(content)), images, null);
+  }
+
+  /** The same request with an assistant prefix (null for none). */
+  public Idefics3Request withAssistantPrefix(String prefix) {
+    return new Idefics3Request(messages, images, prefix);
+  }
+}

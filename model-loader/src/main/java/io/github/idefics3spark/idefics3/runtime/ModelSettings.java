@@ -1,0 +1,184 @@
+package io.github.idefics3spark.idefics3.runtime;
+
+import java.io.Serializable;
+
+/**
+ * How an {@link Idefics3Runtime} runs: threads, batching, decoding and image resolution.
+ *
+ * <p>Serializable, so it travels inside a Spark task. Made with {@link #builder()} (from the
+ * defaults) or {@link #toBuilder()} (from these settings): {@code
+ * ModelSettings.builder().maxNewTokens(32).batchSize(4).build()}.
+ *
+ * @param intraOpThreads TensorFlow threads for one operation; the cores the task owns (0: all)
+ * @param batchSize requests decoded together at most
+ * @param maxNewTokens new tokens per answer at most
+ * @param doSample false: greedy decoding; true: sampling with the three settings below
+ * @param temperature sampling temperature, above 0
+ * @param topK sampling keeps the k most likely tokens; 0 keeps all
+ * @param topP sampling keeps the smallest set of tokens reaching this probability; 1 keeps all
+ * @param seed the same seed, batch and settings give the same sampled tokens
+ * @param longestEdge an image's longest side is first resized to this ({@code size.longest_edge} of
+ *     preprocessor_config.json); 0 keeps the checkpoint's value. Lower it to trade detail for
+ *     speed: frames grow with the square of it
+ * @param imageSplitting true: tiles plus a global image (the checkpoint's default); false: one
+ *     squashed frame per image, much faster and coarser
+ * @param maxImagePixels images with more pixels are refused before decoding (decompression bombs)
+ */
+public record ModelSettings(
+    int intraOpThreads,
+    int batchSize,
+    int maxNewTokens,
+    boolean doSample,
+    float temperature,
+    int topK,
+    float topP,
+    long seed,
+    int longestEdge,
+    boolean imageSplitting,
+    long maxImagePixels)
+    implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+
+  /** Greedy decoding of up to 64 tokens, batches of 8, the checkpoint's image resolution. */
+  public static final ModelSettings DEFAULTS =
+      new ModelSettings(0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L);
+
+  public ModelSettings {
+    require(intraOpThreads >= 0, "intra_op_threads", intraOpThreads, ">= 0 (0: all cores)");
+    require(batchSize >= 1, "batch_size", batchSize, ">= 1");
+    require(maxNewTokens >= 1, "max_new_tokens", maxNewTokens, ">= 1");
+    require(temperature > 0, "temperature", temperature, "> 0");
+    require(topK >= 0, "top_k", topK, ">= 0 (0: no limit)");
+    require(topP > 0 && topP <= 1, "top_p", topP, "in (0, 1]");
+    require(longestEdge >= 0, "longest_edge", longestEdge, ">= 0 (0: the checkpoint's)");
+    require(maxImagePixels >= 1, "max_image_pixels", maxImagePixels, ">= 1");
+  }
+
+  private static void require(boolean ok, String setting, Object value, String expected) {
+    if (!ok) {
+      throw new IllegalArgumentException(
+          "setting " + setting + " is " + value + ", expected " + expected);
+    }
+  }
+
+  /** A builder starting from {@link #DEFAULTS}. */
+  public static Builder builder() {
+    return DEFAULTS.toBuilder();
+  }
+
+  /** A builder starting from these settings. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** Model settings made one field at a time; {@link #build} checks them. */
+  public static final class Builder {
+    private int intraOpThreads;
+    private int batchSize;
+    private int maxNewTokens;
+    private boolean doSample;
+    private float temperature;
+    private int topK;
+    private float topP;
+    private long seed;
+    private int longestEdge;
+    private boolean imageSplitting;
+    private long maxImagePixels;
+
+    private Builder(ModelSettings from) {
+      intraOpThreads = from.intraOpThreads;
+      batchSize = from.batchSize;
+      maxNewTokens = from.maxNewTokens;
+      doSample = from.doSample;
+      temperature = from.temperature;
+      topK = from.topK;
+      topP = from.topP;
+      seed = from.seed;
+      longestEdge = from.longestEdge;
+      imageSplitting = from.imageSplitting;
+      maxImagePixels = from.maxImagePixels;
+    }
+
+    public Builder intraOpThreads(int value) {
+      intraOpThreads = value;
+      return this;
+    }
+
+    public Builder batchSize(int value) {
+      batchSize = value;
+      return this;
+    }
+
+    public Builder maxNewTokens(int value) {
+      maxNewTokens = value;
+      return this;
+    }
+
+    /** Sampling (true) or greedy decoding (false). */
+    public Builder doSample(boolean value) {
+      doSample = value;
+      return this;
+    }
+
+    public Builder temperature(float value) {
+      temperature = value;
+      return this;
+    }
+
+    public Builder topK(int value) {
+      topK = value;
+      return this;
+    }
+
+    public Builder topP(float value) {
+      topP = value;
+      return this;
+    }
+
+    public Builder seed(long value) {
+      seed = value;
+      return this;
+    }
+
+    /** Sampling instead of greedy decoding, with these settings. */
+    public Builder sampling(float temperature, int topK, float topP, long seed) {
+      return doSample(true).temperature(temperature).topK(topK).topP(topP).seed(seed);
+    }
+
+    public Builder longestEdge(int value) {
+      longestEdge = value;
+      return this;
+    }
+
+    public Builder imageSplitting(boolean value) {
+      imageSplitting = value;
+      return this;
+    }
+
+    public Builder maxImagePixels(long value) {
+      maxImagePixels = value;
+      return this;
+    }
+
+    /**
+     * The settings.
+     *
+     * @throws IllegalArgumentException naming the setting when one is out of range
+     */
+    public ModelSettings build() {
+      return new ModelSettings(
+          intraOpThreads,
+          batchSize,
+          maxNewTokens,
+          doSample,
+          temperature,
+          topK,
+          topP,
+          seed,
+          longestEdge,
+          imageSplitting,
+          maxImagePixels);
+    }
+  }
+}

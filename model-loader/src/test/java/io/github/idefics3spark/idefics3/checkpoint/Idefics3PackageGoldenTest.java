@@ -1,0 +1,379 @@
+package io.github.idefics3spark.idefics3.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.idefics3spark.ReferenceFixtures;
+import io.github.idefics3spark.idefics3.runtime.GenerationSettings;
+import io.github.idefics3spark.safetensors.SafeTensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A converted package against transformers' goldens (tools/reference): image features and logits
+ * within 1e-4 in fp32, greedy tokens identical with and without stop ids, every batch row identical
+ * to its request alone, and a reloaded package identical to the first. Each tiny checkpoint is
+ * converted once for the whole class.
+ */
+class Idefics3PackageGoldenTest {
+  private static final double TOLERANCE = 1e-4;
+  private static final Map<String, Idefics3Package> PACKAGES = new HashMap<>();
+  private static final Map<String, Path> PACKAGE_DIRS = new HashMap<>();
+  private static Path workDir;
+
+  @BeforeAll
+  static void convertCheckpoints() throws IOException {
+    workDir = Files.createTempDirectory("idefics3-package-test");
+    for (String name : List.of(ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM)) {
+      Path dir = workDir.resolve(name);
+      Idefics3Package.write(ReferenceFixtures.checkpoint(name), dir);
+      PACKAGE_DIRS.put(name, dir);
+      PACKAGES.put(name, Idefics3Package.load(dir, 2));
+    }
+  }
+
+  @AfterAll
+  static void closePackages() throws IOException {
+    PACKAGES.values().forEach(Idefics3Package::close);
+    try (var files = Files.walk(workDir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void imageFeaturesMatchTransformers(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    double worst = 0;
+    for (JsonNode record : goldens.model.get("image_features")) {
+      float[] actual =
+          goldens.features(record.get("name").asText(), record.get("split").asBoolean());
+      float[] expected = goldens.tensors.floats(record.get("key").asText());
+      double diff = maxAbsDiff(expected, actual);
+      assertTrue(diff <= TOLERANCE, record.get("key") + ": max abs diff " + diff);
+      worst = Math.max(worst, diff);
+    }
+    System.out.printf("%s image features: max abs diff %.3g%n", checkpoint, worst);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void logitsMatchTransformers(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    int vocab = goldens.model.get("vocab_size").asInt();
+    double worst = 0;
+    for (JsonNode record : goldens.model.get("logits")) {
+      Inputs inputs = goldens.inputs(record);
+      float[] logits =
+          goldens.pkg.logits(
+              inputs.inputIds,
+              inputs.attentionMask,
+              positions(inputs.attentionMask),
+              inputs.features);
+      float[] expected = goldens.tensors.floats(record.get("key").asText());
+      int batch = inputs.inputIds.length;
+      int seq = inputs.inputIds[0].length;
+      boolean all = record.get("positions").asText().equals("all");
+      double diff = 0;
+      for (int b = 0; b < batch; b++) {
+        for (int l = all ? 0 : seq - 1; l < seq; l++) {
+          if (inputs.attentionMask[b][l] == 0) {
+            continue; // pad positions carry no meaning
+          }
+          int goldenRow = all ? l : b;
+          for (int v = 0; v < vocab; v++) {
+            float actual = logits[(b * seq + l) * vocab + v];
+            diff = Math.max(diff, Math.abs(actual - expected[goldenRow * vocab + v]));
+          }
+        }
+      }
+      assertTrue(diff <= TOLERANCE, record.get("key") + ": max abs diff " + diff);
+      worst = Math.max(worst, diff);
+    }
+    System.out.printf("%s logits: max abs diff %.3g%n", checkpoint, worst);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void greedyTokensMatchTransformers(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    int checked = 0;
+    for (JsonNode record : goldens.model.get("generations")) {
+      Idefics3Package.Generation generation =
+          goldens.generate(goldens.pkg, record, record.get("eos").asBoolean());
+      int row = record.get("row").asInt();
+      int length = record.get("length").asInt();
+      int[] expected = Arrays.copyOf(ints(record.get("tokens")), length);
+      String what = record + "";
+      assertArrayEquals(expected, generation.row(row), what);
+      assertEquals(length, generation.lengths()[row], what);
+      int pad = goldens.model.get("pad_token_id").asInt();
+      for (int t = length; t < generation.tokens()[row].length; t++) {
+        assertEquals(pad, generation.tokens()[row][t], "pad after the end: " + what);
+      }
+      checked++;
+    }
+    System.out.printf("%s greedy: %d generations identical%n", checkpoint, checked);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void batchRowsEqualTheirRequestsAlone(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    JsonNode batch = goldens.processor.get("batches").get(0);
+    for (boolean eos : new boolean[] {true, false}) {
+      Inputs inputs = goldens.batchInputs(batch);
+      Idefics3Package.Generation together =
+          goldens.pkg.generate(
+              inputs.inputIds, inputs.attentionMask, inputs.features, goldens.settings(eos));
+      for (int row = 0; row < batch.get("requests").size(); row++) {
+        JsonNode request = goldens.request(batch.get("requests").get(row).asText());
+        Inputs alone = goldens.requestInputs(request);
+        Idefics3Package.Generation single =
+            goldens.pkg.generate(
+                alone.inputIds, alone.attentionMask, alone.features, goldens.settings(eos));
+        assertArrayEquals(
+            single.row(0), together.row(row), request.get("name") + " alone vs in the batch");
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void reloadedPackageGivesIdenticalTokens(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    JsonNode batch = goldens.processor.get("batches").get(0);
+    Inputs inputs = goldens.batchInputs(batch);
+    try (Idefics3Package reloaded = Idefics3Package.load(PACKAGE_DIRS.get(checkpoint), 1)) {
+      for (boolean eos : new boolean[] {true, false}) {
+        GenerationSettings settings = goldens.settings(eos);
+        assertTrue(
+            Arrays.deepEquals(
+                goldens
+                    .pkg
+                    .generate(inputs.inputIds, inputs.attentionMask, inputs.features, settings)
+                    .tokens(),
+                reloaded
+                    .generate(inputs.inputIds, inputs.attentionMask, inputs.features, settings)
+                    .tokens()));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void packageLoadedInAFreshJvmGivesIdenticalTokens(String checkpoint) throws Exception {
+    Goldens goldens = new Goldens(checkpoint);
+    Inputs inputs = goldens.batchInputs(goldens.processor.get("batches").get(0));
+    GenerationSettings settings = goldens.settings(true);
+    int[][] fresh =
+        FreshJvmGeneration.run(
+            PACKAGE_DIRS.get(checkpoint),
+            inputs.inputIds,
+            inputs.attentionMask,
+            inputs.features,
+            settings,
+            workDir);
+    int[][] here =
+        goldens
+            .pkg
+            .generate(inputs.inputIds, inputs.attentionMask, inputs.features, settings)
+            .tokens();
+    assertTrue(Arrays.deepEquals(here, fresh), Arrays.deepToString(fresh));
+  }
+
+  /** cumsum(mask) - 1, 1 at padding: what the goldens used. */
+  static int[][] positions(int[][] attentionMask) {
+    int[][] out = new int[attentionMask.length][];
+    for (int b = 0; b < attentionMask.length; b++) {
+      out[b] = new int[attentionMask[b].length];
+      int seen = 0;
+      for (int l = 0; l < attentionMask[b].length; l++) {
+        seen += attentionMask[b][l];
+        out[b][l] = attentionMask[b][l] == 1 ? seen - 1 : 1;
+      }
+    }
+    return out;
+  }
+
+  static double maxAbsDiff(float[] expected, float[] actual) {
+    assertEquals(expected.length, actual.length, "element count");
+    double diff = 0;
+    for (int i = 0; i < expected.length; i++) {
+      diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
+    }
+    return diff;
+  }
+
+  static int[] ints(JsonNode array) {
+    int[] out = new int[array.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = array.get(i).asInt();
+    }
+    return out;
+  }
+
+  static int[][] matrix(JsonNode rows) {
+    int[][] out = new int[rows.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = ints(rows.get(i));
+    }
+    return out;
+  }
+
+  /** Token ids, mask and image features of one model call. */
+  record Inputs(int[][] inputIds, int[][] attentionMask, float[] features) {}
+
+  /** One checkpoint's goldens and the package under test. */
+  private static final class Goldens {
+    final Idefics3Package pkg;
+    final JsonNode model;
+    final JsonNode processor;
+    final SafeTensors tensors;
+    final SafeTensors pixels;
+    final float[] lut;
+    final int frameValues;
+
+    Goldens(String checkpoint) throws IOException {
+      this.pkg = PACKAGES.get(checkpoint);
+      this.model = ReferenceFixtures.modelGoldens(checkpoint);
+      this.processor = ReferenceFixtures.processorGoldens(checkpoint);
+      this.tensors = ReferenceFixtures.modelTensors(checkpoint);
+      this.pixels = ReferenceFixtures.pixelGoldens(checkpoint);
+      this.lut = pixels.floats(processor.get("lut").asText());
+      int side = pkg.checkpoint().config().vision().imageSize();
+      this.frameValues = pkg.checkpoint().config().vision().numChannels() * side * side;
+    }
+
+    /** Image features of one image's frames, encoded by the package. */
+    float[] features(String image, boolean split) throws IOException {
+      for (JsonNode record : processor.get(split ? "images" : "images_no_split")) {
+        if (record.get("name").asText().equals(image)) {
+          byte[] frames = pixels.uint8s(record.get("frames_u8").asText());
+          return encode(frames, frames.length / frameValues);
+        }
+      }
+      throw new IllegalArgumentException("no image " + image + " in processor.json");
+    }
+
+    float[] encode(byte[] frames, int count) {
+      float[] values = new float[frames.length];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = lut[frames[i] & 0xFF];
+      }
+      boolean[] mask = new boolean[count * (frameValues / 3)];
+      Arrays.fill(mask, true);
+      return pkg.encodeImages(values, mask, count);
+    }
+
+    JsonNode request(String name) {
+      for (JsonNode request : processor.get("requests")) {
+        if (request.get("name").asText().equals(name)) {
+          return request;
+        }
+      }
+      throw new IllegalArgumentException("no request " + name + " in processor.json");
+    }
+
+    Inputs requestInputs(JsonNode request) throws IOException {
+      List<float[]> parts = new ArrayList<>();
+      for (JsonNode image : request.get("images")) {
+        parts.add(features(image.asText(), true));
+      }
+      return new Inputs(
+          new int[][] {ints(request.get("input_ids"))},
+          new int[][] {ints(request.get("attention_mask"))},
+          concat(parts));
+    }
+
+    /** The batch's real frames (any mask pixel set), row by row, encoded by the package. */
+    Inputs batchInputs(JsonNode batch) throws IOException {
+      byte[] frames = pixels.uint8s(batch.get("frames_u8").asText());
+      byte[] mask = pixels.uint8s(batch.get("pixel_attention_mask").asText());
+      int maskValues = frameValues / 3;
+      int slots = frames.length / frameValues;
+      List<byte[]> real = new ArrayList<>();
+      for (int f = 0; f < slots; f++) {
+        boolean any = false;
+        for (int i = 0; i < maskValues && !any; i++) {
+          any = mask[f * maskValues + i] != 0;
+        }
+        if (any) {
+          real.add(Arrays.copyOfRange(frames, f * frameValues, (f + 1) * frameValues));
+        }
+      }
+      byte[] joined = new byte[real.size() * frameValues];
+      for (int i = 0; i < real.size(); i++) {
+        System.arraycopy(real.get(i), 0, joined, i * frameValues, frameValues);
+      }
+      float[] features = real.isEmpty() ? new float[0] : encode(joined, real.size());
+      return new Inputs(
+          matrix(batch.get("input_ids")), matrix(batch.get("attention_mask")), features);
+    }
+
+    Inputs inputs(JsonNode record) throws IOException {
+      if (record.has("request")) {
+        return requestInputs(request(record.get("request").asText()));
+      }
+      for (JsonNode batch : processor.get("batches")) {
+        if (batch.get("name").asText().equals(record.get("batch").asText())) {
+          return batchInputs(batch);
+        }
+      }
+      throw new IllegalArgumentException("no batch " + record.get("batch"));
+    }
+
+    GenerationSettings settings(boolean eos) {
+      GenerationSettings greedy =
+          new GenerationSettings(
+              model.get("max_new_tokens").asInt(),
+              ints(model.get("eos_token_ids")),
+              model.get("pad_token_id").asInt(),
+              false,
+              1f,
+              0,
+              1f,
+              0L);
+      return eos ? greedy : greedy.withoutStop();
+    }
+
+    private final Map<String, Idefics3Package.Generation> cache = new HashMap<>();
+
+    Idefics3Package.Generation generate(Idefics3Package pkg, JsonNode record, boolean eos)
+        throws IOException {
+      String key =
+          (record.has("request") ? record.get("request") : record.get("batch")) + "/" + eos;
+      Idefics3Package.Generation cached = cache.get(key);
+      if (cached == null) {
+        Inputs inputs = inputs(record);
+        cached =
+            pkg.generate(inputs.inputIds, inputs.attentionMask, inputs.features, settings(eos));
+        cache.put(key, cached);
+      }
+      return cached;
+    }
+  }
+
+  static float[] concat(List<float[]> parts) {
+    int total = parts.stream().mapToInt(p -> p.length).sum();
+    float[] out = new float[total];
+    int at = 0;
+    for (float[] part : parts) {
+      System.arraycopy(part, 0, out, at, part.length);
+      at += part.length;
+    }
+    return out;
+  }
+}

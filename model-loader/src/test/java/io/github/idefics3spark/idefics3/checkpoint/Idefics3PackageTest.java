@@ -1,0 +1,238 @@
+package io.github.idefics3spark.idefics3.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.idefics3spark.ReferenceFixtures;
+import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
+import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.tf.ComputeDtype;
+import io.github.idefics3spark.tf.Weights;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+
+/** The package format: weights round-trip bit-exact, assets and manifest, refusals of bad input. */
+class Idefics3PackageTest {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  @TempDir Path temp;
+
+  /**
+   * Convert writes each group of weights to a checkpoint part and merges the parts after export:
+   * one group (the tiny checkpoint is under the default 64 MB) and many (groups of 16 KB: a part
+   * for nearly every tensor) must both give every weight back bit for bit.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {Idefics3Package.LOAD_GROUP_BYTES, 16 << 10})
+  void weightsRoundTripBitExactThroughTheSavedModel(long groupBytes) throws IOException {
+    Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
+    Path dir = temp.resolve("package");
+    long parameters = Idefics3Package.write(source, dir, ComputeDtype.FP32, groupBytes);
+
+    assertTrue(Files.size(dir.resolve("variables/variables.index")) > 0, "variables/ written");
+    List<String> files;
+    try (Stream<Path> list = Files.list(dir.resolve("variables"))) {
+      files = list.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+    assertFalse(Files.exists(dir.resolve("variables-parts")), "the parts folder is removed");
+    long dataFiles = files.stream().filter(f -> f.startsWith("variables.data-")).count();
+    assertEquals(files.size() - 1, dataFiles, files.toString()); // the index and data files only
+    if (groupBytes < Idefics3Package.LOAD_GROUP_BYTES) {
+      assertTrue(dataFiles > 10, files.toString());
+    }
+    try (Idefics3Package pkg = Idefics3Package.load(dir, 1);
+        CheckpointTensors tensors = CheckpointTensors.open(source);
+        Idefics3Graph layout = Idefics3Graph.build(pkg.checkpoint().config())) {
+      Ops tf = Ops.create(pkg.bundle().graph());
+      long seen = 0;
+      for (Weights.Variable variable : layout.weights().variables()) {
+        String key = variable.key();
+        // Each variable's handle op is named by its Hugging Face key.
+        Operand<TFloat32> value =
+            tf.readVariableOp(pkg.bundle().graph().operation(key).output(0), TFloat32.class);
+        try (Result result = pkg.bundle().session().runner().fetch(value).run()) {
+          TFloat32 tensor = (TFloat32) result.get(0);
+          float[] actual = new float[Math.toIntExact(tensor.shape().size())];
+          tensor.asRawTensor().data().asFloats().read(actual);
+          float[] expected = tensors.floats(key);
+          if (variable.transposed()) { // nn.Linear weights are stored (in, out)
+            expected = transpose(expected, variable.checkpointShape());
+          }
+          assertArrayEquals(expected, actual, key);
+          seen += actual.length;
+        }
+      }
+      assertEquals(parameters, seen);
+      assertEquals(tensors.keys().size(), layout.weights().variables().size());
+    }
+  }
+
+  private static float[] transpose(float[] matrix, Shape shape) {
+    int rows = (int) shape.size(0);
+    int cols = (int) shape.size(1);
+    float[] out = new float[matrix.length];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        out[c * rows + r] = matrix[r * cols + c];
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void packageHoldsTheJsonAssetsUnchangedAndAManifest() throws IOException {
+    Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_IDEFICS3);
+    Path dir = temp.resolve("package");
+    Idefics3Package.write(source, dir);
+    for (String name : Idefics3Package.ASSET_FILES) {
+      if (Files.exists(source.resolve(name))) {
+        assertArrayEquals(
+            Files.readAllBytes(source.resolve(name)),
+            Files.readAllBytes(dir.resolve("assets").resolve(name)),
+            name);
+      }
+    }
+    JsonNode manifest = MAPPER.readTree(dir.resolve(Idefics3Package.MANIFEST).toFile());
+    assertEquals(Idefics3Package.FORMAT_VERSION, manifest.get("format_version").asInt());
+    assertEquals("fp32", manifest.get("dtype").asText());
+    assertEquals(
+        PackageFiles.sha256(source.resolve("model.safetensors")),
+        manifest.get("source").get("sha256").get("model.safetensors").asText());
+    for (String signature :
+        new String[] {Idefics3Graph.ENCODE_IMAGES, Idefics3Graph.LOGITS, Idefics3Graph.GENERATE}) {
+      assertTrue(manifest.get("signatures").has(signature), signature);
+    }
+    assertEquals(
+        "DT_INT32",
+        manifest.at("/signatures/generate/outputs/tokens/dtype").asText(),
+        manifest.toString());
+  }
+
+  @Test
+  void aMissingTensorIsNamed() throws IOException {
+    int layers = layers();
+    Path source = copyWithTextConfig(c -> c.put("num_hidden_layers", layers + 1));
+    CheckpointException e =
+        assertThrows(
+            CheckpointException.class,
+            () -> Idefics3Package.write(source, temp.resolve("package")));
+    String layer = "model.text_model.layers." + layers + ".";
+    assertTrue(e.getMessage().contains("has no tensor " + layer), e.getMessage());
+    assertFalse(Files.exists(temp.resolve("package")), "no half-written package is left");
+  }
+
+  @Test
+  void anUnexpectedTensorIsNamed() throws IOException {
+    int layers = layers();
+    Path source = copyWithTextConfig(c -> c.put("num_hidden_layers", layers - 1));
+    CheckpointException e =
+        assertThrows(
+            CheckpointException.class,
+            () -> Idefics3Package.write(source, temp.resolve("package")));
+    String layer = "model.text_model.layers." + (layers - 1) + ".";
+    assertTrue(e.getMessage().contains(layer), e.getMessage());
+  }
+
+  @Test
+  void aShapeThatDisagreesWithTheConfigGivesExpectedAndFound() throws IOException {
+    Path source = copyWithTextConfig(c -> c.put("intermediate_size", 7));
+    CheckpointException e =
+        assertThrows(
+            CheckpointException.class,
+            () -> Idefics3Package.write(source, temp.resolve("package")));
+    assertTrue(e.getMessage().contains("config.json gives [7, "), e.getMessage());
+  }
+
+  @Test
+  void aNonEmptyTargetFolderIsRefused() throws IOException {
+    Path target = Files.createDirectories(temp.resolve("package"));
+    Files.writeString(target.resolve("keep.txt"), "mine");
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                Idefics3Package.write(
+                    ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM), target));
+    assertTrue(e.getMessage().contains("not empty"), e.getMessage());
+  }
+
+  @Test
+  void loadingAFolderThatIsNotAPackageSaysSo() {
+    IOException e = assertThrows(IOException.class, () -> Idefics3Package.load(temp, 1));
+    assertTrue(e.getMessage().contains(Idefics3Package.MANIFEST), e.getMessage());
+  }
+
+  @Test
+  void dryRunReportsTheParameterCountWithoutWeights() throws IOException {
+    Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int status =
+        Convert.run(
+            new String[] {source.toString(), "--dry-run"}, new PrintStream(out, true), System.err);
+    assertEquals(0, status);
+    long parameters;
+    try (CheckpointTensors tensors = CheckpointTensors.open(source)) {
+      parameters = 0;
+      for (String key : tensors.keys()) {
+        parameters += tensors.info(key).elements();
+      }
+    }
+    assertTrue(
+        out.toString().contains(String.format("%,d parameters", parameters)), out.toString());
+  }
+
+  @Test
+  void unsupportedDtypeIsRefusedWithTheAlternative() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status =
+        Convert.run(
+            new String[] {"in", "out", "--dtype", "int8"}, System.out, new PrintStream(err, true));
+    assertEquals(2, status);
+    assertTrue(err.toString().contains("choose fp32 (CPU), bf16 or fp16 (GPU)"), err.toString());
+  }
+
+  private static int layers() throws IOException {
+    return MAPPER
+        .readTree(
+            ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM)
+                .resolve("config.json")
+                .toFile())
+        .at("/text_config/num_hidden_layers")
+        .asInt();
+  }
+
+  /** A copy of tiny-smolvlm whose config.json text_config is edited by {@code edit}. */
+  private Path copyWithTextConfig(java.util.function.Consumer<ObjectNode> edit) throws IOException {
+    Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
+    Path copy = Files.createDirectories(temp.resolve("checkpoint"));
+    try (Stream<Path> files = Files.list(source)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Files.copy(file, copy.resolve(file.getFileName()));
+      }
+    }
+    ObjectNode config = (ObjectNode) MAPPER.readTree(copy.resolve("config.json").toFile());
+    edit.accept((ObjectNode) config.get("text_config"));
+    MAPPER.writeValue(copy.resolve("config.json").toFile(), config);
+    return copy;
+  }
+}

@@ -1,0 +1,190 @@
+package io.github.idefics3spark.idefics3.runtime;
+
+import static io.github.idefics3spark.ReferenceFixtures.ints;
+import static io.github.idefics3spark.ReferenceFixtures.messages;
+import static io.github.idefics3spark.ReferenceFixtures.request;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.github.idefics3spark.ReferenceFixtures;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
+import io.github.idefics3spark.idefics3.processor.ChatMessage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runtime end to end: image bytes and messages in, Hugging Face's greedy tokens out, for both
+ * tiny checkpoints; bad requests answered with their reason without disturbing the others.
+ */
+class Idefics3RuntimeTest {
+  private static final List<String> CHECKPOINTS =
+      List.of(ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM);
+  private static final Map<String, Idefics3Runtime> MODELS = new HashMap<>();
+  private static final Map<String, Path> PACKAGES = new HashMap<>();
+
+  @TempDir static Path packages;
+
+  @BeforeAll
+  static void convertAndLoad() throws IOException {
+    for (String name : CHECKPOINTS) {
+      Path dir = packages.resolve(name);
+      Idefics3Package.write(ReferenceFixtures.checkpoint(name), dir);
+      PACKAGES.put(name, dir);
+      MODELS.put(name, Idefics3Runtime.load(dir, ModelSettings.builder().maxNewTokens(24).build()));
+    }
+  }
+
+  @AfterAll
+  static void close() {
+    MODELS.values().forEach(Idefics3Runtime::close);
+  }
+
+  /** The golden request as a runtime request: image bytes, messages, assistant prefix. */
+  private static Idefics3Request toRequest(JsonNode golden) {
+    List<ChatMessage> messages = messages(golden.get("messages"));
+    String prefix = null;
+    if (golden.get("continue_final_message").asBoolean()) {
+      ChatMessage last = messages.remove(messages.size() - 1);
+      prefix = ((ChatMessage.Text) last.content().get(last.content().size() - 1)).text();
+    }
+    List<byte[]> images = new ArrayList<>();
+    for (JsonNode image : golden.get("images")) {
+      images.add(ReferenceFixtures.imageBytes(image.asText()));
+    }
+    return new Idefics3Request(messages, images, prefix);
+  }
+
+  private static JsonNode generation(JsonNode model, String request) {
+    for (JsonNode g : model.get("generations")) {
+      if (request.equals(g.path("request").asText(null)) && g.get("eos").asBoolean()) {
+        return g;
+      }
+    }
+    throw new AssertionError("no golden generation for " + request);
+  }
+
+  @TestFactory
+  Stream<DynamicTest> everyRequestAloneGivesHuggingFaceGreedyTokens() {
+    return CHECKPOINTS.stream()
+        .flatMap(
+            checkpoint -> {
+              JsonNode processor = ReferenceFixtures.processorGoldens(checkpoint);
+              JsonNode model = ReferenceFixtures.modelGoldens(checkpoint);
+              List<DynamicTest> tests = new ArrayList<>();
+              for (JsonNode golden : processor.get("requests")) {
+                String name = golden.get("name").asText();
+                tests.add(
+                    DynamicTest.dynamicTest(
+                        checkpoint + " " + name,
+                        () -> {
+                          Idefics3Answer answer =
+                              MODELS.get(checkpoint).answer(List.of(toRequest(golden))).get(0);
+                          assertNull(answer.error(), answer.error());
+                          JsonNode expected = generation(model, name);
+                          assertArrayEquals(ints(expected.get("tokens")), answer.tokens());
+                          assertEquals(golden.get("input_ids").size(), answer.promptTokens());
+                          assertEquals(
+                              expected.get("text").asText().strip(), answer.text(), "decoded text");
+                        }));
+              }
+              return tests.stream();
+            });
+  }
+
+  @Test
+  void aMixedBatchGivesEachRequestItsTokensAlone() {
+    for (String checkpoint : CHECKPOINTS) {
+      JsonNode processor = ReferenceFixtures.processorGoldens(checkpoint);
+      JsonNode model = ReferenceFixtures.modelGoldens(checkpoint);
+      JsonNode batch = processor.get("batches").get(0);
+      List<Idefics3Request> requests = new ArrayList<>();
+      List<String> names = new ArrayList<>();
+      for (JsonNode member : batch.get("requests")) {
+        names.add(member.asText());
+        requests.add(toRequest(request(processor, member.asText())));
+      }
+      List<Idefics3Answer> answers = MODELS.get(checkpoint).answer(requests);
+      assertEquals(requests.size(), answers.size());
+      for (int i = 0; i < names.size(); i++) {
+        assertArrayEquals(
+            ints(generation(model, names.get(i)).get("tokens")),
+            answers.get(i).tokens(),
+            checkpoint + " batch row " + i + " (" + names.get(i) + ")");
+      }
+    }
+  }
+
+  @Test
+  void badRequestsGetTheirReasonAndTheOthersTheirAnswers() {
+    String checkpoint = ReferenceFixtures.TINY_SMOLVLM;
+    JsonNode processor = ReferenceFixtures.processorGoldens(checkpoint);
+    JsonNode model = ReferenceFixtures.modelGoldens(checkpoint);
+    Idefics3Request good = toRequest(request(processor, "single_image"));
+    byte[] page = ReferenceFixtures.imageBytes("page_5.png");
+    List<Idefics3Request> requests =
+        List.of(
+            Idefics3Request.question("empty?", List.of(new byte[0])),
+            good,
+            Idefics3Request.question(
+                "text?", List.of("not an image".getBytes(StandardCharsets.UTF_8))),
+            Idefics3Request.question(
+                "cut?", List.of(java.util.Arrays.copyOf(page, page.length / 3))),
+            new Idefics3Request(good.messages(), List.of(page, page), null),
+            good);
+    List<Idefics3Answer> answers = MODELS.get(checkpoint).answer(requests);
+
+    int[] expected = ints(generation(model, "single_image").get("tokens"));
+    assertArrayEquals(expected, answers.get(1).tokens());
+    assertArrayEquals(expected, answers.get(5).tokens());
+    assertEquals(Idefics3Answer.ErrorKind.EMPTY_IMAGE, answers.get(0).errorKind());
+    assertEquals(Idefics3Answer.ErrorKind.UNKNOWN_IMAGE_FORMAT, answers.get(2).errorKind());
+    assertEquals(Idefics3Answer.ErrorKind.CORRUPT_IMAGE, answers.get(3).errorKind());
+    assertEquals(Idefics3Answer.ErrorKind.BAD_PROMPT, answers.get(4).errorKind());
+    assertTrue(answers.get(4).error().contains("2"), answers.get(4).error());
+    for (int i : new int[] {0, 2, 3, 4}) {
+      assertNull(answers.get(i).text());
+      assertTrue(answers.get(i).error().length() > 20, answers.get(i).error());
+    }
+  }
+
+  @Test
+  void promptsPastTheContextAndImagesPastThePixelLimitAreRefusedByName() throws IOException {
+    Path dir = PACKAGES.get(ReferenceFixtures.TINY_SMOLVLM);
+    int context =
+        MODELS
+            .get(ReferenceFixtures.TINY_SMOLVLM)
+            .checkpoint()
+            .config()
+            .text()
+            .maxPositionEmbeddings();
+    ModelSettings tight =
+        ModelSettings.builder().maxNewTokens(context - 10).maxImagePixels(1000).build();
+    try (Idefics3Runtime model = Idefics3Runtime.load(dir, tight)) {
+      List<Idefics3Answer> answers =
+          model.answer(
+              List.of(
+                  Idefics3Request.question("long?", List.of()),
+                  Idefics3Request.question(
+                      "big?", List.of(ReferenceFixtures.imageBytes("page_5.png")))));
+      assertEquals(Idefics3Answer.ErrorKind.PROMPT_TOO_LONG, answers.get(0).errorKind());
+      assertTrue(answers.get(0).error().contains("max_position_embeddings"));
+      assertEquals(Idefics3Answer.ErrorKind.TOO_MANY_PIXELS, answers.get(1).errorKind());
+      assertTrue(answers.get(1).error().contains("max_image_pixels"), answers.get(1).error());
+    }
+  }
+}
