@@ -25,21 +25,25 @@ public final class ReferenceFixtures {
 
   private ReferenceFixtures() {}
 
-  /** model-loader/src/test/resources/reference, found from the module or the repository root. */
+  /**
+   * model-loader/src/test/resources/reference, found from model-loader, from a sibling module (udf,
+   * job) or from the repository root.
+   */
   public static Path root() {
     for (Path candidate :
         new Path[] {
           Path.of("src/test/resources/reference"),
+          Path.of("../model-loader/src/test/resources/reference"),
           Path.of("model-loader/src/test/resources/reference")
         }) {
       if (Files.isDirectory(candidate)) {
-        return candidate.toAbsolutePath();
+        return candidate.toAbsolutePath().normalize();
       }
     }
     throw new IllegalStateException(
         "reference fixtures not found from "
             + Path.of("").toAbsolutePath()
-            + "; run the tests from the repository root or the model-loader module");
+            + "; run the tests from the repository root, model-loader or a sibling module");
   }
 
   public static Path checkpoint(String name) {

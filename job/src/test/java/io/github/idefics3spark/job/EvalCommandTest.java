@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,22 +53,7 @@ class EvalCommandTest {
     spark.stop();
   }
 
-  /** The exit status, standard output and standard error of one command line. */
-  record Outcome(int status, String out, String err) {}
-
-  static Outcome run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status =
-        Idefics3Job.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Outcome(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-  }
-
-  private static Outcome eval(String benchmark, Path input, Path output, String... more) {
+  private static JobRun eval(String benchmark, Path input, Path output, String... more) {
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -92,7 +74,7 @@ class EvalCommandTest {
                 "4",
                 "--image-splitting=false"));
     args.addAll(Arrays.asList(more));
-    return run(args.toArray(String[]::new));
+    return JobRun.of(args.toArray(String[]::new));
   }
 
   static byte[] image(String name) {
@@ -105,12 +87,6 @@ class EvalCommandTest {
 
   static Row hfImage(String name) {
     return RowFactory.create(image(name), name);
-  }
-
-  static Path write(String name, StructType schema, List<Row> rows) {
-    Path path = dir.resolve(name);
-    spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path.toString());
-    return path;
   }
 
   static JsonNode json(Path file) throws IOException {
@@ -133,7 +109,7 @@ class EvalCommandTest {
   private static JsonNode evalAndCheck(
       String benchmark, Path input, Map<String, String> expectedPrompts) throws IOException {
     Path output = dir.resolve(benchmark + "-out");
-    Outcome outcome = eval(benchmark, input, output);
+    JobRun outcome = eval(benchmark, input, output);
     assertEquals(0, outcome.status(), outcome.err() + outcome.out());
     assertTrue(outcome.out().contains(benchmark + ": "), outcome.out());
 
@@ -161,8 +137,8 @@ class EvalCommandTest {
     assertEquals(0, metrics.get("failed").asInt());
 
     Path rescored = dir.resolve(benchmark + "-rescored");
-    Outcome score =
-        run(
+    JobRun score =
+        JobRun.of(
             "score",
             "--benchmark",
             benchmark,
@@ -209,7 +185,9 @@ class EvalCommandTest {
   @Test
   void docVqaValidationIsScoredWithAnlsByQuestionType() throws IOException {
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "docvqa",
             HfDatasets.DOCVQA,
             List.of(
@@ -235,14 +213,16 @@ class EvalCommandTest {
   @Test
   void docVqaTestSplitWritesTheSubmissionFile() throws IOException {
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "docvqa-test",
             HfDatasets.DOCVQA,
             List.of(
                 docVqaRow("57344", "What is the total?", "page_5.png", null),
                 docVqaRow("57345", "Who signed it?", "page_10.png", null)));
     Path output = dir.resolve("docvqa-test-out");
-    Outcome outcome = eval("docvqa", input, output);
+    JobRun outcome = eval("docvqa", input, output);
     assertEquals(0, outcome.status(), outcome.err());
     JsonNode metrics = json(output.resolve("metrics.json"));
     assertTrue(metrics.get("overall").isNull());
@@ -271,7 +251,9 @@ class EvalCommandTest {
             .add("ocr", DataTypes.StringType)
             .add("data_split", DataTypes.StringType);
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "infovqa",
             schema,
             List.of(
@@ -347,7 +329,7 @@ class EvalCommandTest {
     JsonNode metrics =
         evalAndCheck(
             "textvqa",
-            write("textvqa", schema, rows),
+            HfDatasets.write(spark, dir, "textvqa", schema, rows),
             Map.of(
                 "34602", TextVqa.prompt("what brand is this camera?"),
                 "34603", TextVqa.prompt("WHAT is written?")));
@@ -376,7 +358,9 @@ class EvalCommandTest {
             .add("question_type", DataTypes.StringType)
             .add("subfield", DataTypes.StringType);
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmmu",
             schema,
             List.of(
@@ -450,7 +434,9 @@ class EvalCommandTest {
             .add("l2_category", DataTypes.StringType)
             .add("meta_info", new StructType().add("source", DataTypes.StringType));
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmstar",
             schema,
             List.of(
@@ -493,7 +479,9 @@ class EvalCommandTest {
   @Test
   void mathVistaIsScoredByTheOfficialMetadataFields() throws IOException {
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mathvista",
             HfDatasets.MATHVISTA,
             List.of(
@@ -575,12 +563,14 @@ class EvalCommandTest {
             .add("image", IMAGE)
             .add("answers", STRINGS);
     Path input =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "docvqa-no-types",
             schema,
             List.<Row>of(RowFactory.create("1", "Q?", hfImage("page_5.png"), new String[] {"a"})));
     Path output = dir.resolve("no-types-out");
-    Outcome outcome = eval("docvqa", input, output);
+    JobRun outcome = eval("docvqa", input, output);
     assertEquals(2, outcome.status(), outcome.out());
     assertTrue(outcome.err().startsWith("eval: --input " + input), outcome.err());
     assertTrue(
@@ -590,7 +580,7 @@ class EvalCommandTest {
         outcome.err());
     assertFalse(Files.exists(output.resolve("answers")), "no inference ran");
 
-    Outcome wrongType = eval("mmmu", input, dir.resolve("mmmu-on-docvqa"), "--limit", "1");
+    JobRun wrongType = eval("mmmu", input, dir.resolve("mmmu-on-docvqa"), "--limit", "1");
     assertEquals(2, wrongType.status());
     assertTrue(wrongType.err().contains("no column 'options'"), wrongType.err());
     assertTrue(wrongType.err().contains("no column 'id'"), wrongType.err());
@@ -607,7 +597,9 @@ class EvalCommandTest {
             .add("answer", DataTypes.StringType)
             .add("image_1", IMAGE);
     Path badOptions =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmmu-bad-options",
             mmmu,
             List.<Row>of(
@@ -618,7 +610,7 @@ class EvalCommandTest {
                     "multiple-choice",
                     "A",
                     hfImage("page_5.png"))));
-    Outcome options = eval("mmmu", badOptions, dir.resolve("bad-options-out"));
+    JobRun options = eval("mmmu", badOptions, dir.resolve("bad-options-out"));
     assertEquals(2, options.status());
     assertTrue(
         options.err().contains("the options of question validation_Art_1 are not a Python list"),
@@ -626,11 +618,13 @@ class EvalCommandTest {
     assertFalse(Files.exists(dir.resolve("bad-options-out").resolve("answers")));
 
     Path badId =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmmu-bad-id",
             mmmu,
             List.<Row>of(RowFactory.create("q1", "Q?", "[]", "open", "1", hfImage("page_5.png"))));
-    Outcome id = eval("mmmu", badId, dir.resolve("bad-id-out"));
+    JobRun id = eval("mmmu", badId, dir.resolve("bad-id-out"));
     assertEquals(2, id.status());
     assertTrue(id.err().contains("MMMU question id 'q1' does not name a category"), id.err());
 
@@ -643,12 +637,14 @@ class EvalCommandTest {
             .add("category", DataTypes.StringType)
             .add("l2_category", DataTypes.StringType);
     Path badCategory =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmstar-bad-category",
             mmstar,
             List.<Row>of(
                 RowFactory.create(1L, "Q?", hfImage("page_5.png"), "A", "math", "cooking")));
-    Outcome category = eval("mmstar", badCategory, dir.resolve("bad-category-out"));
+    JobRun category = eval("mmstar", badCategory, dir.resolve("bad-category-out"));
     assertEquals(2, category.status());
     assertTrue(
         category.err().contains("category 'math' with l2_category 'cooking' is not one of"),
@@ -658,14 +654,15 @@ class EvalCommandTest {
 
   @Test
   void anUnknownBenchmarkIsRefusedListingTheKnownOnes() {
-    Outcome outcome = eval("vqav2", dir.resolve("none"), dir.resolve("none-out"));
+    JobRun outcome = eval("vqav2", dir.resolve("none"), dir.resolve("none-out"));
     assertEquals(2, outcome.status());
     assertEquals(
         "eval: setting benchmark is 'vqav2' (option --benchmark), expected one of"
             + " docvqa|infographicvqa|textvqa|mmmu|mmstar|mathvista\n",
         outcome.err());
-    Outcome score =
-        run("score", "--benchmark", "gqa", "--input", "p", "--output", dir.resolve("o").toString());
+    JobRun score =
+        JobRun.of(
+            "score", "--benchmark", "gqa", "--input", "p", "--output", dir.resolve("o").toString());
     assertEquals(2, score.status());
     assertTrue(score.err().contains("expected one of docvqa|"), score.err());
   }

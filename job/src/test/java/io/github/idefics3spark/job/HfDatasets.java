@@ -1,12 +1,17 @@
 package io.github.idefics3spark.job;
 
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
  * The Hugging Face dataset layouts of shared/spec/benchmarks.md, column for column as the datasets'
- * Parquet files hold them, for tests that write small files in those layouts.
+ * Parquet files hold them, and the one writer of the small Parquet files the tests make in those
+ * layouts (and in any other: predictions, manifests).
  */
 final class HfDatasets {
   static final ArrayType STRINGS = DataTypes.createArrayType(DataTypes.StringType);
@@ -55,4 +60,16 @@ final class HfDatasets {
           .add("query", DataTypes.StringType);
 
   private HfDatasets() {}
+
+  /** Writes the rows as one Parquet file in the folder {@code dir/name}; returns that folder. */
+  static Path write(SparkSession spark, Path dir, String name, StructType schema, List<Row> rows) {
+    Path path = dir.resolve(name);
+    write(spark, path.toString(), schema, rows);
+    return path;
+  }
+
+  /** Writes the rows as one Parquet file in the folder at a Hadoop location (a path, s3a:). */
+  static void write(SparkSession spark, String location, StructType schema, List<Row> rows) {
+    spark.createDataFrame(rows, schema).coalesce(1).write().parquet(location);
+  }
 }

@@ -46,12 +46,6 @@ class HfParquetInputTest {
     spark.stop();
   }
 
-  private static Path write(String name, StructType schema, List<Row> rows) {
-    Path path = dir.resolve(name);
-    spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path.toString());
-    return path;
-  }
-
   private static Row image(byte[] bytes, String path) {
     return RowFactory.create(bytes, path);
   }
@@ -84,7 +78,9 @@ class HfParquetInputTest {
   @Test
   void docVqa() {
     Path file =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "docvqa",
             HfDatasets.DOCVQA,
             List.of(
@@ -151,7 +147,9 @@ class HfParquetInputTest {
             .add("question_type", DataTypes.StringType)
             .add("subfield", DataTypes.StringType);
     Path file =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmmu",
             schema,
             List.of(
@@ -184,7 +182,9 @@ class HfParquetInputTest {
   @Test
   void mathVistaReadsTheDecodedImageAndTheQuery() {
     Path file =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mathvista",
             HfDatasets.MATHVISTA,
             List.of(
@@ -223,7 +223,9 @@ class HfParquetInputTest {
   @Test
   void mmStarAndTextVqaIdsAreTheirOwn() {
     Path mmstar =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmstar",
             new StructType()
                 .add("index", DataTypes.LongType)
@@ -239,7 +241,9 @@ class HfParquetInputTest {
     assertEquals("style", row.getAs("l2_category"));
 
     Path textvqa =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "textvqa",
             new StructType()
                 .add("image_id", DataTypes.StringType)
@@ -261,7 +265,8 @@ class HfParquetInputTest {
   void aParquetFileWithoutImageStructsIsAManifestAndMissingColumnsAreNamed() {
     StructType schema =
         new StructType().add("id", DataTypes.StringType).add("image", DataTypes.StringType);
-    Path plain = write("plain", schema, List.of(RowFactory.create("a", "x.png")));
+    Path plain =
+        HfDatasets.write(spark, dir, "plain", schema, List.of(RowFactory.create("a", "x.png")));
     JobInput.Read read =
         JobInput.read(
             spark,
@@ -276,7 +281,12 @@ class HfParquetInputTest {
             .add("docId", DataTypes.IntegerType)
             .add("image", IMAGE);
     Path noQuestion =
-        write("no-question", docvqa, List.of(RowFactory.create("1", 2, image(page, null))));
+        HfDatasets.write(
+            spark,
+            dir,
+            "no-question",
+            docvqa,
+            List.of(RowFactory.create("1", 2, image(page, null))));
     JobInputException e = assertThrows(JobInputException.class, () -> read(noQuestion, Task.VQA));
     assertTrue(
         e.getMessage().contains("(DocVQA layout) has no question column (looked for question)"),

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,35 +17,20 @@ import org.junit.jupiter.api.io.TempDir;
 class Idefics3JobTest {
   @TempDir Path dir;
 
-  /** The exit status, standard output and standard error of one command line. */
-  private record Outcome(int status, String out, String err) {}
-
-  private static Outcome run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status =
-        Idefics3Job.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Outcome(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-  }
-
   @Test
   void helpListsTheCommands() {
-    Outcome outcome = run("--help");
+    JobRun outcome = JobRun.of("--help");
     assertEquals(0, outcome.status());
     for (String command : List.of("caption", "vqa", "eval", "score", "convert")) {
       assertTrue(outcome.out().contains("\n  " + command + " "), outcome.out());
     }
-    assertEquals(2, run().status());
+    assertEquals(2, JobRun.of().status());
   }
 
   @Test
   void commandHelpListsEveryOptionWithItsHelp() {
     for (Task task : Task.values()) {
-      Outcome outcome = run(task.command(), "--help");
+      JobRun outcome = JobRun.of(task.command(), "--help");
       assertEquals(0, outcome.status());
       for (JobOption option : JobOption.values()) {
         assertEquals(
@@ -65,12 +47,12 @@ class Idefics3JobTest {
 
   @Test
   void wrongCommandsAndSettingsExitWithTwoBeforeAnySparkWork() {
-    Outcome unknown = run("describe", "--input", "x");
+    JobRun unknown = JobRun.of("describe", "--input", "x");
     assertEquals(2, unknown.status());
     assertTrue(unknown.err().startsWith("unknown command 'describe'"), unknown.err());
 
-    Outcome wrong =
-        run("caption", "--input", "x", "--output", "y", "--model", "m", "--top-k", "-1");
+    JobRun wrong =
+        JobRun.of("caption", "--input", "x", "--output", "y", "--model", "m", "--top-k", "-1");
     assertEquals(2, wrong.status());
     assertEquals(
         "caption: setting top-k is '-1' (option --top-k), expected a whole number >= 0\n",
@@ -82,8 +64,8 @@ class Idefics3JobTest {
   void credentialsInAUriAreNeverPrinted() {
     for (String input :
         List.of("nope://AKIA:s3cr3tKey@bucket/x", "file://AKIA:s3cr3tKey@/no/such/folder")) {
-      Outcome outcome =
-          run(
+      JobRun outcome =
+          JobRun.of(
               "caption",
               "--input",
               input,
@@ -100,8 +82,8 @@ class Idefics3JobTest {
 
   @Test
   void aMissingInputIsOneClearMessage() {
-    Outcome outcome =
-        run(
+    JobRun outcome =
+        JobRun.of(
             "caption",
             "--input",
             dir.resolve("nothing-here").toString(),
@@ -130,8 +112,8 @@ class Idefics3JobTest {
             {images.resolve("captions").toString(), "lies inside --input"},
             {SparkTestSession.TINY_CHECKPOINT.resolve("out").toString(), "lies inside --model"}
           }) {
-        Outcome outcome =
-            run(
+        JobRun outcome =
+            JobRun.of(
                 "caption",
                 "--input",
                 images.toString(),
@@ -154,8 +136,8 @@ class Idefics3JobTest {
       assertTrue(Files.notExists(images.resolve("captions")));
       assertTrue(Files.notExists(SparkTestSession.TINY_CHECKPOINT.resolve("out")));
 
-      Outcome foreign =
-          run(
+      JobRun foreign =
+          JobRun.of(
               "caption",
               "--input",
               images.toString(),
@@ -169,8 +151,8 @@ class Idefics3JobTest {
           foreign.err().contains("holds todo.txt, which this job did not write"), foreign.err());
       assertEquals("keep me", Files.readString(notes.resolve("todo.txt")));
 
-      Outcome tooManyTokens =
-          run(
+      JobRun tooManyTokens =
+          JobRun.of(
               "caption",
               "--input",
               images.toString(),
@@ -205,8 +187,8 @@ class Idefics3JobTest {
     System.setProperty("spark.master", "local[2]");
     System.setProperty("spark.ui.enabled", "false");
     try {
-      Outcome outcome =
-          run(
+      JobRun outcome =
+          JobRun.of(
               "caption",
               "--input",
               images.toString(),

@@ -148,8 +148,7 @@ class ManifestInputTest {
             RowFactory.create(
                 7L, png, List.of("scans/page_10.png", "scans/page_5.png").toArray(), "Compare"),
             RowFactory.create(8L, null, null, "Nothing"));
-    Path manifest = dir.resolve("manifest-parquet");
-    spark.createDataFrame(data, schema).coalesce(1).write().parquet(manifest.toString());
+    Path manifest = HfDatasets.write(spark, dir, "manifest-parquet", schema, data);
     Map<String, Row> rows =
         read(
             config(

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.io.Reader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -130,21 +128,6 @@ class S3ProxyJobTest {
     }
   }
 
-  private static String[] outcome(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status =
-        Idefics3Job.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new String[] {
-      String.valueOf(status),
-      out.toString(StandardCharsets.UTF_8),
-      err.toString(StandardCharsets.UTF_8)
-    };
-  }
-
   @Test
   void imagesAndModelFromS3ParquetToS3ThroughTheMagicCommitterThenResume() throws IOException {
     List<String> args =
@@ -164,10 +147,10 @@ class S3ProxyJobTest {
                 "--image-splitting=false",
                 "--partitions",
                 "2"));
-    String[] first = outcome(args.toArray(String[]::new));
-    assertEquals("0", first[0], first[2]);
-    assertTrue(first[1].contains("rows: 5 written"), first[1]);
-    assertTrue(first[1].contains("errors: 1 (EMPTY_IMAGE 1)"), first[1]);
+    JobRun first = JobRun.of(args.toArray(String[]::new));
+    assertEquals(0, first.status(), first.err());
+    assertTrue(first.out().contains("rows: 5 written"), first.out());
+    assertTrue(first.out().contains("errors: 1 (EMPTY_IMAGE 1)"), first.out());
 
     Dataset<Row> written = spark.read().parquet("s3a://bucket/runs/captions");
     assertEquals(5, written.count());
@@ -194,13 +177,13 @@ class S3ProxyJobTest {
     }
 
     // resume: a rerun skips every id already written and writes nothing twice
-    String[] again = outcome(args.toArray(String[]::new));
-    assertEquals("0", again[0], again[2]);
-    assertTrue(again[1].contains("rows: 0 written, 5 skipped"), again[1]);
+    JobRun again = JobRun.of(args.toArray(String[]::new));
+    assertEquals(0, again.status(), again.err());
+    assertTrue(again.out().contains("rows: 0 written, 5 skipped"), again.out());
     assertEquals(5, spark.read().parquet("s3a://bucket/runs/captions").count());
 
     // the secret key reaches neither output stream
-    for (String text : List.of(first[1], first[2], again[1], again[2])) {
+    for (String text : List.of(first.out(), first.err(), again.out(), again.err())) {
       assertFalse(text.contains(SECRET_KEY));
     }
   }
@@ -225,10 +208,10 @@ class S3ProxyJobTest {
                       + " \"batch\": \"b2\"}")
               .getBytes(StandardCharsets.UTF_8));
     }
-    String[] manifest =
-        outcome(vqa("s3a://bucket/manifests/q.jsonl", "s3a://bucket/runs/manifest-answers"));
-    assertEquals("0", manifest[0], manifest[2]);
-    assertTrue(manifest[1].contains("rows: 3 written"), manifest[1]);
+    JobRun manifest =
+        JobRun.of(vqa("s3a://bucket/manifests/q.jsonl", "s3a://bucket/runs/manifest-answers"));
+    assertEquals(0, manifest.status(), manifest.err());
+    assertTrue(manifest.out().contains("rows: 3 written"), manifest.out());
     Dataset<Row> answers = spark.read().parquet("s3a://bucket/runs/manifest-answers");
     assertEquals(3, answers.count());
     Row m1 = answers.where("id = 'm1'").first();
@@ -241,25 +224,24 @@ class S3ProxyJobTest {
 
     // DocVQA's Hugging Face layout: the page's bytes inside the Parquet file
     byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
-    spark
-        .createDataFrame(
-            List.of(
-                RowFactory.create(
-                    "49153",
-                    "What is the date?",
-                    new String[] {"form"},
-                    RowFactory.create(page, "page_5.png"),
-                    14465,
-                    "pybv0228",
-                    "81",
-                    new String[] {"1975"},
-                    "val")),
-            HfDatasets.DOCVQA)
-        .write()
-        .parquet("s3a://bucket/datasets/docvqa/validation");
-    String[] hf =
-        outcome(vqa("s3a://bucket/datasets/docvqa/validation", "s3a://bucket/runs/docvqa"));
-    assertEquals("0", hf[0], hf[2]);
+    HfDatasets.write(
+        spark,
+        "s3a://bucket/datasets/docvqa/validation",
+        HfDatasets.DOCVQA,
+        List.of(
+            RowFactory.create(
+                "49153",
+                "What is the date?",
+                new String[] {"form"},
+                RowFactory.create(page, "page_5.png"),
+                14465,
+                "pybv0228",
+                "81",
+                new String[] {"1975"},
+                "val")));
+    JobRun hf =
+        JobRun.of(vqa("s3a://bucket/datasets/docvqa/validation", "s3a://bucket/runs/docvqa"));
+    assertEquals(0, hf.status(), hf.err());
     Row answer = spark.read().parquet("s3a://bucket/runs/docvqa").first();
     assertEquals("49153", answer.getAs("id"));
     assertTrue(answer.isNullAt(answer.fieldIndex("error")), () -> answer.getAs("error"));

@@ -48,17 +48,11 @@ class ScoreCommandTest {
     spark.stop();
   }
 
-  private static Path write(String name, StructType schema, List<Row> rows) {
-    Path path = dir.resolve(name);
-    spark.createDataFrame(rows, schema).write().parquet(path.toString());
-    return path;
-  }
-
   /** Runs score; returns the metrics file. */
   private static JsonNode score(String benchmark, Path predictions) throws IOException {
     Path output = dir.resolve(benchmark + "-" + predictions.getFileName() + "-scored");
-    EvalCommandTest.Outcome outcome =
-        EvalCommandTest.run(
+    JobRun outcome =
+        JobRun.of(
             "score",
             "--benchmark",
             benchmark,
@@ -89,7 +83,9 @@ class ScoreCommandTest {
             .add("answers", STRINGS)
             .add("answer", DataTypes.StringType);
     Path p =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "docvqa",
             schema,
             List.of(
@@ -127,7 +123,9 @@ class ScoreCommandTest {
     String[] two = {"two", "two", "two", "2", "2", "2", "2", "2", "2", "2"};
     String[] yesNo = {"yes", "yes", "no", "no", "no", "no", "no", "no", "no", "no"};
     Path p =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "textvqa",
             schema,
             List.of(
@@ -153,7 +151,9 @@ class ScoreCommandTest {
             .add("input_answer", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
     Path p =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmmu",
             schema,
             List.of(
@@ -229,7 +229,7 @@ class ScoreCommandTest {
       }
     }
     assertEquals(900, rows.size());
-    JsonNode metrics = score("mmmu", write("mmmu-" + model, schema, rows));
+    JsonNode metrics = score("mmmu", HfDatasets.write(spark, dir, "mmmu-" + model, schema, rows));
 
     // python main_parse_and_eval.py --path example_outputs/<model> --subject ALL; print_results.py
     JsonNode expected =
@@ -271,7 +271,9 @@ class ScoreCommandTest {
             .add("l2_category", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
     Path p =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmstar",
             schema,
             List.of(
@@ -312,7 +314,9 @@ class ScoreCommandTest {
     Row english = RowFactory.create("english", new String[] {"algebraic reasoning"}, "A");
     Row chinese = RowFactory.create("chinese", new String[] {"arithmetic reasoning"}, "B");
     Path p =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mathvista",
             schema,
             List.of(
@@ -364,13 +368,15 @@ class ScoreCommandTest {
             .add("question_type", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
     Path p =
-        write(
+        HfDatasets.write(
+            spark,
+            dir,
             "mmmu-no-options",
             schema,
             List.<Row>of(RowFactory.create("validation_Art_1", "open", "x")));
     Path output = dir.resolve("no-options-out");
-    EvalCommandTest.Outcome outcome =
-        EvalCommandTest.run(
+    JobRun outcome =
+        JobRun.of(
             "score", "--benchmark", "mmmu", "--input", p.toString(), "--output", output.toString());
     assertEquals(2, outcome.status());
     assertTrue(outcome.err().contains("no column 'options'"), outcome.err());

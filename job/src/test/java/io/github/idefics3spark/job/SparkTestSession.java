@@ -1,29 +1,16 @@
 package io.github.idefics3spark.job;
 
+import io.github.idefics3spark.ReferenceFixtures;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
 
 /** The local Spark session of one test class: local[2], no UI, few shuffle partitions. */
 final class SparkTestSession {
   /** The bundled sample images (model-loader's reference fixtures). */
-  static final Path IMAGES =
-      Path.of("..", "model-loader", "src", "test", "resources", "reference", "images")
-          .toAbsolutePath()
-          .normalize();
+  static final Path IMAGES = ReferenceFixtures.root().resolve("images");
 
   /** The bundled tiny SmolVLM-shaped checkpoint, random weights. */
-  static final Path TINY_CHECKPOINT =
-      Path.of(
-              "..",
-              "model-loader",
-              "src",
-              "test",
-              "resources",
-              "reference",
-              "checkpoints",
-              "tiny-smolvlm")
-          .toAbsolutePath()
-          .normalize();
+  static final Path TINY_CHECKPOINT = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
 
   private SparkTestSession() {}
 

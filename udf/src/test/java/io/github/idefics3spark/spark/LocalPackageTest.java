@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
@@ -50,7 +51,9 @@ class LocalPackageTest {
     HADOOP.setBoolean("fs.other.impl.disable.cache", true);
     converted =
         LocalPackage.resolve(
-            TestFixtures.tinyCheckpoint().toString(), HADOOP, shared.resolve("cache"));
+            ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(),
+            HADOOP,
+            shared.resolve("cache"));
   }
 
   private static String other(Path local) {
@@ -90,7 +93,9 @@ class LocalPackageTest {
     FileTime written = Files.getLastModifiedTime(converted.resolve(Idefics3Package.MANIFEST));
     Path again =
         LocalPackage.resolve(
-            TestFixtures.tinyCheckpoint().toString(), HADOOP, shared.resolve("cache"));
+            ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(),
+            HADOOP,
+            shared.resolve("cache"));
     assertEquals(converted, again);
     assertEquals(written, Files.getLastModifiedTime(again.resolve(Idefics3Package.MANIFEST)));
     assertEquals(List.of(converted.getFileName().toString()), entries(shared.resolve("cache")));
@@ -148,7 +153,7 @@ class LocalPackageTest {
   @Test
   void aRemoteCheckpointIsCopiedAndConverted() throws IOException {
     Path remote = cache.getParent().resolve(cache.getFileName() + "-remote").resolve("ckpt");
-    copyTree(TestFixtures.tinyCheckpoint(), remote);
+    copyTree(ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM), remote);
     Path local = LocalPackage.resolve(other(remote), HADOOP, cache);
     assertTrue(Files.isRegularFile(local.resolve("saved_model.pb")));
     assertEquals(List.of(local.getFileName().toString()), entries(cache), "no staging left");
@@ -224,7 +229,8 @@ class LocalPackageTest {
     }
     LocalPackage.checkReachable("shipped-with-archives", HADOOP); // only executors may see it
     LocalPackage.checkReachable(other(converted), HADOOP);
-    LocalPackage.checkReachable(TestFixtures.tinyCheckpoint().toString(), HADOOP);
+    LocalPackage.checkReachable(
+        ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(), HADOOP);
   }
 
   private static final String WEIGHTS = "variables/variables.data-00000-of-00001";

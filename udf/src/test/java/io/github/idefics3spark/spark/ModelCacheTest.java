@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
@@ -37,7 +38,9 @@ class ModelCacheTest {
 
   @BeforeAll
   static void convert() throws IOException {
-    converted = LocalPackage.resolve(TestFixtures.tinyCheckpoint().toString(), HADOOP, CACHE);
+    converted =
+        LocalPackage.resolve(
+            ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(), HADOOP, CACHE);
   }
 
   @Test

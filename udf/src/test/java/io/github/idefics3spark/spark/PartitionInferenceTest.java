@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
@@ -68,7 +69,8 @@ class PartitionInferenceTest {
             .config("spark.sql.shuffle.partitions", "4")
             .getOrCreate();
     settings =
-        InferenceSettings.of(TestFixtures.tinyCheckpoint().toString(), MODEL)
+        InferenceSettings.of(
+                ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(), MODEL)
             .withCacheDir(CACHE.toString())
             .withSortWindowBatches(2);
     loadsBefore = ModelCache.loads();
@@ -122,7 +124,7 @@ class PartitionInferenceTest {
   private static List<Row> goodRequests() {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < IMAGES.size(); i++) {
-      byte[] bytes = TestFixtures.imageBytes(IMAGES.get(i));
+      byte[] bytes = ReferenceFixtures.imageBytes(IMAGES.get(i));
       rows.add(
           request(
               "img-" + i,
@@ -134,8 +136,8 @@ class PartitionInferenceTest {
         request(
             "two",
             List.of(
-                image(TestFixtures.imageBytes("tile_64x64.png"), null),
-                image(TestFixtures.imageBytes("gray_40x29.png"), null)),
+                image(ReferenceFixtures.imageBytes("tile_64x64.png"), null),
+                image(ReferenceFixtures.imageBytes("gray_40x29.png"), null)),
             "Compare the two pictures.",
             null));
     rows.add(request("text", List.of(), "What is two plus two?", null));
@@ -196,8 +198,8 @@ class PartitionInferenceTest {
 
   @Test
   void badRowsGetTheirErrorAndTheOthersTheirAnswers() {
-    byte[] page = TestFixtures.imageBytes("tile_64x64.png");
-    String path = TestFixtures.image("landscape_49x31.jpg").toString();
+    byte[] page = ReferenceFixtures.imageBytes("tile_64x64.png");
+    String path = ReferenceFixtures.image("landscape_49x31.jpg").toString();
     List<Row> rows = new ArrayList<>(goodRequests());
     rows.add(request("zero-bytes", List.of(image(new byte[0], "zero.png")), "What?", null));
     rows.add(
@@ -280,8 +282,8 @@ class PartitionInferenceTest {
   @Test
   void imageMarkersPlaceTheImagesWhereTheQuestionNamesThemOnlyWhenTrue() throws IOException {
     StructType schema = REQUESTS.add(InferenceSchema.IMAGE_MARKERS, DataTypes.BooleanType);
-    byte[] first = TestFixtures.imageBytes("tile_64x64.png");
-    byte[] second = TestFixtures.imageBytes("gray_40x29.png");
+    byte[] first = ReferenceFixtures.imageBytes("tile_64x64.png");
+    byte[] second = ReferenceFixtures.imageBytes("gray_40x29.png");
     String question = "Is <image 2> darker than <image 1>?";
     List<Row> rows = new ArrayList<>();
     for (Boolean markers : Arrays.asList(true, false, null)) {

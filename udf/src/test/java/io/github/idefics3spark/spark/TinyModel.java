@@ -1,5 +1,6 @@
 package io.github.idefics3spark.spark;
 
+import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
@@ -28,15 +29,15 @@ public final class TinyModel implements AutoCloseable {
 
   /** The Hugging Face checkpoint folder, converted on first use. */
   public static String uri() {
-    return TestFixtures.tinyCheckpoint().toString();
+    return ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString();
   }
 
   public static byte[] imageBytes(String name) {
-    return TestFixtures.imageBytes(name);
+    return ReferenceFixtures.imageBytes(name);
   }
 
   public static String imagePath(String name) {
-    return TestFixtures.image(name).toString();
+    return ReferenceFixtures.image(name).toString();
   }
 
   /** A local[2] session without the UI, as every Spark test class starts one. */
