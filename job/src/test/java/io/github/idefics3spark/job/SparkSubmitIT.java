@@ -68,6 +68,27 @@ class SparkSubmitIT {
         .start();
   }
 
+  /** The arguments of a caption run of the job jar with the tiny model, then {@code more}. */
+  private String[] caption(Path images, Path output, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--class",
+                Idefics3Job.class.getName(),
+                "JOB_JAR",
+                "caption",
+                "--input",
+                images.toString(),
+                "--model",
+                SparkTestSession.TINY_CHECKPOINT.toString(),
+                "--model-cache",
+                dir.resolve("cache").toString(),
+                "--output",
+                output.toString()));
+    args.addAll(Arrays.asList(more));
+    return args.toArray(String[]::new);
+  }
+
   @Test
   void aJobKilledMidRunIsFinishedByResumeWithEachIdOnce() throws Exception {
     Path images = Files.createDirectories(dir.resolve("many"));
@@ -80,27 +101,17 @@ class SparkSubmitIT {
           images.resolve(String.format("%02d-%s", i, sample)));
     }
     Path output = dir.resolve("killed-captions");
-    String[] args = {
-      "--class",
-      Idefics3Job.class.getName(),
-      "JOB_JAR",
-      "caption",
-      "--input",
-      images.toString(),
-      "--model",
-      SparkTestSession.TINY_CHECKPOINT.toString(),
-      "--model-cache",
-      dir.resolve("cache").toString(),
-      "--output",
-      output.toString(),
-      "--max-new-tokens",
-      "4",
-      "--batch-size",
-      "1",
-      "--image-splitting=false",
-      "--partitions",
-      "24"
-    };
+    String[] args =
+        caption(
+            images,
+            output,
+            "--max-new-tokens",
+            "4",
+            "--batch-size",
+            "1",
+            "--image-splitting=false",
+            "--partitions",
+            "24");
     Process first = start("first", args);
     // kill -9 as soon as some task has committed its output and before the job commits
     Path committedTasks = output.resolve("_temporary/0");
@@ -149,23 +160,14 @@ class SparkSubmitIT {
     Path output = dir.resolve("captions");
     Submitted run =
         submit(
-            "--class",
-            Idefics3Job.class.getName(),
-            "JOB_JAR",
-            "caption",
-            "--input",
-            images.toString(),
-            "--model",
-            SparkTestSession.TINY_CHECKPOINT.toString(),
-            "--model-cache",
-            dir.resolve("cache").toString(),
-            "--output",
-            output.toString(),
-            "--max-new-tokens",
-            "3",
-            "--image-splitting=false",
-            "--preview",
-            "4");
+            caption(
+                images,
+                output,
+                "--max-new-tokens",
+                "3",
+                "--image-splitting=false",
+                "--preview",
+                "4"));
     assertEquals(0, run.status(), run.err());
     assertTrue(run.out().contains("rows: 4 written"), run.out());
     assertTrue(run.out().contains("errors: 1 (EMPTY_IMAGE 1)"), run.out());

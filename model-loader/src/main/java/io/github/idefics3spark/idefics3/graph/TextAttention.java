@@ -9,7 +9,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.TensorStridedSliceUpdate;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
@@ -87,10 +86,10 @@ final class TextAttention<T extends TNumber> {
         tf.reshape(
             q, DynamicShape.of(tf, batch, kvHeads, tf.math.mul(seq, tf.constant(group)), headDim));
     Operand<T> scores =
-        scale(ComputeDtype.batchMatMul(tf, grouped, attended.keys(), true)); // (B, kv, gL, keys)
+        ComputeDtype.batchMatMul(tf, grouped, attended.keys(), true); // (B, kv, gL, keys)
     scores =
         tf.reshape(scores, DynamicShape.of(tf, batch, heads, seq, keys)); // (B, heads, L, keys)
-    Operand<T> probs = softmax32(tf.math.add(scores, mask));
+    Operand<T> probs = EagerAttention.weights(tf, scores, mask, headDim);
     probs =
         tf.reshape(
             probs, DynamicShape.of(tf, batch, kvHeads, tf.math.mul(seq, tf.constant(group)), keys));
@@ -101,19 +100,6 @@ final class TextAttention<T extends TNumber> {
         tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})); // (B, L, heads, hd)
     context = tf.reshape(context, DynamicShape.of(tf, batch, seq, heads * headDim));
     return new Output<>(oProj.forward(context), attended);
-  }
-
-  /** x * hd^-0.5, the product taken in fp32 and rounded once (torch's scalar multiply). */
-  private Operand<T> scale(Operand<T> x) {
-    Operand<TFloat32> product =
-        tf.math.mul(
-            tf.dtypes.cast(x, TFloat32.class), tf.constant((float) Math.pow(headDim, -0.5)));
-    return tf.dtypes.cast(product, dtype);
-  }
-
-  /** Softmax over the last axis in fp32, rounded back to the dtype. */
-  private Operand<T> softmax32(Operand<T> x) {
-    return tf.dtypes.cast(tf.nn.softmax(tf.dtypes.cast(x, TFloat32.class)), dtype);
   }
 
   /** (B, L, n * hd) -> (B, n, L, hd). */

@@ -5,13 +5,11 @@ import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.Weights;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TNumber;
 
 /** Idefics3VisionAttention (SigLIP): bidirectional multi-head attention with biases. */
 final class VisionAttention<T extends TNumber> {
   private final Ops tf;
-  private final Class<T> dtype;
   private final int heads;
   private final int headDim;
   private final int hidden;
@@ -23,7 +21,6 @@ final class VisionAttention<T extends TNumber> {
 
   VisionAttention(Ops tf, Weights<T> weights, String prefix, Idefics3Config.Vision config) {
     this.tf = tf;
-    this.dtype = weights.dtype();
     this.heads = config.numAttentionHeads();
     this.headDim = config.headDim();
     this.hidden = config.hiddenSize();
@@ -44,26 +41,13 @@ final class VisionAttention<T extends TNumber> {
     Operand<T> q = splitHeads(qProj.forward(x)); // (F, heads, P, hd)
     Operand<T> k = splitHeads(kProj.forward(x));
     Operand<T> v = splitHeads(vProj.forward(x));
-    Operand<T> scores = scale(ComputeDtype.batchMatMul(tf, q, k, true)); // (F, heads, P, P)
-    Operand<T> weightsOfKeys = softmax32(tf.math.add(scores, keyBias));
+    Operand<T> scores = ComputeDtype.batchMatMul(tf, q, k, true); // (F, heads, P, P)
+    Operand<T> weightsOfKeys = EagerAttention.weights(tf, scores, keyBias, headDim);
     Operand<T> context = ComputeDtype.batchMatMul(tf, weightsOfKeys, v, false); // (F, heads, P, hd)
     context =
         tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})); // (F, P, heads, hd)
     context = tf.reshape(context, tf.constant(new int[] {-1, patches, hidden})); // (F, P, hidden)
     return outProj.forward(context);
-  }
-
-  /** x * hd^-0.5, the product taken in fp32 and rounded once (torch's scalar multiply). */
-  private Operand<T> scale(Operand<T> x) {
-    Operand<TFloat32> product =
-        tf.math.mul(
-            tf.dtypes.cast(x, TFloat32.class), tf.constant((float) Math.pow(headDim, -0.5)));
-    return tf.dtypes.cast(product, dtype);
-  }
-
-  /** Softmax over the last axis in fp32, rounded back to the dtype. */
-  private Operand<T> softmax32(Operand<T> x) {
-    return tf.dtypes.cast(tf.nn.softmax(tf.dtypes.cast(x, TFloat32.class)), dtype);
   }
 
   /** (F, P, hidden) -> (F, heads, P, hd). */
