@@ -2,7 +2,9 @@
 
 The official code is not part of this repository: pass the checkouts (or copies) of
   MMMU-Benchmark/MMMU (bb0b95a), GT-Vision-Lab/VQA (a013f00), MMStar-Benchmark/MMStar (88f243a),
-  lupantech/MathVista (53d5258), and QwenLM/Qwen-VL's eval_mm/infographicsvqa_eval.py (aa00ed0).
+  lupantech/MathVista (53d5258), QwenLM/Qwen-VL's eval_mm/infographicsvqa_eval.py (aa00ed0), and
+  facebookresearch/mmf's mmf/utils/m4c_evaluators.py (read at b0ffc7f; the file is unchanged since
+  2dc099a, 2020; it imports only `re`, so plain Python runs it).
 Python 3.11 with pandas 2.2 (the script indexes a Series by position, which pandas 3 refuses),
 Levenshtein 0.27 and tabulate; the other imports of those scripts
 (openai, datasets, cv2, PIL, word2number, vlmeval.smp) are stubbed here because the functions called
@@ -10,7 +12,10 @@ do not use them. VQA's vqaEval.py is Python 2: it is run after turning its two p
 into calls, nothing else changed.
 
   python make_official_expectations.py --mmmu MMMU --vqa VQA --mmstar MMStar \
-      --mathvista MathVista --rrc infographicsvqa_eval.py --out .
+      --mathvista MathVista --rrc infographicsvqa_eval.py --mmf m4c_evaluators.py --out .
+
+Each scorer's files are written only when its option is given (--mmmu_data with --mmmu), so
+`--mmf m4c_evaluators.py --out .` alone rewrites textvqa_cases.json.
 """
 
 import argparse
@@ -545,22 +550,85 @@ def mathvista_results(mathvista_dir, extract, score, out):
         dump(out, "mathvista_%s.json" % name, {"problems": problems, "scores": scores}, compact=True)
 
 
+# ----------------------------------------------------------------------------- TextVQA (mmf)
+
+
+def textvqa_cases(mmf_path):
+    """facebookresearch/mmf mmf/utils/m4c_evaluators.py (b0ffc7f; unchanged since 2dc099a):
+    EvalAIAnswerProcessor and TextVQAAccuracyEvaluator, the TextVQA authors' evaluator, run as is."""
+    m4c = load_module("m4c_evaluators", mmf_path)
+    ten = lambda *groups: [a for n, a in groups for _ in range(n)]
+    cases = [
+        ["two", ten((10, "2"))], ["2", ten((10, "two"))], ["Two", ten((5, "2"), (5, "two"))],
+        ["none", ten((10, "0"))], ["ten", ten((10, "10"))],
+        ["the cat", ten((10, "cat"))], ["a cat", ten((9, "cat"), (1, "the cat"))],
+        ["an apple", ten((10, "apple"))], ["The Cat.", ten((4, "cat"), (6, "dog"))],
+        ["Nokia.", ten((10, "nokia"))], ["NOKIA", ten((10, "Nokia"))],
+        ["coca-cola", ten((10, "coca cola"))], ["coca - cola", ten((10, "coca cola"))],
+        ["stop!", ten((10, "stop"))], ["stop !", ten((10, "stop"))], ["{x}", ten((10, "x"))],
+        ["{ x }", ten((7, "x"), (3, "y"))], ["3.5", ten((6, "3.5"), (4, "35"))],
+        ["3.5.", ten((10, "3.5"))], ["a.b.c", ten((10, "abc"))], ["end.", ten((5, "end"), (5, "x"))],
+        ["dont", ten((10, "don't"))], ["don't", ten((10, "dont"))], ["Im here", ten((10, "I'm here"))],
+        ["im here", ten((10, "i'm here"))], ["theyre", ten((10, "they're"))],
+        ["john's", ten((10, "johns"))], ["john's", ten((10, "john 's"))],
+        ["JOHN'S BAR", ten((10, "john's bar"))], ["yes\n", ten((10, "yes"))],
+        ["\tyes ", ten((5, "yes"), (5, "no"))], ["new\nyork", ten((10, "new york"))],
+        ["new\tyork", ten((10, "new york"))], ["  yes  ", ten((10, "yes"))],
+        ["1,000", ten((10, "1000"))], ["1,000", ten((10, "1,000"))],
+        ["1, 2", ten((10, "12"))], ["red,blue", ten((10, "redblue"))],
+        ["what?", ten((10, "what"))], ["why ?", ten((10, "why"))],
+        ["yes", ten((3, "yes"), (7, "no"))], ["yes", ten((2, "yes"), (8, "no"))],
+        ["yes", ten((1, "yes"), (9, "no"))], ["yes", ten((4, "yes"), (6, "no"))],
+        ["no", ten((10, "yes"))], ["", ten((10, ""))], ["", ten((5, ""), (5, "x"))],
+        ["x", ten((1, "x"), (1, "y"), (1, "z"), (1, "w"), (6, "v"))],
+        ["(a)", ten((5, "a"), (5, "b"))], ["@home #1", ten((10, "home #1"))],
+        ["<b>bold</b>", ten((10, "b bold /b"))], ["hello/world", ten((10, "hello world"))],
+        ["\u00a0yes\u00a0", ten((10, "yes"))], ["5\u00a0people", ten((10, "5 people"))],
+        ["." * 40 + "x", ten((10, "x"))], ["\u0663.5", ten((10, "\u06635"))],
+        ["it's", ten((10, "it 's"))], ["the", ten((10, "a"))],
+    ]
+    ev = m4c.TextVQAAccuracyEvaluator()
+    questions = []
+    for pred, answers in cases:
+        entry = {"pred_answer": pred, "gt_answers": answers}
+        questions.append({"prediction": pred, "answers": answers,
+                          "processed_prediction": ev.answer_processor(pred),
+                          "processed_answers": [ev.answer_processor(a) for a in answers],
+                          "accuracy": ev.eval_pred_list([entry])})
+    overall = ev.eval_pred_list([{"pred_answer": p, "gt_answers": a} for p, a in cases])
+    processor = ["The Two dogs", "an apple and a pear", "none of them", "DONT WONT", "Im Ive",
+                 "  ten   eleven ", "yall'd've", "a;b", "a ;b", "1,000 yes", "x-y z-", "(x)",
+                 "a/b/c", "x" + "." * 40, "don't!", "he said \"hi\"", "\u0661,\u0662",
+                 "it's Bob's", "'s", "what's up?", "[1]=2+3", "a\\b_c", "`q` <r>", "İstanbul",
+                 "1.5.2", "1..2", "3 . 5"]
+    return {"questions": questions, "accuracy": overall,
+            "answer_processor": [[s, ev.answer_processor(s)] for s in processor]}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "out"]:
-        ap.add_argument("--" + a, required=True)
+    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf"]:
+        ap.add_argument("--" + a)
+    ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = args.out
-    dump(out, "python_random.json", python_random_cases())
-    dump(out, "python_float.json", python_float_cases())
-    dump(out, "mmmu_cases.json", mmmu_cases(args.mmmu))
-    mmmu_example_outputs(args.mmmu, args.mmmu_data, out)
-    dump(out, "anls_cases.json", anls_cases(args.rrc))
-    dump(out, "vqa_cases.json", vqa_cases(args.vqa))
-    dump(out, "mmstar_cases.json", mmstar_cases(args.mmstar))
-    extract, score = mathvista_setup(args.mathvista)
-    dump(out, "mathvista_cases.json", mathvista_cases(extract, score))
-    mathvista_results(args.mathvista, extract, score, out)
+    if args.mmmu:
+        dump(out, "python_random.json", python_random_cases())
+        dump(out, "python_float.json", python_float_cases())
+        dump(out, "mmmu_cases.json", mmmu_cases(args.mmmu))
+        mmmu_example_outputs(args.mmmu, args.mmmu_data, out)
+    if args.rrc:
+        dump(out, "anls_cases.json", anls_cases(args.rrc))
+    if args.vqa:
+        dump(out, "vqa_cases.json", vqa_cases(args.vqa))
+    if args.mmstar:
+        dump(out, "mmstar_cases.json", mmstar_cases(args.mmstar))
+    if args.mathvista:
+        extract, score = mathvista_setup(args.mathvista)
+        dump(out, "mathvista_cases.json", mathvista_cases(extract, score))
+        mathvista_results(args.mathvista, extract, score, out)
+    if args.mmf:
+        dump(out, "textvqa_cases.json", textvqa_cases(args.mmf))
 
 
 if __name__ == "__main__":

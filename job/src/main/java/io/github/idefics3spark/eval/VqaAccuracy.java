@@ -9,9 +9,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * VQA accuracy, the TextVQA (and VQA v2) metric, as the official VQA evaluation computes it:
- * GT-Vision-Lab/VQA {@code PythonEvaluationTools/vqaEvaluation/vqaEval.py} at its latest commit
- * (a013f00, "Fixed processing answers bug", 2021), {@code VQAEval.evaluate}.
+ * VQA accuracy, the VQA v2 metric, as the official VQA evaluation computes it: GT-Vision-Lab/VQA
+ * {@code PythonEvaluationTools/vqaEvaluation/vqaEval.py} at its latest commit (a013f00, "Fixed
+ * processing answers bug", 2021), {@code VQAEval.evaluate}.
  *
  * <p>Per question: newlines and tabs become spaces and both ends are stripped, on the prediction
  * and on each gold answer. Only when the gold answers are not all the same string, the prediction
@@ -21,12 +21,10 @@ import java.util.regex.Pattern;
  * the 10-choose-9 average). The overall accuracy is {@code 100 * sum / count}; the official script
  * then rounds it to 2 decimals, which {@link #overall} does not.
  *
- * <p>This is the official variant, the one reported. Two others exist and can differ by a few
- * tenths: the VQA script before 2021 always processed the prediction and processed the gold
- * answers' punctuation only (not digits and articles) when they disagreed; lmms-eval's TextVQA task
- * passes the prediction and every gold answer through {@code EvalAIAnswerProcessor} (the same
- * punctuation, digit and article rules plus a word-level cleanup) always, whether or not the gold
- * answers agree, and averages with {@code statistics.mean}.
+ * <p>This is VQA v2's rule ({@code vqav2}). TextVQA's own evaluator differs: it processes the
+ * prediction and every gold answer always, whether or not the gold answers agree ({@link
+ * TextVqaAccuracy}). The VQA script before 2021 always processed the prediction and processed the
+ * gold answers' punctuation only (not digits and articles) when they disagreed.
  *
  * <p>Python 3 semantics are used for the regular expressions (the script is Python 2, where {@code
  * \d} matched only ASCII digits; here any Unicode decimal digit is a digit), and the period rule
@@ -35,7 +33,7 @@ import java.util.regex.Pattern;
  */
 public final class VqaAccuracy {
 
-  private static final Map<String, String> CONTRACTIONS =
+  static final Map<String, String> CONTRACTIONS =
       Map.ofEntries(
           Map.entry("aint", "ain't"),
           Map.entry("arent", "aren't"),
@@ -158,7 +156,7 @@ public final class VqaAccuracy {
           Map.entry("youre", "you're"),
           Map.entry("youve", "you've"));
 
-  private static final Map<String, String> MANUAL_MAP =
+  static final Map<String, String> MANUAL_MAP =
       Map.ofEntries(
           Map.entry("none", "0"),
           Map.entry("zero", "0"),
@@ -173,7 +171,7 @@ public final class VqaAccuracy {
           Map.entry("nine", "9"),
           Map.entry("ten", "10"));
 
-  private static final List<String> ARTICLES = List.of("a", "an", "the");
+  static final List<String> ARTICLES = List.of("a", "an", "the");
 
   /** {@code (?!<=\d)(\.)(?!\d)}: a period not followed by a digit (the first group is a no-op). */
   private static final Pattern PERIOD_STRIP =
@@ -184,7 +182,7 @@ public final class VqaAccuracy {
       Pattern.compile("(\\p{Nd})(,)(\\p{Nd})", Pattern.UNICODE_CHARACTER_CLASS);
 
   /** The script's {@code self.punct}, in its order. */
-  private static final List<String> PUNCT =
+  static final List<String> PUNCT =
       List.of(
           ";", "/", "[", "]", "\"", "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
           "`", ",", "?", "!");
@@ -247,6 +245,14 @@ public final class VqaAccuracy {
         outText = outText.replace(p, " ");
       }
     }
+    return stripPeriods(outText);
+  }
+
+  /**
+   * {@code periodStrip.sub("", outText, re.UNICODE)}: deletes the first 32 periods not followed by
+   * a digit (the flag passed as the count).
+   */
+  static String stripPeriods(String outText) {
     Matcher m = PERIOD_STRIP.matcher(outText);
     StringBuilder sb = new StringBuilder();
     int replaced = 0;

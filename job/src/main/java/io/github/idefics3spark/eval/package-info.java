@@ -1,7 +1,8 @@
 /**
  * Benchmark metrics that give the same numbers as each benchmark's official scorer: {@link
  * io.github.idefics3spark.eval.Anls} (DocVQA, InfographicVQA), {@link
- * io.github.idefics3spark.eval.VqaAccuracy} (TextVQA), {@link
+ * io.github.idefics3spark.eval.TextVqaAccuracy} (TextVQA), {@link
+ * io.github.idefics3spark.eval.VqaAccuracy} (VQA v2), {@link
  * io.github.idefics3spark.eval.MmmuResponseParser} and {@link
  * io.github.idefics3spark.eval.MmmuScore} (MMMU), {@link io.github.idefics3spark.eval.MmstarScore}
  * (MMStar), {@link io.github.idefics3spark.eval.MathVistaExtraction} and {@link

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.job;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
@@ -24,6 +25,13 @@ record BenchmarkColumn(String name, String kind, String meaning, boolean forScor
   static BenchmarkColumn strings(String name, String meaning) {
     return new BenchmarkColumn(name, "array<string>", meaning, true);
   }
+
+  /** VQA gold answers: strings, or structs whose {@code answer} field is the string. */
+  static BenchmarkColumn answers(String name, String meaning) {
+    return new BenchmarkColumn(name, ANSWERS, meaning, true);
+  }
+
+  static final String ANSWERS = "array<string> or array<struct<answer: string, ...>>";
 
   static BenchmarkColumn number(String name, String meaning) {
     return new BenchmarkColumn(name, "a number", meaning, true);
@@ -52,6 +60,12 @@ record BenchmarkColumn(String name, String kind, String meaning, boolean forScor
       case "string" -> type.equals(DataTypes.StringType);
       case "array<string>" ->
           type instanceof ArrayType a && a.elementType().equals(DataTypes.StringType);
+      case ANSWERS ->
+          type instanceof ArrayType a
+              && (a.elementType().equals(DataTypes.StringType)
+                  || a.elementType() instanceof StructType s
+                      && Arrays.asList(s.fieldNames()).contains("answer")
+                      && s.apply("answer").dataType().equals(DataTypes.StringType));
       case "a number" -> type instanceof NumericType;
       case "a struct" -> type instanceof StructType;
       case "image" ->

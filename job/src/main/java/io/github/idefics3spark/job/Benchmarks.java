@@ -14,6 +14,7 @@ final class Benchmarks {
           new DocVqa(),
           new InfographicVqa(),
           new TextVqa(),
+          new VqaV2(),
           new Mmmu(),
           new MmStar(),
           new MathVista());

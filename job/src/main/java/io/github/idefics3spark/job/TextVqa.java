@@ -2,7 +2,7 @@ package io.github.idefics3spark.job;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.idefics3spark.eval.VqaAccuracy;
+import io.github.idefics3spark.eval.TextVqaAccuracy;
 import io.github.idefics3spark.python.PythonStr;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,9 +10,10 @@ import java.util.Map;
 import org.apache.spark.sql.Row;
 
 /**
- * TextVQA, lmms-lab/textvqa: VQA accuracy in percent, as the official VQA evaluation scores it
- * (GT-Vision-Lab/VQA {@code vqaEval.py} a013f00, {@link VqaAccuracy}; not lmms-eval's {@code
- * EvalAIAnswerProcessor} variant); the prompt is lmms-eval's {@code
+ * TextVQA, lmms-lab/textvqa: TextVQA accuracy in percent, as the TextVQA evaluator scores it
+ * (facebookresearch/mmf {@code m4c_evaluators.py} {@code TextVQAAccuracyEvaluator}, {@link
+ * TextVqaAccuracy}: {@code EvalAIAnswerProcessor} on the prediction and every gold answer, always;
+ * VQA v2's {@code vqaEval.py} rule is {@link VqaV2}'s); the prompt is lmms-eval's {@code
  * textvqa/_default_template_textvqa_yaml} and {@code textvqa_doc_to_text} (OCR tokens off): {@code
  * {question.capitalize()}\nAnswer the question using a single word or phrase.}
  */
@@ -63,23 +64,20 @@ final class TextVqa implements Benchmark {
   }
 
   /**
-   * VQA accuracy per question ({@link VqaAccuracy}, the official script's variant), overall in
-   * percent. The parsed answer is the prediction after the script's punctuation, digit and article
-   * processing (what it compares whenever the gold answers disagree). Without gold answers: the
-   * submission {@code [{question_id, answer}]}.
+   * TextVQA accuracy per question ({@link TextVqaAccuracy}), overall in percent. The parsed answer
+   * is the prediction as the evaluator's {@code EvalAIAnswerProcessor} leaves it (what it compares
+   * with the processed gold answers). Without gold answers: the submission {@code [{question_id,
+   * answer}]}.
    */
   @Override
   public BenchmarkScores score(BenchmarkRows r, ObjectNode metrics) {
-    VqaAccuracy accuracy = new VqaAccuracy();
+    TextVqaAccuracy accuracy = new TextVqaAccuracy();
     Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
     ArrayNode submission = BenchmarkScores.JSON.arrayNode();
     for (Row row : r.rows()) {
       String id = r.id(row);
       String prediction = r.response(row);
-      String parsed =
-          VqaAccuracy.processDigitArticle(
-              VqaAccuracy.processPunctuation(
-                  prediction.replace('\n', ' ').replace('\t', ' ').strip()));
+      String parsed = TextVqaAccuracy.process(prediction);
       List<String> answers = BenchmarkRows.strings(row, "answers");
       if (answers.isEmpty()) {
         byId.put(id, new BenchmarkScores.Scored(parsed, null, null, null));
@@ -88,14 +86,19 @@ final class TextVqa implements Benchmark {
         entry.put("answer", prediction);
         continue;
       }
-      double score = accuracy.add(prediction, answers, List.of());
+      double score;
+      try {
+        score = accuracy.add(prediction, answers);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("question " + id + ": " + e.getMessage(), e);
+      }
       byId.put(id, new BenchmarkScores.Scored(parsed, score, null, null));
     }
-    metrics.put("metric", "VQA accuracy (percent)");
+    metrics.put("metric", "TextVQA accuracy (percent)");
     metrics.put(
         "scorer",
-        "the official VQA evaluation (GT-Vision-Lab/VQA vqaEval.py a013f00), not lmms-eval's"
-            + " EvalAIAnswerProcessor variant");
+        "the TextVQA evaluator (facebookresearch/mmf m4c_evaluators.py TextVQAAccuracyEvaluator,"
+            + " b0ffc7f): EvalAIAnswerProcessor on the prediction and every gold answer");
     metrics.put("scored", accuracy.count());
     boolean noGold = accuracy.count() == 0 && !r.rows().isEmpty();
     if (accuracy.count() > 0) {

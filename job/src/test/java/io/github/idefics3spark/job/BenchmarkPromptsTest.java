@@ -26,6 +26,13 @@ class BenchmarkPromptsTest {
   }
 
   @Test
+  void vqaV2KeepsTheQuestionAsItIs() {
+    assertEquals(
+        "what brand is this CAMERA?\nAnswer the question using a single word or phrase.",
+        VqaV2.prompt("what brand is this CAMERA?"));
+  }
+
+  @Test
   void mmmuLettersTheOptionsAndKeepsTheImageMarkers() {
     assertEquals(
         "Which cell is shown in <image 1>?\nA. a neuron\nB. <image 2>\nC. an egg\n\n"

@@ -290,7 +290,7 @@ class EvalCommandTest {
   }
 
   @Test
-  void textVqaIsScoredWithTheOfficialVqaAccuracy() throws IOException {
+  void textVqaIsScoredWithTheTextVqaEvaluator() throws IOException {
     StructType schema =
         new StructType()
             .add("image_id", DataTypes.StringType)
@@ -334,7 +334,57 @@ class EvalCommandTest {
                 "34602", TextVqa.prompt("what brand is this camera?"),
                 "34603", TextVqa.prompt("WHAT is written?")));
     assertEquals(100 * meanScore("textvqa"), metrics.get("overall").asDouble(), 1e-9);
+    assertTrue(metrics.get("scorer").asText().contains("m4c_evaluators.py"));
+  }
+
+  @Test
+  void vqaV2ReadsTheAnswerStructsAndIsScoredWithTheOfficialVqaAccuracy() throws IOException {
+    StructType answer =
+        new StructType()
+            .add("answer", DataTypes.StringType)
+            .add("answer_confidence", DataTypes.StringType)
+            .add("answer_id", DataTypes.LongType);
+    StructType schema =
+        new StructType()
+            .add("question_type", DataTypes.StringType)
+            .add("multiple_choice_answer", DataTypes.StringType)
+            .add("answers", DataTypes.createArrayType(answer))
+            .add("image_id", DataTypes.LongType)
+            .add("answer_type", DataTypes.StringType)
+            .add("question_id", DataTypes.LongType)
+            .add("question", DataTypes.StringType)
+            .add("image", IMAGE);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      List<Row> answers = new ArrayList<>();
+      for (int j = 0; j < 10; j++) {
+        answers.add(RowFactory.create(j < 7 ? "2" : "two", "yes", (long) j + 1));
+      }
+      rows.add(
+          RowFactory.create(
+              "how many",
+              "2",
+              answers,
+              262148L + i,
+              i == 0 ? "number" : "other",
+              262148000L + i,
+              i == 0 ? "How many dogs are there?" : "what is this?",
+              hfImage(i == 0 ? "landscape_49x31.jpg" : "portrait_35x49.jpg")));
+    }
+    JsonNode metrics =
+        evalAndCheck(
+            "vqav2",
+            HfDatasets.write(spark, dir, "vqav2", schema, rows),
+            Map.of(
+                "262148000", VqaV2.prompt("How many dogs are there?"),
+                "262148001", VqaV2.prompt("what is this?")));
+    assertEquals(100 * meanScore("vqav2"), metrics.get("overall").asDouble(), 1e-9);
     assertTrue(metrics.get("scorer").asText().contains("vqaEval.py"));
+    assertEquals(2, metrics.get("by_answer_type").size());
+    assertEquals(
+        metrics.get("overall").asDouble(),
+        metrics.get("by_question_type").get("how many").asDouble(),
+        1e-9);
   }
 
   @Test
@@ -654,11 +704,11 @@ class EvalCommandTest {
 
   @Test
   void anUnknownBenchmarkIsRefusedListingTheKnownOnes() {
-    JobRun outcome = eval("vqav2", dir.resolve("none"), dir.resolve("none-out"));
+    JobRun outcome = eval("chartqa", dir.resolve("none"), dir.resolve("none-out"));
     assertEquals(2, outcome.status());
     assertEquals(
-        "eval: setting benchmark is 'vqav2' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|mmmu|mmstar|mathvista\n",
+        "eval: setting benchmark is 'chartqa' (option --benchmark), expected one of"
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista\n",
         outcome.err());
     JobRun score =
         JobRun.of(

@@ -112,11 +112,45 @@ class ScoreCommandTest {
   }
 
   @Test
-  void textVqaOfficialAccuracyProcessesOnlyWhenTheGoldAnswersDisagree() throws IOException {
+  void textVqaEvaluatorProcessesPredictionAndGoldAnswersAlways() throws IOException {
     StructType schema =
         new StructType()
             .add("question_id", DataTypes.LongType)
             .add("answers", STRINGS)
+            .add("answer", DataTypes.StringType);
+    String[] nokia = new String[10];
+    java.util.Arrays.fill(nokia, "nokia");
+    String[] twos = new String[10];
+    java.util.Arrays.fill(twos, "2");
+    String[] yesNo = {"yes", "yes", "no", "no", "no", "no", "no", "no", "no", "no"};
+    Path p =
+        HfDatasets.write(
+            spark,
+            dir,
+            "textvqa",
+            schema,
+            List.of(
+                RowFactory.create(1L, nokia, "Nokia."), // processed: "nokia", 1 (VQA v2: 0)
+                RowFactory.create(2L, twos, "two"), // "two" becomes 2: all ten match, 1 (VQA v2: 0)
+                RowFactory.create(3L, yesNo, "yes"))); // (2 x 1/3 + 8 x 2/3) / 10 = 0.6
+    JsonNode metrics = score("textvqa", p);
+    assertEquals(100 * (1 + 1 + 0.6) / 3, metrics.get("overall").asDouble(), 1e-9);
+    assertEquals(86.67, metrics.get("overall_rounded").asDouble(), 0.0);
+    assertTrue(metrics.get("scorer").asText().contains("TextVQAAccuracyEvaluator"));
+    Map<String, Row> rows = predictions("textvqa", p);
+    assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
+    assertEquals("nokia", rows.get("1").getAs("parsed_answer"));
+    assertEquals(1.0, (double) rows.get("2").getAs("score"), 0.0);
+    assertEquals("2", rows.get("2").getAs("parsed_answer"));
+  }
+
+  @Test
+  void vqaV2OfficialAccuracyProcessesOnlyWhenTheGoldAnswersDisagree() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("question_id", DataTypes.LongType)
+            .add("answers", STRINGS)
+            .add("answer_type", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
     String[] nokia = new String[10];
     java.util.Arrays.fill(nokia, "nokia");
@@ -126,16 +160,18 @@ class ScoreCommandTest {
         HfDatasets.write(
             spark,
             dir,
-            "textvqa",
+            "vqav2",
             schema,
             List.of(
-                RowFactory.create(1L, nokia, "Nokia."), // gold agree: compared unprocessed, 0
-                RowFactory.create(2L, two, "2"), // "two" becomes 2: all ten match, 1
-                RowFactory.create(3L, yesNo, "yes"))); // (2 x 1/3 + 8 x 2/3) / 10 = 0.6
-    JsonNode metrics = score("textvqa", p);
+                RowFactory.create(1L, nokia, "other", "Nokia."), // gold agree: unprocessed, 0
+                RowFactory.create(2L, two, "number", "2"), // "two" becomes 2: all ten match, 1
+                RowFactory.create(3L, yesNo, "yes/no", "yes"))); // 0.6
+    JsonNode metrics = score("vqav2", p);
     assertEquals(100 * (0 + 1 + 0.6) / 3, metrics.get("overall").asDouble(), 1e-9);
     assertEquals(53.33, metrics.get("overall_rounded").asDouble(), 0.0);
-    Map<String, Row> rows = predictions("textvqa", p);
+    assertEquals(60.0, metrics.get("by_answer_type").get("yes/no").asDouble(), 1e-9);
+    assertEquals(0.0, metrics.get("by_answer_type").get("other").asDouble(), 0.0);
+    Map<String, Row> rows = predictions("vqav2", p);
     assertEquals(0.0, (double) rows.get("1").getAs("score"), 0.0);
     assertEquals("nokia", rows.get("1").getAs("parsed_answer"));
     assertEquals(1.0, (double) rows.get("2").getAs("score"), 0.0);
