@@ -136,19 +136,12 @@ public final class InferenceStage {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
 
-    List<String> written =
-        new ArrayList<>(OutputFolder.inspect(fs, outputPath, OutputMode.OVERWRITE).dataFiles());
-    Counts thisRun;
-    Counts whole;
-    if (mode != OutputMode.OVERWRITE) {
-      List<String> all = List.copyOf(written);
-      written.removeAll(new HashSet<>(before.dataFiles()));
-      thisRun = countFiles(spark, written);
-      whole = adding ? countFiles(spark, all) : thisRun;
-    } else {
-      thisRun = countFiles(spark, written);
-      whole = thisRun;
-    }
+    // the files now there (listed only: OVERWRITE removes nothing), less those there before
+    List<String> all = OutputFolder.inspect(fs, outputPath, OutputMode.OVERWRITE).dataFiles();
+    List<String> written = new ArrayList<>(all);
+    written.removeAll(new HashSet<>(before.dataFiles()));
+    Counts thisRun = countFiles(spark, written);
+    Counts whole = adding ? countFiles(spark, all) : thisRun;
 
     // rows out = rows in: this run wrote one row per request, and no id is in the output twice
     // (but in append mode, where each run adds its rows); the ids skipped were there already
