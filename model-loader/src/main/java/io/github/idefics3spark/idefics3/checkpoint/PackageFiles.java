@@ -58,7 +58,7 @@ public final class PackageFiles {
 
   /**
    * Every op type convert writes, sorted: the forward pass and generate loop of {@link
-   * Idefics3Graph} and {@link GenerationLoop}, the variables of {@code Weights} and the save and
+   * Idefics3Graph} and {@code Generation}, the variables of {@code Weights} and the save and
    * restore ops of {@code Weights.addSaver}. {@code PackageFilesTest} converts the tiny checkpoints
    * and requires exactly this set, so the list follows the graph builder.
    */
