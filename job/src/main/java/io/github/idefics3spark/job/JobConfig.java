@@ -4,6 +4,7 @@ import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceSettings;
+import io.github.idefics3spark.spark.RedactedUri;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -328,6 +329,18 @@ public record JobConfig(
       }
       if (setting.value().isBlank()) {
         throw wrong(option, option.valueLabel() + ", not empty");
+      }
+      if (RedactedUri.hasUserInfo(setting.value())) {
+        // S3A ignores a URI's login; Spark and Hadoop print the paths they write in their logs
+        throw new JobConfigException(
+            "setting "
+                + option.key()
+                + " is '"
+                + RedactedUri.of(setting.value())
+                + "' ("
+                + setting.origin()
+                + "), expected a URI without user-info: give keys through the credential chain"
+                + " (environment, profile, instance role), never in a path");
       }
       return setting.value();
     }

@@ -8,21 +8,31 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
+import java.io.StringWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.Appender;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.Utils;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
@@ -31,6 +41,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import scala.Tuple2;
+import scala.collection.Seq;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * The job against a real S3-compatible server (S3Proxy, in this JVM, on loopback): images, a
@@ -39,8 +52,12 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code conf/spark-defaults-s3.conf}.
  */
 class S3ProxyJobTest {
-  private static final String ACCESS_KEY = "idefics3-test";
+  // fake credentials unlike any other string of a run, so finding one anywhere is a leak
+  private static final String ACCESS_KEY =
+      "AKIA" + UUID.randomUUID().toString().replace("-", "").substring(0, 16).toUpperCase();
   private static final String SECRET_KEY = "s3cr3t-" + UUID.randomUUID();
+  private static final String SESSION_TOKEN = "t0k3n-" + UUID.randomUUID();
+  private static final List<String> CREDENTIALS = List.of(ACCESS_KEY, SECRET_KEY, SESSION_TOKEN);
   private static final List<String> IMAGES =
       List.of("landscape_49x31.jpg", "page_5.png", "palette_33x45.gif", "tile_56x56.png");
 
@@ -50,8 +67,27 @@ class S3ProxyJobTest {
   private static SparkSession spark;
   private static FileSystem fs;
 
+  /** Every log4j2 line of the class's runs at INFO and above, with its stack trace. */
+  private static final StringWriter LOG_LINES = new StringWriter();
+
+  private static Appender logCapture;
+
   @BeforeAll
   static void start() throws Exception {
+    // log4j2 is Spark's logging: capture what every logger prints, at INFO (above the WARN of
+    // conf/log4j2.properties and log4j2-test.properties, so more than a real run shows)
+    LoggerContext logs = (LoggerContext) LogManager.getContext(false);
+    logCapture =
+        WriterAppender.newBuilder()
+            .setName("S3ProxyJobTest-credentials")
+            .setTarget(LOG_LINES)
+            .setLayout(PatternLayout.newBuilder().withPattern("%p %c: %m%n%ex{full}").build())
+            .build();
+    logCapture.start();
+    logs.getConfiguration().getRootLogger().addAppender(logCapture, Level.INFO, null);
+    logs.getConfiguration().getRootLogger().setLevel(Level.INFO);
+    logs.updateLoggers();
+
     blobs =
         ContextBuilder.newBuilder("transient")
             .credentials("identity", "credential")
@@ -93,9 +129,11 @@ class S3ProxyJobTest {
             .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
             .config(
                 "spark.hadoop.fs.s3a.aws.credentials.provider",
-                "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
+                "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider")
             .config("spark.hadoop.fs.s3a.access.key", ACCESS_KEY)
             .config("spark.hadoop.fs.s3a.secret.key", SECRET_KEY)
+            // sent as x-amz-security-token, which S3Proxy signs but does not check
+            .config("spark.hadoop.fs.s3a.session.token", SESSION_TOKEN)
             .getOrCreate();
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
     fs = new org.apache.hadoop.fs.Path("s3a://bucket/").getFileSystem(hadoop);
@@ -117,6 +155,11 @@ class S3ProxyJobTest {
 
   @AfterAll
   static void stop() throws Exception {
+    LoggerContext logs = (LoggerContext) LogManager.getContext(false);
+    logs.getConfiguration().getRootLogger().removeAppender(logCapture.getName());
+    logs.getConfiguration().getRootLogger().setLevel(Level.WARN);
+    logs.updateLoggers();
+    logCapture.stop();
     if (spark != null) {
       spark.stop();
     }
@@ -182,9 +225,10 @@ class S3ProxyJobTest {
     assertTrue(again.out().contains("rows: 0 written, 5 skipped"), again.out());
     assertEquals(5, spark.read().parquet("s3a://bucket/runs/captions").count());
 
-    // the secret key reaches neither output stream
-    for (String text : List.of(first.out(), first.err(), again.out(), again.err())) {
-      assertFalse(text.contains(SECRET_KEY));
+    // no credential reaches either output stream
+    for (JobRun run : List.of(first, again)) {
+      assertNoCredential("the caption run's stdout", run.out());
+      assertNoCredential("the caption run's stderr", run.err());
     }
   }
 
@@ -247,6 +291,203 @@ class S3ProxyJobTest {
     assertTrue(answer.isNullAt(answer.fieldIndex("error")), () -> answer.getAs("error"));
     assertEquals(14465, (int) answer.getAs("docId"));
     assertEquals(1, (int) answer.getAs("image_frames"));
+  }
+
+  /**
+   * Issue 15 item 5: the access key, secret key and session token reach no log line, stdout,
+   * stderr, error message, summary, output Parquet, metrics.json or Spark UI property, of runs that
+   * succeed, fail, or name a URI carrying the key and secret ({@code s3a://KEY:SECRET@bucket/...}).
+   */
+  @Test
+  void noKeySecretOrSessionTokenInAnyLogLineMessageOutputOrProperty() throws IOException {
+    String userInfo = ACCESS_KEY + ":" + SECRET_KEY + "@";
+    List<JobRun> runs = new ArrayList<>();
+
+    JobRun caption =
+        JobRun.of(
+            "caption",
+            "--input",
+            "s3a://bucket/images/scans",
+            "--model",
+            "s3a://bucket/models/tiny",
+            "--model-cache",
+            dir.resolve("credentials-cache").toString(),
+            "--output",
+            "s3a://bucket/runs/credentials-captions",
+            "--max-new-tokens",
+            "3",
+            "--image-splitting=false",
+            "--preview",
+            "2");
+    assertEquals(0, caption.status(), caption.err());
+    runs.add(caption);
+
+    byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
+    HfDatasets.write(
+        spark,
+        "s3a://bucket/datasets/credentials-docvqa/validation",
+        HfDatasets.DOCVQA,
+        List.of(
+            RowFactory.create(
+                "49153",
+                "What is the date?",
+                new String[] {"form"},
+                RowFactory.create(page, "page_5.png"),
+                14465,
+                "pybv0228",
+                "81",
+                new String[] {"1975"},
+                "val")));
+    JobRun eval =
+        JobRun.of(
+            "eval",
+            "--benchmark",
+            "docvqa",
+            "--input",
+            "s3a://bucket/datasets/credentials-docvqa/validation",
+            "--model",
+            "s3a://bucket/models/tiny",
+            "--model-cache",
+            dir.resolve("credentials-cache").toString(),
+            "--output",
+            "s3a://bucket/runs/credentials-eval",
+            "--max-new-tokens",
+            "3",
+            "--image-splitting=false");
+    assertEquals(0, eval.status(), eval.err());
+    runs.add(eval);
+
+    // runs that fail: a missing input, a bucket that does not exist, in messages and traces
+    JobRun missing =
+        JobRun.of(
+            "caption",
+            "--input",
+            "s3a://bucket/no-such-folder",
+            "--model",
+            "s3a://bucket/models/tiny",
+            "--output",
+            "s3a://bucket/runs/credentials-missing");
+    assertEquals(2, missing.status(), missing.err());
+    runs.add(missing);
+    JobRun missingEval =
+        JobRun.of(
+            "eval",
+            "--benchmark",
+            "docvqa",
+            "--input",
+            "s3a://bucket/datasets/no-such-docvqa",
+            "--model",
+            "s3a://bucket/models/tiny",
+            "--output",
+            "s3a://bucket/runs/credentials-missing-eval");
+    assertTrue(missingEval.status() != 0, missingEval.out());
+    runs.add(missingEval);
+    JobRun unwritable =
+        JobRun.of(
+            "caption",
+            "--input",
+            "s3a://bucket/images/scans",
+            "--model",
+            "s3a://bucket/models/tiny",
+            "--model-cache",
+            dir.resolve("credentials-cache").toString(),
+            "--output",
+            "s3a://no-such-bucket/runs/captions",
+            "--max-new-tokens",
+            "3",
+            "--image-splitting=false");
+    assertTrue(unwritable.status() != 0, unwritable.out());
+    assertFalse(unwritable.err().isEmpty());
+    runs.add(unwritable);
+
+    // credentials in a URI: refused before Spark sees the path (S3A ignores a URI's login, and
+    // Spark and Hadoop print the paths they write in their own log lines)
+    for (String task : List.of("caption", "eval")) {
+      for (String option : List.of("--input", "--output", "--model")) {
+        List<String> args =
+            new ArrayList<>(
+                List.of(
+                    task,
+                    "--input",
+                    "s3a://bucket/datasets/credentials-docvqa/validation",
+                    "--model",
+                    "s3a://bucket/models/tiny",
+                    "--output",
+                    "s3a://bucket/runs/credentials-refused"));
+        if (task.equals("eval")) {
+          args.addAll(List.of("--benchmark", "docvqa"));
+        }
+        int at = args.indexOf(option) + 1;
+        args.set(at, args.get(at).replace("s3a://", "s3a://" + userInfo));
+        JobRun refused = JobRun.of(args.toArray(String[]::new));
+        assertEquals(2, refused.status(), refused.err());
+        assertTrue(refused.err().contains("s3a://***@bucket/"), refused.err());
+        runs.add(refused);
+      }
+    }
+
+    for (JobRun run : runs) {
+      assertNoCredential("stdout (the summary among it)", run.out());
+      assertNoCredential("stderr (the error messages among it)", run.err());
+    }
+    String logLines = LOG_LINES.toString();
+    assertTrue(logLines.contains("input: "), "the log capture saw the job's lines:\n" + logLines);
+    assertNoCredential("the log", logLines);
+
+    for (String output :
+        List.of(
+            "s3a://bucket/runs/credentials-captions",
+            "s3a://bucket/runs/credentials-eval/" + BenchmarkRun.ANSWERS,
+            "s3a://bucket/runs/credentials-eval/" + BenchmarkRun.PREDICTIONS)) {
+      // every column, nested strings included, as JSON text
+      List<String> rows = spark.read().parquet(output).toJSON().collectAsList();
+      assertFalse(rows.isEmpty(), output);
+      assertNoCredential(output, String.join("\n", rows));
+    }
+    try (InputStream in =
+        fs.open(
+            new org.apache.hadoop.fs.Path(
+                "s3a://bucket/runs/credentials-eval/" + BenchmarkRun.METRICS))) {
+      assertNoCredential(
+          BenchmarkRun.METRICS, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    // the Spark UI's Environment page: Spark and Hadoop properties, redacted as Spark shows them
+    SparkConf conf = spark.sparkContext().getConf();
+    List<Tuple2<String, String>> sparkProperties = List.of(conf.getAll());
+    assertTrue(
+        sparkProperties.stream().anyMatch(p -> p._2().equals(SESSION_TOKEN)),
+        "the session holds the token, so redaction has something to hide");
+    assertNoCredential("the Spark properties", uiProperties(conf, sparkProperties));
+    List<Tuple2<String, String>> hadoopProperties = new ArrayList<>();
+    for (Map.Entry<String, String> entry : spark.sparkContext().hadoopConfiguration()) {
+      hadoopProperties.add(new Tuple2<>(entry.getKey(), entry.getValue()));
+    }
+    assertNoCredential("the Hadoop properties", uiProperties(conf, hadoopProperties));
+  }
+
+  /** Properties as the Spark UI's Environment page shows them: through spark.redaction.regex. */
+  private static String uiProperties(SparkConf conf, List<Tuple2<String, String>> properties) {
+    Seq<Tuple2<String, String>> shown =
+        Utils.redact(conf, CollectionConverters.asScala(properties).toSeq());
+    StringBuilder text = new StringBuilder();
+    for (Tuple2<String, String> property : CollectionConverters.asJava(shown)) {
+      text.append(property._1()).append('=').append(property._2()).append('\n');
+    }
+    return text.toString();
+  }
+
+  private static void assertNoCredential(String where, String text) {
+    for (String credential : CREDENTIALS) {
+      int at = text.indexOf(credential);
+      assertTrue(
+          at < 0,
+          () ->
+              where
+                  + " holds a credential: ..."
+                  + text.substring(Math.max(0, at - 200), Math.min(text.length(), at + 100))
+                  + "...");
+    }
   }
 
   private static String[] vqa(String input, String output) {

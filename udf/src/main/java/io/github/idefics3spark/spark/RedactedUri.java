@@ -14,6 +14,11 @@ public final class RedactedUri {
 
   private RedactedUri() {}
 
+  /** Whether {@code text} holds a URI with user-info ({@code scheme://user:secret@host/...}). */
+  public static boolean hasUserInfo(String text) {
+    return text != null && USER_INFO.matcher(text).find();
+  }
+
   /** {@code text} (a URI, or a message naming any number of them) with each user-info hidden. */
   public static String of(String text) {
     return text == null ? null : USER_INFO.matcher(text).replaceAll("$1***@");
