@@ -126,7 +126,7 @@ public final class Idefics3Job {
     } catch (JobInputException | JobConfigException | IllegalArgumentException e) {
       err.println(name + ": " + RedactedUri.of(e.getMessage()));
       return 2;
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // SparkException is checked, though Scala throws it undeclared
       // Spark's failures name paths and URIs: print the trace with their credentials redacted
       StringWriter trace = new StringWriter();
       e.printStackTrace(new PrintWriter(trace));
