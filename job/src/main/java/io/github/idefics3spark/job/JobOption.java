@@ -118,6 +118,9 @@ public enum JobOption {
   LONGEST_EDGE(InferenceOption.LONGEST_EDGE),
   IMAGE_SPLITTING(InferenceOption.IMAGE_SPLITTING),
   MAX_IMAGE_PIXELS(InferenceOption.MAX_IMAGE_PIXELS),
+  MAX_IMAGE_BYTES(InferenceOption.MAX_IMAGE_BYTES),
+  IMAGE_DECODE_TIMEOUT_MS(InferenceOption.IMAGE_DECODE_TIMEOUT_MS),
+  MAX_QUESTION_CHARS(InferenceOption.MAX_QUESTION_CHARS),
   INTRA_OP_THREADS(InferenceOption.INTRA_OP_THREADS);
 
   private final String key;

@@ -97,6 +97,12 @@ class JobConfigTest {
                 "--image-splitting=false",
                 "--max-image-pixels",
                 "1_000_000",
+                "--max-image-bytes",
+                "2000000",
+                "--image-decode-timeout-ms",
+                "5000",
+                "--max-question-chars",
+                "500",
                 "--intra-op-threads",
                 "2"));
     assertEquals(InputFormat.HF_PARQUET, config.inputFormat());
@@ -113,7 +119,8 @@ class JobConfigTest {
     assertEquals(3, config.preview());
     assertEquals("/tmp/cache", config.modelCache());
     assertEquals(
-        new ModelSettings(2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L),
+        new ModelSettings(
+            2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L, 2_000_000L, 5_000L, 500),
         config.modelSettings());
   }
 

@@ -258,6 +258,9 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         } else if (path != null) {
           try {
             images.add(readPath(path));
+          } catch (TooLarge e) {
+            failure = which + ": " + RedactedUri.of(path) + " " + e.getMessage();
+            pending.errorKind = Idefics3Answer.ErrorKind.TOO_LARGE.name();
           } catch (IOException | RuntimeException e) {
             failure =
                 which
@@ -272,7 +275,9 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       }
       pending.readNanos = System.nanoTime() - start;
       if (failure != null) {
-        pending.errorKind = InferenceSchema.UNREADABLE_IMAGE;
+        if (pending.errorKind == null) {
+          pending.errorKind = InferenceSchema.UNREADABLE_IMAGE;
+        }
         pending.error = failure;
       } else if (question == null) {
         pending.errorKind = Idefics3Answer.ErrorKind.BAD_PROMPT.name();
@@ -295,6 +300,15 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       FileStatus status = fs.getFileStatus(file);
       if (status.isDirectory()) {
         throw new IOException("it is a folder");
+      }
+      long maxBytes = settings.model().maxImageBytes();
+      if (maxBytes > 0 && status.getLen() > maxBytes) {
+        throw new TooLarge(
+            "is "
+                + status.getLen()
+                + " bytes, more than the limit of "
+                + maxBytes
+                + " (max-image-bytes); shrink the image or raise max-image-bytes (0: no limit)");
       }
       if (status.getLen() > Integer.MAX_VALUE - 8) {
         throw new IOException("it is " + status.getLen() + " bytes, more than an image can be");
@@ -355,6 +369,15 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       values[i++] = error;
       values[i] = errorKind;
       return RowFactory.create(values);
+    }
+  }
+
+  /** An image file larger than the max-image-bytes setting, found before it is read. */
+  private static final class TooLarge extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    TooLarge(String message) {
+      super(message);
     }
   }
 

@@ -265,6 +265,36 @@ class PartitionInferenceTest {
   }
 
   @Test
+  void anImageFileOrBytesPastMaxImageBytesIsTooLargeNamingItsSizeAndTheSetting() {
+    Path file = ReferenceFixtures.image("tile_64x64.png");
+    byte[] bytes = ReferenceFixtures.imageBytes("tile_64x64.png");
+    long limit = bytes.length - 1;
+    InferenceSettings small =
+        settings.withModel(settings.model().toBuilder().maxImageBytes(limit).build());
+    List<Row> rows =
+        List.of(
+            request("by-path", List.of(image(null, file.toString())), "What?", null),
+            request("by-bytes", List.of(image(bytes, null)), "What?", null),
+            request("text", List.of(), "What is two plus two?", null));
+
+    Map<String, Row> byId =
+        byId(PartitionInference.apply(dataset(rows, 1), small, null).collectAsList());
+
+    for (String id : List.of("by-path", "by-bytes")) {
+      Row result = byId.get(id);
+      String error = result.getAs("error");
+      assertEquals("TOO_LARGE", result.getAs("error_kind"), id + ": " + error);
+      assertTrue(
+          error.contains(bytes.length + " bytes")
+              && error.contains(Long.toString(limit))
+              && error.contains("max"),
+          id + ": " + error);
+    }
+    assertTrue(((String) byId.get("by-path").getAs("error")).contains("max-image-bytes"));
+    assertNull(byId.get("text").getAs("error"));
+  }
+
+  @Test
   void manyPartitionsAndJobsShareOneLoadedModel() {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < 24; i++) {
