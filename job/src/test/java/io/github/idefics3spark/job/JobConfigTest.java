@@ -125,6 +125,24 @@ class JobConfigTest {
   }
 
   @Test
+  void imagePathsAreAllowedUnderTheInputFolderAndTheGivenPrefixesOnly() {
+    assertEquals(
+        List.of("/data/in"),
+        JobConfig.parse(Task.VQA, REQUIRED).inferenceSettings("/data/in").allowedRoots());
+    JobConfig config =
+        JobConfig.parse(Task.VQA, with("--allow-path-prefix", "/shared/images, hdfs://nn/imgs"));
+    assertEquals(List.of("/shared/images", "hdfs://nn/imgs"), config.allowPathPrefixes());
+    assertEquals(
+        List.of("/data/in", "/shared/images", "hdfs://nn/imgs"),
+        config.inferenceSettings("/data/in").allowedRoots());
+    JobConfigException empty =
+        assertThrows(
+            JobConfigException.class,
+            () -> JobConfig.parse(Task.VQA, with("--allow-path-prefix", "/a,,/b")));
+    assertTrue(empty.getMessage().contains("allow-path-prefix"), empty.getMessage());
+  }
+
+  @Test
   void aFlagAloneMeansTrue() {
     JobConfig config = JobConfig.parse(Task.CAPTION, with("--image-splitting", "--recursive"));
     assertTrue(config.modelSettings().imageSplitting());
