@@ -114,7 +114,7 @@ public final class Idefics3Job {
       InferenceSummary summary =
           InferenceStage.run(
               input.rows(),
-              config.inferenceSettings(),
+              config.inferenceSettings(input.folder()),
               config.output(),
               config.mode(),
               config.retryErrors());

@@ -37,6 +37,8 @@ import java.util.stream.Collectors;
  * @param idColumn the id column, or null for the input's default
  * @param imageColumns the image columns in prompt order, or empty for the input's default
  * @param questionColumn the question column, or null for the input's default
+ * @param allowPathPrefixes folders beside the input's where rows' image paths may lie; empty: the
+ *     input's folder only
  * @param limit read only this many rows; 0 reads all
  * @param partitions repartition into this many partitions; 0 keeps the input's
  * @param promptTemplate the user text, {@link Task#QUESTION_PLACEHOLDER} standing for the question
@@ -62,6 +64,7 @@ public record JobConfig(
     String idColumn,
     List<String> imageColumns,
     String questionColumn,
+    List<String> allowPathPrefixes,
     long limit,
     int partitions,
     String promptTemplate,
@@ -80,6 +83,7 @@ public record JobConfig(
 
   public JobConfig {
     imageColumns = List.copyOf(imageColumns);
+    allowPathPrefixes = List.copyOf(allowPathPrefixes);
   }
 
   /** What the inference stage needs: the model, its settings and the cache folder if one is set. */
@@ -87,6 +91,18 @@ public record JobConfig(
     InferenceSettings settings =
         InferenceSettings.of(model, modelSettings).withVerification(verifyPackage);
     return modelCache == null ? settings : settings.withCacheDir(modelCache);
+  }
+
+  /**
+   * What the inference stage needs for an input whose folder is {@code inputFolder}: {@link
+   * #inferenceSettings()}, with rows' image paths allowed only under that folder and {@link
+   * #allowPathPrefixes}.
+   */
+  public InferenceSettings inferenceSettings(String inputFolder) {
+    List<String> roots = new ArrayList<>();
+    roots.add(inputFolder);
+    roots.addAll(allowPathPrefixes);
+    return inferenceSettings().withAllowedRoots(roots);
   }
 
   /** Whether the prompt template takes each row's question. */
@@ -276,6 +292,7 @@ public record JobConfig(
         values.name(JobOption.ID_COLUMN),
         values.names(JobOption.IMAGE_COLUMNS),
         values.name(JobOption.QUESTION_COLUMN),
+        values.prefixes(JobOption.ALLOW_PATH_PREFIX),
         values.longInteger(JobOption.LIMIT, 0L, 1),
         values.integer(JobOption.PARTITIONS, 0, 1),
         template,
@@ -376,6 +393,22 @@ public record JobConfig(
         names.add(name.trim());
       }
       return names;
+    }
+
+    /** A comma-separated list of folder paths or URIs, or empty when not set. */
+    List<String> prefixes(JobOption option) {
+      Setting setting = settings.get(option);
+      if (setting == null) {
+        return List.of();
+      }
+      List<String> prefixes = new ArrayList<>();
+      for (String prefix : setting.value().split(",", -1)) {
+        if (prefix.isBlank()) {
+          throw wrong(option, "folder paths or URIs separated by commas, none empty");
+        }
+        prefixes.add(prefix.trim());
+      }
+      return prefixes;
     }
 
     /** The value of a shared setting, read and checked as its declaration says. */

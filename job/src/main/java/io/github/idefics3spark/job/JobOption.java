@@ -63,6 +63,13 @@ public enum JobOption {
       "NAME",
       "The column whose text replaces {question} in the prompt template. Default: question"
           + " (prompt in a manifest without question; query for MathVista)."),
+  ALLOW_PATH_PREFIX(
+      "allow-path-prefix",
+      "PREFIX[,PREFIX...]",
+      "Image paths a row names may also lie under these folders (paths or URIs, in the scheme of"
+          + " the paths they allow). Default: only under the input's folder (a manifest's, a"
+          + " Parquet input's); a path elsewhere, after resolving relative paths and .., becomes"
+          + " an UNREADABLE_IMAGE error row."),
   LIMIT("limit", "N", "Read only the first N input rows (default: all)."),
   PARTITIONS(
       "partitions",
@@ -118,6 +125,9 @@ public enum JobOption {
   LONGEST_EDGE(InferenceOption.LONGEST_EDGE),
   IMAGE_SPLITTING(InferenceOption.IMAGE_SPLITTING),
   MAX_IMAGE_PIXELS(InferenceOption.MAX_IMAGE_PIXELS),
+  MAX_IMAGE_BYTES(InferenceOption.MAX_IMAGE_BYTES),
+  IMAGE_DECODE_TIMEOUT_MS(InferenceOption.IMAGE_DECODE_TIMEOUT_MS),
+  MAX_QUESTION_CHARS(InferenceOption.MAX_QUESTION_CHARS),
   INTRA_OP_THREADS(InferenceOption.INTRA_OP_THREADS);
 
   private final String key;
@@ -223,6 +233,7 @@ public enum JobOption {
           ID_COLUMN,
           IMAGE_COLUMNS,
           QUESTION_COLUMN,
+          ALLOW_PATH_PREFIX,
           PROMPT_TEMPLATE,
           ASSISTANT_PREFIX,
           PREVIEW ->

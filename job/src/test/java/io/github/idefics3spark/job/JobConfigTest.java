@@ -97,6 +97,12 @@ class JobConfigTest {
                 "--image-splitting=false",
                 "--max-image-pixels",
                 "1_000_000",
+                "--max-image-bytes",
+                "2000000",
+                "--image-decode-timeout-ms",
+                "5000",
+                "--max-question-chars",
+                "500",
                 "--intra-op-threads",
                 "2"));
     assertEquals(InputFormat.HF_PARQUET, config.inputFormat());
@@ -113,8 +119,27 @@ class JobConfigTest {
     assertEquals(3, config.preview());
     assertEquals("/tmp/cache", config.modelCache());
     assertEquals(
-        new ModelSettings(2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L),
+        new ModelSettings(
+            2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L, 2_000_000L, 5_000L, 500),
         config.modelSettings());
+  }
+
+  @Test
+  void imagePathsAreAllowedUnderTheInputFolderAndTheGivenPrefixesOnly() {
+    assertEquals(
+        List.of("/data/in"),
+        JobConfig.parse(Task.VQA, REQUIRED).inferenceSettings("/data/in").allowedRoots());
+    JobConfig config =
+        JobConfig.parse(Task.VQA, with("--allow-path-prefix", "/shared/images, hdfs://nn/imgs"));
+    assertEquals(List.of("/shared/images", "hdfs://nn/imgs"), config.allowPathPrefixes());
+    assertEquals(
+        List.of("/data/in", "/shared/images", "hdfs://nn/imgs"),
+        config.inferenceSettings("/data/in").allowedRoots());
+    JobConfigException empty =
+        assertThrows(
+            JobConfigException.class,
+            () -> JobConfig.parse(Task.VQA, with("--allow-path-prefix", "/a,,/b")));
+    assertTrue(empty.getMessage().contains("allow-path-prefix"), empty.getMessage());
   }
 
   @Test

@@ -46,6 +46,9 @@ class SharedSettingsTest {
     GIVEN.put(InferenceOption.LONGEST_EDGE, "364");
     GIVEN.put(InferenceOption.IMAGE_SPLITTING, "false");
     GIVEN.put(InferenceOption.MAX_IMAGE_PIXELS, "1000");
+    GIVEN.put(InferenceOption.MAX_IMAGE_BYTES, "2000");
+    GIVEN.put(InferenceOption.IMAGE_DECODE_TIMEOUT_MS, "0");
+    GIVEN.put(InferenceOption.MAX_QUESTION_CHARS, "300");
     GIVEN.put(InferenceOption.INTRA_OP_THREADS, "2");
   }
 
@@ -102,6 +105,9 @@ class SharedSettingsTest {
             .longestEdge(364)
             .imageSplitting(false)
             .maxImagePixels(1000)
+            .maxImageBytes(2000)
+            .imageDecodeTimeoutMs(0)
+            .maxQuestionChars(300)
             .build(),
         job.model());
     assertEquals("/tmp/cache", job.cacheDir());

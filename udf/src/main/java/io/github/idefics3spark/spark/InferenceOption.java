@@ -172,6 +172,45 @@ public enum InferenceOption {
           + " 178956970, Pillow's limit).",
       "images with more pixels are refused before decoding, as an error row (>= 1)",
       EntryPoint.values()),
+  MAX_IMAGE_BYTES(
+      "max-image-bytes",
+      "maxImageBytes",
+      "N",
+      Type.LONG,
+      ModelSettings.DEFAULTS.maxImageBytes(),
+      Range.atLeast(0),
+      "(0: no limit)",
+      "Encoded images larger than N bytes become a TOO_LARGE error row before they are read"
+          + " (a path: its length first) or decoded (0: no limit; default 67108864, 64 MiB).",
+      "encoded images larger than this many bytes become a TOO_LARGE error row before they are"
+          + " read or decoded (>= 0; 0: no limit)",
+      EntryPoint.values()),
+  IMAGE_DECODE_TIMEOUT_MS(
+      "image-decode-timeout-ms",
+      "imageDecodeTimeoutMs",
+      "MS",
+      Type.LONG,
+      ModelSettings.DEFAULTS.imageDecodeTimeoutMs(),
+      Range.atLeast(0),
+      "(0: no limit)",
+      "Decoding and resizing one image taking longer than MS milliseconds becomes that row's"
+          + " TOO_LARGE error; the task goes on (0: no limit; default 30000).",
+      "decoding and resizing one image taking longer than this many milliseconds becomes that"
+          + " row's TOO_LARGE error (>= 0; 0: no limit)",
+      EntryPoint.values()),
+  MAX_QUESTION_CHARS(
+      "max-question-chars",
+      "maxQuestionChars",
+      "N",
+      Type.WHOLE,
+      ModelSettings.DEFAULTS.maxQuestionChars(),
+      Range.atLeast(1),
+      null,
+      "A question (with the prompt's text) longer than N characters becomes a BAD_PROMPT error"
+          + " row before tokenisation (default 100000).",
+      "a question (with the prompt's text) longer than this many characters becomes a"
+          + " BAD_PROMPT error row before tokenisation (>= 1)",
+      EntryPoint.values()),
   INTRA_OP_THREADS(
       "intra-op-threads",
       "intraOpThreads",
@@ -538,6 +577,9 @@ public enum InferenceOption {
         case LONGEST_EDGE -> model.longestEdge(((Number) value).intValue());
         case IMAGE_SPLITTING -> model.imageSplitting((Boolean) value);
         case MAX_IMAGE_PIXELS -> model.maxImagePixels(((Number) value).longValue());
+        case MAX_IMAGE_BYTES -> model.maxImageBytes(((Number) value).longValue());
+        case IMAGE_DECODE_TIMEOUT_MS -> model.imageDecodeTimeoutMs(((Number) value).longValue());
+        case MAX_QUESTION_CHARS -> model.maxQuestionChars(((Number) value).intValue());
         case INTRA_OP_THREADS -> model.intraOpThreads(((Number) value).intValue());
         case MODEL_CACHE, VERIFY_PACKAGE, SORT_WINDOW_BATCHES -> {
           // not model settings: see settings

@@ -3,6 +3,7 @@ package io.github.idefics3spark.spark;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.Serializable;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -23,6 +24,7 @@ public final class InferenceSettings implements Serializable {
   private final String cacheDir;
   private final Verification verification;
   private final int sortWindowBatches;
+  private final List<String> allowedRoots;
 
   private final ModelSettings model;
 
@@ -31,7 +33,8 @@ public final class InferenceSettings implements Serializable {
       ModelSettings model,
       String cacheDir,
       Verification verification,
-      int sortWindowBatches) {
+      int sortWindowBatches,
+      List<String> allowedRoots) {
     if (modelUri == null || modelUri.isBlank()) {
       throw new IllegalArgumentException(
           "setting model is empty, expected a model package or Hugging Face checkpoint folder"
@@ -45,6 +48,7 @@ public final class InferenceSettings implements Serializable {
     this.cacheDir = cacheDir;
     this.verification = Objects.requireNonNull(verification, "verification");
     this.sortWindowBatches = sortWindowBatches;
+    this.allowedRoots = allowedRoots == null ? null : List.copyOf(allowedRoots);
     this.model = Objects.requireNonNull(model, "model");
   }
 
@@ -58,12 +62,13 @@ public final class InferenceSettings implements Serializable {
    */
   public static InferenceSettings of(String modelUri, ModelSettings model) {
     return new InferenceSettings(
-        modelUri, model, null, Verification.FULL, DEFAULT_SORT_WINDOW_BATCHES);
+        modelUri, model, null, Verification.FULL, DEFAULT_SORT_WINDOW_BATCHES, null);
   }
 
   /** The same settings with executors keeping copied or converted packages in {@code dir}. */
   public InferenceSettings withCacheDir(String dir) {
-    return new InferenceSettings(modelUri, model, dir, verification, sortWindowBatches);
+    return new InferenceSettings(
+        modelUri, model, dir, verification, sortWindowBatches, allowedRoots);
   }
 
   /**
@@ -71,17 +76,32 @@ public final class InferenceSettings implements Serializable {
    * {@code verification} (default {@link Verification#FULL}: every file's sha256).
    */
   public InferenceSettings withVerification(Verification verification) {
-    return new InferenceSettings(modelUri, model, cacheDir, verification, sortWindowBatches);
+    return new InferenceSettings(
+        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots);
   }
 
   /** The same settings sorting windows of {@code batches} batches by prompt length. */
   public InferenceSettings withSortWindowBatches(int batches) {
-    return new InferenceSettings(modelUri, model, cacheDir, verification, batches);
+    return new InferenceSettings(modelUri, model, cacheDir, verification, batches, allowedRoots);
   }
 
   /** The same settings with other model settings. */
   public InferenceSettings withModel(ModelSettings model) {
-    return new InferenceSettings(modelUri, model, cacheDir, verification, sortWindowBatches);
+    return new InferenceSettings(
+        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots);
+  }
+
+  /**
+   * The same settings reading rows' image paths only under {@code roots} (folders: paths or URIs,
+   * compared with each image path as normalised, qualified URIs); null: any path.
+   */
+  public InferenceSettings withAllowedRoots(List<String> roots) {
+    return new InferenceSettings(modelUri, model, cacheDir, verification, sortWindowBatches, roots);
+  }
+
+  /** The folders rows' image paths must lie under, or null for any path. */
+  public List<String> allowedRoots() {
+    return allowedRoots;
   }
 
   public String modelUri() {
@@ -114,12 +134,13 @@ public final class InferenceSettings implements Serializable {
         && Objects.equals(cacheDir, other.cacheDir)
         && verification == other.verification
         && sortWindowBatches == other.sortWindowBatches
+        && Objects.equals(allowedRoots, other.allowedRoots)
         && model.equals(other.model);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(modelUri, cacheDir, verification, sortWindowBatches, model);
+    return Objects.hash(modelUri, cacheDir, verification, sortWindowBatches, allowedRoots, model);
   }
 
   @Override
@@ -132,6 +153,7 @@ public final class InferenceSettings implements Serializable {
         + verification.flag()
         + ", sortWindowBatches="
         + sortWindowBatches
+        + (allowedRoots == null ? "" : ", allowedRoots=" + allowedRoots)
         + ", "
         + model
         + "]";

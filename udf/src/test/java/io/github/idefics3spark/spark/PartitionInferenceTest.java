@@ -1,6 +1,7 @@
 package io.github.idefics3spark.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -262,6 +263,72 @@ class PartitionInferenceTest {
         InferenceSchema.results(REQUESTS),
         PartitionInference.apply(requests, settings, null).schema());
     assertTrue(ModelCache.loads() - loadsBefore <= 1, "at most one load in this JVM");
+  }
+
+  @Test
+  void anImageFileOrBytesPastMaxImageBytesIsTooLargeNamingItsSizeAndTheSetting() {
+    Path file = ReferenceFixtures.image("tile_64x64.png");
+    byte[] bytes = ReferenceFixtures.imageBytes("tile_64x64.png");
+    long limit = bytes.length - 1;
+    InferenceSettings small =
+        settings.withModel(settings.model().toBuilder().maxImageBytes(limit).build());
+    List<Row> rows =
+        List.of(
+            request("by-path", List.of(image(null, file.toString())), "What?", null),
+            request("by-bytes", List.of(image(bytes, null)), "What?", null),
+            request("text", List.of(), "What is two plus two?", null));
+
+    Map<String, Row> byId =
+        byId(PartitionInference.apply(dataset(rows, 1), small, null).collectAsList());
+
+    for (String id : List.of("by-path", "by-bytes")) {
+      Row result = byId.get(id);
+      String error = result.getAs("error");
+      assertEquals("TOO_LARGE", result.getAs("error_kind"), id + ": " + error);
+      assertTrue(
+          error.contains(bytes.length + " bytes")
+              && error.contains(Long.toString(limit))
+              && error.contains("max"),
+          id + ": " + error);
+    }
+    assertTrue(((String) byId.get("by-path").getAs("error")).contains("max-image-bytes"));
+    assertNull(byId.get("text").getAs("error"));
+  }
+
+  @Test
+  void aPathOutsideTheAllowedRootsIsUnreadableNamingTheSettingAndInsideIsRead() throws IOException {
+    Path allowed = java.nio.file.Files.createDirectories(temp.resolve("allowed/sub"));
+    java.nio.file.Files.copy(ReferenceFixtures.image("tile_64x64.png"), allowed.resolve("in.png"));
+    Path secret = java.nio.file.Files.writeString(temp.resolve("secret.png"), "key=hunter2");
+    InferenceSettings rooted =
+        settings.withAllowedRoots(List.of(temp.resolve("allowed").toString()));
+    List<Row> rows =
+        List.of(
+            request(
+                "inside", List.of(image(null, allowed.resolve("in.png").toString())), "?", null),
+            request(
+                "inside-uri",
+                List.of(image(null, allowed.resolve("in.png").toUri().toString())),
+                "?",
+                null),
+            request("outside", List.of(image(null, secret.toString())), "?", null),
+            request("dot-dot", List.of(image(null, allowed + "/../../secret.png")), "?", null),
+            request("etc", List.of(image(null, "/etc/passwd")), "?", null));
+
+    Map<String, Row> byId =
+        byId(PartitionInference.apply(dataset(rows, 1), rooted, null).collectAsList());
+
+    assertNull(byId.get("inside").getAs("error"));
+    assertNull(byId.get("inside-uri").getAs("error"));
+    for (String id : List.of("outside", "dot-dot", "etc")) {
+      Row result = byId.get(id);
+      String error = result.getAs("error");
+      assertEquals("UNREADABLE_IMAGE", result.getAs("error_kind"), id + ": " + error);
+      assertTrue(
+          error.contains("outside the allowed roots") && error.contains("--allow-path-prefix"),
+          id + ": " + error);
+      assertFalse(error.contains("hunter2"), error);
+    }
   }
 
   @Test

@@ -13,12 +13,19 @@ import io.github.idefics3spark.idefics3.processor.PromptBatch;
 import io.github.idefics3spark.idefics3.processor.PromptException;
 import io.github.idefics3spark.image.ImageDecodeException;
 import io.github.idefics3spark.image.ImageDecoder;
-import io.github.idefics3spark.image.RgbImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An Idefics3 model ready to answer: a converted package loaded once, with its image processor,
@@ -32,8 +39,21 @@ import java.util.List;
  * <p>A request that cannot be answered (an unreadable image, images that do not match the
  * conversation, a prompt longer than the context) gets an answer with its error set; the other
  * requests of the call are answered as usual.
+ *
+ * <p>Per request, before any work: a text longer than {@link ModelSettings#maxQuestionChars()} and
+ * an encoded image larger than {@link ModelSettings#maxImageBytes()} are refused. Each image is
+ * decoded and resized on one of at most {@link #DECODE_THREADS} threads of the loaded package
+ * (shared by every {@link #withSettings} view), waiting {@link
+ * ModelSettings#imageDecodeTimeoutMs()} at most: past it the decode is cancelled (interrupted) and
+ * the request answered with a {@code TOO_LARGE} error. Java's image readers may ignore the
+ * interrupt; such a decode keeps its thread until it ends, so stuck decodes hold at most {@link
+ * #DECODE_THREADS} threads, and once all are held later images wait in the queue and time out in
+ * turn instead of starting more threads.
  */
 public final class Idefics3Runtime implements AutoCloseable {
+  /** The most threads decoding images at once for one loaded package: the cores, at least 2. */
+  public static final int DECODE_THREADS = Math.max(2, Runtime.getRuntime().availableProcessors());
+
   private final Idefics3Package pkg;
   private final Idefics3Processor processor;
   private final Idefics3ImageProcessor imageProcessor;
@@ -42,17 +62,20 @@ public final class Idefics3Runtime implements AutoCloseable {
   private final GenerationSettings generation;
   private final int frameSide;
   private final boolean ownsPackage;
+  private final ThreadPoolExecutor decodeThreads;
 
   private Idefics3Runtime(Idefics3Package pkg, ModelSettings settings) {
-    this(pkg, Idefics3Processor.load(pkg.checkpoint()), settings, true);
+    this(pkg, Idefics3Processor.load(pkg.checkpoint()), settings, true, decodeThreads());
   }
 
   private Idefics3Runtime(
       Idefics3Package pkg,
       Idefics3Processor processor,
       ModelSettings settings,
-      boolean ownsPackage) {
+      boolean ownsPackage,
+      ThreadPoolExecutor decodeThreads) {
     this.pkg = pkg;
+    this.decodeThreads = decodeThreads;
     this.settings = settings;
     this.ownsPackage = ownsPackage;
     Idefics3Checkpoint checkpoint = pkg.checkpoint();
@@ -129,7 +152,36 @@ public final class Idefics3Runtime implements AutoCloseable {
               + this.settings.intraOpThreads()
               + "; load the package again for other threads");
     }
-    return new Idefics3Runtime(pkg, processor, settings, false);
+    return new Idefics3Runtime(pkg, processor, settings, false, decodeThreads);
+  }
+
+  /**
+   * The bounded decode pool: {@link #DECODE_THREADS} daemon threads at most, which end after a
+   * minute idle; the queue holds the images waiting for one.
+   */
+  private static ThreadPoolExecutor decodeThreads() {
+    AtomicInteger count = new AtomicInteger();
+    ThreadFactory factory =
+        task -> {
+          Thread thread = new Thread(task, "idefics3-image-decode-" + count.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        };
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            DECODE_THREADS,
+            DECODE_THREADS,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            factory);
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /** Threads now running an image decode (busy threads of the pool), for tests and monitoring. */
+  public int decodeThreadsBusy() {
+    return decodeThreads.getActiveCount();
   }
 
   public Idefics3Checkpoint checkpoint() {
@@ -244,13 +296,25 @@ public final class Idefics3Runtime implements AutoCloseable {
 
   private Prepared prepare(Idefics3Request request) {
     long start = System.nanoTime();
+    long chars = textLength(request);
+    if (chars > settings.maxQuestionChars()) {
+      return failed(
+          Idefics3Answer.ErrorKind.BAD_PROMPT,
+          "the question is "
+              + chars
+              + " characters, more than the limit of "
+              + settings.maxQuestionChars()
+              + " (max_question_chars); shorten it or raise max_question_chars",
+          0,
+          0,
+          start);
+    }
     List<Idefics3ImageProcessor.Frames> frames = new ArrayList<>(request.images().size());
     List<ImageGrid> grids = new ArrayList<>(request.images().size());
     int frameCount = 0;
     for (int i = 0; i < request.images().size(); i++) {
       try {
-        RgbImage image = decoder.decode(request.images().get(i));
-        Idefics3ImageProcessor.Frames imageFrames = imageProcessor.process(image);
+        Idefics3ImageProcessor.Frames imageFrames = decodeAndProcess(request.images().get(i));
         frames.add(imageFrames);
         grids.add(new ImageGrid(imageFrames.rows(), imageFrames.cols()));
         frameCount += imageFrames.count();
@@ -292,6 +356,70 @@ public final class Idefics3Runtime implements AutoCloseable {
     return new Prepared(prompt, frames, System.nanoTime() - start, null);
   }
 
+  /** The characters of the request's text: every text item of its messages and its prefix. */
+  private static long textLength(Idefics3Request request) {
+    long chars = request.assistantPrefix() == null ? 0 : request.assistantPrefix().length();
+    for (ChatMessage message : request.messages()) {
+      for (ChatMessage.Content content : message.content()) {
+        if (content instanceof ChatMessage.Text text) {
+          chars += text.text().length();
+        }
+      }
+    }
+    return chars;
+  }
+
+  /**
+   * The frames of one encoded image: its size checked, then decoded and resized on the decode pool
+   * within the time limit (in this thread when there is none).
+   */
+  private Idefics3ImageProcessor.Frames decodeAndProcess(byte[] encoded) {
+    long maxBytes = settings.maxImageBytes();
+    if (maxBytes > 0 && encoded.length > maxBytes) {
+      throw new ImageDecodeException(
+          ImageDecodeException.Reason.TOO_LARGE,
+          "it is "
+              + encoded.length
+              + " bytes encoded, more than the limit of "
+              + maxBytes
+              + " (max_image_bytes); shrink the image or raise max_image_bytes (0: no limit)");
+    }
+    long timeoutMs = settings.imageDecodeTimeoutMs();
+    if (timeoutMs == 0) {
+      return imageProcessor.process(decoder.decode(encoded));
+    }
+    Future<Idefics3ImageProcessor.Frames> decoding =
+        decodeThreads.submit(() -> imageProcessor.process(decoder.decode(encoded)));
+    try {
+      return decoding.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      decoding.cancel(true);
+      throw new ImageDecodeException(
+          ImageDecodeException.Reason.TOO_LARGE,
+          "decoding and resizing it did not finish within "
+              + timeoutMs
+              + " ms (image_decode_timeout_ms; at most "
+              + DECODE_THREADS
+              + " images are decoded at once); raise image_decode_timeout_ms (0: no limit) or"
+              + " lower longest_edge");
+    } catch (InterruptedException e) {
+      decoding.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new ImageDecodeException(
+          ImageDecodeException.Reason.CORRUPT, "decoding it was interrupted", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      if (cause instanceof Error error) {
+        throw error;
+      }
+      throw new ImageDecodeException(
+          ImageDecodeException.Reason.CORRUPT, "decoding it failed: " + cause, cause);
+    }
+  }
+
   private static Prepared failed(
       Idefics3Answer.ErrorKind kind, String message, int promptTokens, int frames, long start) {
     long nanos = System.nanoTime() - start;
@@ -314,6 +442,7 @@ public final class Idefics3Runtime implements AutoCloseable {
     if (!ownsPackage) {
       return;
     }
+    decodeThreads.shutdownNow();
     try {
       processor.close();
     } finally {

@@ -23,6 +23,12 @@ import java.io.Serializable;
  * @param imageSplitting true: tiles plus a global image (the checkpoint's default); false: one
  *     squashed frame per image, much faster and coarser
  * @param maxImagePixels images with more pixels are refused before decoding (decompression bombs)
+ * @param maxImageBytes encoded images larger than this many bytes are refused before they are read
+ *     or decoded; 0: no limit
+ * @param imageDecodeTimeoutMs decoding and resizing one image taking longer is that request's
+ *     error; 0: no limit
+ * @param maxQuestionChars a request whose text is longer than this many characters is refused
+ *     before tokenisation
  */
 public record ModelSettings(
     int intraOpThreads,
@@ -35,14 +41,18 @@ public record ModelSettings(
     long seed,
     int longestEdge,
     boolean imageSplitting,
-    long maxImagePixels)
+    long maxImagePixels,
+    long maxImageBytes,
+    long imageDecodeTimeoutMs,
+    int maxQuestionChars)
     implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
   /** Greedy decoding of up to 64 tokens, batches of 8, the checkpoint's image resolution. */
   public static final ModelSettings DEFAULTS =
-      new ModelSettings(0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L);
+      new ModelSettings(
+          0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L, 64L << 20, 30_000L, 100_000);
 
   public ModelSettings {
     require(intraOpThreads >= 0, "intra_op_threads", intraOpThreads, ">= 0 (0: all cores)");
@@ -53,6 +63,13 @@ public record ModelSettings(
     require(topP > 0 && topP <= 1, "top_p", topP, "in (0, 1]");
     require(longestEdge >= 0, "longest_edge", longestEdge, ">= 0 (0: the checkpoint's)");
     require(maxImagePixels >= 1, "max_image_pixels", maxImagePixels, ">= 1");
+    require(maxImageBytes >= 0, "max_image_bytes", maxImageBytes, ">= 0 (0: no limit)");
+    require(
+        imageDecodeTimeoutMs >= 0,
+        "image_decode_timeout_ms",
+        imageDecodeTimeoutMs,
+        ">= 0 (0: no limit)");
+    require(maxQuestionChars >= 1, "max_question_chars", maxQuestionChars, ">= 1");
   }
 
   private static void require(boolean ok, String setting, Object value, String expected) {
@@ -85,6 +102,9 @@ public record ModelSettings(
     private int longestEdge;
     private boolean imageSplitting;
     private long maxImagePixels;
+    private long maxImageBytes;
+    private long imageDecodeTimeoutMs;
+    private int maxQuestionChars;
 
     private Builder(ModelSettings from) {
       intraOpThreads = from.intraOpThreads;
@@ -98,6 +118,9 @@ public record ModelSettings(
       longestEdge = from.longestEdge;
       imageSplitting = from.imageSplitting;
       maxImagePixels = from.maxImagePixels;
+      maxImageBytes = from.maxImageBytes;
+      imageDecodeTimeoutMs = from.imageDecodeTimeoutMs;
+      maxQuestionChars = from.maxQuestionChars;
     }
 
     public Builder intraOpThreads(int value) {
@@ -161,6 +184,24 @@ public record ModelSettings(
       return this;
     }
 
+    /** Encoded images larger than this many bytes are refused; 0: no limit. */
+    public Builder maxImageBytes(long value) {
+      maxImageBytes = value;
+      return this;
+    }
+
+    /** Decoding and resizing one image may take this long at most; 0: no limit. */
+    public Builder imageDecodeTimeoutMs(long value) {
+      imageDecodeTimeoutMs = value;
+      return this;
+    }
+
+    /** A request's text may hold this many characters at most. */
+    public Builder maxQuestionChars(int value) {
+      maxQuestionChars = value;
+      return this;
+    }
+
     /**
      * The settings.
      *
@@ -178,7 +219,10 @@ public record ModelSettings(
           seed,
           longestEdge,
           imageSplitting,
-          maxImagePixels);
+          maxImagePixels,
+          maxImageBytes,
+          imageDecodeTimeoutMs,
+          maxQuestionChars);
     }
   }
 }

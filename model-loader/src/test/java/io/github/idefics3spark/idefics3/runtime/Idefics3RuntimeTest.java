@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.processor.ChatMessage;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -20,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -186,5 +189,73 @@ class Idefics3RuntimeTest {
       assertEquals(Idefics3Answer.ErrorKind.TOO_MANY_PIXELS, answers.get(1).errorKind());
       assertTrue(answers.get(1).error().contains("max_image_pixels"), answers.get(1).error());
     }
+  }
+
+  @Test
+  void aQuestionPastMaxQuestionCharsIsABadPromptNamingItsLengthAndTheLimit() {
+    Idefics3Runtime model =
+        MODELS
+            .get(ReferenceFixtures.TINY_SMOLVLM)
+            .withSettings(ModelSettings.builder().maxNewTokens(4).maxQuestionChars(10).build());
+    List<Idefics3Answer> answers =
+        model.answer(
+            List.of(
+                Idefics3Request.question("x".repeat(11), List.of()),
+                Idefics3Request.question("short?", List.of())));
+    assertEquals(Idefics3Answer.ErrorKind.BAD_PROMPT, answers.get(0).errorKind());
+    String error = answers.get(0).error();
+    assertTrue(
+        error.contains("11 characters") && error.contains("10") && error.contains("max_question"),
+        error);
+    assertNull(answers.get(1).error());
+  }
+
+  @Test
+  void anImagePastMaxImageBytesIsTooLargeBeforeItIsDecoded() {
+    Idefics3Runtime model =
+        MODELS
+            .get(ReferenceFixtures.TINY_SMOLVLM)
+            .withSettings(ModelSettings.builder().maxNewTokens(4).maxImageBytes(100).build());
+    byte[] notAnImage = new byte[101]; // decoding would say UNKNOWN_IMAGE_FORMAT
+    List<Idefics3Answer> answers =
+        model.answer(
+            List.of(
+                Idefics3Request.question("what?", List.of(notAnImage)),
+                Idefics3Request.question("text only?", List.of())));
+    assertEquals(Idefics3Answer.ErrorKind.TOO_LARGE, answers.get(0).errorKind());
+    String error = answers.get(0).error();
+    assertTrue(
+        error.contains("101 bytes") && error.contains("100") && error.contains("max_image_bytes"),
+        error);
+    assertNull(answers.get(1).error());
+  }
+
+  @Test
+  void aDecodePastTheTimeLimitIsTooLargeTheOthersAreAnsweredAndThreadsStayBounded()
+      throws IOException {
+    BufferedImage big = new BufferedImage(2500, 2500, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < big.getHeight(); y++) {
+      for (int x = 0; x < big.getWidth(); x++) {
+        big.setRGB(x, y, x * 7919 ^ y * 104729); // noise that compresses badly
+      }
+    }
+    ByteArrayOutputStream png = new ByteArrayOutputStream();
+    ImageIO.write(big, "png", png);
+    Idefics3Runtime model =
+        MODELS
+            .get(ReferenceFixtures.TINY_SMOLVLM)
+            .withSettings(ModelSettings.builder().maxNewTokens(4).imageDecodeTimeoutMs(1).build());
+    List<Idefics3Request> requests = new ArrayList<>();
+    for (int i = 0; i < 3 * Idefics3Runtime.DECODE_THREADS; i++) {
+      requests.add(Idefics3Request.question("slow?", List.of(png.toByteArray())));
+    }
+    requests.add(Idefics3Request.question("text only?", List.of()));
+    List<Idefics3Answer> answers = model.answer(requests);
+    for (int i = 0; i < requests.size() - 1; i++) {
+      assertEquals(Idefics3Answer.ErrorKind.TOO_LARGE, answers.get(i).errorKind());
+      assertTrue(answers.get(i).error().contains("image_decode_timeout_ms"));
+    }
+    assertNull(answers.get(requests.size() - 1).error());
+    assertTrue(model.decodeThreadsBusy() <= Idefics3Runtime.DECODE_THREADS);
   }
 }

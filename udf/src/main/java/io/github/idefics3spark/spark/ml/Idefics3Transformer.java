@@ -88,6 +88,9 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   private final IntParam longestEdge;
   private final BooleanParam imageSplitting;
   private final LongParam maxImagePixels;
+  private final LongParam maxImageBytes;
+  private final LongParam imageDecodeTimeoutMs;
+  private final IntParam maxQuestionChars;
   private final IntParam intraOpThreads;
 
   /** The Params above made from the shared settings' declarations, by setting. */
@@ -154,6 +157,9 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     longestEdge = (IntParam) param(InferenceOption.LONGEST_EDGE);
     imageSplitting = (BooleanParam) param(InferenceOption.IMAGE_SPLITTING);
     maxImagePixels = (LongParam) param(InferenceOption.MAX_IMAGE_PIXELS);
+    maxImageBytes = (LongParam) param(InferenceOption.MAX_IMAGE_BYTES);
+    imageDecodeTimeoutMs = (LongParam) param(InferenceOption.IMAGE_DECODE_TIMEOUT_MS);
+    maxQuestionChars = (IntParam) param(InferenceOption.MAX_QUESTION_CHARS);
     intraOpThreads = (IntParam) param(InferenceOption.INTRA_OP_THREADS);
 
     setDefault(inputCol, "image");
@@ -287,6 +293,18 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     return maxImagePixels;
   }
 
+  public LongParam maxImageBytes() {
+    return maxImageBytes;
+  }
+
+  public LongParam imageDecodeTimeoutMs() {
+    return imageDecodeTimeoutMs;
+  }
+
+  public IntParam maxQuestionChars() {
+    return maxQuestionChars;
+  }
+
   public IntParam intraOpThreads() {
     return intraOpThreads;
   }
@@ -377,6 +395,18 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public long getMaxImagePixels() {
     return (Long) $(maxImagePixels);
+  }
+
+  public long getMaxImageBytes() {
+    return (Long) $(maxImageBytes);
+  }
+
+  public long getImageDecodeTimeoutMs() {
+    return (Long) $(imageDecodeTimeoutMs);
+  }
+
+  public int getMaxQuestionChars() {
+    return (Integer) $(maxQuestionChars);
   }
 
   public int getIntraOpThreads() {
@@ -496,6 +526,21 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public Idefics3Transformer setMaxImagePixels(long value) {
     set(maxImagePixels, value);
+    return this;
+  }
+
+  public Idefics3Transformer setMaxImageBytes(long value) {
+    set(maxImageBytes, value);
+    return this;
+  }
+
+  public Idefics3Transformer setImageDecodeTimeoutMs(long value) {
+    set(imageDecodeTimeoutMs, value);
+    return this;
+  }
+
+  public Idefics3Transformer setMaxQuestionChars(int value) {
+    set(maxQuestionChars, value);
     return this;
   }
 

@@ -43,6 +43,12 @@ import scala.jdk.javaapi.CollectionConverters;
  *       frame per image, much faster</td></tr>
  *   <tr><td>{@code max-image-pixels}</td><td>178956970</td><td>larger images are refused as an
  *       error</td></tr>
+ *   <tr><td>{@code max-image-bytes}</td><td>67108864</td><td>larger encoded images are refused
+ *       as an error before they are read; 0: no limit</td></tr>
+ *   <tr><td>{@code image-decode-timeout-ms}</td><td>30000</td><td>a longer decode is refused as
+ *       an error; 0: no limit</td></tr>
+ *   <tr><td>{@code max-question-chars}</td><td>100000</td><td>longer questions are refused as an
+ *       error before tokenisation</td></tr>
  *   <tr><td>{@code intra-op-threads}</td><td>0 (the task's cores)</td><td>TensorFlow threads per
  *       operation</td></tr>
  *   <tr><td>{@code caption-prompt}</td><td>{@code Describe this image.}</td><td>the user text of
