@@ -4,7 +4,8 @@ The official code is not part of this repository: pass the checkouts (or copies)
   MMMU-Benchmark/MMMU (bb0b95a), GT-Vision-Lab/VQA (a013f00), MMStar-Benchmark/MMStar (88f243a),
   lupantech/MathVista (53d5258), QwenLM/Qwen-VL's eval_mm/infographicsvqa_eval.py (aa00ed0), and
   facebookresearch/mmf's mmf/utils/m4c_evaluators.py (read at b0ffc7f; the file is unchanged since
-  2dc099a, 2020; it imports only `re`, so plain Python runs it).
+  2dc099a, 2020; it imports only `re`, so plain Python runs it), and EvolvingLMMs-Lab/lmms-eval's
+  lmms_eval/tasks/chartqa/utils.py (75571cf; it imports nothing).
 Python 3.11 with pandas 2.2 (the script indexes a Series by position, which pandas 3 refuses),
 Levenshtein 0.27 and tabulate; the other imports of those scripts
 (openai, datasets, cv2, PIL, word2number, vlmeval.smp) are stubbed here because the functions called
@@ -605,9 +606,49 @@ def textvqa_cases(mmf_path):
             "answer_processor": [[s, ev.answer_processor(s)] for s in processor]}
 
 
+# ----------------------------------------------------------------------------- ChartQA (lmms-eval)
+
+
+def chartqa_cases(utils_path):
+    """EvolvingLMMs-Lab/lmms-eval lmms_eval/tasks/chartqa/utils.py (75571cf; unchanged since 1d3f34a,
+    2024): relaxed_correctness and chartqa_process_results, run as is (the file imports nothing);
+    the split means as lmms-eval's `mean` aggregation, sum(arr) / len(arr)."""
+    u = load_module("chartqa_utils", utils_path)
+    pairs = [
+        ["12", "12"], ["12.5", "12"], ["12.6", "12"], ["12.61", "12"], ["11.4", "12"],
+        ["11.39", "12"], ["105", "100"], ["105.0000001", "100"], ["95", "100"], ["94.99", "100"],
+        ["-10", "-10"], ["-10.4", "-10"], ["10", "-10"], ["-0.5", "-0.5"], ["0", "0"], ["0.0", "0"],
+        ["0.01", "0"], ["zero", "0"], ["0", "0.0"], ["50%", "0.5"], ["0.5", "50%"], ["50%", "50%"],
+        ["50", "50%"], ["51%", "50%"], ["50%%", "0.5"], ["%", "%"], ["50 %", "50%"],
+        ["1,000", "1000"], ["1000", "1,000"], ["1,000", "1,000"], ["1 000", "1000"],
+        ["$5", "5"], ["5$", "$5"], ["5 million", "5"], ["5 million", "5 Million"],
+        ["12 ", "12"], [" 12", "12"], ["12\n", "12"], ["Yes", "yes"], ["YES", "Yes"],
+        ["yes ", "Yes"], ["No", "yes"], ["United States", "united states"],
+        ["  blue", "blue"], ["1e2", "100"], ["1E2", "100"], ["1_000", "1000"], ["1__0", "10"],
+        ["inf", "5"], ["inf", "inf"], ["nan", "nan"], ["NaN", "nan"], ["5", "nan"],
+        ["+5", "5"], [".5", "0.5"], ["5.", "5"], ["0x10", "16"], ["\u0665", "5"],
+        ["\u00a05\u00a0", "5"], ["", ""], ["", "0"], ["5", ""], ["2019", "2018"],
+        ["2018", "2019"], ["1.05", "1"], ["1.0500000000000003", "1"], ["0.95", "1"],
+        ["0.9499999", "1"], ["\u0130", "i\u0307"], ["STRASSE", "stra\u00dfe"],
+        ["\u03a3\u0391\u03a3", "\u03c3\u03b1\u03c2"], ["1e400", "1e400"], ["1e-400", "0"],
+    ]
+    pairs = [[p.encode().decode("unicode_escape") if "\\" in p else p for p in pair]
+             for pair in pairs]
+    cases = [[p, t, u.relaxed_correctness(p, t)] for p, t in pairs]
+    dataset = [[p, t, "human_test" if i % 3 else "augmented_test"]
+               for i, (p, t) in enumerate(pairs)]
+    results = [u.chartqa_process_results({"type": ty, "answer": t}, [p]) for p, t, ty in dataset]
+    splits = {}
+    for r in results:
+        for k, v in r.items():
+            splits.setdefault(k, []).append(v)
+    means = {k: sum(v) / len(v) for k, v in splits.items()}
+    return {"cases": cases, "dataset": dataset, "scores": [r for r in results], "means": means}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf"]:
+    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa"]:
         ap.add_argument("--" + a)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -629,6 +670,8 @@ def main():
         mathvista_results(args.mathvista, extract, score, out)
     if args.mmf:
         dump(out, "textvqa_cases.json", textvqa_cases(args.mmf))
+    if args.chartqa:
+        dump(out, "chartqa_cases.json", chartqa_cases(args.chartqa))
 
 
 if __name__ == "__main__":
