@@ -17,7 +17,8 @@ final class Benchmarks {
           new VqaV2(),
           new Mmmu(),
           new MmStar(),
-          new MathVista());
+          new MathVista(),
+          new ChartQa());
 
   private Benchmarks() {}
 

@@ -26,6 +26,13 @@ class BenchmarkPromptsTest {
   }
 
   @Test
+  void chartQaAsksForASingleWord() {
+    assertEquals(
+        "How many bars are there?\nAnswer the question with a single word.",
+        ChartQa.prompt("How many bars are there?"));
+  }
+
+  @Test
   void vqaV2KeepsTheQuestionAsItIs() {
     assertEquals(
         "what brand is this CAMERA?\nAnswer the question using a single word or phrase.",

@@ -1,0 +1,162 @@
+package io.github.idefics3spark.job;
+
+import static org.apache.spark.sql.functions.broadcast;
+import static org.apache.spark.sql.functions.col;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.idefics3spark.eval.RelaxedAccuracy;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * ChartQA, lmms-lab/ChartQA (test split, 2500 questions: {@code type}, {@code question}, {@code
+ * answer}, {@code image}): relaxed accuracy as lmms-eval's {@code chartqa/utils.py} scores it
+ * ({@link RelaxedAccuracy}: numbers within 5% of the target, else the same lower-cased text),
+ * overall and on the human and augmented splits; the prompt is lmms-eval's {@code chartqa.yaml}
+ * default and {@code chartqa_doc_to_text}: {@code {question}\nAnswer the question with a single
+ * word.}
+ *
+ * <p>The dataset has no id column: the id is lmms-eval's {@code doc_id}, the row's position in the
+ * split (the Parquet files in path order, rows in file order), added by {@link #withIds}.
+ */
+final class ChartQa implements Benchmark {
+
+  /** lmms-eval's ChartQA default {@code post_prompt}. */
+  static final String POST_PROMPT = "\nAnswer the question with a single word.";
+
+  /** The id column {@link #withIds} adds: the row's position in the split, from 0. */
+  static final String DOC_ID = "doc_id";
+
+  /** The {@code type} of the human-written questions; lmms-eval counts every other as augmented. */
+  static final String HUMAN = "human_test";
+
+  static final String AUGMENTED = "augmented_test";
+
+  private static final BenchmarkLayout LAYOUT =
+      new BenchmarkLayout(
+          "chartqa",
+          "ChartQA",
+          "lmms-lab/ChartQA",
+          DOC_ID,
+          List.of("image"),
+          16,
+          List.of(
+              BenchmarkColumn.any(DOC_ID, "the row's position in the split (added when absent)"),
+              BenchmarkColumn.string("type", "the split: human_test or augmented_test"),
+              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.image("image", "the chart"),
+              BenchmarkColumn.string("answer", "the gold answer")),
+          List.of("question"));
+
+  @Override
+  public BenchmarkLayout layout() {
+    return LAYOUT;
+  }
+
+  @Override
+  public String prompt(Row row) {
+    return prompt(BenchmarkRows.string(row, "question"));
+  }
+
+  /** {@code f"{question}\nAnswer the question with a single word."}. */
+  static String prompt(String question) {
+    return question + POST_PROMPT;
+  }
+
+  /**
+   * Adds {@code doc_id}, each row's position in the split, unless the table has one: the rows of
+   * each Parquet file ({@code _metadata.row_index}) after those of the files before it in path
+   * order, as {@code datasets} loads the split.
+   */
+  @Override
+  public Dataset<Row> withIds(Dataset<Row> source) {
+    if (List.of(source.columns()).contains(DOC_ID)) {
+      return source;
+    }
+    Dataset<Row> located =
+        source
+            .withColumn("_chartqa_file", col("_metadata.file_path"))
+            .withColumn("_chartqa_row", col("_metadata.row_index"));
+    List<Row> counts = new ArrayList<>(located.groupBy("_chartqa_file").count().collectAsList());
+    counts.sort(Comparator.comparing(r -> r.getString(0)));
+    List<Row> offsets = new ArrayList<>();
+    long offset = 0;
+    for (Row file : counts) {
+      offsets.add(RowFactory.create(file.getString(0), offset));
+      offset += file.getLong(1);
+    }
+    StructType schema =
+        new StructType()
+            .add("_chartqa_file", DataTypes.StringType)
+            .add("_chartqa_offset", DataTypes.LongType);
+    Dataset<Row> starts = source.sparkSession().createDataFrame(offsets, schema);
+    return located
+        .join(broadcast(starts), "_chartqa_file")
+        .withColumn(DOC_ID, col("_chartqa_offset").plus(col("_chartqa_row")))
+        .drop("_chartqa_file", "_chartqa_row", "_chartqa_offset");
+  }
+
+  /** Refuses a {@code type} other than ChartQA's two splits. */
+  @Override
+  public void checkValues(Dataset<Row> source) {
+    for (Row row : source.select("type").distinct().collectAsList()) {
+      String type = row.getString(0);
+      if (!HUMAN.equals(type) && !AUGMENTED.equals(type)) {
+        throw new IllegalArgumentException(
+            "type '" + type + "' is not one of ChartQA's: " + HUMAN + ", " + AUGMENTED);
+      }
+    }
+  }
+
+  /**
+   * Relaxed correctness per question ({@link RelaxedAccuracy}), 1 or 0; {@code overall} is
+   * lmms-eval's {@code relaxed_overall}, {@code by_type} its {@code relaxed_human_split} ({@code
+   * human_test}) and {@code relaxed_augmented_split} (every other type, as lmms-eval counts). The
+   * parsed answer is the prediction as the rule reads it (nothing is stripped).
+   */
+  @Override
+  public BenchmarkScores score(BenchmarkRows r, ObjectNode metrics) {
+    RelaxedAccuracy accuracy = new RelaxedAccuracy();
+    Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
+    for (Row row : r.rows()) {
+      String id = r.id(row);
+      String prediction = r.response(row);
+      String gold = BenchmarkRows.string(row, BenchmarkRows.ANSWER);
+      if (gold == null) {
+        byId.put(id, new BenchmarkScores.Scored(prediction, null, null, null));
+        continue;
+      }
+      String type = HUMAN.equals(BenchmarkRows.string(row, "type")) ? HUMAN : AUGMENTED;
+      double score = accuracy.add(prediction, gold, type);
+      byId.put(id, new BenchmarkScores.Scored(prediction, score, null, null));
+    }
+    metrics.put("metric", "relaxed accuracy");
+    metrics.put(
+        "scorer",
+        "lmms-eval lmms_eval/tasks/chartqa/utils.py relaxed_correctness (75571cf): numbers within"
+            + " 5% of the target (a trailing % divides by 100), else the same text lower-cased");
+    metrics.put("scored", accuracy.count());
+    if (accuracy.count() == 0) {
+      metrics.putNull("overall");
+      return new BenchmarkScores(byId, metrics, null);
+    }
+    metrics.put("overall", accuracy.overall());
+    ObjectNode types = BenchmarkScores.JSON.objectNode();
+    Map<String, Integer> counts = accuracy.countsByType();
+    for (String type : List.of(HUMAN, AUGMENTED)) {
+      if (counts.containsKey(type)) {
+        types.set(type, BenchmarkScores.group(accuracy.byType().get(type), counts.get(type)));
+      }
+    }
+    metrics.set("by_type", types);
+    return new BenchmarkScores(byId, metrics, null);
+  }
+}
