@@ -612,7 +612,8 @@ def textvqa_cases(mmf_path):
 def chartqa_cases(utils_path):
     """EvolvingLMMs-Lab/lmms-eval lmms_eval/tasks/chartqa/utils.py (75571cf; unchanged since 1d3f34a,
     2024): relaxed_correctness and chartqa_process_results, run as is (the file imports nothing);
-    the split means as lmms-eval's `mean` aggregation, sum(arr) / len(arr)."""
+    the dataset's responses stripped first as lmms_eval/api/task.py does; the split means as
+    lmms-eval's `mean` aggregation, sum(arr) / len(arr)."""
     u = load_module("chartqa_utils", utils_path)
     pairs = [
         ["12", "12"], ["12.5", "12"], ["12.6", "12"], ["12.61", "12"], ["11.4", "12"],
@@ -637,7 +638,10 @@ def chartqa_cases(utils_path):
     cases = [[p, t, u.relaxed_correctness(p, t)] for p, t in pairs]
     dataset = [[p, t, "human_test" if i % 3 else "augmented_test"]
                for i, (p, t) in enumerate(pairs)]
-    results = [u.chartqa_process_results({"type": ty, "answer": t}, [p]) for p, t, ty in dataset]
+    # lmms-eval's ConfigurableTask.process_results (lmms_eval/api/task.py, since 309242c) strips each
+    # generated text before the task's process_results: the same here
+    results = [u.chartqa_process_results({"type": ty, "answer": t}, [p.strip()])
+               for p, t, ty in dataset]
     splits = {}
     for r in results:
         for k, v in r.items():

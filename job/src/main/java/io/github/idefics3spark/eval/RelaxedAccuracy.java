@@ -48,13 +48,16 @@ public final class RelaxedAccuracy {
   }
 
   /**
-   * Scores one question and adds it to the overall mean and its type's.
+   * Scores one question and adds it to the overall mean and its type's. The response is stripped
+   * first, as lmms-eval's {@code ConfigurableTask.process_results} ({@code lmms_eval/api/task.py})
+   * strips every generated text before the task's {@code chartqa_process_results}.
    *
+   * @param response the model's answer as generated
    * @param type the dataset's {@code type}: {@code human_test} or {@code augmented_test}
    * @return 1.0 or 0.0
    */
-  public double add(String prediction, String target, String type) {
-    double score = isCorrect(prediction, target) ? 1.0 : 0.0;
+  public double add(String response, String target, String type) {
+    double score = isCorrect(PythonStr.strip(response), target) ? 1.0 : 0.0;
     tally.add(score, List.of(type));
     return score;
   }

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.col;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.eval.RelaxedAccuracy;
+import io.github.idefics3spark.python.PythonStr;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -120,7 +121,7 @@ final class ChartQa implements Benchmark {
    * Relaxed correctness per question ({@link RelaxedAccuracy}), 1 or 0; {@code overall} is
    * lmms-eval's {@code relaxed_overall}, {@code by_type} its {@code relaxed_human_split} ({@code
    * human_test}) and {@code relaxed_augmented_split} (every other type, as lmms-eval counts). The
-   * parsed answer is the prediction as the rule reads it (nothing is stripped).
+   * parsed answer is the answer stripped, as lmms-eval's harness hands it to the rule.
    */
   @Override
   public BenchmarkScores score(BenchmarkRows r, ObjectNode metrics) {
@@ -131,18 +132,19 @@ final class ChartQa implements Benchmark {
       String prediction = r.response(row);
       String gold = BenchmarkRows.string(row, BenchmarkRows.ANSWER);
       if (gold == null) {
-        byId.put(id, new BenchmarkScores.Scored(prediction, null, null, null));
+        byId.put(id, new BenchmarkScores.Scored(PythonStr.strip(prediction), null, null, null));
         continue;
       }
       String type = HUMAN.equals(BenchmarkRows.string(row, "type")) ? HUMAN : AUGMENTED;
       double score = accuracy.add(prediction, gold, type);
-      byId.put(id, new BenchmarkScores.Scored(prediction, score, null, null));
+      byId.put(id, new BenchmarkScores.Scored(PythonStr.strip(prediction), score, null, null));
     }
     metrics.put("metric", "relaxed accuracy");
     metrics.put(
         "scorer",
         "lmms-eval lmms_eval/tasks/chartqa/utils.py relaxed_correctness (75571cf): numbers within"
-            + " 5% of the target (a trailing % divides by 100), else the same text lower-cased");
+            + " 5% of the target (a trailing % divides by 100), else the same text lower-cased;"
+            + " the answer stripped first, as lmms_eval/api/task.py does");
     metrics.put("scored", accuracy.count());
     if (accuracy.count() == 0) {
       metrics.putNull("overall");
