@@ -650,9 +650,73 @@ def chartqa_cases(utils_path):
     return {"cases": cases, "dataset": dataset, "scores": [r for r in results], "means": means}
 
 
+# ----------------------------------------------------------------------------- AI2D (lmms-eval)
+
+
+def ai2d_cases(lmms_eval_dir):
+    """EvolvingLMMs-Lab/lmms-eval (75571cf) as its ai2d task scores: lmms_eval/tasks/ai2d/utils.py
+    ai2d_doc_to_text (default kwargs of ai2d.yaml), ai2d_doc_to_target ("mcq") and the
+    MultiChoiceRegexFilter (its base class stubbed: its apply uses none of it), then the harness's
+    strip (lmms_eval/api/task.py process_results) and lmms_eval/api/metrics.py
+    exact_match_hf_evaluate (ignore_case, ignore_punctuation), the function's own source run with
+    numpy."""
+    import ast
+    import re
+    import string
+    import numpy as np
+
+    class ExtendedRegexFilter:
+        def __init__(self, *args, **kwargs):
+            pass
+    stub("lmms_eval"), stub("lmms_eval.filters")
+    stub("lmms_eval.filters.extraction", ExtendedRegexFilter=ExtendedRegexFilter)
+    u = load_module("ai2d_utils", os.path.join(lmms_eval_dir, "lmms_eval/tasks/ai2d/utils.py"))
+    metrics_path = os.path.join(lmms_eval_dir, "lmms_eval/api/metrics.py")
+    tree = ast.parse(open(metrics_path, encoding="utf-8").read())
+    fn = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "exact_match_hf_evaluate"]
+    scope = {"np": np, "re": re, "string": string}
+    exec(compile(ast.Module(body=fn, type_ignores=[]), metrics_path, "exec"), scope)
+    exact_match = scope["exact_match_hf_evaluate"]
+    kwargs = {"prompt_format": "mcq", "pre_prompt": "",
+              "post_prompt": "\nAnswer with the option's letter from the given choices directly."}
+    filt = u.MultiChoiceRegexFilter()
+
+    def score(response, doc):
+        filtered = filt.apply([[response]], [doc])[0]
+        result = [filtered.strip()]
+        gold = u.ai2d_doc_to_target(doc, "mcq")
+        return filtered, gold, float(exact_match(predictions=result, references=[gold],
+                                                 ignore_case=True, ignore_punctuation=True)["exact_match"])
+
+    four = ["sun", "moon", "earth", "mars"]
+    responses = [
+        ["A", "0"], ["B", "1"], ["A", "1"], ["a", "0"], ["A.", "0"], ["A. sun", "0"],
+        [" B. moon", "1"], ["\nC.", "2"], ["C", "3"], ["(A)", "0"], ["(a)", "0"], ["A)", "0"],
+        ["A) sun", "0"], ["A: sun", "0"], ["Answer: A", "0"], ["The answer is A", "0"],
+        ["A.B", "0"], ["B.A", "0"], ["AB", "0"], ["A ", "0"], [" A", "0"], ["A\n", "0"],
+        ["'A'", "0"], ["\"A\"", "0"], ["A!", "0"], ["A,", "0"], ["[A]", "0"], ["*A*", "0"],
+        ["D", "3"], ["d.", "3"], ["sun", "0"], ["A\u3002", "0"], ["\uff21", "0"], ["", "0"],
+        [".", "0"], ["E", "3"], ["\u00a0A", "0"], ["\u00a0A.", "0"], ["A\u2019", "0"],
+        ["A\u0000", "0"], ["\u0130", "0"], ["A-", "0"], ["-A", "0"], ["A .", "0"],
+    ]
+    cases = []
+    for response, answer in responses:
+        response = response.encode().decode("unicode_escape") if "\\" in response else response
+        doc = {"question": "Which is shown?", "options": four, "answer": answer}
+        filtered, gold, s = score(response, doc)
+        cases.append([response, answer, filtered, gold, s])
+    prompts = []
+    for question, options in [["Which is shown?", four], ["What eats grass?", ["deer", "wolf"]],
+                              ["Label E?", ["a", "b", "c", "d", "e", "f"]]]:
+        prompts.append([question, options, u.ai2d_doc_to_text({"question": question,
+                                                               "options": options}, kwargs)])
+    scores = [c[4] for c in cases]
+    return {"cases": cases, "prompts": prompts, "accuracy": sum(scores) / len(scores)}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa"]:
+    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa", "lmms_eval"]:
         ap.add_argument("--" + a)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -676,6 +740,8 @@ def main():
         dump(out, "textvqa_cases.json", textvqa_cases(args.mmf))
     if args.chartqa:
         dump(out, "chartqa_cases.json", chartqa_cases(args.chartqa))
+    if args.lmms_eval:
+        dump(out, "ai2d_cases.json", ai2d_cases(args.lmms_eval))
 
 
 if __name__ == "__main__":
