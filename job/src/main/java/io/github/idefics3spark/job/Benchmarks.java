@@ -18,7 +18,8 @@ final class Benchmarks {
           new Mmmu(),
           new MmStar(),
           new MathVista(),
-          new ChartQa());
+          new ChartQa(),
+          new Ai2d());
 
   private Benchmarks() {}
 

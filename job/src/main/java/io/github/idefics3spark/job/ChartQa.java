@@ -1,21 +1,13 @@
 package io.github.idefics3spark.job;
 
-import static org.apache.spark.sql.functions.broadcast;
-import static org.apache.spark.sql.functions.col;
-
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.eval.RelaxedAccuracy;
 import io.github.idefics3spark.python.PythonStr;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * ChartQA, lmms-lab/ChartQA (test split, 2500 questions: {@code type}, {@code question}, {@code
@@ -33,9 +25,6 @@ final class ChartQa implements Benchmark {
   /** lmms-eval's ChartQA default {@code post_prompt}. */
   static final String POST_PROMPT = "\nAnswer the question with a single word.";
 
-  /** The id column {@link #withIds} adds: the row's position in the split, from 0. */
-  static final String DOC_ID = "doc_id";
-
   /** The {@code type} of the human-written questions; lmms-eval counts every other as augmented. */
   static final String HUMAN = "human_test";
 
@@ -46,11 +35,12 @@ final class ChartQa implements Benchmark {
           "chartqa",
           "ChartQA",
           "lmms-lab/ChartQA",
-          DOC_ID,
+          RowPositions.DOC_ID,
           List.of("image"),
           16,
           List.of(
-              BenchmarkColumn.any(DOC_ID, "the row's position in the split (added when absent)"),
+              BenchmarkColumn.any(
+                  RowPositions.DOC_ID, "the row's position in the split (added when absent)"),
               BenchmarkColumn.string("type", "the split: human_test or augmented_test"),
               BenchmarkColumn.string("question", "the question").promptOnly(),
               BenchmarkColumn.image("image", "the chart"),
@@ -72,37 +62,10 @@ final class ChartQa implements Benchmark {
     return question + POST_PROMPT;
   }
 
-  /**
-   * Adds {@code doc_id}, each row's position in the split, unless the table has one: the rows of
-   * each Parquet file ({@code _metadata.row_index}) after those of the files before it in path
-   * order, as {@code datasets} loads the split.
-   */
+  /** Adds {@code doc_id}, each row's position in the split ({@link RowPositions}). */
   @Override
   public Dataset<Row> withIds(Dataset<Row> source) {
-    if (List.of(source.columns()).contains(DOC_ID)) {
-      return source;
-    }
-    Dataset<Row> located =
-        source
-            .withColumn("_chartqa_file", col("_metadata.file_path"))
-            .withColumn("_chartqa_row", col("_metadata.row_index"));
-    List<Row> counts = new ArrayList<>(located.groupBy("_chartqa_file").count().collectAsList());
-    counts.sort(Comparator.comparing(r -> r.getString(0)));
-    List<Row> offsets = new ArrayList<>();
-    long offset = 0;
-    for (Row file : counts) {
-      offsets.add(RowFactory.create(file.getString(0), offset));
-      offset += file.getLong(1);
-    }
-    StructType schema =
-        new StructType()
-            .add("_chartqa_file", DataTypes.StringType)
-            .add("_chartqa_offset", DataTypes.LongType);
-    Dataset<Row> starts = source.sparkSession().createDataFrame(offsets, schema);
-    return located
-        .join(broadcast(starts), "_chartqa_file")
-        .withColumn(DOC_ID, col("_chartqa_offset").plus(col("_chartqa_row")))
-        .drop("_chartqa_file", "_chartqa_row", "_chartqa_offset");
+    return RowPositions.withDocIds(source);
   }
 
   /** Refuses a {@code type} other than ChartQA's two splits. */

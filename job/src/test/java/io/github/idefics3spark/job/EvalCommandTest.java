@@ -377,6 +377,47 @@ class EvalCommandTest {
   }
 
   @Test
+  void ai2dLettersTheOptionsAndScoresTheLetter() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("question", DataTypes.StringType)
+            .add("options", STRINGS)
+            .add("answer", DataTypes.StringType)
+            .add("image", IMAGE);
+    String[] four = {"sun", "moon", "earth", "mars"};
+    List<Row> rows =
+        List.of(
+            RowFactory.create("Which is shown?", four, "0", hfImage("landscape_49x31.jpg")),
+            RowFactory.create(
+                "What eats grass?",
+                new String[] {"deer", "wolf"},
+                "1",
+                hfImage("portrait_35x49.jpg")));
+    JsonNode metrics =
+        evalAndCheck(
+            "ai2d",
+            HfDatasets.write(spark, dir, "ai2d", schema, rows),
+            Map.of(
+                "0", Ai2d.prompt("Which is shown?", List.of(four)),
+                "1", Ai2d.prompt("What eats grass?", List.of("deer", "wolf"))));
+    assertEquals(meanScore("ai2d"), metrics.get("overall").asDouble(), 1e-12);
+    assertTrue(metrics.get("scorer").asText().contains("exact_match"));
+
+    List<Row> badAnswer =
+        List.of(
+            RowFactory.create(
+                "Which?", new String[] {"x", "y"}, "2", hfImage("landscape_49x31.jpg")));
+    JobRun bad =
+        eval(
+            "ai2d",
+            HfDatasets.write(spark, dir, "ai2d-bad-answer", schema, badAnswer),
+            dir.resolve("ai2d-bad-answer-out"));
+    assertEquals(2, bad.status(), bad.err());
+    assertTrue(
+        bad.err().contains("answer '2' is not the index of one of the 2 options"), bad.err());
+  }
+
+  @Test
   void vqaV2ReadsTheAnswerStructsAndIsScoredWithTheOfficialVqaAccuracy() throws IOException {
     StructType answer =
         new StructType()
@@ -747,7 +788,7 @@ class EvalCommandTest {
     assertEquals(2, outcome.status());
     assertEquals(
         "eval: setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa\n",
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d\n",
         outcome.err());
     JobRun score =
         JobRun.of(

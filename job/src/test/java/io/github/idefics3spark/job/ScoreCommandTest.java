@@ -145,6 +145,35 @@ class ScoreCommandTest {
   }
 
   @Test
+  void ai2dTakesTheLetterBeforeAPeriodAndIgnoresCaseAndPunctuation() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("options", STRINGS)
+            .add("input_answer", DataTypes.StringType)
+            .add("answer", DataTypes.StringType);
+    String[] four = {"sun", "moon", "earth", "mars"};
+    Path p =
+        HfDatasets.write(
+            spark,
+            dir,
+            "ai2d",
+            schema,
+            List.of(
+                RowFactory.create("0", four, "1", " B. moon"), // filtered to B: correct
+                RowFactory.create("1", four, "0", "(a)"), // punctuation and case dropped: correct
+                RowFactory.create("2", four, "0", "A) sun"), // "a sun": wrong
+                RowFactory.create("3", four, "3", "Answer: D"))); // no letter read: wrong
+    JsonNode metrics = score("ai2d", p);
+    assertEquals(0.5, metrics.get("overall").asDouble(), 0.0);
+    assertEquals(4, metrics.get("scored").asInt());
+    Map<String, Row> rows = predictions("ai2d", p);
+    assertEquals("B", rows.get("0").getAs("parsed_answer"));
+    assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
+    assertEquals(0.0, (double) rows.get("2").getAs("score"), 0.0);
+  }
+
+  @Test
   void textVqaEvaluatorProcessesPredictionAndGoldAnswersAlways() throws IOException {
     StructType schema =
         new StructType()
