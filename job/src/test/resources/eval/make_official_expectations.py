@@ -4,7 +4,8 @@ The official code is not part of this repository: pass the checkouts (or copies)
   MMMU-Benchmark/MMMU (bb0b95a), GT-Vision-Lab/VQA (a013f00), MMStar-Benchmark/MMStar (88f243a),
   lupantech/MathVista (53d5258), QwenLM/Qwen-VL's eval_mm/infographicsvqa_eval.py (aa00ed0), and
   facebookresearch/mmf's mmf/utils/m4c_evaluators.py (read at b0ffc7f; the file is unchanged since
-  2dc099a, 2020; it imports only `re`, so plain Python runs it).
+  2dc099a, 2020; it imports only `re`, so plain Python runs it), and EvolvingLMMs-Lab/lmms-eval's
+  lmms_eval/tasks/chartqa/utils.py (75571cf; it imports nothing).
 Python 3.11 with pandas 2.2 (the script indexes a Series by position, which pandas 3 refuses),
 Levenshtein 0.27 and tabulate; the other imports of those scripts
 (openai, datasets, cv2, PIL, word2number, vlmeval.smp) are stubbed here because the functions called
@@ -605,9 +606,117 @@ def textvqa_cases(mmf_path):
             "answer_processor": [[s, ev.answer_processor(s)] for s in processor]}
 
 
+# ----------------------------------------------------------------------------- ChartQA (lmms-eval)
+
+
+def chartqa_cases(utils_path):
+    """EvolvingLMMs-Lab/lmms-eval lmms_eval/tasks/chartqa/utils.py (75571cf; unchanged since 1d3f34a,
+    2024): relaxed_correctness and chartqa_process_results, run as is (the file imports nothing);
+    the dataset's responses stripped first as lmms_eval/api/task.py does; the split means as
+    lmms-eval's `mean` aggregation, sum(arr) / len(arr)."""
+    u = load_module("chartqa_utils", utils_path)
+    pairs = [
+        ["12", "12"], ["12.5", "12"], ["12.6", "12"], ["12.61", "12"], ["11.4", "12"],
+        ["11.39", "12"], ["105", "100"], ["105.0000001", "100"], ["95", "100"], ["94.99", "100"],
+        ["-10", "-10"], ["-10.4", "-10"], ["10", "-10"], ["-0.5", "-0.5"], ["0", "0"], ["0.0", "0"],
+        ["0.01", "0"], ["zero", "0"], ["0", "0.0"], ["50%", "0.5"], ["0.5", "50%"], ["50%", "50%"],
+        ["50", "50%"], ["51%", "50%"], ["50%%", "0.5"], ["%", "%"], ["50 %", "50%"],
+        ["1,000", "1000"], ["1000", "1,000"], ["1,000", "1,000"], ["1 000", "1000"],
+        ["$5", "5"], ["5$", "$5"], ["5 million", "5"], ["5 million", "5 Million"],
+        ["12 ", "12"], [" 12", "12"], ["12\n", "12"], ["Yes", "yes"], ["YES", "Yes"],
+        ["yes ", "Yes"], ["No", "yes"], ["United States", "united states"],
+        ["  blue", "blue"], ["1e2", "100"], ["1E2", "100"], ["1_000", "1000"], ["1__0", "10"],
+        ["inf", "5"], ["inf", "inf"], ["nan", "nan"], ["NaN", "nan"], ["5", "nan"],
+        ["+5", "5"], [".5", "0.5"], ["5.", "5"], ["0x10", "16"], ["\u0665", "5"],
+        ["\u00a05\u00a0", "5"], ["", ""], ["", "0"], ["5", ""], ["2019", "2018"],
+        ["2018", "2019"], ["1.05", "1"], ["1.0500000000000003", "1"], ["0.95", "1"],
+        ["0.9499999", "1"], ["\u0130", "i\u0307"], ["STRASSE", "stra\u00dfe"],
+        ["\u03a3\u0391\u03a3", "\u03c3\u03b1\u03c2"], ["1e400", "1e400"], ["1e-400", "0"],
+    ]
+    pairs = [[p.encode().decode("unicode_escape") if "\\" in p else p for p in pair]
+             for pair in pairs]
+    cases = [[p, t, u.relaxed_correctness(p, t)] for p, t in pairs]
+    dataset = [[p, t, "human_test" if i % 3 else "augmented_test"]
+               for i, (p, t) in enumerate(pairs)]
+    # lmms-eval's ConfigurableTask.process_results (lmms_eval/api/task.py, since 309242c) strips each
+    # generated text before the task's process_results: the same here
+    results = [u.chartqa_process_results({"type": ty, "answer": t}, [p.strip()])
+               for p, t, ty in dataset]
+    splits = {}
+    for r in results:
+        for k, v in r.items():
+            splits.setdefault(k, []).append(v)
+    means = {k: sum(v) / len(v) for k, v in splits.items()}
+    return {"cases": cases, "dataset": dataset, "scores": [r for r in results], "means": means}
+
+
+# ----------------------------------------------------------------------------- AI2D (lmms-eval)
+
+
+def ai2d_cases(lmms_eval_dir):
+    """EvolvingLMMs-Lab/lmms-eval (75571cf) as its ai2d task scores: lmms_eval/tasks/ai2d/utils.py
+    ai2d_doc_to_text (default kwargs of ai2d.yaml), ai2d_doc_to_target ("mcq") and the
+    MultiChoiceRegexFilter (its base class stubbed: its apply uses none of it), then the harness's
+    strip (lmms_eval/api/task.py process_results) and lmms_eval/api/metrics.py
+    exact_match_hf_evaluate (ignore_case, ignore_punctuation), the function's own source run with
+    numpy."""
+    import ast
+    import re
+    import string
+    import numpy as np
+
+    class ExtendedRegexFilter:
+        def __init__(self, *args, **kwargs):
+            pass
+    stub("lmms_eval"), stub("lmms_eval.filters")
+    stub("lmms_eval.filters.extraction", ExtendedRegexFilter=ExtendedRegexFilter)
+    u = load_module("ai2d_utils", os.path.join(lmms_eval_dir, "lmms_eval/tasks/ai2d/utils.py"))
+    metrics_path = os.path.join(lmms_eval_dir, "lmms_eval/api/metrics.py")
+    tree = ast.parse(open(metrics_path, encoding="utf-8").read())
+    fn = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "exact_match_hf_evaluate"]
+    scope = {"np": np, "re": re, "string": string}
+    exec(compile(ast.Module(body=fn, type_ignores=[]), metrics_path, "exec"), scope)
+    exact_match = scope["exact_match_hf_evaluate"]
+    kwargs = {"prompt_format": "mcq", "pre_prompt": "",
+              "post_prompt": "\nAnswer with the option's letter from the given choices directly."}
+    filt = u.MultiChoiceRegexFilter()
+
+    def score(response, doc):
+        filtered = filt.apply([[response]], [doc])[0]
+        result = [filtered.strip()]
+        gold = u.ai2d_doc_to_target(doc, "mcq")
+        return filtered, gold, float(exact_match(predictions=result, references=[gold],
+                                                 ignore_case=True, ignore_punctuation=True)["exact_match"])
+
+    four = ["sun", "moon", "earth", "mars"]
+    responses = [
+        ["A", "0"], ["B", "1"], ["A", "1"], ["a", "0"], ["A.", "0"], ["A. sun", "0"],
+        [" B. moon", "1"], ["\nC.", "2"], ["C", "3"], ["(A)", "0"], ["(a)", "0"], ["A)", "0"],
+        ["A) sun", "0"], ["A: sun", "0"], ["Answer: A", "0"], ["The answer is A", "0"],
+        ["A.B", "0"], ["B.A", "0"], ["AB", "0"], ["A ", "0"], [" A", "0"], ["A\n", "0"],
+        ["'A'", "0"], ["\"A\"", "0"], ["A!", "0"], ["A,", "0"], ["[A]", "0"], ["*A*", "0"],
+        ["D", "3"], ["d.", "3"], ["sun", "0"], ["A\u3002", "0"], ["\uff21", "0"], ["", "0"],
+        [".", "0"], ["E", "3"], ["\u00a0A", "0"], ["\u00a0A.", "0"], ["A\u2019", "0"],
+        ["A\u0000", "0"], ["\u0130", "0"], ["A-", "0"], ["-A", "0"], ["A .", "0"],
+    ]
+    cases = []
+    for response, answer in responses:
+        response = response.encode().decode("unicode_escape") if "\\" in response else response
+        doc = {"question": "Which is shown?", "options": four, "answer": answer}
+        filtered, gold, s = score(response, doc)
+        cases.append([response, answer, filtered, gold, s])
+    prompts = []
+    for question, options in [["Which is shown?", four], ["What eats grass?", ["deer", "wolf"]],
+                              ["Label E?", ["a", "b", "c", "d", "e", "f"]]]:
+        prompts.append([question, options, u.ai2d_doc_to_text({"question": question,
+                                                               "options": options}, kwargs)])
+    scores = [c[4] for c in cases]
+    return {"cases": cases, "prompts": prompts, "accuracy": sum(scores) / len(scores)}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf"]:
+    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa", "lmms_eval"]:
         ap.add_argument("--" + a)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -629,6 +738,10 @@ def main():
         mathvista_results(args.mathvista, extract, score, out)
     if args.mmf:
         dump(out, "textvqa_cases.json", textvqa_cases(args.mmf))
+    if args.chartqa:
+        dump(out, "chartqa_cases.json", chartqa_cases(args.chartqa))
+    if args.lmms_eval:
+        dump(out, "ai2d_cases.json", ai2d_cases(args.lmms_eval))
 
 
 if __name__ == "__main__":

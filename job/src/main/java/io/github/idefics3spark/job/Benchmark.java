@@ -26,6 +26,16 @@ public interface Benchmark extends Serializable {
    */
   String prompt(Row row);
 
+  /**
+   * The dataset as read with its id column ({@link BenchmarkLayout#idColumn}) added, for a dataset
+   * that has none (ChartQA); the default returns it as read.
+   *
+   * @param source the Parquet files as read, their {@code _metadata} column still reachable
+   */
+  default Dataset<Row> withIds(Dataset<Row> source) {
+    return source;
+  }
+
   /** Whether each image goes where the text names it ({@code <image N>}), not first. */
   default boolean imageMarkers() {
     return false;

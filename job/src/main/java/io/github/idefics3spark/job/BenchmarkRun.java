@@ -80,10 +80,10 @@ final class BenchmarkRun {
     Benchmark benchmark = config.benchmark();
     Table table = readParquet(spark, config.input());
     String inputName = "--input " + config.input() + " (" + benchmark.layout().displayName() + ")";
-    BenchmarkRequests.checkColumns(
-        table.rows(), benchmark.layout().columns(), benchmark, inputName);
+    Dataset<Row> source = benchmark.withIds(table.rows());
+    BenchmarkRequests.checkColumns(source, benchmark.layout().columns(), benchmark, inputName);
     Dataset<Row> requests =
-        BenchmarkRequests.build(table.rows(), benchmark, table.base(), inputName, config.limit());
+        BenchmarkRequests.build(source, benchmark, table.base(), inputName, config.limit());
     checkIds(requests, inputName, benchmark);
     if (config.partitions() > 0) {
       requests = requests.repartition(config.partitions());

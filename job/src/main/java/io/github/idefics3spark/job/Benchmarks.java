@@ -17,7 +17,9 @@ final class Benchmarks {
           new VqaV2(),
           new Mmmu(),
           new MmStar(),
-          new MathVista());
+          new MathVista(),
+          new ChartQa(),
+          new Ai2d());
 
   private Benchmarks() {}
 

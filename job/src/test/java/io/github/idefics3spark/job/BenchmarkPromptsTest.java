@@ -26,6 +26,26 @@ class BenchmarkPromptsTest {
   }
 
   @Test
+  void chartQaAsksForASingleWord() {
+    assertEquals(
+        "How many bars are there?\nAnswer the question with a single word.",
+        ChartQa.prompt("How many bars are there?"));
+  }
+
+  @Test
+  void ai2dLettersEachOptionOnItsOwnLine() {
+    // lmms-eval's ai2d_doc_to_text, as eval/ai2d_cases.json records it
+    assertEquals(
+        "What eats grass?\nA. deer\nB. wolf\n"
+            + "Answer with the option's letter from the given choices directly.",
+        Ai2d.prompt("What eats grass?", List.of("deer", "wolf")));
+    assertEquals(
+        "Label E?\nA. a\nB. b\nC. c\nD. d\nE. e\nF. f\n"
+            + "Answer with the option's letter from the given choices directly.",
+        Ai2d.prompt("Label E?", List.of("a", "b", "c", "d", "e", "f")));
+  }
+
+  @Test
   void vqaV2KeepsTheQuestionAsItIs() {
     assertEquals(
         "what brand is this CAMERA?\nAnswer the question using a single word or phrase.",

@@ -338,6 +338,86 @@ class EvalCommandTest {
   }
 
   @Test
+  void chartQaIdsAreRowPositionsAndScoresSplitByType() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("type", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("answer", DataTypes.StringType)
+            .add("image", IMAGE);
+    List<Row> rows =
+        List.of(
+            RowFactory.create("human_test", "How many bars?", "4", hfImage("landscape_49x31.jpg")),
+            RowFactory.create(
+                "augmented_test", "Which is largest?", "Asia", hfImage("portrait_35x49.jpg")),
+            RowFactory.create(
+                "human_test", "What share is red?", "25%", hfImage("landscape_49x31.jpg")));
+    JsonNode metrics =
+        evalAndCheck(
+            "chartqa",
+            HfDatasets.write(spark, dir, "chartqa", schema, rows),
+            Map.of(
+                "0", ChartQa.prompt("How many bars?"),
+                "1", ChartQa.prompt("Which is largest?"),
+                "2", ChartQa.prompt("What share is red?")));
+    assertEquals(meanScore("chartqa"), metrics.get("overall").asDouble(), 1e-12);
+    assertEquals(2, metrics.get("by_type").get("human_test").get("questions").asInt());
+    assertEquals(1, metrics.get("by_type").get("augmented_test").get("questions").asInt());
+    assertTrue(metrics.get("scorer").asText().contains("relaxed_correctness"));
+
+    List<Row> badType =
+        List.of(RowFactory.create("human_val", "q?", "1", hfImage("landscape_49x31.jpg")));
+    JobRun bad =
+        eval(
+            "chartqa",
+            HfDatasets.write(spark, dir, "chartqa-bad-type", schema, badType),
+            dir.resolve("chartqa-bad-type-out"));
+    assertEquals(2, bad.status(), bad.err());
+    assertTrue(bad.err().contains("type 'human_val' is not one of ChartQA's"), bad.err());
+  }
+
+  @Test
+  void ai2dLettersTheOptionsAndScoresTheLetter() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("question", DataTypes.StringType)
+            .add("options", STRINGS)
+            .add("answer", DataTypes.StringType)
+            .add("image", IMAGE);
+    String[] four = {"sun", "moon", "earth", "mars"};
+    List<Row> rows =
+        List.of(
+            RowFactory.create("Which is shown?", four, "0", hfImage("landscape_49x31.jpg")),
+            RowFactory.create(
+                "What eats grass?",
+                new String[] {"deer", "wolf"},
+                "1",
+                hfImage("portrait_35x49.jpg")));
+    JsonNode metrics =
+        evalAndCheck(
+            "ai2d",
+            HfDatasets.write(spark, dir, "ai2d", schema, rows),
+            Map.of(
+                "0", Ai2d.prompt("Which is shown?", List.of(four)),
+                "1", Ai2d.prompt("What eats grass?", List.of("deer", "wolf"))));
+    assertEquals(meanScore("ai2d"), metrics.get("overall").asDouble(), 1e-12);
+    assertTrue(metrics.get("scorer").asText().contains("exact_match"));
+
+    List<Row> badAnswer =
+        List.of(
+            RowFactory.create(
+                "Which?", new String[] {"x", "y"}, "2", hfImage("landscape_49x31.jpg")));
+    JobRun bad =
+        eval(
+            "ai2d",
+            HfDatasets.write(spark, dir, "ai2d-bad-answer", schema, badAnswer),
+            dir.resolve("ai2d-bad-answer-out"));
+    assertEquals(2, bad.status(), bad.err());
+    assertTrue(
+        bad.err().contains("answer '2' is not the index of one of the 2 options"), bad.err());
+  }
+
+  @Test
   void vqaV2ReadsTheAnswerStructsAndIsScoredWithTheOfficialVqaAccuracy() throws IOException {
     StructType answer =
         new StructType()
@@ -704,11 +784,11 @@ class EvalCommandTest {
 
   @Test
   void anUnknownBenchmarkIsRefusedListingTheKnownOnes() {
-    JobRun outcome = eval("chartqa", dir.resolve("none"), dir.resolve("none-out"));
+    JobRun outcome = eval("ocrbench-v9", dir.resolve("none"), dir.resolve("none-out"));
     assertEquals(2, outcome.status());
     assertEquals(
-        "eval: setting benchmark is 'chartqa' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista\n",
+        "eval: setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d\n",
         outcome.err());
     JobRun score =
         JobRun.of(

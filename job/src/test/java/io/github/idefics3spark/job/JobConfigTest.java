@@ -304,9 +304,9 @@ class JobConfigTest {
     assertNull(score.model());
 
     assertEquals(
-        "setting benchmark is 'chartqa' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista",
-        refusal(Task.EVAL, with("--benchmark", "chartqa")));
+        "setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d",
+        refusal(Task.EVAL, with("--benchmark", "ocrbench-v9")));
     assertTrue(refusal(Task.EVAL, REQUIRED).startsWith("setting benchmark is missing"));
     String message = refusal(Task.EVAL, with("--benchmark", "mmmu", "--prompt-template", "x"));
     assertTrue(message.startsWith("--prompt-template is not an option of eval"), message);

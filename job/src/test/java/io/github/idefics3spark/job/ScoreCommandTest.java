@@ -112,6 +112,68 @@ class ScoreCommandTest {
   }
 
   @Test
+  void chartQaRelaxedAccuracyAllowsFivePercentAndSplitsHumanFromAugmented() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("type", DataTypes.StringType)
+            .add("input_answer", DataTypes.StringType)
+            .add("answer", DataTypes.StringType);
+    Path p =
+        HfDatasets.write(
+            spark,
+            dir,
+            "chartqa",
+            schema,
+            List.of(
+                RowFactory.create("0", "human_test", "12", "12.6"), // 5% off: correct
+                RowFactory.create("1", "human_test", "12", "12.61"), // over 5%: wrong
+                RowFactory.create("2", "augmented_test", "50%", "0.5"), // % divides by 100
+                RowFactory.create("3", "augmented_test", "Yes", "yes"), // case ignored
+                RowFactory.create("4", "augmented_test", "1000", "1,000"))); // no commas
+    JsonNode metrics = score("chartqa", p);
+    assertEquals(3.0 / 5, metrics.get("overall").asDouble(), 0.0);
+    assertEquals(5, metrics.get("scored").asInt());
+    JsonNode types = metrics.get("by_type");
+    assertEquals(0.5, types.get("human_test").get("score").asDouble(), 0.0);
+    assertEquals(2, types.get("human_test").get("questions").asInt());
+    assertEquals(2.0 / 3, types.get("augmented_test").get("score").asDouble(), 0.0);
+    Map<String, Row> rows = predictions("chartqa", p);
+    assertEquals(1.0, (double) rows.get("2").getAs("score"), 0.0);
+    assertEquals(0.0, (double) rows.get("4").getAs("score"), 0.0);
+    assertEquals("1,000", rows.get("4").getAs("parsed_answer"));
+  }
+
+  @Test
+  void ai2dTakesTheLetterBeforeAPeriodAndIgnoresCaseAndPunctuation() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("options", STRINGS)
+            .add("input_answer", DataTypes.StringType)
+            .add("answer", DataTypes.StringType);
+    String[] four = {"sun", "moon", "earth", "mars"};
+    Path p =
+        HfDatasets.write(
+            spark,
+            dir,
+            "ai2d",
+            schema,
+            List.of(
+                RowFactory.create("0", four, "1", " B. moon"), // filtered to B: correct
+                RowFactory.create("1", four, "0", "(a)"), // punctuation and case dropped: correct
+                RowFactory.create("2", four, "0", "A) sun"), // "a sun": wrong
+                RowFactory.create("3", four, "3", "Answer: D"))); // no letter read: wrong
+    JsonNode metrics = score("ai2d", p);
+    assertEquals(0.5, metrics.get("overall").asDouble(), 0.0);
+    assertEquals(4, metrics.get("scored").asInt());
+    Map<String, Row> rows = predictions("ai2d", p);
+    assertEquals("B", rows.get("0").getAs("parsed_answer"));
+    assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
+    assertEquals(0.0, (double) rows.get("2").getAs("score"), 0.0);
+  }
+
+  @Test
   void textVqaEvaluatorProcessesPredictionAndGoldAnswersAlways() throws IOException {
     StructType schema =
         new StructType()
