@@ -5,7 +5,8 @@ The official code is not part of this repository: pass the checkouts (or copies)
   lupantech/MathVista (53d5258), QwenLM/Qwen-VL's eval_mm/infographicsvqa_eval.py (aa00ed0), and
   facebookresearch/mmf's mmf/utils/m4c_evaluators.py (read at b0ffc7f; the file is unchanged since
   2dc099a, 2020; it imports only `re`, so plain Python runs it), and EvolvingLMMs-Lab/lmms-eval's
-  lmms_eval/tasks/chartqa/utils.py (75571cf; it imports nothing).
+  lmms_eval/tasks/chartqa/utils.py (75571cf; it imports nothing) and lmms_eval/tasks/ocrbench/utils.py
+  (75571cf; its loguru and lmms_eval imports stubbed).
 Python 3.11 with pandas 2.2 (the script indexes a Series by position, which pandas 3 refuses),
 Levenshtein 0.27 and tabulate; the other imports of those scripts
 (openai, datasets, cv2, PIL, word2number, vlmeval.smp) are stubbed here because the functions called
@@ -714,9 +715,61 @@ def ai2d_cases(lmms_eval_dir):
     return {"cases": cases, "prompts": prompts, "accuracy": sum(scores) / len(scores)}
 
 
+# ----------------------------------------------------------------------------- OCRBench (lmms-eval)
+
+
+def ocrbench_cases(utils_path):
+    """EvolvingLMMs-Lab/lmms-eval lmms_eval/tasks/ocrbench/utils.py (75571cf): ocrbench_doc_to_text
+    (ocrbench.yaml's default kwargs), ocrbench_process_results and ocrbench_aggregate_accuracy, run
+    as is with loguru's logger and generate_submission_file stubbed (the aggregate's report is
+    written to a temporary file, read back here); each response stripped first as
+    lmms_eval/api/task.py does."""
+    import logging
+    report_dir = tempfile.mkdtemp()
+    stub("loguru", logger=logging.getLogger("ocrbench"))
+    stub("lmms_eval"), stub("lmms_eval.tasks"), stub("lmms_eval.tasks._task_utils")
+    stub("lmms_eval.tasks._task_utils.file_utils",
+         generate_submission_file=lambda name, args, subpath=None: os.path.join(report_dir, name))
+    u = load_module("ocrbench_utils", utils_path)
+    categories = list(u.OCRBench_score)
+    # [response, answers, dataset]
+    raw = [
+        ["Hello", ["hello"], "IIIT5K"], ["HELLO world", ["hello"], "IIIT5K"],
+        ["hell", ["hello"], "IIIT5K"], ["  hello  ", [" hello "], "IIIT5K"],
+        ["The word is \"STOP\".", ["stop"], "SVT"], ["stop", ["STOP", "halt"], "SVT"],
+        ["halt", ["STOP", "halt"], "SVT"], ["go", ["STOP", "halt"], "SVT"],
+        ["line one\nline two", ["one line"], "FUNSD"], ["line one\nline two", ["one\nline"], "FUNSD"],
+        ["ab\ncd", ["b c"], "FUNSD"], ["\uff21\uff22\uff23", ["abc"], "ReCTS"],
+        ["abc", ["\uff41\uff42\uff43"], "ReCTS"], ["a\u3000b", ["a b"], "ReCTS"],
+        ["STRASSE", ["stra\u00dfe"], "IIIT5K"], ["stra\u00dfe", ["STRASSE"], "IIIT5K"],
+        ["\u0130stanbul", ["istanbul"], "IIIT5K"], ["x", [""], "IIIT5K"], ["", ["a"], "IIIT5K"],
+        ["", [""], "IIIT5K"], ["12 345", ["12345"], "IIIT5K"], ["\u00a0road\u00a0", ["road"], "SVT"],
+        ["x^{2}+1", ["x^{2}+1"], "HME100k"], ["x ^ { 2 } + 1", ["x^{2}+1"], "HME100k"],
+        ["x^{2}+1", ["x ^ { 2 } + 1"], "HME100k"], ["X^{2}+1", ["x^{2}+1"], "HME100k"],
+        ["\\frac{a}{b}\n= c", ["\\frac {a} {b} = c"], "HME100k"],
+        ["x\t^2", ["x^2"], "HME100k"], ["x\u3000^2", ["x^2"], "HME100k"],
+        ["\uff58^2", ["x^2"], "HME100k"], ["y = x^2 + 1", ["x^2+1", "x^{2}+1"], "HME100k"],
+        ["x^2", ["X^2"], "hme100k"], ["X^2", ["x^2"], "hme100k"], ["", [""], "HME100k"],
+        ["a\u00a0b", ["ab"], "HME100k"], ["total: $12.50", ["12.50"], "SROIE"],
+        ["TOTAL: $12.50", ["$12.50", "12.5"], "SROIE"], ["12,50", ["12.50"], "SROIE"],
+        ["Answer: yes\n", ["Yes"], "DocVQA"], ["no", ["yes"], "DocVQA"],
+    ]
+    dataset = [[r, answers, d, categories[i % len(categories)]] for i, (r, answers, d) in enumerate(raw)]
+    results = [u.ocrbench_process_results({"answer": a, "dataset": d, "question_type": q}, [r.strip()])
+               for r, a, d, q in dataset]
+    scores = [res["ocrbench_accuracy"]["score"] for res in results]
+    accuracy = u.ocrbench_aggregate_accuracy([res["ocrbench_accuracy"] for res in results], None)
+    report = open(os.path.join(report_dir, "ocrbench_results.txt"), encoding="utf-8").read()
+    shutil.rmtree(report_dir)
+    prompts = [[q, u.ocrbench_doc_to_text({"question": q}, {"pre_prompt": "", "post_prompt": ""})]
+               for q in ["what is written in the image?", "  What is the total?\n", "Q"]]
+    return {"dataset": dataset, "scores": scores, "by_category": dict(u.OCRBench_score),
+            "accuracy": accuracy, "report": report, "prompts": prompts}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa", "lmms_eval"]:
+    for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa", "lmms_eval", "ocrbench"]:
         ap.add_argument("--" + a)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -742,6 +795,8 @@ def main():
         dump(out, "chartqa_cases.json", chartqa_cases(args.chartqa))
     if args.lmms_eval:
         dump(out, "ai2d_cases.json", ai2d_cases(args.lmms_eval))
+    if args.ocrbench:
+        dump(out, "ocrbench_cases.json", ocrbench_cases(args.ocrbench))
 
 
 if __name__ == "__main__":

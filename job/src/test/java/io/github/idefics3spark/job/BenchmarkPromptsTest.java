@@ -33,6 +33,13 @@ class BenchmarkPromptsTest {
   }
 
   @Test
+  void ocrBenchSendsTheQuestionStripped() {
+    // lmms-eval's ocrbench_doc_to_text, as eval/ocrbench_cases.json records it
+    assertEquals("What is the total?", OcrBench.prompt("  What is the total?\n"));
+    assertEquals("Q", OcrBench.prompt("Q"));
+  }
+
+  @Test
   void ai2dLettersEachOptionOnItsOwnLine() {
     // lmms-eval's ai2d_doc_to_text, as eval/ai2d_cases.json records it
     assertEquals(

@@ -377,6 +377,64 @@ class EvalCommandTest {
   }
 
   @Test
+  void ocrBenchIdsAreRowPositionsAndScoresCountByCategory() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("dataset", DataTypes.StringType)
+            .add("question", DataTypes.StringType)
+            .add("question_type", DataTypes.StringType)
+            .add("answer", STRINGS)
+            .add("image", IMAGE);
+    List<Row> rows =
+        List.of(
+            RowFactory.create(
+                "IIIT5K",
+                "what is written in the image?",
+                "Regular Text Recognition",
+                new String[] {"STOP"},
+                hfImage("landscape_49x31.jpg")),
+            RowFactory.create(
+                "HME100k",
+                " Please write out the expression of the formula in the image using LaTeX format. ",
+                "Handwritten Mathematical Expression Recognition",
+                new String[] {"x ^ { 2 }"},
+                hfImage("portrait_35x49.jpg")));
+    JsonNode metrics =
+        evalAndCheck(
+            "ocrbench",
+            HfDatasets.write(spark, dir, "ocrbench", schema, rows),
+            Map.of(
+                "0",
+                "what is written in the image?",
+                "1",
+                "Please write out the expression of the formula in the image using LaTeX"
+                    + " format."));
+    double correct = meanScore("ocrbench") * 2;
+    assertEquals(correct / 1000, metrics.get("overall").asDouble(), 1e-12);
+    assertEquals((int) correct, metrics.get("final_score").asInt());
+    assertEquals(10, metrics.get("by_category").size());
+    assertEquals(5, metrics.get("by_group").size());
+    assertTrue(metrics.get("scorer").asText().contains("ocrbench/utils.py"));
+
+    List<Row> badType =
+        List.of(
+            RowFactory.create(
+                "IIIT5K",
+                "q?",
+                "Text Recognition",
+                new String[] {"a"},
+                hfImage("landscape_49x31.jpg")));
+    JobRun bad =
+        eval(
+            "ocrbench",
+            HfDatasets.write(spark, dir, "ocrbench-bad-type", schema, badType),
+            dir.resolve("ocrbench-bad-type-out"));
+    assertEquals(2, bad.status(), bad.err());
+    assertTrue(
+        bad.err().contains("question_type 'Text Recognition' is not one of OCRBench's"), bad.err());
+  }
+
+  @Test
   void ai2dLettersTheOptionsAndScoresTheLetter() throws IOException {
     StructType schema =
         new StructType()
@@ -788,7 +846,7 @@ class EvalCommandTest {
     assertEquals(2, outcome.status());
     assertEquals(
         "eval: setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d\n",
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d|ocrbench\n",
         outcome.err());
     JobRun score =
         JobRun.of(

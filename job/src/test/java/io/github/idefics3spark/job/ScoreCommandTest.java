@@ -145,6 +145,58 @@ class ScoreCommandTest {
   }
 
   @Test
+  void ocrBenchFindsAnyAnswerInTheResponseAndCountsOutOfAThousand() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("dataset", DataTypes.StringType)
+            .add("question_type", DataTypes.StringType)
+            .add("input_answer", HfDatasets.STRINGS)
+            .add("answer", DataTypes.StringType);
+    String math = "Handwritten Mathematical Expression Recognition";
+    Path p =
+        HfDatasets.write(
+            spark,
+            dir,
+            "ocrbench",
+            schema,
+            List.of(
+                // substring, case ignored
+                RowFactory.create(
+                    "0",
+                    "IIIT5K",
+                    "Regular Text Recognition",
+                    new String[] {"stop"},
+                    "It says STOP."),
+                // any answer
+                RowFactory.create(
+                    "1",
+                    "SROIE",
+                    "Key Information Extraction",
+                    new String[] {"x", "12.50"},
+                    "12.50"),
+                // not found
+                RowFactory.create("2", "DocVQA", "Doc-oriented VQA", new String[] {"yes"}, "no"),
+                // HME100k: spaces removed
+                RowFactory.create("3", "HME100k", math, new String[] {"x ^ { 2 }"}, " x^{2} "),
+                // HME100k: case kept
+                RowFactory.create("4", "HME100k", math, new String[] {"x^{2}"}, "X^{2}")));
+    JsonNode metrics = score("ocrbench", p);
+    assertEquals(3.0 / 1000, metrics.get("overall").asDouble(), 0.0);
+    assertEquals(3, metrics.get("final_score").asInt());
+    assertEquals(1, metrics.get("text_recognition").asInt());
+    assertEquals(5, metrics.get("scored").asInt());
+    JsonNode categories = metrics.get("by_category");
+    assertEquals(1, categories.get(math).asInt());
+    assertEquals(0, categories.get("Doc-oriented VQA").asInt());
+    assertEquals(1, metrics.get("by_group").get("Text Recognition").asInt());
+    Map<String, Row> rows = predictions("ocrbench", p);
+    assertEquals(1.0, (double) rows.get("3").getAs("score"), 0.0);
+    assertEquals(0.0, (double) rows.get("4").getAs("score"), 0.0);
+    assertEquals("x^{2}", rows.get("3").getAs("parsed_answer"));
+  }
+
+  @Test
   void ai2dTakesTheLetterBeforeAPeriodAndIgnoresCaseAndPunctuation() throws IOException {
     StructType schema =
         new StructType()
