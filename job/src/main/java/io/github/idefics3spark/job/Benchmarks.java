@@ -19,7 +19,8 @@ final class Benchmarks {
           new MmStar(),
           new MathVista(),
           new ChartQa(),
-          new Ai2d());
+          new Ai2d(),
+          new ScienceQaImg());
 
   private Benchmarks() {}
 
