@@ -767,6 +767,47 @@ def ocrbench_cases(utils_path):
             "accuracy": accuracy, "report": report, "prompts": prompts}
 
 
+# ----------------------------------------------------------------------------- ScienceQA-IMG (lmms-eval)
+
+
+def scienceqa_img_cases(lmms_eval_dir):
+    """EvolvingLMMs-Lab/lmms-eval (75571cf) as its scienceqa_img task scores: lmms_eval/tasks/
+    scienceqa/utils.py (it imports nothing; since 8ada805) sqa_doc_to_target and
+    sqa_process_results, each response stripped first as lmms_eval/api/task.py process_results
+    does; the mean as lmms-eval's `mean` aggregation; sqa_doc_to_text with scienceqa_img.yaml's
+    default kwargs."""
+    u = load_module("scienceqa_utils", os.path.join(lmms_eval_dir, "lmms_eval/tasks/scienceqa/utils.py"))
+    kwargs = {"format": "default", "pre_prompt": "",
+              "post_prompt": "\nAnswer with the option's letter from the given choices directly."}
+    three = ["sun", "moon", "earth"]
+    responses = [
+        ["A", 0], ["B", 1], ["A", 1], ["a", 0], ["b", 1], ["A.", 0], ["A. sun", 0], ["B. moon", 0],
+        [" B. moon", 1], ["\nC.", 2], ["a.", 0], ["a. sun", 0], ["(A)", 0], ["A)", 0], ["A: sun", 0],
+        ["Answer: A", 0], ["The answer is A", 0], ["A.B", 0], ["B.A", 0], ["AB", 0], ["A ", 0],
+        ["A\n", 0], ["'A'", 0], ["A!", 0], ["A,", 0], ["sun", 0], ["C", -1], ["A", -3],
+        ["D", 2], ["D.", 2], ["", 0], [".", 0], ["\u00a0A\u00a0", 0], ["\u3000B", 1],
+        ["\uff21", 0], ["\uff21.", 0], ["\u212a", 0], ["K", 0], ["\u00c0.", 0], ["A\u3002", 0],
+        ["A .", 0], ["\u0130", 0], ["A\u0000", 0], ["\u1d2c.", 0],
+    ]
+    cases = []
+    for response, answer in responses:
+        response = response.encode().decode("unicode_escape") if "\\" in response else response
+        choices = three if answer > -3 else ["x", "y", "z"]
+        doc = {"question": "Which is shown?", "choices": choices, "answer": answer, "hint": ""}
+        target = u.sqa_doc_to_target(doc)
+        score = u.sqa_process_results(doc, [response.strip()])["exact_match"]
+        cases.append([response, answer, len(choices), target, score])
+    prompts = []
+    for hint, question, choices in [["", "Which is shown?", three],
+                                    ["The diagram shows a food web.", "What eats grass?", ["deer", "wolf"]],
+                                    [None, "Label E?", ["a", "b", "c", "d", "e"]],
+                                    ["  ", "Which?", ["x"]]]:
+        doc = {"hint": hint, "question": question, "choices": choices}
+        prompts.append([hint, question, choices, u.sqa_doc_to_text(doc, kwargs)])
+    scores = [c[4] for c in cases]
+    return {"cases": cases, "prompts": prompts, "accuracy": sum(scores) / len(scores)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ["mmmu", "mmmu_data", "vqa", "mmstar", "mathvista", "rrc", "mmf", "chartqa", "lmms_eval", "ocrbench"]:
@@ -795,6 +836,7 @@ def main():
         dump(out, "chartqa_cases.json", chartqa_cases(args.chartqa))
     if args.lmms_eval:
         dump(out, "ai2d_cases.json", ai2d_cases(args.lmms_eval))
+        dump(out, "scienceqa_img_cases.json", scienceqa_img_cases(args.lmms_eval))
     if args.ocrbench:
         dump(out, "ocrbench_cases.json", ocrbench_cases(args.ocrbench))
 

@@ -20,7 +20,8 @@ final class Benchmarks {
           new MathVista(),
           new ChartQa(),
           new Ai2d(),
-          new OcrBench());
+          new OcrBench(),
+          new ScienceQaImg());
 
   private Benchmarks() {}
 

@@ -53,6 +53,24 @@ class BenchmarkPromptsTest {
   }
 
   @Test
+  void scienceQaPutsANonEmptyHintAsContextBeforeTheQuestion() {
+    // lmms-eval's sqa_doc_to_text, as eval/scienceqa_img_cases.json records it
+    String post = "Answer with the option's letter from the given choices directly.";
+    assertEquals(
+        "Which is shown?\nA. sun\nB. moon\nC. earth\n" + post,
+        ScienceQaImg.prompt("", "Which is shown?", List.of("sun", "moon", "earth")));
+    assertEquals(
+        "Context: The diagram shows a food web.\nWhat eats grass?\nA. deer\nB. wolf\n" + post,
+        ScienceQaImg.prompt(
+            "The diagram shows a food web.", "What eats grass?", List.of("deer", "wolf")));
+    assertEquals(
+        "NoneLabel E?\nA. a\nB. b\nC. c\nD. d\nE. e\n" + post,
+        ScienceQaImg.prompt(null, "Label E?", List.of("a", "b", "c", "d", "e")));
+    assertEquals(
+        "Context:   \nWhich?\nA. x\n" + post, ScienceQaImg.prompt("  ", "Which?", List.of("x")));
+  }
+
+  @Test
   void vqaV2KeepsTheQuestionAsItIs() {
     assertEquals(
         "what brand is this CAMERA?\nAnswer the question using a single word or phrase.",

@@ -435,6 +435,51 @@ class EvalCommandTest {
   }
 
   @Test
+  void scienceQaImgPutsTheHintAsContextAndScoresTheLetter() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("question", DataTypes.StringType)
+            .add("choices", STRINGS)
+            .add("answer", DataTypes.ByteType)
+            .add("hint", DataTypes.StringType)
+            .add("image", IMAGE);
+    String[] three = {"sun", "moon", "earth"};
+    List<Row> rows =
+        List.of(
+            RowFactory.create(
+                "Which is shown?", three, (byte) 0, "", hfImage("landscape_49x31.jpg")),
+            RowFactory.create(
+                "What eats grass?",
+                new String[] {"deer", "wolf"},
+                (byte) 1,
+                "A food web.",
+                hfImage("portrait_35x49.jpg")));
+    JsonNode metrics =
+        evalAndCheck(
+            "scienceqa_img",
+            HfDatasets.write(spark, dir, "scienceqa", schema, rows),
+            Map.of(
+                "0", ScienceQaImg.prompt("", "Which is shown?", List.of(three)),
+                "1",
+                    ScienceQaImg.prompt(
+                        "A food web.", "What eats grass?", List.of("deer", "wolf"))));
+    assertEquals(meanScore("scienceqa_img"), metrics.get("overall").asDouble(), 1e-12);
+    assertTrue(metrics.get("scorer").asText().contains("sqa_process_results"));
+
+    List<Row> badAnswer =
+        List.of(
+            RowFactory.create(
+                "Which?", new String[] {"x", "y"}, (byte) 2, "", hfImage("landscape_49x31.jpg")));
+    JobRun bad =
+        eval(
+            "scienceqa_img",
+            HfDatasets.write(spark, dir, "scienceqa-bad-answer", schema, badAnswer),
+            dir.resolve("scienceqa-bad-answer-out"));
+    assertEquals(2, bad.status(), bad.err());
+    assertTrue(bad.err().contains("answer 2 is not the index of one of the 2 choices"), bad.err());
+  }
+
+  @Test
   void ai2dLettersTheOptionsAndScoresTheLetter() throws IOException {
     StructType schema =
         new StructType()
@@ -846,7 +891,7 @@ class EvalCommandTest {
     assertEquals(2, outcome.status());
     assertEquals(
         "eval: setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d|ocrbench\n",
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d|ocrbench|scienceqa_img\n",
         outcome.err());
     JobRun score =
         JobRun.of(

@@ -305,7 +305,7 @@ class JobConfigTest {
 
     assertEquals(
         "setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
-            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d|ocrbench",
+            + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d|ocrbench|scienceqa_img",
         refusal(Task.EVAL, with("--benchmark", "ocrbench-v9")));
     assertTrue(refusal(Task.EVAL, REQUIRED).startsWith("setting benchmark is missing"));
     String message = refusal(Task.EVAL, with("--benchmark", "mmmu", "--prompt-template", "x"));

@@ -226,6 +226,36 @@ class ScoreCommandTest {
   }
 
   @Test
+  void scienceQaImgTakesTheLetterInAnyCaseOrAnUpperCaseLetterBeforeAPeriod() throws IOException {
+    StructType schema =
+        new StructType()
+            .add("id", DataTypes.StringType)
+            .add("choices", STRINGS)
+            .add("input_answer", DataTypes.LongType)
+            .add("answer", DataTypes.StringType);
+    String[] three = {"sun", "moon", "earth"};
+    Path p =
+        HfDatasets.write(
+            spark,
+            dir,
+            "scienceqa_img",
+            schema,
+            List.of(
+                RowFactory.create("0", three, 1L, " B. moon"), // upper-case letter, period: correct
+                RowFactory.create("1", three, 0L, "a"), // the letter in lower case: correct
+                RowFactory.create("2", three, 0L, "a. sun"), // lower case before a period: wrong
+                RowFactory.create("3", three, 2L, "(C)"))); // punctuation kept: wrong
+    JsonNode metrics = score("scienceqa_img", p);
+    assertEquals(0.5, metrics.get("overall").asDouble(), 0.0);
+    assertEquals(4, metrics.get("scored").asInt());
+    Map<String, Row> rows = predictions("scienceqa_img", p);
+    assertEquals("B. moon", rows.get("0").getAs("parsed_answer"));
+    assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
+    assertEquals(0.0, (double) rows.get("2").getAs("score"), 0.0);
+    assertEquals(0.0, (double) rows.get("3").getAs("score"), 0.0);
+  }
+
+  @Test
   void textVqaEvaluatorProcessesPredictionAndGoldAnswersAlways() throws IOException {
     StructType schema =
         new StructType()
