@@ -19,9 +19,11 @@ public enum JobOption {
   // input
   BENCHMARK(
       "benchmark",
-      Benchmarks.choices(),
+      "NAME",
       "eval and score: the benchmark, which decides the columns read, the prompts and the"
-          + " scoring. Required."),
+          + " scoring: "
+          + Benchmarks.choices().replace("|", ", ")
+          + ". Required."),
   INPUT(
       "input",
       "PATH",
