@@ -63,13 +63,7 @@ final class Ai2d implements Benchmark {
   /** The question, each option after its letter ({@code A. }) on its own line, the instruction. */
   static String prompt(String question, List<String> options) {
     StringBuilder text = new StringBuilder(question).append('\n');
-    for (int i = 0; i < options.size(); i++) {
-      if (i > 0) {
-        text.append('\n');
-      }
-      text.append((char) ('A' + i)).append(". ").append(options.get(i));
-    }
-    return text.append(POST_PROMPT).toString();
+    return text.append(LmmsEvalPrompts.lettered(options)).append(POST_PROMPT).toString();
   }
 
   /** Refuses an answer that is not the index of one of the question's options. */

@@ -72,13 +72,7 @@ final class ScienceQaImg implements Benchmark {
   static String prompt(String hint, String question, List<String> choices) {
     String context = hint == null ? "None" : hint.isEmpty() ? "" : "Context: " + hint + "\n";
     StringBuilder text = new StringBuilder(context).append(question).append('\n');
-    for (int i = 0; i < choices.size(); i++) {
-      if (i > 0) {
-        text.append('\n');
-      }
-      text.append((char) ('A' + i)).append(". ").append(choices.get(i));
-    }
-    return text.append(POST_PROMPT).toString();
+    return text.append(LmmsEvalPrompts.lettered(choices)).append(POST_PROMPT).toString();
   }
 
   /** Refuses an answer that is not the index of one of the question's choices. */
