@@ -13,15 +13,18 @@ import java.util.regex.Pattern;
  * DoclingDocument.load_from_doctags} ({@code docling_core/types/doc/document.py}) does, and never
  * throws: what does not parse becomes a warning.
  *
- * <p>Root elements are found in order; each runs to its first closing tag. Text is the element with
+ * <p>Root elements are found in order; each runs to its first closing tag (docling-core's regular
+ * expression) unless a root element that cannot sit inside it opens first. Text is the element with
  * every tag removed except {@code <_..._>} tokens, stripped. The first four {@code <loc_N>} of an
  * element are its box, N over a 500 grid scaled to the page. Where docling-core differs, on
  * purpose:
  *
  * <ul>
  *   <li>An element that is never closed (generation cut at the token limit) keeps the text, list
- *       items or table rows it has, up to the next root element's opening tag or the end, with a
- *       warning; docling-core keeps only an empty element.
+ *       items or table rows it has, up to the next root element that cannot sit inside it or the
+ *       end, less a cut-off tag at its end, with a warning; docling-core keeps only an empty
+ *       element at the end of the page, and runs an unclosed element on to the next closing tag of
+ *       its name.
  *   <li>A picture without a location is kept (docling-core drops it and keeps its caption alone).
  *   <li>{@code <paragraph>} is read as {@code <text>} (docling-core skips it).
  *   <li>{@code <page_break>} starts the next page.
@@ -53,6 +56,17 @@ final class DocTagsParser {
   private static final Set<String> SILENT_TAGS =
       Set.of("<doctag>", "</doctag>", "<end_of_utterance>", "<|end_of_text|>", "<page_break>");
   private static final String PAGE_BREAK = "<page_break>";
+  private static final Pattern PARTIAL_TAG = Pattern.compile("<[^<>]*\\z");
+  private static final Set<String> CONTAINERS =
+      Set.of(
+          "picture",
+          "chart",
+          "otsl",
+          "ordered_list",
+          "unordered_list",
+          "key_value_region",
+          "inline",
+          "document_index");
 
   /** Picture classes in docling-core's search order; legacy SmolDocling names mapped. */
   private static final Map<String, String> PICTURE_CLASSES = pictureClasses();
@@ -103,14 +117,14 @@ final class DocTagsParser {
       String close = "</" + tag + ">";
       int contentStart = root.end();
       int closeAt = doctags.indexOf(close, contentStart);
+      int nextRoot = nextRootOutside(doctags, contentStart, tag);
       String content;
-      if (closeAt >= 0) {
+      if (closeAt >= 0 && closeAt < nextRoot) {
         content = doctags.substring(contentStart, closeAt);
         position = closeAt + close.length();
       } else {
-        int end = nextRootStart(doctags, contentStart, tag);
-        content = doctags.substring(contentStart, end);
-        position = end;
+        content = PARTIAL_TAG.matcher(doctags.substring(contentStart, nextRoot)).replaceAll("");
+        position = nextRoot;
         warn("<" + tag + "> not closed (truncated?): kept what it holds");
       }
       addElement(tag, content);
@@ -118,18 +132,30 @@ final class DocTagsParser {
     noteIgnored(doctags.substring(Math.min(position, doctags.length())));
   }
 
-  /** Where an unclosed element ends: the next root opening tag, or the end of the page. */
-  private static int nextRootStart(String doctags, int from, String tag) {
-    boolean holdsCaption = tag.equals("picture") || tag.equals("otsl") || tag.equals("chart");
+  /**
+   * Where the next root element that cannot sit inside {@code tag} opens, or the page's end: a
+   * caption can sit in a picture, chart or table, a table in a document index, text elements in an
+   * inline group; nothing in a text element.
+   */
+  private static int nextRootOutside(String doctags, int from, String tag) {
     Matcher next = ROOT.matcher(doctags);
     int at = from;
     while (next.find(at)) {
-      if (!(holdsCaption && next.group(1).equals("caption"))) {
+      if (!canHold(tag, next.group(1))) {
         return next.start();
       }
       at = next.end();
     }
     return doctags.length();
+  }
+
+  private static boolean canHold(String container, String inner) {
+    return switch (container) {
+      case "picture", "chart", "otsl" -> inner.equals("caption");
+      case "document_index" -> inner.equals("otsl");
+      case "inline" -> !CONTAINERS.contains(inner);
+      default -> false;
+    };
   }
 
   /** Warns about text or tags between root elements that were not understood. */
@@ -145,7 +171,9 @@ final class DocTagsParser {
     Matcher tag = ANY_TAG.matcher(rest);
     List<String> tags = new ArrayList<>();
     while (tag.find() && tags.size() < 5) {
-      tags.add(tag.group());
+      if (!tag.group().startsWith("<loc_")) {
+        tags.add(tag.group());
+      }
     }
     String sample = rest.length() > 60 ? rest.substring(0, 60) + "..." : rest;
     warn(
