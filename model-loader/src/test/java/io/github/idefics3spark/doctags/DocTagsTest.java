@@ -107,6 +107,105 @@ class DocTagsTest {
     assertEquals(2, chart.chart().rows());
   }
 
+  /** Token soup from a fixed seed: any order of DocTags tokens converts without an exception. */
+  @Test
+  void randomTokenSequencesConvert() {
+    String[] alphabet = {
+      "<doctag>",
+      "</doctag>",
+      "<title>",
+      "</title>",
+      "<text>",
+      "</text>",
+      "<otsl>",
+      "</otsl>",
+      "<fcel>",
+      "<ecel>",
+      "<lcel>",
+      "<ucel>",
+      "<xcel>",
+      "<nl>",
+      "<ched>",
+      "<rhed>",
+      "<srow>",
+      "<picture>",
+      "</picture>",
+      "<chart>",
+      "</chart>",
+      "<caption>",
+      "</caption>",
+      "<bar_chart>",
+      "<unordered_list>",
+      "</unordered_list>",
+      "<ordered_list>",
+      "<list_item>",
+      "</list_item>",
+      "<code>",
+      "</code>",
+      "<_Python_>",
+      "<formula>",
+      "</formula>",
+      "<inline>",
+      "</inline>",
+      "<key_value_region>",
+      "</key_value_region>",
+      "<key_1>",
+      "</key_1>",
+      "<value_2>",
+      "</value_2>",
+      "<link_2>",
+      "<page_break>",
+      "<section_header_level_3>",
+      "</section_header_level_3>",
+      "<document_index>",
+      "</document_index>",
+      "<loc_0>",
+      "<loc_499>",
+      "<loc_500>",
+      "<loc_123456789012>",
+      "<loc_",
+      "word",
+      " ",
+      "\n",
+      "_",
+      "<",
+      ">",
+      "&",
+      "|",
+      "</",
+      "<_",
+      "_>"
+    };
+    java.util.Random random = new java.util.Random(20261206L);
+    for (int doc = 0; doc < 3000; doc++) {
+      StringBuilder doctags = new StringBuilder();
+      int length = random.nextInt(60);
+      for (int i = 0; i < length; i++) {
+        doctags.append(alphabet[random.nextInt(alphabet.length)]);
+      }
+      DocTagsDocument document = DocTags.parse(doctags.toString(), new PageSize(300, 400));
+      document.toMarkdown(new ExportOptions(true));
+      document.toHtml(ExportOptions.DEFAULT);
+      document.toJson(ExportOptions.DEFAULT);
+    }
+  }
+
+  /** A generation cut after 8192 tokens of one list item or table converts, no stack overflow. */
+  @Test
+  void longTruncatedElementsConvert() {
+    String words = "word ".repeat(200_000);
+    DocTagsDocument list =
+        DocTags.parse("<doctag><unordered_list><list_item>" + words, PageSize.LOC_GRID);
+    assertEquals("- " + words.strip(), list.toMarkdown());
+    String rows = "<fcel>a<fcel>1<nl>".repeat(20_000);
+    DocTagsDocument table =
+        DocTags.parse(
+            "<doctag><otsl><ched>k<ched>v<nl>" + rows + "<caption>cut", PageSize.LOC_GRID);
+    DocTagsItem.Table parsed = (DocTagsItem.Table) table.items().get(0);
+    assertEquals(20_001, parsed.data().rows());
+    assertEquals("cut", parsed.caption().text());
+  }
+
   @Test
   void pageSizeMustBePositiveAndFinite() {
     assertThrows(IllegalArgumentException.class, () -> new PageSize(0, 10));
