@@ -282,6 +282,9 @@ final class DocTagsParser {
       String close = "</" + tag + ">";
       int closeAt = content.indexOf(close, child.end());
       int end = closeAt >= 0 ? closeAt : content.length();
+      if (closeAt < 0) {
+        warn("<" + tag + "> in <inline> not closed (truncated?): kept what it holds");
+      }
       // docling-core gives every child the group's box
       children.add(textElement(tag, content.substring(child.end(), end), bbox));
       position = closeAt >= 0 ? closeAt + close.length() : content.length();

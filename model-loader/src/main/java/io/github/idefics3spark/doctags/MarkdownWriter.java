@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * default {@code MarkdownParams} ({@code docling_core/transforms/serializer/markdown.py}):
  *
  * <ul>
- *   <li>blocks joined by a blank line; empty blocks left out;
+ *   <li>blocks joined by a blank line; empty blocks left out; the page break placeholder, if set,
+ *       between blocks of different pages;
  *   <li>title {@code # }, section header level N with N+1 {@code #};
  *   <li>text escaped: {@code _} as {@code \_} (outside image links), then {@code &}, {@code <},
  *       {@code >} as HTML entities; code and formulas are not escaped;
@@ -35,11 +36,16 @@ final class MarkdownWriter {
 
   static String write(List<DocTagsItem> items, ExportOptions options) {
     List<String> blocks = new ArrayList<>();
+    int lastPage = 0;
     for (DocTagsItem item : items) {
       if (options.includes(item)) {
         String block = block(item);
         if (!block.isEmpty()) {
+          if (options.pageBreakPlaceholder() != null && lastPage != 0 && item.page() != lastPage) {
+            blocks.add(options.pageBreakPlaceholder());
+          }
           blocks.add(block);
+          lastPage = item.page();
         }
       }
     }

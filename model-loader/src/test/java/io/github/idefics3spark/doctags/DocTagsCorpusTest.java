@@ -74,6 +74,12 @@ class DocTagsCorpusTest {
           document.toMarkdown(new ExportOptions(true)),
           name + ".keep.md");
     }
+    if (exists(name + ".pages.md")) {
+      assertEquals(
+          expected(name + ".pages.md"),
+          document.toMarkdown(new ExportOptions(false, "<!-- page break -->")),
+          name + ".pages.md");
+    }
     if (exists(name + ".html")) {
       assertEquals(read(name + ".html"), document.toHtml(ExportOptions.DEFAULT), name + ".html");
     }
