@@ -53,8 +53,11 @@ final class DocTagsParser {
       Pattern.compile("<(key|value)_(\\d{1,9})>(.*?)</\\1_\\2>", Pattern.DOTALL);
   private static final Pattern LINK = Pattern.compile("<link_(\\d{1,9})>");
   private static final Pattern ANY_TAG = Pattern.compile("<[^<>]{1,80}>");
-  private static final Set<String> SILENT_TAGS =
-      Set.of("<doctag>", "</doctag>", "<end_of_utterance>", "<|end_of_text|>", "<page_break>");
+
+  /** End-of-generation tokens a decoded answer may still hold; removed before parsing. */
+  private static final List<String> END_TOKENS = List.of("<end_of_utterance>", "<|end_of_text|>");
+
+  private static final Set<String> SILENT_TAGS = Set.of("<doctag>", "</doctag>");
   private static final String PAGE_BREAK = "<page_break>";
   private static final Pattern PARTIAL_TAG = Pattern.compile("<[^<>]*\\z");
   private static final Set<String> CONTAINERS =
@@ -84,6 +87,9 @@ final class DocTagsParser {
   static DocTagsDocument parse(String doctags, PageSize pageSize) {
     DocTagsParser parser = new DocTagsParser(pageSize);
     String input = doctags == null ? "" : doctags;
+    for (String end : END_TOKENS) {
+      input = input.replace(end, "");
+    }
     parser.page = 1;
     if (input.isBlank()) {
       parser.warn("empty DocTags: no elements");
