@@ -19,8 +19,8 @@ public sealed interface DocTagsItem {
   DocTagsItem onPage(int page);
 
   /**
-   * A text element: title, section header, paragraph, footnote, caption, page header or footer,
-   * checkbox or document index.
+   * A text element: title, section header, paragraph, footnote, caption, page header or footer, or
+   * checkbox.
    *
    * @param kind what the text is
    * @param level the section header level (1 to 6, from {@code section_header_level_N}); 0 for
@@ -92,15 +92,19 @@ public sealed interface DocTagsItem {
   record ListEntry(String text, BoundingBox bbox) {}
 
   /**
-   * An OTSL table.
+   * An OTSL table, or a document index (a table of contents, docling-core's table labelled {@code
+   * document_index}).
    *
    * @param data cells and spans
    * @param caption the {@code <caption>} inside the table, or {@code null}
+   * @param documentIndex from {@code <document_index>} rather than {@code <otsl>}
    */
-  record Table(TableData data, Text caption, BoundingBox bbox, int page) implements DocTagsItem {
+  record Table(TableData data, Text caption, boolean documentIndex, BoundingBox bbox, int page)
+      implements DocTagsItem {
     @Override
     public Table onPage(int page) {
-      return new Table(data, caption == null ? null : caption.onPage(page), bbox, page);
+      return new Table(
+          data, caption == null ? null : caption.onPage(page), documentIndex, bbox, page);
     }
   }
 

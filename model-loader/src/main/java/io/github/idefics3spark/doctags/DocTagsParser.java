@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
  *       its name.
  *   <li>A picture without a location is kept (docling-core drops it and keeps its caption alone).
  *   <li>{@code <paragraph>} is read as {@code <text>} (docling-core skips it).
+ *   <li>{@code <document_index>} is a table of its OTSL cells (docling-core, at the commit read,
+ *       fails on it: it makes a text item with a table's label).
  *   <li>{@code <page_break>} starts the next page.
  *   <li>Location values past 500 are clamped to 500, and boxes with left &gt; right or top &gt;
  *       bottom are put in order, each with a warning.
@@ -193,9 +195,11 @@ final class DocTagsParser {
   private void addElement(String tag, String content) {
     BoundingBox bbox = boxOf(content, tag);
     switch (tag) {
-      case "otsl" -> {
+      case "otsl", "document_index" -> {
         TableData data = OtslTable.parse(content, this::warn);
-        items.add(new DocTagsItem.Table(data, captionOf(content), bbox, page));
+        items.add(
+            new DocTagsItem.Table(
+                data, captionOf(content), tag.equals("document_index"), bbox, page));
       }
       case "picture", "chart" -> {
         TableData chart = tag.equals("chart") ? OtslTable.parse(content, this::warn) : null;
@@ -236,7 +240,6 @@ final class DocTagsParser {
           case "page_footer" -> TextKind.PAGE_FOOTER;
           case "checkbox_selected" -> TextKind.CHECKBOX_SELECTED;
           case "checkbox_unselected" -> TextKind.CHECKBOX_UNSELECTED;
-          case "document_index" -> TextKind.DOCUMENT_INDEX;
           default -> TextKind.TEXT;
         };
     return new DocTagsItem.Text(kind, 0, text, bbox, page);

@@ -6,13 +6,14 @@ import java.util.List;
 
 /**
  * Writes elements as an HTML page: title {@code <h1>}, section header level N {@code <hN+1>} (at
- * most {@code <h6>}), text {@code <p>}, footnotes, captions, page headers/footers and document
- * indexes {@code <p class="...">} (their label), checkboxes as disabled checkbox inputs, lists
- * {@code <ul>}/{@code <ol>}, code {@code <pre><code class="language-X">}, formulas {@code <div
- * class="formula">} holding the LaTeX, tables {@code <table>} with {@code <caption>}, {@code
- * rowspan}/{@code colspan} and {@code <th>} for column and row headers, pictures {@code <figure
- * data-class="...">} with the image placeholder comment, a chart's table and {@code <figcaption>},
- * key-value regions {@code <dl>}. Text is HTML-escaped.
+ * most {@code <h6>}), text {@code <p>}, footnotes, captions and page headers/footers {@code <p
+ * class="...">} (their label), checkboxes as disabled checkbox inputs, lists {@code <ul>}/{@code
+ * <ol>}, code {@code <pre><code class="language-X">}, formulas {@code <div class="formula">}
+ * holding the LaTeX, tables {@code <table>} with {@code <caption>}, {@code rowspan}/{@code colspan}
+ * and {@code <th>} for column and row headers (a document index's with {@code
+ * class="document_index"}), pictures {@code <figure data-class="...">} with the image placeholder
+ * comment, a chart's table and {@code <figcaption>}, key-value regions {@code <dl>}. Text is
+ * HTML-escaped.
  */
 final class HtmlWriter {
 
@@ -46,7 +47,7 @@ final class HtmlWriter {
       }
       return out.append("</").append(tag).append(">").toString();
     } else if (item instanceof DocTagsItem.Table table) {
-      return table(table.data(), table.caption());
+      return table(table.data(), table.caption(), table.documentIndex());
     } else if (item instanceof DocTagsItem.Picture picture) {
       StringBuilder out = new StringBuilder("<figure");
       if (picture.classification() != null) {
@@ -54,7 +55,7 @@ final class HtmlWriter {
       }
       out.append(">").append(MarkdownWriter.IMAGE_PLACEHOLDER);
       if (picture.chart() != null) {
-        out.append('\n').append(table(picture.chart(), null));
+        out.append('\n').append(table(picture.chart(), null, false));
       }
       if (picture.caption() != null) {
         out.append("<figcaption>").append(escape(picture.caption().text())).append("</figcaption>");
@@ -98,8 +99,9 @@ final class HtmlWriter {
     };
   }
 
-  private static String table(TableData data, DocTagsItem.Text caption) {
-    StringBuilder out = new StringBuilder("<table>\n");
+  private static String table(TableData data, DocTagsItem.Text caption, boolean documentIndex) {
+    StringBuilder out =
+        new StringBuilder(documentIndex ? "<table class=\"document_index\">\n" : "<table>\n");
     if (caption != null) {
       out.append("<caption>").append(escape(caption.text())).append("</caption>\n");
     }

@@ -15,13 +15,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *  "warnings": ["page 1: ...", ...]}
  * ITEM: {"type": T, "page": 1, "bbox": {"l":..,"t":..,"r":..,"b":..} or null, ...}
  *   page pixels, origin top-left; T and its other fields:
- *   title, text, footnote, caption, page_header, page_footer, document_index,
+ *   title, text, footnote, caption, page_header, page_footer,
  *   checkbox_selected, checkbox_unselected  "text"
  *   section_header                          "text", "level" (1-6)
  *   code                                    "text", "language" (or null)
  *   formula                                 "text"
  *   list                                    "ordered", "items": [{"text", "bbox"}]  (list bbox null)
- *   table                                   "caption" (ITEM or null), "num_rows", "num_cols",
+ *   table, document_index                   "caption" (ITEM or null), "num_rows", "num_cols",
  *                                           "cells": [{"text","row","col","row_span","col_span",
  *                                                      "kind": data|empty|column_header|row_header|section_row}]
  *   picture                                 "classification" (or null), "caption" (ITEM or null),
@@ -79,7 +79,7 @@ final class JsonWriter {
         e.set("bbox", bbox(entry.bbox()));
       }
     } else if (item instanceof DocTagsItem.Table table) {
-      node.put("type", "table");
+      node.put("type", table.documentIndex() ? "document_index" : "table");
       node.set("caption", table.caption() == null ? null : item(table.caption()));
       table(node, table.data());
     } else if (item instanceof DocTagsItem.Picture picture) {

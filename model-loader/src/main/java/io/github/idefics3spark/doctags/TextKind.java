@@ -10,8 +10,7 @@ public enum TextKind {
   PAGE_HEADER("page_header"),
   PAGE_FOOTER("page_footer"),
   CHECKBOX_SELECTED("checkbox_selected"),
-  CHECKBOX_UNSELECTED("checkbox_unselected"),
-  DOCUMENT_INDEX("document_index");
+  CHECKBOX_UNSELECTED("checkbox_unselected");
 
   private final String label;
 
