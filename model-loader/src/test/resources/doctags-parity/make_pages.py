@@ -1,7 +1,9 @@
 """Random well-formed DocTags pages and docling-core's Markdown for each (parity fixture).
 
-Writes pages.jsonl: one {"doctags": ..., "markdown": ...} per line, the Markdown from
-docling-core's DoclingDocument.load_from_doctags + export_to_markdown(). Deterministic (seeded).
+Writes pages.jsonl: one {"doctags": ..., "markdown": ..., "markdown_with_furniture": ...} per
+line, the Markdown from docling-core's DoclingDocument.load_from_doctags + export_to_markdown(),
+by default and with the furniture layer (page headers and footers) included. Deterministic
+(seeded).
 Run from docling-core's source at commit b7a4298b4fe2470a97b2b3383d4e9e373e1727b0
 (github.com/docling-project/docling-core, MIT) with pydantic 2.13 and tabulate 0.10.0:
 
@@ -15,6 +17,7 @@ import pathlib
 import random
 import warnings
 
+from docling_core.types.doc import ContentLayer
 from docling_core.types.doc.document import DoclingDocument, DocTagsDocument
 
 warnings.simplefilter("ignore")
@@ -66,7 +69,15 @@ def otsl(rng):
 
 
 def element(rng):
-    kind = rng.randrange(14)
+    kind = rng.randrange(15)
+    if kind == 14:
+        parts = [
+            f"<text>{text(rng, 2)}</text>",
+            f"<code><_{rng.choice(LANGS)}_>a_b()</code>",
+            f"<formula>{rng.choice(['x_1', 'a < b', ''])}</formula>",
+        ]
+        rng.shuffle(parts)
+        return f"<inline>{loc(rng)}{''.join(parts)}</inline>"
     if kind == 0:
         return f"<title>{loc(rng)}{text(rng)}</title>"
     if kind == 1:
@@ -118,9 +129,17 @@ def main():
                     DocTagsDocument.from_doctags_and_image_pairs([doctags], [None])
                 )
                 markdown = doc.export_to_markdown()
+                with_furniture = doc.export_to_markdown(
+                    included_content_layers={ContentLayer.BODY, ContentLayer.FURNITURE}
+                )
             except Exception:  # noqa: BLE001 - docling-core fails on some span layouts
                 continue
-            out.write(json.dumps({"doctags": doctags, "markdown": markdown}, ensure_ascii=False))
+            page = {
+                "doctags": doctags,
+                "markdown": markdown,
+                "markdown_with_furniture": with_furniture,
+            }
+            out.write(json.dumps(page, ensure_ascii=False))
             out.write("\n")
             kept += 1
     print(f"{kept} pages written to {OUT.name}")

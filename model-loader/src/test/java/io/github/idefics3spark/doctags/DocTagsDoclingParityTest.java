@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Random well-formed DocTags pages converted by docling-core itself ({@code
  * src/test/resources/doctags-parity/make_pages.py}, run at a recorded docling-core commit): the
- * Markdown here must be the same, character for character.
+ * Markdown here must be the same, character for character, with page headers and footers dropped
+ * (the default) and kept.
  */
 class DocTagsDoclingParityTest {
 
@@ -35,6 +36,11 @@ class DocTagsDoclingParityTest {
         String expected = page.get("markdown").asText();
         DocTagsDocument document = DocTags.parse(doctags, PageSize.LOC_GRID);
         String actual = document.toMarkdown();
+        String expectedWithFurniture = page.get("markdown_with_furniture").asText();
+        String withFurniture = document.toMarkdown(new ExportOptions(true));
+        if (!expectedWithFurniture.equals(withFurniture)) {
+          mismatches.add("page " + pages + " with page headers and footers:\n" + withFurniture);
+        }
         if (!expected.equals(actual) && mismatches.size() < 5) {
           mismatches.add(
               "page "
