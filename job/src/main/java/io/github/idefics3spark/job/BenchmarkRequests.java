@@ -233,19 +233,21 @@ final class BenchmarkRequests {
                 DataTypes.createArrayType(DataTypes.IntegerType, true),
                 true);
 
-    private final SmolVlmPrompts.Prompt prompt;
+    private final SmolVlmPrompts.Rule rule;
+    private final String textColumn;
 
+    /** The prompt's rule, and its first column, without which there is no question. */
     SmolVlmTurns(SmolVlmPrompts.Prompt prompt) {
-      this.prompt = prompt;
+      this.rule = prompt.rule();
+      this.textColumn = prompt.columnNames().get(0);
     }
 
     @Override
     public Row call(Row row, Integer imageCount) {
-      if (BenchmarkRows.string(row, prompt.columnNames().get(0)) == null) {
+      if (BenchmarkRows.string(row, textColumn) == null) {
         return null; // answered as a BAD_PROMPT error row
       }
-      SmolVlmPrompts.Turn turn =
-          prompt.rule().turn(row, imageCount == null ? 0 : Math.max(0, imageCount));
+      SmolVlmPrompts.Turn turn = rule.turn(row, imageCount == null ? 0 : Math.max(0, imageCount));
       return RowFactory.create(turn.text(), turn.assistantPrefix(), turn.slots());
     }
   }
