@@ -50,6 +50,12 @@ final class Ai2d implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#AI2D_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.AI2D_PROMPT;
+  }
+
   @Override
   public Dataset<Row> withIds(Dataset<Row> source) {
     return RowPositions.withDocIds(source);

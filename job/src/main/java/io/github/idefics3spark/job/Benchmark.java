@@ -36,6 +36,15 @@ public interface Benchmark extends Serializable {
     return source;
   }
 
+  /**
+   * How SmolVLM's own evaluation asks this benchmark's questions ({@code --prompt-style smolvlm}:
+   * VLMEvalKit's {@code smolvlm.py}, {@link SmolVlmPrompts}), or null where smolvlm.py defines no
+   * prompt for it, as the default does; {@code --prompt-style smolvlm} is then refused.
+   */
+  default SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return null;
+  }
+
   /** Whether each image goes where the text names it ({@code <image N>}), not first. */
   default boolean imageMarkers() {
     return false;

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.job;
 
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
@@ -13,16 +14,20 @@ import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The request rows of {@code eval}: a benchmark's Hugging Face Parquet rows turned into questions
  * with the benchmark's prompt ({@link Benchmark#prompt}), its images, {@code task} the benchmark's
  * name, {@code image_markers} true where the benchmark places each image where the text names it
- * (MMMU), and every other dataset column passed through for scoring ({@code answer} as {@code
- * input_answer}, {@code question} as {@code input_question}).
+ * (MMMU) or, with SmolVLM's prompts, {@code image_slots} and {@code assistant_prefix} ({@link
+ * SmolVlmPrompts}), and every other dataset column passed through for scoring ({@code answer} as
+ * {@code input_answer}, {@code question} as {@code input_question}).
  */
 final class BenchmarkRequests {
   private BenchmarkRequests() {}
@@ -71,37 +76,54 @@ final class BenchmarkRequests {
    * it (the prompt built by a UDF over the text columns), so counting or selecting ids reads no
    * image.
    *
+   * @param style whose prompts: lmms-eval's ({@link Benchmark#prompt}) or SmolVLM's ({@link
+   *     Benchmark#smolVlmPrompt}, which the configuration checked the benchmark has)
    * @param base where relative image paths are resolved
    * @param limit the first rows only; 0 for all
    */
   static Dataset<Row> build(
-      Dataset<Row> source, Benchmark benchmark, String base, String inputName, long limit) {
+      Dataset<Row> source,
+      Benchmark benchmark,
+      PromptStyle style,
+      String base,
+      String inputName,
+      long limit) {
     checkValues(source, benchmark, inputName);
     List<String> present = Arrays.asList(source.columns());
     List<String> images =
         benchmark.layout().imageColumns().stream().filter(present::contains).toList();
     Set<String> consumed = new HashSet<>(images);
     consumed.add(benchmark.layout().idColumn());
-    List<Column> promptInputs = new ArrayList<>();
-    for (String name : benchmark.layout().promptColumns()) {
-      if (present.contains(name)) {
-        promptInputs.add(RequestRows.column(name).as(name));
-      }
-    }
-    UserDefinedFunction prompt = udf(new Prompter(benchmark), DataTypes.StringType);
+    Column imageArray = RequestRows.images(source, images, base, inputName);
 
     List<Column> columns = new ArrayList<>();
     columns.add(
         RequestRows.column(benchmark.layout().idColumn())
             .cast(DataTypes.StringType)
             .as(InferenceSchema.ID));
-    columns.add(RequestRows.images(source, images, base, inputName).as(InferenceSchema.IMAGES));
-    columns.add(
-        prompt.apply(struct(promptInputs.toArray(Column[]::new))).as(InferenceSchema.QUESTION));
-    columns.add(lit(null).cast(DataTypes.StringType).as(InferenceSchema.ASSISTANT_PREFIX));
-    columns.add(lit(benchmark.layout().name()).as(InferenceSchema.TASK));
-    if (benchmark.imageMarkers()) {
-      columns.add(lit(true).as(InferenceSchema.IMAGE_MARKERS));
+    columns.add(imageArray.as(InferenceSchema.IMAGES));
+    if (style == PromptStyle.SMOLVLM) {
+      SmolVlmPrompts.Prompt smolVlm = benchmark.smolVlmPrompt();
+      checkColumns(source, smolVlm.columns(), benchmark, inputName);
+      checkSmolVlmPrompts(source, benchmark, smolVlm, inputName);
+      UserDefinedFunction turn = udf(new SmolVlmTurns(smolVlm), SmolVlmTurns.TYPE);
+      Column t = turn.apply(textColumns(smolVlm.columnNames(), present), size(imageArray));
+      columns.add(t.getField(InferenceSchema.QUESTION).as(InferenceSchema.QUESTION));
+      columns.add(
+          t.getField(InferenceSchema.ASSISTANT_PREFIX).as(InferenceSchema.ASSISTANT_PREFIX));
+      columns.add(lit(benchmark.layout().name()).as(InferenceSchema.TASK));
+      columns.add(t.getField(InferenceSchema.IMAGE_SLOTS).as(InferenceSchema.IMAGE_SLOTS));
+    } else {
+      UserDefinedFunction prompt = udf(new Prompter(benchmark), DataTypes.StringType);
+      columns.add(
+          prompt
+              .apply(textColumns(benchmark.layout().promptColumns(), present))
+              .as(InferenceSchema.QUESTION));
+      columns.add(lit(null).cast(DataTypes.StringType).as(InferenceSchema.ASSISTANT_PREFIX));
+      columns.add(lit(benchmark.layout().name()).as(InferenceSchema.TASK));
+      if (benchmark.imageMarkers()) {
+        columns.add(lit(true).as(InferenceSchema.IMAGE_MARKERS));
+      }
     }
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
@@ -110,6 +132,54 @@ final class BenchmarkRequests {
     }
     Dataset<Row> requests = source.select(columns.toArray(Column[]::new));
     return limit > 0 ? requests.limit((int) Math.min(Integer.MAX_VALUE, limit)) : requests;
+  }
+
+  /** A struct of those of {@code names} the dataset has, each under its name. */
+  private static Column textColumns(List<String> names, List<String> present) {
+    List<Column> inputs = new ArrayList<>();
+    for (String name : names) {
+      if (present.contains(name)) {
+        inputs.add(RequestRows.column(name).as(name));
+      }
+    }
+    return struct(inputs.toArray(Column[]::new));
+  }
+
+  /**
+   * Refuses, before any inference, a question VLMEvalKit's SmolVLM code could not prompt (an MMMU
+   * {@code <image x} that names no image, an MMStar question without its options), naming its id;
+   * only the text columns are read.
+   */
+  static void checkSmolVlmPrompts(
+      Dataset<Row> source, Benchmark benchmark, SmolVlmPrompts.Prompt smolVlm, String inputName) {
+    List<String> present = Arrays.asList(source.columns());
+    String id = benchmark.layout().idColumn();
+    Dataset<Row> texts =
+        source.select(
+            RequestRows.column(id).cast(DataTypes.StringType),
+            textColumns(smolVlm.columnNames(), present));
+    for (Row row : texts.collectAsList()) {
+      Row text = row.getStruct(1);
+      if (BenchmarkRows.string(text, smolVlm.columnNames().get(0)) == null) {
+        continue; // answered as a BAD_PROMPT error row
+      }
+      try {
+        smolVlm.rule().turn(text, 1);
+      } catch (IllegalArgumentException e) {
+        throw new JobInputException(
+            inputName
+                + ": question "
+                + row.getString(0)
+                + " cannot be asked with --prompt-style smolvlm ("
+                + SmolVlmPrompts.SOURCE
+                + ", "
+                + smolVlm.method()
+                + "): "
+                + e.getMessage()
+                + "; fix the row or use --prompt-style lmms-eval",
+            e);
+      }
+    }
   }
 
   /**
@@ -143,6 +213,42 @@ final class BenchmarkRequests {
         return null; // answered as a BAD_PROMPT error row
       }
       return benchmark.prompt(row);
+    }
+  }
+
+  /**
+   * One question's SmolVLM turn ({@link SmolVlmPrompts.Turn}) as a struct of {@code question},
+   * {@code assistant_prefix} and {@code image_slots}, from the text columns of {@link
+   * SmolVlmPrompts.Prompt#columns} and the row's image count; null without a question text.
+   */
+  static final class SmolVlmTurns implements UDF2<Row, Integer, Row> {
+    private static final long serialVersionUID = 1L;
+
+    static final StructType TYPE =
+        new StructType()
+            .add(InferenceSchema.QUESTION, DataTypes.StringType, true)
+            .add(InferenceSchema.ASSISTANT_PREFIX, DataTypes.StringType, true)
+            .add(
+                InferenceSchema.IMAGE_SLOTS,
+                DataTypes.createArrayType(DataTypes.IntegerType, true),
+                true);
+
+    private final SmolVlmPrompts.Rule rule;
+    private final String textColumn;
+
+    /** The prompt's rule, and its first column, without which there is no question. */
+    SmolVlmTurns(SmolVlmPrompts.Prompt prompt) {
+      this.rule = prompt.rule();
+      this.textColumn = prompt.columnNames().get(0);
+    }
+
+    @Override
+    public Row call(Row row, Integer imageCount) {
+      if (BenchmarkRows.string(row, textColumn) == null) {
+        return null; // answered as a BAD_PROMPT error row
+      }
+      SmolVlmPrompts.Turn turn = rule.turn(row, imageCount == null ? 0 : Math.max(0, imageCount));
+      return RowFactory.create(turn.text(), turn.assistantPrefix(), turn.slots());
     }
   }
 }

@@ -52,6 +52,12 @@ final class ChartQa implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#CHARTQA_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.CHARTQA_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     return prompt(BenchmarkRows.string(row, "question"));

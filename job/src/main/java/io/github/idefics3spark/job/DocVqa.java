@@ -39,6 +39,12 @@ final class DocVqa implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#DOCVQA_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.DOCVQA_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     return prompt(BenchmarkRows.string(row, "question"));

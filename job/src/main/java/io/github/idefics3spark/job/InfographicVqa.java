@@ -33,6 +33,12 @@ final class InfographicVqa implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#INFOVQA_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.INFOVQA_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     return DocVqa.prompt(BenchmarkRows.string(row, "question"));

@@ -43,6 +43,7 @@ import java.util.stream.Collectors;
  * @param partitions repartition into this many partitions; 0 keeps the input's
  * @param promptTemplate the user text, {@link Task#QUESTION_PLACEHOLDER} standing for the question
  * @param assistantPrefix the text answers start with, or null
+ * @param promptStyle eval: whose prompts ask the benchmark's questions
  * @param output the output Parquet path or URI
  * @param mode what to do with rows already at the output
  * @param retryErrors resume: the error rows already at the output to answer again
@@ -69,6 +70,7 @@ public record JobConfig(
     int partitions,
     String promptTemplate,
     String assistantPrefix,
+    PromptStyle promptStyle,
     String output,
     OutputMode mode,
     RetryErrors retryErrors,
@@ -266,6 +268,26 @@ public record JobConfig(
               + " where each row's question goes");
     }
     String prefix = values.string(JobOption.ASSISTANT_PREFIX, null);
+    PromptStyle promptStyle =
+        values.choice(
+            JobOption.PROMPT_STYLE,
+            PromptStyle.LMMS_EVAL,
+            PromptStyle::forValue,
+            PromptStyle.choices());
+    if (promptStyle == PromptStyle.SMOLVLM && benchmark.smolVlmPrompt() == null) {
+      throw new JobConfigException(
+          "setting prompt-style is 'smolvlm' ("
+              + settings.get(JobOption.PROMPT_STYLE).origin()
+              + ") but VLMEvalKit's smolvlm.py defines no prompt for "
+              + benchmark.layout().name()
+              + "; it defines one for "
+              + Benchmarks.ALL.stream()
+                  .filter(b -> b.smolVlmPrompt() != null)
+                  .map(b -> b.layout().name())
+                  .collect(Collectors.joining(", "))
+              + ". Use --prompt-style lmms-eval for "
+              + benchmark.layout().name());
+    }
     OutputMode mode =
         values.choice(
             JobOption.MODE, OutputMode.RESUME, OutputMode::forValue, OutputMode.choices());
@@ -297,6 +319,7 @@ public record JobConfig(
         values.integer(JobOption.PARTITIONS, 0, 1),
         template,
         prefix == null || prefix.isEmpty() ? null : prefix,
+        promptStyle,
         values.required(JobOption.OUTPUT),
         mode,
         retryErrors,

@@ -92,6 +92,13 @@ public enum JobOption {
       "assistant-prefix",
       "TEXT",
       "Text the answer starts with (the model continues it), e.g. 'Answer:'. Default: none."),
+  PROMPT_STYLE(
+      "prompt-style",
+      PromptStyle.choices(),
+      "eval: whose prompts ask the benchmark's questions. lmms-eval (default): lmms-eval's"
+          + " default prompts, images first; smolvlm: SmolVLM's own, VLMEvalKit's smolvlm.py"
+          + " (its instructions, MMMU's images labelled first, 'Answer:' starting multiple-choice"
+          + " answers), for every benchmark but vqav2."),
 
   // output
   OUTPUT("output", "PATH", "Output Parquet folder: a local path or a file:, hdfs: or s3a: URI."),
@@ -240,6 +247,7 @@ public enum JobOption {
           ASSISTANT_PREFIX,
           PREVIEW ->
           !task.isBenchmark();
+      case PROMPT_STYLE -> task == Task.EVAL;
       default -> task.usesModel();
     };
   }

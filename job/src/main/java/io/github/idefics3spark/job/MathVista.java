@@ -51,6 +51,12 @@ final class MathVista implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#MATHVISTA_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.MATHVISTA_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     return prompt(

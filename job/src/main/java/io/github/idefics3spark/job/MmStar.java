@@ -48,6 +48,12 @@ final class MmStar implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#MMSTAR_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.MMSTAR_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     return prompt(BenchmarkRows.string(row, "question"));

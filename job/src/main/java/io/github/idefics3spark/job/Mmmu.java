@@ -50,6 +50,12 @@ final class Mmmu implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#MMMU_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.MMMU_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     String type = BenchmarkRows.string(row, "question_type");

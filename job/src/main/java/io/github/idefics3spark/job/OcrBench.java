@@ -44,6 +44,12 @@ final class OcrBench implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#OCRBENCH_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.OCRBENCH_PROMPT;
+  }
+
   @Override
   public Dataset<Row> withIds(Dataset<Row> source) {
     return RowPositions.withDocIds(source);

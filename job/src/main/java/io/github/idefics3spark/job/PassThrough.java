@@ -20,6 +20,7 @@ final class PassThrough {
           "question",
           "assistant_prefix",
           "task",
+          "image_slots",
           "image_count",
           "answer",
           "prompt_tokens",

@@ -51,6 +51,12 @@ final class ScienceQaImg implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#SCIENCEQA_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.SCIENCEQA_PROMPT;
+  }
+
   @Override
   public Dataset<Row> withIds(Dataset<Row> source) {
     return RowPositions.withDocIds(source);

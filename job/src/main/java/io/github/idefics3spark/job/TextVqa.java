@@ -39,6 +39,12 @@ final class TextVqa implements Benchmark {
     return LAYOUT;
   }
 
+  /** {@link SmolVlmPrompts#TEXTVQA_PROMPT}. */
+  @Override
+  public SmolVlmPrompts.Prompt smolVlmPrompt() {
+    return SmolVlmPrompts.TEXTVQA_PROMPT;
+  }
+
   @Override
   public String prompt(Row row) {
     return prompt(BenchmarkRows.string(row, "question"));

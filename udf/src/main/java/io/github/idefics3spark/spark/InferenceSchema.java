@@ -33,6 +33,11 @@ import org.apache.spark.sql.types.StructType;
  *       stand where the question names them, {@code <image k>} for the k-th image (MMMU's
  *       interleaved questions; {@link ImageMarkers}); null or false: images first, then the
  *       question</td></tr>
+ *   <tr><td>{@code image_slots}</td><td>array&lt;int&gt;, optional, nullable</td><td>not null:
+ *       the question is the whole user turn with {@code <image>} where each image goes, the n-th
+ *       taking image {@code image_slots[n]} (1-based), the text between kept as written
+ *       ({@link ImageSlots}: SmolVLM's own evaluation prompts); it overrides {@code
+ *       image_markers}</td></tr>
  *   <tr><td>any other</td><td>any</td><td>passed through unchanged</td></tr>
  * </table>
  *
@@ -78,6 +83,7 @@ public final class InferenceSchema {
   public static final String ASSISTANT_PREFIX = "assistant_prefix";
   public static final String TASK = "task";
   public static final String IMAGE_MARKERS = "image_markers";
+  public static final String IMAGE_SLOTS = "image_slots";
 
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
@@ -112,7 +118,7 @@ public final class InferenceSchema {
 
   /** The columns the stage reads; the others pass through. */
   private static final Set<String> REQUEST_COLUMNS =
-      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS);
+      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS, IMAGE_SLOTS);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -158,6 +164,9 @@ public final class InferenceSchema {
     }
     if (hasColumn(requests, IMAGE_MARKERS)) {
       require(requests, IMAGE_MARKERS, DataTypes.BooleanType);
+    }
+    if (hasColumn(requests, IMAGE_SLOTS)) {
+      require(requests, IMAGE_SLOTS, DataTypes.createArrayType(DataTypes.IntegerType, true));
     }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)

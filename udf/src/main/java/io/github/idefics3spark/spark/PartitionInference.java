@@ -41,7 +41,9 @@ import org.apache.spark.util.SerializableConfiguration;
  * gives the same answers.
  *
  * <p>A row whose {@code image_markers} is true has its images placed where its question names them,
- * {@code <image k>} ({@link ImageMarkers}); other rows put their images before the question.
+ * {@code <image k>} ({@link ImageMarkers}); one whose {@code image_slots} is not null has them
+ * where its question holds {@code <image>} ({@link ImageSlots}); other rows put their images before
+ * the question.
  *
  * <p>A row that cannot be answered (an image path that cannot be read, bytes that are not an image,
  * a prompt past the context, ...) gets a result row with {@code error} and {@code error_kind} set;
@@ -134,6 +136,10 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private final int markersIndex =
         InferenceSchema.hasColumn(requestSchema, InferenceSchema.IMAGE_MARKERS)
             ? requestSchema.fieldIndex(InferenceSchema.IMAGE_MARKERS)
+            : -1;
+    private final int slotsIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.IMAGE_SLOTS)
+            ? requestSchema.fieldIndex(InferenceSchema.IMAGE_SLOTS)
             : -1;
     private final int[] passThrough;
     private final int bytesIndex;
@@ -290,11 +296,20 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         String prefix = prefixIndex < 0 ? null : row.getString(prefixIndex);
         boolean markers =
             markersIndex >= 0 && !row.isNullAt(markersIndex) && row.getBoolean(markersIndex);
-        pending.request =
-            (markers
-                    ? ImageMarkers.request(question, images)
-                    : Idefics3Request.question(question, images))
-                .withAssistantPrefix(prefix);
+        List<Integer> slots =
+            slotsIndex < 0 || row.isNullAt(slotsIndex) ? null : row.getList(slotsIndex);
+        try {
+          pending.request =
+              (slots != null
+                      ? ImageSlots.request(question, images, slots)
+                      : markers
+                          ? ImageMarkers.request(question, images)
+                          : Idefics3Request.question(question, images))
+                  .withAssistantPrefix(prefix);
+        } catch (IllegalArgumentException e) {
+          pending.errorKind = Idefics3Answer.ErrorKind.BAD_PROMPT.name();
+          pending.error = e.getMessage();
+        }
       }
     }
 
