@@ -373,23 +373,23 @@ def training_example(rng, prompts):
     return prompts.prompt(image, prompt), prompts.answer(answer), fast_frames(image)
 
 
-def training_batch(rng, prompts, pad_id):
-    examples = [training_example(rng, prompts) for _ in range(BATCH)]
+def training_batch(rng, prompts, pad_id, batch):
+    examples = [training_example(rng, prompts) for _ in range(batch)]
     length = max(len(p) + len(a) for p, a, _ in examples)
-    input_ids = torch.full((BATCH, length), pad_id, dtype=torch.long)
-    labels = torch.full((BATCH, length), -100, dtype=torch.long)
-    attention = torch.zeros((BATCH, length), dtype=torch.long)
+    input_ids = torch.full((batch, length), pad_id, dtype=torch.long)
+    labels = torch.full((batch, length), -100, dtype=torch.long)
+    attention = torch.zeros((batch, length), dtype=torch.long)
     for i, (p, a, _) in enumerate(examples):
         ids = p + a
         input_ids[i, : len(ids)] = torch.tensor(ids)
         labels[i, len(p) : len(ids)] = torch.tensor(a)
         attention[i, : len(ids)] = 1
     pixels = torch.from_numpy(np.stack([f for _, _, f in examples]))
-    pixel_mask = torch.ones((BATCH, pixels.shape[1], TILE, TILE), dtype=torch.bool)
+    pixel_mask = torch.ones((batch, pixels.shape[1], TILE, TILE), dtype=torch.bool)
     return input_ids, attention, labels, pixels, pixel_mask
 
 
-def train(steps, log):
+def train(steps, batch, learning_rate, out, log):
     rng = np.random.default_rng(SEED)
     torch.manual_seed(SEED)
     processor = build_processor()
@@ -399,7 +399,7 @@ def train(steps, log):
     parameters = sum(p.numel() for p in model.parameters())
     print(f"{parameters:,} parameters, vocabulary {len(processor.tokenizer)}", file=log, flush=True)
     prompts = Prompts(processor)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01, betas=(0.9, 0.98))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01, betas=(0.9, 0.98))
 
     def rate(step):
         if step < WARMUP:
@@ -411,7 +411,7 @@ def train(steps, log):
     start = time.time()
     running = None
     for step in range(steps):
-        input_ids, attention, labels, pixels, pixel_mask = training_batch(rng, prompts, processor.tokenizer.pad_token_id)
+        input_ids, attention, labels, pixels, pixel_mask = training_batch(rng, prompts, processor.tokenizer.pad_token_id, batch)
         loss = model(
             input_ids=input_ids,
             attention_mask=attention,
@@ -429,14 +429,166 @@ def train(steps, log):
             print(f"step {step} loss {running:.4f} {time.time() - start:.0f} s", file=log, flush=True)
     model.eval()
     model.config._attn_implementation = "eager"
-    save(model, processor, CHECKPOINT)
-    print(f"trained {steps} steps in {time.time() - start:.0f} s; saved {CHECKPOINT}", file=log, flush=True)
+    save(model, processor, out)
+    print(f"trained {steps} steps in {time.time() - start:.0f} s; saved {out}", file=log, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation set and what the Java tests compare with
+# ---------------------------------------------------------------------------------------------
+
+EVAL_SCENES = 12
+EVAL_PAGES = 20
+MAX_NEW_TOKENS = 32  # the job's default for docvqa (README, "Benchmark evaluation")
+DOCVQA_SCHEMA = pa.schema(
+    [
+        ("questionId", pa.string()),
+        ("question", pa.string()),
+        ("question_types", pa.list_(pa.string())),
+        ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+        ("docId", pa.int64()),
+        ("ucsf_document_id", pa.string()),
+        ("ucsf_document_page_no", pa.string()),
+        ("answers", pa.list_(pa.string())),
+        ("data_split", pa.string()),
+    ]
+)
+
+
+def png(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def anls(prediction, answers, threshold=0.5):
+    """lmms-eval's docvqa ANLS for one question: whitespace-joined, stripped, lower-cased strings,
+    1 - normalised Levenshtein distance, 0 under the threshold, best over the answers."""
+
+    def levenshtein(a, b):
+        previous = list(range(len(b) + 1))
+        for i, x in enumerate(a, 1):
+            current = [i]
+            for j, y in enumerate(b, 1):
+                current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+            previous = current
+        return previous[-1]
+
+    best = 0.0
+    predicted = " ".join(prediction.strip().lower().split())
+    for answer in answers:
+        truth = " ".join(answer.strip().lower().split())
+        distance = levenshtein(truth, predicted)
+        length = max(len(truth), len(predicted))
+        value = 0.0 if length == 0 else distance / length
+        best = max(best, 1.0 - value if value < threshold else 0.0)
+    return best
+
+
+def greedy(processor, model, image_bytes, prompt):
+    """Transformers' own path on the stored bytes: the chat template, the processor, generate."""
+    image = Image.open(io.BytesIO(image_bytes)).convert("RGB")
+    rendered = processor.apply_chat_template(messages(prompt), add_generation_prompt=True, tokenize=False)
+    inputs = processor(text=rendered, images=[image], return_tensors="pt")
+    with torch.no_grad():
+        out = model.generate(
+            **inputs,
+            do_sample=False,
+            max_new_tokens=MAX_NEW_TOKENS,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+    prompt_length = inputs["input_ids"].shape[1]
+    tokens = out.sequences[0, prompt_length:].tolist()
+    margins = [float(torch.topk(step[0], 2).values.diff().abs()) for step in out.scores]
+    text = processor.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+    return {"prompt_tokens": prompt_length, "tokens": tokens, "text": text, "min_margin": round(min(margins), 4)}
+
+
+def evaluate(checkpoint):
+    processor, model = load(checkpoint)
+    rng = np.random.default_rng(SEED + 2)
+    captions_dir, pages_dir, docvqa_dir = DEMO / "captions", DEMO / "pages", DEMO / "docvqa"
+    for folder in (captions_dir, pages_dir, docvqa_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.iterdir():
+            stale.unlink()
+
+    captions = []
+    for i in range(EVAL_SCENES):
+        image, truth = scene(rng)
+        name = f"scene_{i:02d}.png"
+        data = png(image)
+        (captions_dir / name).write_bytes(data)
+        result = greedy(processor, model, data, CAPTION_PROMPT)
+        captions.append({"image": name, "prompt": CAPTION_PROMPT, "truth": truth, **result})
+
+    questions = []
+    rows = {name: [] for name in DOCVQA_SCHEMA.names}
+    for i in range(EVAL_PAGES):
+        image, page_questions = page(rng)
+        name = f"page_{i:02d}.png"
+        data = png(image)
+        (pages_dir / name).write_bytes(data)
+        which = [0, 1, 2 + int(rng.integers(3))]  # title, total, one of the two counts or the first fruit
+        for k in which:
+            question, answer = page_questions[k]
+            qid = f"{70001 + len(questions)}"
+            prompt = DOCVQA_PROMPT.format(question=question)
+            result = greedy(processor, model, data, prompt)
+            score = anls(result["text"], [answer])
+            questions.append(
+                {"questionId": qid, "image": name, "question": question, "prompt": prompt, "answers": [answer],
+                 **result, "anls": score}
+            )
+            rows["questionId"].append(qid)
+            rows["question"].append(question)
+            rows["question_types"].append(["layout"] if k == 0 else ["table/list"])
+            rows["image"].append({"bytes": data, "path": name})
+            rows["docId"].append(i + 1)
+            rows["ucsf_document_id"].append(f"demo_page_{i:02d}")
+            rows["ucsf_document_page_no"].append("1")
+            rows["answers"].append([answer])
+            rows["data_split"].append("val")
+    pq.write_table(pa.table(rows, schema=DOCVQA_SCHEMA), docvqa_dir / "validation-00000-of-00001.parquet")
+
+    mean_anls = sum(q["anls"] for q in questions) / len(questions)
+    exact = sum(c["text"] == c["truth"] for c in captions) / len(captions)
+    margin = min(r["min_margin"] for r in captions + questions)
+    assert margin > 1e-3, f"a greedy step has a margin of {margin}: too close for a parity fixture"
+    expected = {
+        "checkpoint": checkpoint.name,
+        "made_by": "python -X utf8 tools/demo-model/train_demo_model.py evaluate",
+        "versions": {
+            "python": sys.version.split()[0],
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+            "tokenizers": tokenizers.__version__,
+            "pillow": PIL.__version__,
+        },
+        "dtype": "float32",
+        "attn_implementation": "eager",
+        "max_new_tokens": MAX_NEW_TOKENS,
+        "docvqa_anls": round(mean_anls, 6),
+        "caption_exact_match": round(exact, 6),
+        "min_logit_margin": margin,
+        "captions": captions,
+        "docvqa": questions,
+    }
+    generate.write_json(DEMO / "expected.json", expected, indent=1)
+    print(f"docvqa ANLS {mean_anls:.4f} on {len(questions)} questions; captions exact {exact:.3f} "
+          f"({len(captions)}); smallest greedy margin {margin:.4f}")
+    for c in captions[:5]:
+        print(f"  {c['image']}: {c['text']!r} (truth {c['truth']!r})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=("train", "evaluate"))
     parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
+    parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="train: where to save; evaluate: what to load")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: see README, contention)")
     args = parser.parse_args()
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -444,9 +596,9 @@ def main():
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     if args.stage == "train":
-        train(args.steps, sys.stdout)
+        train(args.steps, args.batch, args.lr, args.checkpoint, sys.stdout)
     else:
-        evaluate()
+        evaluate(args.checkpoint)
 
 
 if __name__ == "__main__":
