@@ -462,8 +462,9 @@ def png(image):
 
 
 def anls(prediction, answers, threshold=0.5):
-    """lmms-eval's docvqa ANLS for one question: whitespace-joined, stripped, lower-cased strings,
-    1 - normalised Levenshtein distance, 0 under the threshold, best over the answers."""
+    """lmms-eval's docvqa ANLS for one question (anls in lmms_eval/api/metrics.py): the Levenshtein
+    distance of the stripped, lower-cased, whitespace-joined strings over the longer raw length,
+    1 - the smallest over the answers, 0 under the threshold."""
 
     def levenshtein(a, b):
         previous = list(range(len(b) + 1))
@@ -474,15 +475,14 @@ def anls(prediction, answers, threshold=0.5):
             previous = current
         return previous[-1]
 
-    best = 0.0
     predicted = " ".join(prediction.strip().lower().split())
+    values = []
     for answer in answers:
         truth = " ".join(answer.strip().lower().split())
-        distance = levenshtein(truth, predicted)
-        length = max(len(truth), len(predicted))
-        value = 0.0 if length == 0 else distance / length
-        best = max(best, 1.0 - value if value < threshold else 0.0)
-    return best
+        length = max(len(answer.upper()), len(prediction.upper()))
+        values.append(0.0 if length == 0 else levenshtein(truth, predicted) / length)
+    score = 1.0 - min(values)
+    return 0.0 if score < threshold else score
 
 
 def greedy(processor, model, image_bytes, prompt):
@@ -553,6 +553,11 @@ def evaluate(checkpoint):
     pq.write_table(pa.table(rows, schema=DOCVQA_SCHEMA), docvqa_dir / "validation-00000-of-00001.parquet")
 
     mean_anls = sum(q["anls"] for q in questions) / len(questions)
+    by_kind = {}
+    for q in questions:
+        kind = "How many <fruit>?" if q["question"].startswith("How many") else q["question"]
+        by_kind.setdefault(kind, []).append(q["anls"])
+    by_kind = {k: {"anls": round(sum(v) / len(v), 6), "questions": len(v)} for k, v in sorted(by_kind.items())}
     exact = sum(c["text"] == c["truth"] for c in captions) / len(captions)
     margin = min(r["min_margin"] for r in captions + questions)
     assert margin > 1e-3, f"a greedy step has a margin of {margin}: too close for a parity fixture"
@@ -571,6 +576,7 @@ def evaluate(checkpoint):
         "max_new_tokens": MAX_NEW_TOKENS,
         "docvqa_anls": round(mean_anls, 6),
         "caption_exact_match": round(exact, 6),
+        "docvqa_anls_by_question": by_kind,
         "min_logit_margin": margin,
         "captions": captions,
         "docvqa": questions,
@@ -578,6 +584,8 @@ def evaluate(checkpoint):
     generate.write_json(DEMO / "expected.json", expected, indent=1)
     print(f"docvqa ANLS {mean_anls:.4f} on {len(questions)} questions; captions exact {exact:.3f} "
           f"({len(captions)}); smallest greedy margin {margin:.4f}")
+    for kind, value in by_kind.items():
+        print(f"  {kind}: ANLS {value['anls']:.3f} ({value['questions']})")
     for c in captions[:5]:
         print(f"  {c['image']}: {c['text']!r} (truth {c['truth']!r})")
 
