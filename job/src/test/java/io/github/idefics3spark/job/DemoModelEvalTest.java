@@ -25,10 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DemoModelEvalTest {
   /**
-   * The lowest ANLS accepted: the trained model measured 0.0 (transformers 5.18, fp32, greedy;
-   * tools/demo-model/README.md), less a margin for a retrained model on another machine.
+   * The lowest ANLS accepted: the bundled model measured 0.661 on the 60 questions (transformers
+   * 5.18, fp32, greedy; tools/demo-model/README.md); 0.6 leaves room for a few answers flipping
+   * (one question is 1/60 = 0.017) and fails a model that reads the titles and fruits but no number
+   * (29 right answers of 60: 0.48, plus what half-right numbers add).
    */
-  private static final double ANLS_FLOOR = 0.0;
+  private static final double ANLS_FLOOR = 0.6;
 
   private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
 
