@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Executes the notebooks against outputs the bundled tiny model produces; .ci/run runs it after
+# Executes the notebooks against outputs the bundled demo model produces; .ci/run runs it after
 # the tests. Needs the job jar (mvn -B -q -pl job -am package -DskipTests) and Python 3.11.
 #
 #   bash notebooks/run.sh
 #
 # 1. a venv in target/notebooks/venv with notebooks/requirements.txt (pinned, constraints.txt for
 #    the rest), from the local mirror when this machine has one (/opt/pypi), else from PyPI;
-# 2. the README's Quick start: caption the sample images into target/quickstart-captions;
-# 3. a DocVQA-shaped Parquet of the sample pages (make_sample_docvqa.py) and
-#    eval --benchmark docvqa on it into target/docvqa-sample-eval;
+# 2. the README's Quick start: caption the bundled scenes with the demo model into
+#    target/quickstart-captions;
+# 3. eval --benchmark docvqa on the bundled synthetic pages (DocVQA's layout) into
+#    target/docvqa-demo-eval;
 # 4. quickstart.ipynb and evaluation-report.ipynb executed with nbclient into
 #    target/notebooks/executed: any failing cell fails the script.
 set -euo pipefail
@@ -21,7 +22,7 @@ if [[ ! -f "$jar" || ! -f job/target/spark-submit.args ]]; then
 fi
 work=target/notebooks
 mkdir -p "$work"
-tiny=model-loader/src/test/resources/reference/checkpoints/tiny-smolvlm
+demo=model-loader/src/test/resources/demo
 
 # 1. the venv
 venv="$work/venv"
@@ -42,7 +43,7 @@ start=$SECONDS
 echo "notebooks: venv ready in $((SECONDS - start)) s"
 export PATH="$PWD/$venv/bin:$PATH"
 
-# 2. and 3. the tiny model's outputs, through SparkSubmit as the README's Quick start
+# 2. and 3. the demo model's outputs, through SparkSubmit as the README's Quick start
 export TF_CPP_MIN_LOG_LEVEL=2
 spark=(java @job/target/spark-submit.args --master 'local[2]' --conf spark.ui.enabled=false "$jar")
 run() { # run LOG ARGS...: the job, its log kept in a file and shown if it fails
@@ -52,12 +53,11 @@ run() { # run LOG ARGS...: the job, its log kept in a file and shown if it fails
   grep -E '^(rows|errors|time|docvqa):' "$log" | sed 's/^/  /' || true
 }
 start=$SECONDS
-run caption "${spark[@]}" caption --input model-loader/src/test/resources/reference/images \
-  --model "$tiny" --output target/quickstart-captions --mode overwrite --max-new-tokens 16
-python notebooks/make_sample_docvqa.py target/docvqa-sample >/dev/null
-run eval "${spark[@]}" eval --benchmark docvqa --input target/docvqa-sample \
-  --model "$tiny" --output target/docvqa-sample-eval --mode overwrite --max-new-tokens 16
-echo "notebooks: tiny model outputs in $((SECONDS - start)) s"
+run caption "${spark[@]}" caption --input "$demo/captions" \
+  --model "$demo/demo-smolvlm" --output target/quickstart-captions --mode overwrite --max-new-tokens 16
+run eval "${spark[@]}" eval --benchmark docvqa --input "$demo/docvqa" \
+  --model "$demo/demo-smolvlm" --output target/docvqa-demo-eval --mode overwrite
+echo "notebooks: demo model outputs in $((SECONDS - start)) s"
 
 # 4. the notebooks
 python notebooks/execute.py --out "$work/executed" \

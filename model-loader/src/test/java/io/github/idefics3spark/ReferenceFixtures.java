@@ -50,6 +50,25 @@ public final class ReferenceFixtures {
     return root().resolve("checkpoints").resolve(name);
   }
 
+  /**
+   * model-loader/src/test/resources/demo: the trained demo checkpoint (demo-smolvlm), its
+   * evaluation set (captions/, pages/, docvqa/) and transformers' answers on it (expected.json),
+   * all written by tools/demo-model/train_demo_model.py.
+   */
+  public static Path demo() {
+    return root().resolveSibling("demo");
+  }
+
+  /** demo/demo-smolvlm: the trained demonstration checkpoint. */
+  public static Path demoCheckpoint() {
+    return demo().resolve("demo-smolvlm");
+  }
+
+  /** demo/expected.json: transformers' greedy tokens, answers and ANLS on the demo set. */
+  public static JsonNode demoExpected() {
+    return json(demo().resolve("expected.json"));
+  }
+
   public static Path image(String name) {
     return root().resolve("images").resolve(name);
   }
