@@ -14,6 +14,7 @@ import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
 
+import io.github.idefics3spark.spark.InferenceSchema;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -44,6 +45,12 @@ public final class RequestRows {
   public static final String QUESTION = "question";
   public static final String ASSISTANT_PREFIX = "assistant_prefix";
   public static final String TASK = "task";
+
+  /**
+   * Why the row could not be read (a manifest line that does not parse): set, the row is answered
+   * with that error (error_kind MALFORMED_ROW); absent or null on rows that were read.
+   */
+  public static final String INPUT_ERROR = InferenceSchema.INPUT_ERROR;
 
   /** The type of one image: an HF {@code Image} value. */
   public static final StructType IMAGE =
@@ -109,8 +116,11 @@ public final class RequestRows {
     columns.add(question(questionColumn, config).as(QUESTION));
     columns.add(lit(config.assistantPrefix()).cast(DataTypes.StringType).as(ASSISTANT_PREFIX));
     columns.add(lit(config.task().command()).as(TASK));
+    if (hasColumn(source, INPUT_ERROR)) {
+      columns.add(column(INPUT_ERROR));
+    }
     for (String name : source.columns()) {
-      if (!consumed.contains(name)) {
+      if (!consumed.contains(name) && !name.equals(INPUT_ERROR)) {
         columns.add(column(name).as(PassThrough.name(name)));
       }
     }
@@ -188,6 +198,11 @@ public final class RequestRows {
             + setting.option()
             + "); columns found: "
             + columnList(source));
+  }
+
+  /** Whether {@code source} has a column of exactly this name. */
+  static boolean hasColumn(Dataset<Row> source, String name) {
+    return Arrays.asList(source.columns()).contains(name);
   }
 
   static String columnList(Dataset<Row> source) {
