@@ -131,13 +131,19 @@ final class ManifestLines {
           context
               .textFile(file)
               .zipWithIndex()
-              .map((Tuple2<String, Long> t) -> RowFactory.create(name, t._2() + 1, t._1()));
+              .map((Tuple2<String, Long> t) -> RowFactory.create(name, t._2() + 1, withoutBom(t)));
       all = all == null ? rows : all.union(rows);
     }
     if (all == null) {
       all = context.emptyRDD();
     }
     return spark.createDataFrame(all, NUMBERED);
+  }
+
+  /** A line's text, the byte-order mark some editors write before the first line removed. */
+  private static String withoutBom(Tuple2<String, Long> line) {
+    String text = line._1();
+    return line._2() == 0 && text.startsWith("\uFEFF") ? text.substring(1) : text;
   }
 
   /** The data files of {@code paths}: files as given, folders' visible files. */

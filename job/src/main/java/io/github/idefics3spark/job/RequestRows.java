@@ -34,7 +34,8 @@ import org.apache.spark.sql.types.StructType;
  * The rows every reader hands to the inference stage: {@code id} (string, unique, not null), {@code
  * images} (array&lt;struct&lt;bytes: binary, path: string&gt;&gt;, bytes null where only a path is
  * known), {@code question} (the user text built from the prompt template), {@code assistant_prefix}
- * (nullable), {@code task}, then every other input column unchanged.
+ * (nullable), {@code task}, for JSON Lines and CSV manifests {@code input_error} (null, or why the
+ * line could not be read: {@link ManifestLines}), then every other input column unchanged.
  *
  * <p>An input column whose name the output also uses is passed through under another name ({@link
  * PassThrough}): MMMU's reference {@code answer} becomes {@code input_answer}.
@@ -207,6 +208,7 @@ public final class RequestRows {
 
   static String columnList(Dataset<Row> source) {
     return Arrays.stream(source.schema().fields())
+        .filter(f -> !f.name().equals(INPUT_ERROR) && !f.name().equals(ManifestLines.LINE))
         .map(f -> f.name() + " " + f.dataType().simpleString())
         .collect(Collectors.joining(", "));
   }
