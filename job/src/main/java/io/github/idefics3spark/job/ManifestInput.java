@@ -1,5 +1,8 @@
 package io.github.idefics3spark.job;
 
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+
 import io.github.idefics3spark.spark.RedactedUri;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,6 +11,7 @@ import java.util.regex.Pattern;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Reads a manifest: a Parquet, JSON Lines or CSV table with an id, one or more image columns
@@ -46,18 +50,16 @@ public final class ManifestInput {
 
   private ManifestInput() {}
 
-  /** The manifest's rows as Spark reads them: CSV with a header, every value a string. */
+  /**
+   * The manifest's rows: Parquet as Spark reads it; JSON Lines and CSV (with a header, every value
+   * a string) line by line, a line that does not parse kept as a row that says so ({@link
+   * ManifestLines}).
+   */
   static Dataset<Row> load(SparkSession spark, Kind kind, String[] paths) {
     return switch (kind) {
       case PARQUET -> spark.read().parquet(paths);
-      case JSON_LINES -> spark.read().json(paths);
-      case CSV ->
-          spark
-              .read()
-              .option("header", "true")
-              .option("escape", "\"")
-              .option("mode", "FAILFAST")
-              .csv(paths);
+      case JSON_LINES -> ManifestLines.jsonLines(spark, paths);
+      case CSV -> ManifestLines.csv(spark, paths);
     };
   }
 
@@ -95,6 +97,16 @@ public final class ManifestInput {
       }
     }
     String question = RequestRows.questionColumn(source, config, inputName, QUESTION_COLUMNS);
+    if (RequestRows.hasColumn(source, ManifestLines.LINE)) {
+      // a line that does not parse is named by its file and line number
+      source =
+          source
+              .withColumn(
+                  id,
+                  coalesce(
+                      col(ManifestLines.LINE), RequestRows.column(id).cast(DataTypes.StringType)))
+              .drop(ManifestLines.LINE);
+    }
     return RequestRows.shape(source, id, images, base, question, inputName, config);
   }
 }

@@ -14,6 +14,7 @@ import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
 
+import io.github.idefics3spark.spark.InferenceSchema;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -33,7 +34,8 @@ import org.apache.spark.sql.types.StructType;
  * The rows every reader hands to the inference stage: {@code id} (string, unique, not null), {@code
  * images} (array&lt;struct&lt;bytes: binary, path: string&gt;&gt;, bytes null where only a path is
  * known), {@code question} (the user text built from the prompt template), {@code assistant_prefix}
- * (nullable), {@code task}, then every other input column unchanged.
+ * (nullable), {@code task}, for JSON Lines and CSV manifests {@code input_error} (null, or why the
+ * line could not be read: {@link ManifestLines}), then every other input column unchanged.
  *
  * <p>An input column whose name the output also uses is passed through under another name ({@link
  * PassThrough}): MMMU's reference {@code answer} becomes {@code input_answer}.
@@ -44,6 +46,12 @@ public final class RequestRows {
   public static final String QUESTION = "question";
   public static final String ASSISTANT_PREFIX = "assistant_prefix";
   public static final String TASK = "task";
+
+  /**
+   * Why the row could not be read (a manifest line that does not parse): set, the row is answered
+   * with that error (error_kind MALFORMED_ROW); absent or null on rows that were read.
+   */
+  public static final String INPUT_ERROR = InferenceSchema.INPUT_ERROR;
 
   /** The type of one image: an HF {@code Image} value. */
   public static final StructType IMAGE =
@@ -109,8 +117,11 @@ public final class RequestRows {
     columns.add(question(questionColumn, config).as(QUESTION));
     columns.add(lit(config.assistantPrefix()).cast(DataTypes.StringType).as(ASSISTANT_PREFIX));
     columns.add(lit(config.task().command()).as(TASK));
+    if (hasColumn(source, INPUT_ERROR)) {
+      columns.add(column(INPUT_ERROR));
+    }
     for (String name : source.columns()) {
-      if (!consumed.contains(name)) {
+      if (!consumed.contains(name) && !name.equals(INPUT_ERROR)) {
         columns.add(column(name).as(PassThrough.name(name)));
       }
     }
@@ -190,8 +201,14 @@ public final class RequestRows {
             + columnList(source));
   }
 
+  /** Whether {@code source} has a column of exactly this name. */
+  static boolean hasColumn(Dataset<Row> source, String name) {
+    return Arrays.asList(source.columns()).contains(name);
+  }
+
   static String columnList(Dataset<Row> source) {
     return Arrays.stream(source.schema().fields())
+        .filter(f -> !f.name().equals(INPUT_ERROR) && !f.name().equals(ManifestLines.LINE))
         .map(f -> f.name() + " " + f.dataType().simpleString())
         .collect(Collectors.joining(", "));
   }

@@ -93,10 +93,19 @@ class ManifestInputTest {
     assertEquals("Q: Total?", one.getAs("question"));
     // pass-through: the reference answer is renamed, other columns keep their names
     assertEquals(
-        List.of("id", "images", "question", "assistant_prefix", "task", "input_answer", "source"),
+        List.of(
+            "id",
+            "images",
+            "question",
+            "assistant_prefix",
+            "task",
+            "input_error",
+            "input_answer",
+            "source"),
         Arrays.asList(one.schema().fieldNames()));
     assertEquals("42", one.getAs("input_answer"));
     assertEquals("batch-1", one.getAs("source"));
+    assertTrue(one.isNullAt(one.fieldIndex("input_error")));
   }
 
   @Test
@@ -214,6 +223,31 @@ class ManifestInputTest {
                     config(
                         Task.VQA, manifest, "--id-column", "name", "--image-columns", "picture")));
     assertTrue(e.getMessage().contains("has no question column (looked for question, prompt)"));
+  }
+
+  @Test
+  void aLineThatDoesNotParseIsARowNamedByItsFileAndLine() throws IOException {
+    Path folder = Files.createDirectories(dir.resolve("parts"));
+    Files.writeString(
+        folder.resolve("a.jsonl"),
+        "\uFEFF{\"id\": \"a1\", \"image\": \"x.png\"}\n"
+            + "{\"id\": \"a2\", \"image\": \n"
+            + "\n"
+            + "{\"id\": \"a4\", \"image\": \"x.png\"}\n");
+    Files.writeString(
+        folder.resolve("b.jsonl"),
+        "{\"id\": \"b1\", \"image\": \"x.png\"}\n\"b2\"\n{\"id\": \"b3\", \"image\": \"y.png\"}\n");
+    Map<String, Row> rows = read(config(Task.CAPTION, folder));
+    assertEquals(
+        List.of("a.jsonl:2", "a1", "a4", "b.jsonl:2", "b1", "b3"), List.copyOf(rows.keySet()));
+    assertTrue(rows.get("a1").isNullAt(rows.get("a1").fieldIndex("input_error")));
+    String bad = rows.get("a.jsonl:2").getAs("input_error");
+    assertTrue(bad.startsWith("line 2 of a.jsonl is not JSON ("), bad);
+    assertEquals(
+        "line 2 of b.jsonl is not a JSON object but string; a JSON Lines manifest holds one object"
+            + " per line",
+        rows.get("b.jsonl:2").getAs("input_error"));
+    assertEquals(List.of(), paths(rows.get("b.jsonl:2")));
   }
 
   @Test

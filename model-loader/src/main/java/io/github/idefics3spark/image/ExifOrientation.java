@@ -2,12 +2,16 @@ package io.github.idefics3spark.image;
 
 import com.drew.imaging.ImageMetadataReader;
 import com.drew.imaging.ImageProcessingException;
+import com.drew.imaging.jpeg.JpegMetadataReader;
 import com.drew.metadata.Directory;
 import com.drew.metadata.Metadata;
 import com.drew.metadata.exif.ExifIFD0Directory;
+import com.drew.metadata.exif.ExifReader;
 import com.drew.metadata.xmp.XmpDirectory;
+import com.drew.metadata.xmp.XmpReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * The EXIF orientation of an image and its undoing, as Pillow's {@code ImageOps.exif_transpose}.
@@ -24,6 +28,11 @@ import java.io.IOException;
  * </pre>
  *
  * Other values, and metadata that cannot be parsed, leave the image as stored.
+ *
+ * <p>Only what can hold the orientation is parsed: a JPEG's APP1 segments (EXIF, XMP), a PNG's eXIf
+ * and uncompressed XMP ({@link PngChunks}), a WebP's VP8X, EXIF and XMP chunks ({@link
+ * WebpChunks}), and of EXIF only the first IFD and its sub-IFDs ({@link FirstIfd}); never an ICC
+ * profile, a Photoshop or IPTC block, or a text chunk.
  */
 final class ExifOrientation {
   private static final int ORIENTATION_TAG = 0x0112;
@@ -31,13 +40,23 @@ final class ExifOrientation {
   private ExifOrientation() {}
 
   /** The orientation (1 to 8) the encoded image declares; 1 when none or unreadable. */
-  static int read(byte[] encoded) {
+  static int read(byte[] image) {
+    byte[] encoded = FirstIfd.only(image);
     Metadata metadata;
     try {
-      metadata =
-          ImageMetadataReader.readMetadata(new ByteArrayInputStream(encoded), encoded.length);
+      if (isJpeg(encoded)) {
+        // only the APP1 segments that can hold it (EXIF, XMP): no ICC, Photoshop or IPTC parsing
+        metadata =
+            JpegMetadataReader.readMetadata(
+                new ByteArrayInputStream(encoded), List.of(new ExifReader(), new XmpReader()));
+      } else {
+        metadata =
+            ImageMetadataReader.readMetadata(new ByteArrayInputStream(encoded), encoded.length);
+      }
     } catch (ImageProcessingException | IOException | RuntimeException e) {
       return 1; // metadata is optional: an image whose EXIF is damaged is shown as stored
+    } catch (StackOverflowError e) {
+      return 1; // sub-IFDs (or XMP) nested deeper than the reader's recursion: shown as stored
     }
     ExifIFD0Directory exif = metadata.getFirstDirectoryOfType(ExifIFD0Directory.class);
     Integer orientation = integer(exif, ORIENTATION_TAG);
@@ -51,6 +70,10 @@ final class ExifOrientation {
       }
     }
     return orientation != null && orientation >= 1 && orientation <= 8 ? orientation : 1;
+  }
+
+  private static boolean isJpeg(byte[] b) {
+    return b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF;
   }
 
   private static Integer integer(Directory directory, int tag) {

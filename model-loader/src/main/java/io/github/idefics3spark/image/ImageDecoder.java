@@ -143,8 +143,13 @@ public final class ImageDecoder {
     boolean png = format == Format.PNG;
     try {
       RgbImage stored = decodePixels(png ? PngChunks.forPixels(encoded) : encoded, format);
-      return ExifOrientation.apply(
-          stored, ExifOrientation.read(png ? PngChunks.forOrientation(encoded) : encoded));
+      byte[] metadata =
+          switch (format) {
+            case PNG -> PngChunks.forOrientation(encoded);
+            case WEBP -> WebpChunks.forOrientation(encoded);
+            default -> encoded;
+          };
+      return ExifOrientation.apply(stored, ExifOrientation.read(metadata));
     } catch (OutOfMemoryError e) {
       throw new ImageDecodeException(
           Reason.TOO_LARGE,

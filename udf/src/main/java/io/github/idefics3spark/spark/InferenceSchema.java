@@ -72,7 +72,8 @@ import org.apache.spark.sql.types.StructType;
  *       {@code UNKNOWN_IMAGE_FORMAT}, {@code CORRUPT_IMAGE}, {@code TOO_MANY_PIXELS}, {@code
  *       BAD_PROMPT}, {@code PROMPT_TOO_LONG} (the runtime's {@link
  *       io.github.idefics3spark.idefics3.runtime.Idefics3Answer.ErrorKind}), {@code UNREADABLE_IMAGE} (a
- *       path that cannot be read, an image with neither bytes nor path) or {@code MODEL_FAILURE}
+ *       path that cannot be read, an image with neither bytes nor path), {@code MALFORMED_ROW} (a
+ *       manifest line that does not parse, named by file and line) or {@code MODEL_FAILURE}
  *       (the runtime failed on this row alone)</td></tr>
  * </table>
  */
@@ -84,6 +85,12 @@ public final class InferenceSchema {
   public static final String TASK = "task";
   public static final String IMAGE_MARKERS = "image_markers";
   public static final String IMAGE_SLOTS = "image_slots";
+
+  /**
+   * Optional request column: why the row itself could not be read (a manifest line that does not
+   * parse); a row where it is set is answered with that error and {@link #MALFORMED_ROW}.
+   */
+  public static final String INPUT_ERROR = "input_error";
 
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
@@ -100,6 +107,9 @@ public final class InferenceSchema {
   /** {@code error_kind} of an image path that cannot be read. */
   public static final String UNREADABLE_IMAGE = "UNREADABLE_IMAGE";
 
+  /** {@code error_kind} of a row whose input could not be read ({@link #INPUT_ERROR}). */
+  public static final String MALFORMED_ROW = "MALFORMED_ROW";
+
   /** {@code error_kind} of a row the runtime failed on alone. */
   public static final String MODEL_FAILURE = "MODEL_FAILURE";
 
@@ -107,7 +117,7 @@ public final class InferenceSchema {
   public static final List<String> ERROR_KINDS =
       Stream.concat(
               Arrays.stream(Idefics3Answer.ErrorKind.values()).map(Enum::name),
-              Stream.of(UNREADABLE_IMAGE, MODEL_FAILURE))
+              Stream.of(UNREADABLE_IMAGE, MALFORMED_ROW, MODEL_FAILURE))
           .toList();
 
   /** The type of one image: encoded bytes, or a path read where bytes is null. */
@@ -118,7 +128,7 @@ public final class InferenceSchema {
 
   /** The columns the stage reads; the others pass through. */
   private static final Set<String> REQUEST_COLUMNS =
-      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS, IMAGE_SLOTS);
+      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS, IMAGE_SLOTS, INPUT_ERROR);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -167,6 +177,9 @@ public final class InferenceSchema {
     }
     if (hasColumn(requests, IMAGE_SLOTS)) {
       require(requests, IMAGE_SLOTS, DataTypes.createArrayType(DataTypes.IntegerType, true));
+    }
+    if (hasColumn(requests, INPUT_ERROR)) {
+      require(requests, INPUT_ERROR, DataTypes.StringType);
     }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)

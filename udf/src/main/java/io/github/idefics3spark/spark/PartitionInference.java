@@ -142,6 +142,10 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
             ? requestSchema.fieldIndex(InferenceSchema.IMAGE_SLOTS)
             : -1;
     private final int[] passThrough;
+    private final int inputErrorIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.INPUT_ERROR)
+            ? requestSchema.fieldIndex(InferenceSchema.INPUT_ERROR)
+            : -1;
     private final int bytesIndex;
     private final int pathIndex;
     private Idefics3Runtime model;
@@ -254,6 +258,11 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private void read(Pending pending) {
       long start = System.nanoTime();
       Row row = pending.row;
+      if (inputErrorIndex >= 0 && !row.isNullAt(inputErrorIndex)) {
+        pending.errorKind = InferenceSchema.MALFORMED_ROW;
+        pending.error = row.getString(inputErrorIndex);
+        return;
+      }
       String question = row.getString(questionIndex);
       List<byte[]> images = new ArrayList<>(pending.imageCount);
       List<Row> structs = row.isNullAt(imagesIndex) ? List.of() : row.getList(imagesIndex);

@@ -256,7 +256,24 @@ public final class PackageFiles {
       throw new IOException(
           dir + " is not an idefics3-spark package: " + MANIFEST + " is missing (run convert)");
     }
-    JsonNode manifest = MAPPER.readTree(file.toFile());
+    JsonNode manifest;
+    try {
+      manifest = MAPPER.readTree(file.toFile());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // the text is never quoted: a damaged or replaced file may hold anything
+      throw new IOException(
+          file
+              + " is not JSON (it fails at line "
+              + e.getLocation().getLineNr()
+              + ", column "
+              + e.getLocation().getColumnNr()
+              + "); the package is damaged: convert the checkpoint again or copy the whole folder",
+          e);
+    }
+    if (manifest == null || !manifest.isObject()) {
+      throw new IOException(
+          file + " is not a JSON object; the package is damaged: convert the checkpoint again");
+    }
     int version = manifest.path("format_version").asInt(-1);
     if (version != FORMAT_VERSION) {
       throw new IOException(

@@ -124,7 +124,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
             this,
             "errorKindCol",
             "the error's kind (EMPTY_IMAGE, UNKNOWN_IMAGE_FORMAT, CORRUPT_IMAGE, TOO_MANY_PIXELS,"
-                + " BAD_PROMPT, PROMPT_TOO_LONG, UNREADABLE_IMAGE, MODEL_FAILURE), null on success",
+                + " BAD_PROMPT, PROMPT_TOO_LONG, UNREADABLE_IMAGE, MALFORMED_ROW, MODEL_FAILURE), null on success",
             nonBlank());
     modelUri =
         new Param<>(
