@@ -48,12 +48,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Per request, before any work: a text longer than {@link ModelSettings#maxQuestionChars()} and
  * an encoded image larger than {@link ModelSettings#maxImageBytes()} are refused. Each image is
  * decoded and resized on one of at most {@link #DECODE_THREADS} threads of the loaded package
- * (shared by every {@link #withSettings} view), waiting {@link
+ * (shared by every {@link #withSettings} view), the next batch's while the session runs the current
+ * one ({@link #prepare}); once its batch is answered the wait is {@link
  * ModelSettings#imageDecodeTimeoutMs()} at most: past it the decode is cancelled (interrupted) and
- * the request answered with a {@code TOO_LARGE} error. Java's image readers may ignore the
- * interrupt; such a decode keeps its thread until it ends, so stuck decodes hold at most {@link
- * #DECODE_THREADS} threads, and once all are held later images wait in the queue and time out in
- * turn instead of starting more threads.
+ * the request answered with a {@code TOO_LARGE} error.
+ *
+ * <p>Requests sharing an image (the same bytes) decode and encode it once: within a batch always,
+ * across batches through an {@link ImageFeatureCache} ({@link ModelSettings#imageCacheMb()} per
+ * {@link #answer(List)} call, or the caller's, one per partition); 0 MiB turns both off. The vision
+ * encoder reads each frame on its own, so a cached image's features are the ones it would get (up
+ * to the float rounding of another batch shape; greedy tokens matched on the fixtures). Java's
+ * image readers may ignore the interrupt; such a decode keeps its thread until it ends, so stuck
+ * decodes hold at most {@link #DECODE_THREADS} threads, and once all are held later images wait in
+ * the queue and time out in turn instead of starting more threads.
  */
 public final class Idefics3Runtime implements AutoCloseable {
   /** The most threads decoding images at once for one loaded package: the cores, at least 2. */
