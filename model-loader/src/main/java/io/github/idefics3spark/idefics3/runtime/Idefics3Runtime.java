@@ -241,7 +241,13 @@ public final class Idefics3Runtime implements AutoCloseable {
    * of the call that share an image encode it once, within {@link ModelSettings#imageCacheMb()}.
    */
   public List<Idefics3Answer> answer(List<Idefics3Request> requests) {
-    return answer(requests, ImageFeatureCache.ofMegabytes(settings.imageCacheMb()));
+    int images = 0;
+    for (Idefics3Request request : requests) {
+      images += request.images().size();
+    }
+    // one image cannot be shared: no hashing (a SQL function's call)
+    int megabytes = images < 2 ? 0 : settings.imageCacheMb();
+    return answer(requests, ImageFeatureCache.ofMegabytes(megabytes));
   }
 
   /**
