@@ -137,6 +137,7 @@ public enum JobOption {
   MAX_IMAGE_BYTES(InferenceOption.MAX_IMAGE_BYTES),
   IMAGE_DECODE_TIMEOUT_MS(InferenceOption.IMAGE_DECODE_TIMEOUT_MS),
   MAX_QUESTION_CHARS(InferenceOption.MAX_QUESTION_CHARS),
+  IMAGE_CACHE_MB(InferenceOption.IMAGE_CACHE_MB),
   INTRA_OP_THREADS(InferenceOption.INTRA_OP_THREADS);
 
   private final String key;

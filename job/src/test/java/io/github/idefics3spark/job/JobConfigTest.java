@@ -103,6 +103,8 @@ class JobConfigTest {
                 "5000",
                 "--max-question-chars",
                 "500",
+                "--image-cache-mb",
+                "64",
                 "--intra-op-threads",
                 "2"));
     assertEquals(InputFormat.HF_PARQUET, config.inputFormat());
@@ -120,7 +122,21 @@ class JobConfigTest {
     assertEquals("/tmp/cache", config.modelCache());
     assertEquals(
         new ModelSettings(
-            2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L, 2_000_000L, 5_000L, 500),
+            2,
+            2,
+            16,
+            true,
+            0.7f,
+            50,
+            0.9f,
+            42L,
+            364,
+            false,
+            1_000_000L,
+            2_000_000L,
+            5_000L,
+            500,
+            64),
         config.modelSettings());
   }
 

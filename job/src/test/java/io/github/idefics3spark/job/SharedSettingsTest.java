@@ -49,6 +49,7 @@ class SharedSettingsTest {
     GIVEN.put(InferenceOption.MAX_IMAGE_BYTES, "2000");
     GIVEN.put(InferenceOption.IMAGE_DECODE_TIMEOUT_MS, "0");
     GIVEN.put(InferenceOption.MAX_QUESTION_CHARS, "300");
+    GIVEN.put(InferenceOption.IMAGE_CACHE_MB, "64");
     GIVEN.put(InferenceOption.INTRA_OP_THREADS, "2");
   }
 
@@ -108,6 +109,7 @@ class SharedSettingsTest {
             .maxImageBytes(2000)
             .imageDecodeTimeoutMs(0)
             .maxQuestionChars(300)
+            .imageCacheMb(64)
             .build(),
         job.model());
     assertEquals("/tmp/cache", job.cacheDir());
@@ -116,6 +118,7 @@ class SharedSettingsTest {
 
     Map<InferenceOption, String> sqlGiven = new EnumMap<>(GIVEN);
     sqlGiven.remove(InferenceOption.BATCH_SIZE);
+    sqlGiven.remove(InferenceOption.IMAGE_CACHE_MB);
     assertEquals(job(sqlGiven), sql(sqlGiven));
   }
 

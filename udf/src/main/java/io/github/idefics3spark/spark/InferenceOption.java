@@ -211,6 +211,21 @@ public enum InferenceOption {
       "a question (with the prompt's text) longer than this many characters becomes a"
           + " BAD_PROMPT error row before tokenisation (>= 1)",
       EntryPoint.values()),
+  IMAGE_CACHE_MB(
+      "image-cache-mb",
+      "imageCacheMb",
+      "MB",
+      Type.WHOLE,
+      ModelSettings.DEFAULTS.imageCacheMb(),
+      Range.atLeast(0),
+      "(0: no reuse)",
+      "MiB of vision features a task keeps, so that rows sharing an image (same bytes, or a"
+          + " path to the same bytes) decode and encode it once; rows are grouped by image"
+          + " within a sort window (0: every row encodes its own images; default 256).",
+      "MiB of vision features a task keeps so that rows sharing an image encode it once; rows"
+          + " are grouped by image within a sort window (>= 0; 0: no reuse)",
+      EntryPoint.JOB,
+      EntryPoint.TRANSFORMER),
   INTRA_OP_THREADS(
       "intra-op-threads",
       "intraOpThreads",
@@ -580,6 +595,7 @@ public enum InferenceOption {
         case MAX_IMAGE_BYTES -> model.maxImageBytes(((Number) value).longValue());
         case IMAGE_DECODE_TIMEOUT_MS -> model.imageDecodeTimeoutMs(((Number) value).longValue());
         case MAX_QUESTION_CHARS -> model.maxQuestionChars(((Number) value).intValue());
+        case IMAGE_CACHE_MB -> model.imageCacheMb(((Number) value).intValue());
         case INTRA_OP_THREADS -> model.intraOpThreads(((Number) value).intValue());
         case MODEL_CACHE, VERIFY_PACKAGE, SORT_WINDOW_BATCHES -> {
           // not model settings: see settings

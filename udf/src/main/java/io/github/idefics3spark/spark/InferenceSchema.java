@@ -57,8 +57,8 @@ import org.apache.spark.sql.types.StructType;
  *   <tr><td>{@code prompt_tokens}</td><td>int</td><td>prompt length in tokens, image tokens
  *       included (0 when the row failed before tokenising)</td></tr>
  *   <tr><td>{@code generated_tokens}</td><td>int</td><td>new tokens, the stop token included</td></tr>
- *   <tr><td>{@code image_frames}</td><td>int</td><td>frames (tiles and global images) the vision
- *       encoder read</td></tr>
+ *   <tr><td>{@code image_frames}</td><td>int</td><td>frames (tiles and global images) of the row's
+ *       images, as the vision encoder reads them (once for rows sharing an image)</td></tr>
  *   <tr><td>{@code preprocess_ms}</td><td>double</td><td>reading, decoding, resizing and
  *       tokenising this row</td></tr>
  *   <tr><td>{@code encode_ms}</td><td>double</td><td>the vision encoder for the row's whole

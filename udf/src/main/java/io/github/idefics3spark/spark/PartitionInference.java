@@ -3,17 +3,21 @@ package io.github.idefics3spark.spark;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.idefics3.runtime.ImageFeatureCache;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
@@ -37,8 +41,11 @@ import org.apache.spark.util.SerializableConfiguration;
  *
  * <p>Rows are read in windows of {@code sortWindowBatches x batchSize}, sorted by estimated prompt
  * length (images, then text length; ties keep input order) and answered in batches of {@code
- * batchSize}, so a batch pads little. The same partition gives the same batches, so a retried task
- * gives the same answers.
+ * batchSize}, so a batch pads little. With an image cache ({@code image_cache_mb} above 0) rows of
+ * the same images (bytes, or path) are put next to each other first, in the order their images
+ * first appear, and the partition's {@link ImageFeatureCache} encodes each image once. The next
+ * batch is read and its images decoded while the model runs the current one. The same partition
+ * gives the same batches, so a retried task gives the same answers.
  *
  * <p>A row whose {@code image_markers} is true has its images placed where its question names them,
  * {@code <image k>} ({@link ImageMarkers}); one whose {@code image_slots} is not null has them
@@ -112,6 +119,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     long readNanos;
     String errorKind;
     String error;
+    int imageGroup;
 
     Pending(Row row, int order, int imageCount, int textLength) {
       this.row = row;
@@ -149,6 +157,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private final int bytesIndex;
     private final int pathIndex;
     private Idefics3Runtime model;
+    private ImageFeatureCache imageCache;
     private Configuration conf;
     private List<URI> allowedRoots;
 
@@ -186,10 +195,12 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       if (model == null) {
         conf = hadoop.value().value();
         model = ModelCache.get(settings, conf, TaskResources.current());
+        imageCache = ImageFeatureCache.ofMegabytes(settings.model().imageCacheMb());
       }
       int batchSize = settings.model().batchSize();
       int window = batchSize * settings.sortWindowBatches();
       List<Pending> rows = new ArrayList<>(window);
+      Map<List<Object>, Integer> imageGroups = new HashMap<>();
       while (rows.size() < window && requests.hasNext()) {
         Row row = requests.next();
         List<Row> images = row.isNullAt(imagesIndex) ? List.of() : row.getList(imagesIndex);
@@ -197,51 +208,83 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         String prefix = prefixIndex < 0 ? null : row.getString(prefixIndex);
         int text =
             (question == null ? 0 : question.length()) + (prefix == null ? 0 : prefix.length());
-        rows.add(new Pending(row, rows.size(), images.size(), text));
+        Pending pending = new Pending(row, rows.size(), images.size(), text);
+        if (imageCache.enabled()) {
+          pending.imageGroup = imageGroups.computeIfAbsent(imageIdentity(images), k -> rows.size());
+        }
+        rows.add(pending);
       }
       rows.sort(
           Comparator.comparingInt((Pending p) -> p.imageCount)
+              .thenComparingInt(p -> p.imageGroup)
               .thenComparingInt(p -> p.textLength)
               .thenComparingInt(p -> p.order));
+      List<List<Pending>> batches = new ArrayList<>();
       for (int start = 0; start < rows.size(); start += batchSize) {
-        List<Pending> batch = rows.subList(start, Math.min(rows.size(), start + batchSize));
-        answerBatch(batch);
+        batches.add(rows.subList(start, Math.min(rows.size(), start + batchSize)));
+      }
+      // the next batch is read and its images decode on the model's pool while this one runs
+      Started next = start(batches.get(0));
+      for (int b = 0; b < batches.size(); b++) {
+        Started current = next;
+        next = b + 1 < batches.size() ? start(batches.get(b + 1)) : null;
+        answer(current);
+        for (Pending pending : batches.get(b)) {
+          ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
+        }
         if (rowsDone != null) {
-          rowsDone.add(batch.size());
+          rowsDone.add(batches.get(b).size());
         }
       }
     }
 
-    private void answerBatch(List<Pending> batch) {
+    /**
+     * What makes rows share their images, for grouping them: each image's bytes, or its path where
+     * it has none (equal paths are equal images; equal bytes behind two paths still share their
+     * encode through the cache's content hash, without being grouped).
+     */
+    private List<Object> imageIdentity(List<Row> images) {
+      List<Object> identity = new ArrayList<>(images.size());
+      for (Row image : images) {
+        byte[] bytes = image == null ? null : (byte[]) image.get(bytesIndex);
+        identity.add(
+            bytes != null
+                ? ByteBuffer.wrap(bytes)
+                : image == null ? "" : image.getString(pathIndex));
+      }
+      return identity;
+    }
+
+    /** A batch's rows read, and the model's batch of those that can be asked, started. */
+    private record Started(List<Pending> answerable, Idefics3Runtime.PreparedBatch prepared) {}
+
+    private Started start(List<Pending> batch) {
       List<Pending> answerable = new ArrayList<>(batch.size());
+      List<Idefics3Request> requests = new ArrayList<>(batch.size());
       for (Pending pending : batch) {
         read(pending);
         if (pending.error == null) {
           answerable.add(pending);
+          requests.add(pending.request);
         }
       }
-      answer(answerable);
-      for (Pending pending : batch) {
-        ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
-      }
+      return new Started(
+          answerable, requests.isEmpty() ? null : model.prepare(requests, imageCache));
     }
 
     /** The model's answers; when the batch fails as a whole, each request alone. */
-    private void answer(List<Pending> rows) {
-      if (rows.isEmpty()) {
+    private void answer(Started batch) {
+      if (batch.prepared() == null) {
         return;
       }
-      List<Idefics3Request> batch = new ArrayList<>(rows.size());
-      for (Pending pending : rows) {
-        batch.add(pending.request);
-      }
+      List<Pending> rows = batch.answerable();
       List<Idefics3Answer> answers;
       try {
-        answers = model.answer(batch);
+        answers = model.answer(batch.prepared());
       } catch (RuntimeException batchFailure) {
         for (Pending pending : rows) {
           try {
-            pending.answer = model.answer(List.of(pending.request)).get(0);
+            pending.answer = model.answer(List.of(pending.request), imageCache).get(0);
           } catch (RuntimeException e) {
             pending.errorKind = InferenceSchema.MODEL_FAILURE;
             pending.error = "the model failed on this row: " + e;

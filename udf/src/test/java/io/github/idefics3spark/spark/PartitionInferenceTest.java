@@ -198,6 +198,49 @@ class PartitionInferenceTest {
   }
 
   @Test
+  void rowsSharingAnImageGetTheSameAnswersWithTheCacheAndEncodeItOncePerPartition() {
+    // DocVQA's shape: 4 questions on each of 3 pages, interleaved; one page by bytes, one by
+    // path, one by bytes in some rows and by the path to the same bytes in others
+    String[] pages = {"tile_64x64.png", "landscape_49x31.jpg", "portrait_35x49.jpg"};
+    List<Row> rows = new ArrayList<>();
+    for (int q = 0; q < 4; q++) {
+      for (int p = 0; p < pages.length; p++) {
+        byte[] bytes = ReferenceFixtures.imageBytes(pages[p]);
+        String path = ReferenceFixtures.image(pages[p]).toString();
+        Row image = p == 0 || (p == 2 && q % 2 == 0) ? image(bytes, pages[p]) : image(null, path);
+        rows.add(request("p" + p + "-q" + q, List.of(image), "Question " + q + " on page?", null));
+      }
+    }
+    Idefics3Runtime shared =
+        ModelCache.get(settings, new Configuration(), new TaskResources(2, List.of()));
+    InferenceSettings without = settings.withModel(MODEL.toBuilder().imageCacheMb(0).build());
+
+    long before = shared.framesEncoded();
+    Map<String, Row> plain =
+        byId(PartitionInference.apply(dataset(rows, 1), without, null).collectAsList());
+    long plainFrames = shared.framesEncoded() - before;
+    Map<String, Row> cached =
+        byId(PartitionInference.apply(dataset(rows, 1), settings, null).collectAsList());
+    long cachedFrames = shared.framesEncoded() - before - plainFrames;
+
+    assertEquals(rows.size(), cached.size(), "rows out = rows in");
+    long pageFrames = 0;
+    for (Row row : rows) {
+      String id = row.getString(0);
+      Row result = cached.get(id);
+      assertNull(result.getAs("error"), id + ": " + result.getAs("error"));
+      assertEquals((String) plain.get(id).getAs("answer"), result.getAs("answer"), id);
+      assertEquals(
+          (int) plain.get(id).getAs("image_frames"), (int) result.getAs("image_frames"), id);
+      if (id.endsWith("-q0")) {
+        pageFrames += (int) result.getAs("image_frames");
+      }
+    }
+    assertEquals(4 * pageFrames, plainFrames, "without the cache every row encodes its page");
+    assertEquals(pageFrames, cachedFrames, "with it each page once");
+  }
+
+  @Test
   void badRowsGetTheirErrorAndTheOthersTheirAnswers() {
     byte[] page = ReferenceFixtures.imageBytes("tile_64x64.png");
     String path = ReferenceFixtures.image("landscape_49x31.jpg").toString();

@@ -10,9 +10,11 @@ package io.github.idefics3spark.idefics3.runtime;
  *     when {@code error} is set
  * @param tokens the generated token ids, the stop token included when there was one
  * @param promptTokens tokens of the prompt, image tokens included
- * @param frames image frames (tiles and global images) the vision encoder read
- * @param preprocessNanos decoding, resizing, normalising and tokenising this request
- * @param encodeNanos the vision encoder and connector, for the batch
+ * @param frames image frames (tiles and global images) of the request's images, as the vision
+ *     encoder reads them (once for requests sharing an image)
+ * @param preprocessNanos decoding, resizing, normalising and tokenising this request (a shared
+ *     image's decode counted for each request that waited for it; none for a cached image)
+ * @param encodeNanos the vision encoder and connector, for the batch (its images not cached)
  * @param generateNanos the decode loop, for the batch
  * @param errorKind null on success
  * @param error what went wrong and what to change, null on success

@@ -17,7 +17,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -26,6 +30,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An Idefics3 model ready to answer: a converted package loaded once, with its image processor,
@@ -43,12 +48,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Per request, before any work: a text longer than {@link ModelSettings#maxQuestionChars()} and
  * an encoded image larger than {@link ModelSettings#maxImageBytes()} are refused. Each image is
  * decoded and resized on one of at most {@link #DECODE_THREADS} threads of the loaded package
- * (shared by every {@link #withSettings} view), waiting {@link
+ * (shared by every {@link #withSettings} view), the next batch's while the session runs the current
+ * one ({@link #prepare}); once its batch is answered the wait is {@link
  * ModelSettings#imageDecodeTimeoutMs()} at most: past it the decode is cancelled (interrupted) and
- * the request answered with a {@code TOO_LARGE} error. Java's image readers may ignore the
- * interrupt; such a decode keeps its thread until it ends, so stuck decodes hold at most {@link
- * #DECODE_THREADS} threads, and once all are held later images wait in the queue and time out in
- * turn instead of starting more threads.
+ * the request answered with a {@code TOO_LARGE} error.
+ *
+ * <p>Requests sharing an image (the same bytes) decode and encode it once: within a batch always,
+ * across batches through an {@link ImageFeatureCache} ({@link ModelSettings#imageCacheMb()} per
+ * {@link #answer(List)} call, or the caller's, one per partition); 0 MiB turns both off. The vision
+ * encoder reads each frame on its own, so a cached image's features are the ones it would get (up
+ * to the float rounding of another batch shape; greedy tokens matched on the fixtures). Java's
+ * image readers may ignore the interrupt; such a decode keeps its thread until it ends, so stuck
+ * decodes hold at most {@link #DECODE_THREADS} threads, and once all are held later images wait in
+ * the queue and time out in turn instead of starting more threads.
  */
 public final class Idefics3Runtime implements AutoCloseable {
   /** The most threads decoding images at once for one loaded package: the cores, at least 2. */
@@ -63,9 +75,19 @@ public final class Idefics3Runtime implements AutoCloseable {
   private final int frameSide;
   private final boolean ownsPackage;
   private final ThreadPoolExecutor decodeThreads;
+  private final AtomicLong framesEncoded;
+
+  /** What changes an image's pixels besides its bytes, for {@link ImageFeatureCache} keys. */
+  private final String processorKey;
 
   private Idefics3Runtime(Idefics3Package pkg, ModelSettings settings) {
-    this(pkg, Idefics3Processor.load(pkg.checkpoint()), settings, true, decodeThreads());
+    this(
+        pkg,
+        Idefics3Processor.load(pkg.checkpoint()),
+        settings,
+        true,
+        decodeThreads(),
+        new AtomicLong());
   }
 
   private Idefics3Runtime(
@@ -73,9 +95,11 @@ public final class Idefics3Runtime implements AutoCloseable {
       Idefics3Processor processor,
       ModelSettings settings,
       boolean ownsPackage,
-      ThreadPoolExecutor decodeThreads) {
+      ThreadPoolExecutor decodeThreads,
+      AtomicLong framesEncoded) {
     this.pkg = pkg;
     this.decodeThreads = decodeThreads;
+    this.framesEncoded = framesEncoded;
     this.settings = settings;
     this.ownsPackage = ownsPackage;
     Idefics3Checkpoint checkpoint = pkg.checkpoint();
@@ -86,6 +110,11 @@ public final class Idefics3Runtime implements AutoCloseable {
     }
     preprocessor = preprocessor.withImageSplitting(settings.imageSplitting());
     this.imageProcessor = new Idefics3ImageProcessor(preprocessor);
+    this.processorKey =
+        "longest_edge="
+            + preprocessor.longestEdge()
+            + " splitting="
+            + preprocessor.doImageSplitting();
     this.frameSide = checkpoint.config().vision().imageSize();
     if (imageProcessor.frameSide() != frameSide) {
       throw new CheckpointException(
@@ -152,7 +181,7 @@ public final class Idefics3Runtime implements AutoCloseable {
               + this.settings.intraOpThreads()
               + "; load the package again for other threads");
     }
-    return new Idefics3Runtime(pkg, processor, settings, false, decodeThreads);
+    return new Idefics3Runtime(pkg, processor, settings, false, decodeThreads, framesEncoded);
   }
 
   /**
@@ -184,6 +213,14 @@ public final class Idefics3Runtime implements AutoCloseable {
     return decodeThreads.getActiveCount();
   }
 
+  /**
+   * Frames the vision encoder has read since the package was loaded, by this model and every {@link
+   * #withSettings} view of it, for tests and monitoring.
+   */
+  public long framesEncoded() {
+    return framesEncoded.get();
+  }
+
   public Idefics3Checkpoint checkpoint() {
     return pkg.checkpoint();
   }
@@ -200,64 +237,272 @@ public final class Idefics3Runtime implements AutoCloseable {
 
   /**
    * Answers the requests, in order, in batches of at most {@link ModelSettings#batchSize()}. Put
-   * requests of similar prompt length together: a batch is padded to its longest prompt.
+   * requests of similar prompt length together: a batch is padded to its longest prompt. Requests
+   * of the call that share an image encode it once, within {@link ModelSettings#imageCacheMb()}.
    */
   public List<Idefics3Answer> answer(List<Idefics3Request> requests) {
+    int images = 0;
+    for (Idefics3Request request : requests) {
+      images += request.images().size();
+    }
+    // one image cannot be shared: no hashing (a SQL function's call)
+    int megabytes = images < 2 ? 0 : settings.imageCacheMb();
+    return answer(requests, ImageFeatureCache.ofMegabytes(megabytes));
+  }
+
+  /**
+   * Answers the requests, in order, in batches of at most {@link ModelSettings#batchSize()},
+   * reusing and filling {@code cache}. The next batch's images are decoded and resized on the
+   * decode pool while the session runs the current one.
+   */
+  public List<Idefics3Answer> answer(List<Idefics3Request> requests, ImageFeatureCache cache) {
     List<Idefics3Answer> answers = new ArrayList<>(requests.size());
-    for (int start = 0; start < requests.size(); start += settings.batchSize()) {
-      int end = Math.min(requests.size(), start + settings.batchSize());
-      answers.addAll(answerBatch(requests.subList(start, end)));
+    int size = settings.batchSize();
+    PreparedBatch next = requests.isEmpty() ? null : prepare(batch(requests, 0, size), cache);
+    for (int start = 0; start < requests.size(); start += size) {
+      PreparedBatch current = next;
+      int nextStart = start + size;
+      next = nextStart < requests.size() ? prepare(batch(requests, nextStart, size), cache) : null;
+      answers.addAll(answer(current));
     }
     return answers;
   }
 
+  private static List<Idefics3Request> batch(List<Idefics3Request> requests, int start, int size) {
+    return requests.subList(start, Math.min(requests.size(), start + size));
+  }
+
+  /**
+   * Starts a batch: checks each request's text and image sizes, finds its images in {@code cache}
+   * and submits the decoding and resizing of the others to the decode pool, then returns at once.
+   * {@link #answer(PreparedBatch)} runs it; prepare the next batch before answering this one so
+   * that its images decode while the session works. Requests of the batch sharing an image (same
+   * bytes) share one decode and one encode unless {@code cache} is disabled.
+   */
+  public PreparedBatch prepare(List<Idefics3Request> batch, ImageFeatureCache cache) {
+    PreparedBatch prepared = new PreparedBatch(List.copyOf(batch), cache);
+    Map<String, Image> shared = new HashMap<>();
+    for (Idefics3Request request : prepared.requests) {
+      long start = System.nanoTime();
+      List<Image> images = new ArrayList<>(request.images().size());
+      long chars = textLength(request);
+      if (chars <= settings.maxQuestionChars()) {
+        for (byte[] encoded : request.images()) {
+          images.add(image(encoded, cache, shared));
+        }
+      }
+      prepared.images.add(images);
+      prepared.prepareNanos.add(System.nanoTime() - start);
+    }
+    return prepared;
+  }
+
+  /**
+   * A batch of requests whose images are decoding on the pool: made by {@link #prepare}, answered
+   * by {@link #answer(PreparedBatch)} once.
+   */
+  public static final class PreparedBatch {
+    private final List<Idefics3Request> requests;
+    private final ImageFeatureCache cache;
+    private final List<List<Image>> images = new ArrayList<>();
+    private final List<Long> prepareNanos = new ArrayList<>();
+
+    private PreparedBatch(List<Idefics3Request> requests, ImageFeatureCache cache) {
+      this.requests = requests;
+      this.cache = cache;
+    }
+
+    /** The requests, in order. */
+    public List<Idefics3Request> requests() {
+      return requests;
+    }
+  }
+
+  /**
+   * One image of a batch: its cache key (null when images are not reused), and what became of it:
+   * its cached features, or its decode and then its frames and features, or why it has none.
+   */
+  private static final class Image {
+    final byte[] encoded;
+    final String key;
+    Future<Timed> decode;
+    ImageDecodeException failure;
+    boolean resolved;
+    ImageFeatureCache.Entry entry;
+    Idefics3ImageProcessor.Frames frames;
+    long decodeNanos;
+
+    Image(byte[] encoded, String key) {
+      this.encoded = encoded;
+      this.key = key;
+    }
+
+    int frameCount() {
+      return entry != null ? entry.frames() : frames.count();
+    }
+
+    ImageGrid grid() {
+      return entry != null
+          ? new ImageGrid(entry.rows(), entry.cols())
+          : new ImageGrid(frames.rows(), frames.cols());
+    }
+  }
+
+  /** Frames and the time the pool took to make them. */
+  private record Timed(Idefics3ImageProcessor.Frames frames, long nanos) {}
+
+  /** The batch's image for {@code encoded}: shared with the batch's others of the same bytes. */
+  private Image image(byte[] encoded, ImageFeatureCache cache, Map<String, Image> shared) {
+    long maxBytes = settings.maxImageBytes();
+    if (maxBytes > 0 && encoded.length > maxBytes) {
+      Image refused = new Image(encoded, null);
+      refused.failure =
+          new ImageDecodeException(
+              ImageDecodeException.Reason.TOO_LARGE,
+              "it is "
+                  + encoded.length
+                  + " bytes encoded, more than the limit of "
+                  + maxBytes
+                  + " (max_image_bytes); shrink the image or raise max_image_bytes (0: no"
+                  + " limit)");
+      return refused;
+    }
+    if (!cache.enabled()) {
+      Image image = new Image(encoded, null);
+      image.decode = submitDecode(encoded);
+      return image;
+    }
+    String key = ImageFeatureCache.key(encoded, processorKey);
+    Image image = shared.get(key);
+    if (image != null) {
+      return image;
+    }
+    image = new Image(encoded, key);
+    shared.put(key, image);
+    if (!cache.contains(key)) {
+      image.decode = inFlight(cache, key);
+      if (image.decode == null) {
+        image.decode = submitDecode(encoded);
+        cache.decoding(key, image.decode);
+      }
+    }
+    return image;
+  }
+
+  /** The decode of {@code key} another batch started (this runtime's, hence of Timed), or null. */
+  @SuppressWarnings("unchecked")
+  private static Future<Timed> inFlight(ImageFeatureCache cache, String key) {
+    return (Future<Timed>) cache.decoding(key);
+  }
+
+  private Future<Timed> submitDecode(byte[] encoded) {
+    return decodeThreads.submit(
+        () -> {
+          long start = System.nanoTime();
+          Idefics3ImageProcessor.Frames frames = imageProcessor.process(decoder.decode(encoded));
+          return new Timed(frames, System.nanoTime() - start);
+        });
+  }
+
   /** One request's model inputs, or the answer that says why there are none. */
   private record Prepared(
-      EncodedPrompt prompt,
-      List<Idefics3ImageProcessor.Frames> frames,
-      long nanos,
-      Idefics3Answer failure) {}
+      EncodedPrompt prompt, List<Image> images, long nanos, Idefics3Answer failure) {}
 
-  private List<Idefics3Answer> answerBatch(List<Idefics3Request> batch) {
-    // 1. per request: decode, frames, prompt ids; failures are answered at once
-    Prepared[] prepared = new Prepared[batch.size()];
+  /**
+   * Answers a batch made by {@link #prepare}: waits for its images, encodes those the cache lacks
+   * (each distinct image once) and runs the decode loop over the batch.
+   */
+  public List<Idefics3Answer> answer(PreparedBatch batch) {
+    try {
+      return answerBatch(batch);
+    } finally {
+      for (List<Image> images : batch.images) {
+        for (Image image : images) {
+          if (image.key != null && image.decode != null) {
+            batch.cache.decoded(image.key, image.decode);
+          }
+        }
+      }
+    }
+  }
+
+  private List<Idefics3Answer> answerBatch(PreparedBatch batch) {
+    // 1. per request: its images (cached, or decoded on the pool), prompt ids; failures at once
+    int count = batch.requests.size();
+    Prepared[] prepared = new Prepared[count];
     List<Integer> ready = new ArrayList<>();
-    for (int i = 0; i < batch.size(); i++) {
-      prepared[i] = prepare(batch.get(i));
+    for (int i = 0; i < count; i++) {
+      prepared[i] = prepare(batch, i);
       if (prepared[i].failure() == null) {
         ready.add(i);
       }
     }
-    Idefics3Answer[] answers = new Idefics3Answer[batch.size()];
-    for (int i = 0; i < batch.size(); i++) {
+    Idefics3Answer[] answers = new Idefics3Answer[count];
+    for (int i = 0; i < count; i++) {
       answers[i] = prepared[i].failure();
     }
     if (ready.isEmpty()) {
       return Arrays.asList(answers);
     }
 
-    // 2. the vision encoder over every real frame of the batch, in image-token order
+    // 2. the vision encoder over every frame of the images not cached, each distinct image once
     long encodeStart = System.nanoTime();
+    Map<Image, float[]> features = new IdentityHashMap<>();
+    List<Image> toEncode = new ArrayList<>();
     int frames = 0;
     for (int i : ready) {
-      for (Idefics3ImageProcessor.Frames image : prepared[i].frames()) {
-        frames += image.count();
+      for (Image image : prepared[i].images()) {
+        if (image.entry != null) {
+          features.put(image, image.entry.features());
+        } else if (!features.containsKey(image)) {
+          features.put(image, null);
+          toEncode.add(image);
+          frames += image.frames.count();
+        }
       }
     }
-    float[] features = new float[0];
     if (frames > 0) {
       int frameValues = 3 * frameSide * frameSide;
       float[] pixels = new float[Math.multiplyExact(frames, frameValues)]; // (frames, 3, T, T)
       int offset = 0;
-      for (int i : ready) {
-        for (Idefics3ImageProcessor.Frames image : prepared[i].frames()) {
-          image.writePixelValues(pixels, offset);
-          offset += image.count() * frameValues;
-        }
+      for (Image image : toEncode) {
+        image.frames.writePixelValues(pixels, offset);
+        offset += image.frames.count() * frameValues;
       }
       boolean[] mask = new boolean[frames * frameSide * frameSide]; // frames are never padded
       Arrays.fill(mask, true);
-      features = pkg.encodeImages(pixels, mask, frames); // (frames, image_seq_len, hidden)
+      float[] encoded = pkg.encodeImages(pixels, mask, frames); // (frames, image_seq_len, hidden)
+      framesEncoded.addAndGet(frames);
+      int frameFeatures = encoded.length / frames;
+      offset = 0;
+      for (Image image : toEncode) {
+        int length = image.frames.count() * frameFeatures;
+        float[] own = Arrays.copyOfRange(encoded, offset, offset + length);
+        offset += length;
+        features.put(image, own);
+        if (image.key != null) {
+          batch.cache.put(
+              image.key,
+              new ImageFeatureCache.Entry(
+                  image.frames.rows(), image.frames.cols(), image.frames.count(), own));
+        }
+      }
+    }
+    // every request's images in image-token order
+    int total = 0;
+    for (int i : ready) {
+      for (Image image : prepared[i].images()) {
+        total += features.get(image).length;
+      }
+    }
+    float[] batchFeatures = new float[total];
+    int at = 0;
+    for (int i : ready) {
+      for (Image image : prepared[i].images()) {
+        float[] own = features.get(image);
+        System.arraycopy(own, 0, batchFeatures, at, own.length);
+        at += own.length;
+      }
     }
     long encodeNanos = System.nanoTime() - encodeStart;
 
@@ -269,7 +514,7 @@ public final class Idefics3Runtime implements AutoCloseable {
     }
     PromptBatch padded = processor.pad(prompts);
     Idefics3Package.Generation generated =
-        pkg.generate(padded.inputIds(), padded.attentionMask(), features, generation);
+        pkg.generate(padded.inputIds(), padded.attentionMask(), batchFeatures, generation);
     long generateNanos = System.nanoTime() - generateStart;
 
     // 4. detokenise
@@ -277,8 +522,7 @@ public final class Idefics3Runtime implements AutoCloseable {
       int i = ready.get(row);
       int[] tokens = generated.row(row);
       String text = processor.tokenizer().decode(tokens, true).strip();
-      int requestFrames =
-          prepared[i].frames().stream().mapToInt(Idefics3ImageProcessor.Frames::count).sum();
+      int requestFrames = prepared[i].images().stream().mapToInt(Image::frameCount).sum();
       answers[i] =
           new Idefics3Answer(
               text,
@@ -294,8 +538,11 @@ public final class Idefics3Runtime implements AutoCloseable {
     return Arrays.asList(answers);
   }
 
-  private Prepared prepare(Idefics3Request request) {
+  /** Request {@code i} of the batch: its images resolved, its prompt encoded and checked. */
+  private Prepared prepare(PreparedBatch batch, int i) {
+    Idefics3Request request = batch.requests.get(i);
     long start = System.nanoTime();
+    long earlier = batch.prepareNanos.get(i);
     long chars = textLength(request);
     if (chars > settings.maxQuestionChars()) {
       return failed(
@@ -307,22 +554,30 @@ public final class Idefics3Runtime implements AutoCloseable {
               + " (max_question_chars); shorten it or raise max_question_chars",
           0,
           0,
-          start);
+          start - earlier);
     }
-    List<Idefics3ImageProcessor.Frames> frames = new ArrayList<>(request.images().size());
-    List<ImageGrid> grids = new ArrayList<>(request.images().size());
+    List<Image> images = batch.images.get(i);
+    List<ImageGrid> grids = new ArrayList<>(images.size());
     int frameCount = 0;
-    for (int i = 0; i < request.images().size(); i++) {
-      try {
-        Idefics3ImageProcessor.Frames imageFrames = decodeAndProcess(request.images().get(i));
-        frames.add(imageFrames);
-        grids.add(new ImageGrid(imageFrames.rows(), imageFrames.cols()));
-        frameCount += imageFrames.count();
-      } catch (ImageDecodeException e) {
-        String which = request.images().size() == 1 ? "the image" : "image " + (i + 1);
-        return failed(kindOf(e), which + ": " + e.getMessage(), 0, 0, start);
+    long decodeNanos = 0;
+    for (int k = 0; k < images.size(); k++) {
+      Image image = images.get(k);
+      resolve(image, batch.cache);
+      if (image.failure != null) {
+        String which = images.size() == 1 ? "the image" : "image " + (k + 1);
+        return failed(
+            kindOf(image.failure),
+            which + ": " + image.failure.getMessage(),
+            0,
+            0,
+            start - earlier);
       }
+      grids.add(image.grid());
+      frameCount += image.frameCount();
+      decodeNanos += image.decodeNanos;
     }
+    // this request's own time: its checks (in prepare), its images' decodes, its prompt
+    start = System.nanoTime() - earlier - decodeNanos;
     List<ChatMessage> messages = request.messages();
     boolean continueFinal = request.assistantPrefix() != null;
     if (continueFinal) {
@@ -353,7 +608,37 @@ public final class Idefics3Runtime implements AutoCloseable {
           frameCount,
           start);
     }
-    return new Prepared(prompt, frames, System.nanoTime() - start, null);
+    return new Prepared(prompt, images, System.nanoTime() - start, null);
+  }
+
+  /**
+   * Settles the image once for the batch: its features from the cache, or its frames from its
+   * decode (waiting {@link ModelSettings#imageDecodeTimeoutMs()} at most from now), or its failure.
+   */
+  private void resolve(Image image, ImageFeatureCache cache) {
+    if (image.resolved) {
+      return;
+    }
+    image.resolved = true;
+    if (image.failure != null) {
+      return;
+    }
+    if (image.key != null) {
+      image.entry = cache.get(image.key);
+      if (image.entry != null) {
+        return;
+      }
+      if (image.decode == null) { // held when the batch was prepared, evicted since
+        image.decode = submitDecode(image.encoded);
+      }
+    }
+    try {
+      Timed timed = awaitDecode(image.decode);
+      image.frames = timed.frames();
+      image.decodeNanos = timed.nanos();
+    } catch (ImageDecodeException e) {
+      image.failure = e;
+    }
   }
 
   /** The characters of the request's text: every text item of its messages and its prefix. */
@@ -370,28 +655,13 @@ public final class Idefics3Runtime implements AutoCloseable {
   }
 
   /**
-   * The frames of one encoded image: its size checked, then decoded and resized on the decode pool
-   * within the time limit (in this thread when there is none).
+   * The frames of a decode submitted to the pool, waiting {@link
+   * ModelSettings#imageDecodeTimeoutMs()} at most (0: no limit): past it the decode is cancelled.
    */
-  private Idefics3ImageProcessor.Frames decodeAndProcess(byte[] encoded) {
-    long maxBytes = settings.maxImageBytes();
-    if (maxBytes > 0 && encoded.length > maxBytes) {
-      throw new ImageDecodeException(
-          ImageDecodeException.Reason.TOO_LARGE,
-          "it is "
-              + encoded.length
-              + " bytes encoded, more than the limit of "
-              + maxBytes
-              + " (max_image_bytes); shrink the image or raise max_image_bytes (0: no limit)");
-    }
+  private Timed awaitDecode(Future<Timed> decoding) {
     long timeoutMs = settings.imageDecodeTimeoutMs();
-    if (timeoutMs == 0) {
-      return imageProcessor.process(decoder.decode(encoded));
-    }
-    Future<Idefics3ImageProcessor.Frames> decoding =
-        decodeThreads.submit(() -> imageProcessor.process(decoder.decode(encoded)));
     try {
-      return decoding.get(timeoutMs, TimeUnit.MILLISECONDS);
+      return timeoutMs == 0 ? decoding.get() : decoding.get(timeoutMs, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       decoding.cancel(true);
       throw new ImageDecodeException(
@@ -402,6 +672,12 @@ public final class Idefics3Runtime implements AutoCloseable {
               + DECODE_THREADS
               + " images are decoded at once); raise image_decode_timeout_ms (0: no limit) or"
               + " lower longest_edge");
+    } catch (CancellationException e) {
+      throw new ImageDecodeException(
+          ImageDecodeException.Reason.TOO_LARGE,
+          "decoding and resizing it was cancelled: it did not finish within "
+              + timeoutMs
+              + " ms (image_decode_timeout_ms) for an earlier request of the same image");
     } catch (InterruptedException e) {
       decoding.cancel(true);
       Thread.currentThread().interrupt();

@@ -29,6 +29,9 @@ import java.io.Serializable;
  *     error; 0: no limit
  * @param maxQuestionChars a request whose text is longer than this many characters is refused
  *     before tokenisation
+ * @param imageCacheMb MiB of vision features kept per partition (or per {@link
+ *     Idefics3Runtime#answer} call) so that requests sharing an image encode it once ({@link
+ *     ImageFeatureCache}); 0: every request decodes and encodes its own images
  */
 public record ModelSettings(
     int intraOpThreads,
@@ -44,15 +47,19 @@ public record ModelSettings(
     long maxImagePixels,
     long maxImageBytes,
     long imageDecodeTimeoutMs,
-    int maxQuestionChars)
+    int maxQuestionChars,
+    int imageCacheMb)
     implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
-  /** Greedy decoding of up to 64 tokens, batches of 8, the checkpoint's image resolution. */
+  /**
+   * Greedy decoding of up to 64 tokens, batches of 8, the checkpoint's image resolution, 256 MiB of
+   * reused image features.
+   */
   public static final ModelSettings DEFAULTS =
       new ModelSettings(
-          0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L, 64L << 20, 30_000L, 100_000);
+          0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L, 64L << 20, 30_000L, 100_000, 256);
 
   public ModelSettings {
     require(intraOpThreads >= 0, "intra_op_threads", intraOpThreads, ">= 0 (0: all cores)");
@@ -70,6 +77,11 @@ public record ModelSettings(
         imageDecodeTimeoutMs,
         ">= 0 (0: no limit)");
     require(maxQuestionChars >= 1, "max_question_chars", maxQuestionChars, ">= 1");
+    require(
+        imageCacheMb >= 0 && imageCacheMb <= 1 << 20,
+        "image_cache_mb",
+        imageCacheMb,
+        "in [0, 1048576] (0: no reuse)");
   }
 
   private static void require(boolean ok, String setting, Object value, String expected) {
@@ -105,6 +117,7 @@ public record ModelSettings(
     private long maxImageBytes;
     private long imageDecodeTimeoutMs;
     private int maxQuestionChars;
+    private int imageCacheMb;
 
     private Builder(ModelSettings from) {
       intraOpThreads = from.intraOpThreads;
@@ -121,6 +134,7 @@ public record ModelSettings(
       maxImageBytes = from.maxImageBytes;
       imageDecodeTimeoutMs = from.imageDecodeTimeoutMs;
       maxQuestionChars = from.maxQuestionChars;
+      imageCacheMb = from.imageCacheMb;
     }
 
     public Builder intraOpThreads(int value) {
@@ -202,6 +216,12 @@ public record ModelSettings(
       return this;
     }
 
+    /** MiB of image features reused per partition; 0: no reuse. */
+    public Builder imageCacheMb(int value) {
+      imageCacheMb = value;
+      return this;
+    }
+
     /**
      * The settings.
      *
@@ -222,7 +242,8 @@ public record ModelSettings(
           maxImagePixels,
           maxImageBytes,
           imageDecodeTimeoutMs,
-          maxQuestionChars);
+          maxQuestionChars,
+          imageCacheMb);
     }
   }
 }

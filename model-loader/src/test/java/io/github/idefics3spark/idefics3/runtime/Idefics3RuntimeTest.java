@@ -244,7 +244,12 @@ class Idefics3RuntimeTest {
     Idefics3Runtime model =
         MODELS
             .get(ReferenceFixtures.TINY_SMOLVLM)
-            .withSettings(ModelSettings.builder().maxNewTokens(4).imageDecodeTimeoutMs(1).build());
+            .withSettings(
+                ModelSettings.builder()
+                    .maxNewTokens(4)
+                    .imageDecodeTimeoutMs(1)
+                    .imageCacheMb(0) // each request decodes its own copy: many stuck decodes
+                    .build());
     List<Idefics3Request> requests = new ArrayList<>();
     for (int i = 0; i < 3 * Idefics3Runtime.DECODE_THREADS; i++) {
       requests.add(Idefics3Request.question("slow?", List.of(png.toByteArray())));
@@ -257,5 +262,145 @@ class Idefics3RuntimeTest {
     }
     assertNull(answers.get(requests.size() - 1).error());
     assertTrue(model.decodeThreadsBusy() <= Idefics3Runtime.DECODE_THREADS);
+  }
+
+  /**
+   * DocVQA's shape: every golden request with images asked several times, interleaved across
+   * batches of 3, so that images repeat inside a batch and across batches.
+   */
+  private static List<Idefics3Request> repeatedImages(String checkpoint, List<String> names) {
+    JsonNode processor = ReferenceFixtures.processorGoldens(checkpoint);
+    List<Idefics3Request> distinct = new ArrayList<>();
+    for (JsonNode golden : processor.get("requests")) {
+      if (golden.get("images").size() > 0) {
+        distinct.add(toRequest(golden));
+        names.add(golden.get("name").asText());
+      }
+    }
+    List<Idefics3Request> requests = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      requests.addAll(distinct);
+    }
+    requests.add(0, distinct.get(0));
+    return requests;
+  }
+
+  @Test
+  void requestsSharingImagesGiveTheSameGreedyTokensWithTheCacheAndEncodeEachImageOnce() {
+    for (String checkpoint : CHECKPOINTS) {
+      JsonNode model = ReferenceFixtures.modelGoldens(checkpoint);
+      List<String> names = new ArrayList<>();
+      List<Idefics3Request> requests = repeatedImages(checkpoint, names);
+      ModelSettings settings = ModelSettings.builder().maxNewTokens(24).batchSize(3).build();
+      Idefics3Runtime without =
+          MODELS.get(checkpoint).withSettings(settings.toBuilder().imageCacheMb(0).build());
+      Idefics3Runtime with = MODELS.get(checkpoint).withSettings(settings);
+
+      long before = with.framesEncoded();
+      List<Idefics3Answer> plain = without.answer(requests);
+      long plainFrames = with.framesEncoded() - before;
+      ImageFeatureCache cache = new ImageFeatureCache(256L << 20);
+      List<Idefics3Answer> cached = with.answer(requests, cache);
+      long cachedFrames = with.framesEncoded() - before - plainFrames;
+
+      long allFrames = 0;
+      long distinctFrames = 0;
+      for (int i = 0; i < requests.size(); i++) {
+        String name = names.get(i == 0 ? 0 : (i - 1) % names.size());
+        assertNull(cached.get(i).error(), cached.get(i).error());
+        assertArrayEquals(plain.get(i).tokens(), cached.get(i).tokens(), checkpoint + " row " + i);
+        assertArrayEquals(
+            ints(generation(model, name).get("tokens")),
+            cached.get(i).tokens(),
+            checkpoint + " row " + i + " (" + name + ")");
+        assertEquals(plain.get(i).promptTokens(), cached.get(i).promptTokens());
+        assertEquals(plain.get(i).frames(), cached.get(i).frames());
+        allFrames += plain.get(i).frames();
+        if (i >= 1 && i <= names.size()) {
+          distinctFrames += plain.get(i).frames();
+        }
+      }
+      assertEquals(
+          allFrames, plainFrames, checkpoint + ": without the cache every request encodes");
+      assertEquals(distinctFrames, cachedFrames, checkpoint + ": with it each image once");
+      assertTrue(cache.hits() > 0 && cache.bytes() > 0 && cache.bytes() <= cache.capacityBytes());
+    }
+  }
+
+  @Test
+  void aCacheTooSmallForAnImageStillSharesItsEncodeWithinABatchAndKeepsNothing() {
+    String checkpoint = ReferenceFixtures.TINY_SMOLVLM;
+    Idefics3Request request =
+        toRequest(request(ReferenceFixtures.processorGoldens(checkpoint), "single_image"));
+    Idefics3Runtime model =
+        MODELS
+            .get(checkpoint)
+            .withSettings(ModelSettings.builder().maxNewTokens(24).batchSize(4).build());
+    ImageFeatureCache tiny = new ImageFeatureCache(1024);
+    long before = model.framesEncoded();
+    List<Idefics3Answer> answers =
+        model.answer(List.of(request, request, request, request, request), tiny);
+    int frames = answers.get(0).frames();
+    // batch of 4 shares one encode; the fifth request, in the next batch, finds nothing kept
+    assertEquals(2L * frames, model.framesEncoded() - before);
+    assertEquals(0, tiny.bytes());
+    assertEquals(0, tiny.size());
+    for (Idefics3Answer answer : answers) {
+      assertArrayEquals(answers.get(0).tokens(), answer.tokens());
+    }
+  }
+
+  @Test
+  void anImageAtAnotherResolutionIsAnotherEntryOfTheSameCache() {
+    String checkpoint = ReferenceFixtures.TINY_SMOLVLM;
+    Idefics3Request request =
+        Idefics3Request.question("what?", List.of(ReferenceFixtures.imageBytes("page_5.png")));
+    Idefics3Runtime split =
+        MODELS.get(checkpoint).withSettings(ModelSettings.builder().maxNewTokens(8).build());
+    Idefics3Runtime whole =
+        MODELS
+            .get(checkpoint)
+            .withSettings(ModelSettings.builder().maxNewTokens(8).imageSplitting(false).build());
+    ImageFeatureCache cache = new ImageFeatureCache(256L << 20);
+    Idefics3Answer splitAnswer = split.answer(List.of(request), cache).get(0);
+    long before = whole.framesEncoded();
+    Idefics3Answer wholeAnswer = whole.answer(List.of(request), cache).get(0);
+    assertEquals(1, wholeAnswer.frames());
+    assertTrue(splitAnswer.frames() > 1, "page_5.png is split into tiles");
+    assertEquals(1, whole.framesEncoded() - before, "not the split image's features");
+    assertEquals(2, cache.size());
+    assertArrayEquals(
+        whole.answer(List.of(request), new ImageFeatureCache(0)).get(0).tokens(),
+        wholeAnswer.tokens());
+  }
+
+  @Test
+  void prepareStartsTheDecodesAndReturnsWithoutWaitingForThem() throws IOException {
+    BufferedImage big = new BufferedImage(2000, 2000, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < big.getHeight(); y++) {
+      for (int x = 0; x < big.getWidth(); x++) {
+        big.setRGB(x, y, x * 7919 ^ y * 104729);
+      }
+    }
+    ByteArrayOutputStream png = new ByteArrayOutputStream();
+    ImageIO.write(big, "png", png);
+    Idefics3Runtime model =
+        MODELS
+            .get(ReferenceFixtures.TINY_SMOLVLM)
+            .withSettings(ModelSettings.builder().maxNewTokens(4).imageDecodeTimeoutMs(0).build());
+    Idefics3Request request = Idefics3Request.question("noise?", List.of(png.toByteArray()));
+    ImageFeatureCache cache = new ImageFeatureCache(256L << 20);
+    long start = System.nanoTime();
+    Idefics3Runtime.PreparedBatch prepared = model.prepare(List.of(request, request), cache);
+    long prepareNanos = System.nanoTime() - start;
+    assertTrue(model.decodeThreadsBusy() >= 1, "the decode runs on the pool");
+    Idefics3Answer answer = model.answer(prepared).get(0);
+    long answerNanos = System.nanoTime() - start - prepareNanos;
+    assertNull(answer.error(), answer.error());
+    assertTrue(
+        prepareNanos < answer.preprocessNanos() && prepareNanos < answerNanos,
+        "prepare took " + prepareNanos + " ns, the decode " + answer.preprocessNanos() + " ns");
+    assertArrayEquals(
+        model.answer(List.of(request), new ImageFeatureCache(0)).get(0).tokens(), answer.tokens());
   }
 }

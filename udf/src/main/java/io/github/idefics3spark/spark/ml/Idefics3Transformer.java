@@ -91,6 +91,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   private final LongParam maxImageBytes;
   private final LongParam imageDecodeTimeoutMs;
   private final IntParam maxQuestionChars;
+  private final IntParam imageCacheMb;
   private final IntParam intraOpThreads;
 
   /** The Params above made from the shared settings' declarations, by setting. */
@@ -160,6 +161,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     maxImageBytes = (LongParam) param(InferenceOption.MAX_IMAGE_BYTES);
     imageDecodeTimeoutMs = (LongParam) param(InferenceOption.IMAGE_DECODE_TIMEOUT_MS);
     maxQuestionChars = (IntParam) param(InferenceOption.MAX_QUESTION_CHARS);
+    imageCacheMb = (IntParam) param(InferenceOption.IMAGE_CACHE_MB);
     intraOpThreads = (IntParam) param(InferenceOption.INTRA_OP_THREADS);
 
     setDefault(inputCol, "image");
@@ -305,6 +307,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     return maxQuestionChars;
   }
 
+  public IntParam imageCacheMb() {
+    return imageCacheMb;
+  }
+
   public IntParam intraOpThreads() {
     return intraOpThreads;
   }
@@ -407,6 +413,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public int getMaxQuestionChars() {
     return (Integer) $(maxQuestionChars);
+  }
+
+  public int getImageCacheMb() {
+    return (Integer) $(imageCacheMb);
   }
 
   public int getIntraOpThreads() {
@@ -541,6 +551,12 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public Idefics3Transformer setMaxQuestionChars(int value) {
     set(maxQuestionChars, value);
+    return this;
+  }
+
+  /** MiB of image features a task keeps so rows sharing an image encode it once; 0: no reuse. */
+  public Idefics3Transformer setImageCacheMb(int value) {
+    set(imageCacheMb, value);
     return this;
   }
 
