@@ -156,6 +156,7 @@ class S3FaultsJobTest {
   @Test
   void everyFourthRequestFailingIsAbsorbedByS3aRetriesAndTheOutputIsComplete() {
     long before = proxy.failed();
+    long requestsBefore = proxy.requests();
     proxy.rule((number, line) -> number % 4 == 0);
     JobRun run;
     try {
@@ -168,8 +169,8 @@ class S3FaultsJobTest {
         "S3FaultsJobTest: every 4th request answered 503 SlowDown: "
             + failed
             + " failed of "
-            + proxy.requests()
-            + " requests so far");
+            + (proxy.requests() - requestsBefore)
+            + " requests of the run");
     assertEquals(0, run.status(), run.err());
     assertTrue(run.out().contains("rows: " + IMAGES.size() + " written"), run.out());
     assertTrue(failed >= 5, "the proxy failed requests: " + failed);
@@ -180,6 +181,7 @@ class S3FaultsJobTest {
   void uploadsFailingPersistentlyEndTheJobInBoundedTimeThenResumeCompletes() throws IOException {
     String output = "s3a://bucket/runs/persistent";
     long before = proxy.failed();
+    long requestsBefore = proxy.requests();
     proxy.rule((number, line) -> line.contains("/part-"));
     JobRun run;
     long start = System.nanoTime();
@@ -191,9 +193,9 @@ class S3FaultsJobTest {
     double seconds = (System.nanoTime() - start) / 1e9;
     long failed = proxy.failed() - before;
     System.out.printf(
-        "S3FaultsJobTest: part-file uploads failing: the job ended in %.1f s, %d requests"
+        "S3FaultsJobTest: part-file uploads failing: the job ended in %.1f s, %d of %d requests"
             + " failed%n",
-        seconds, failed);
+        seconds, failed, proxy.requests() - requestsBefore);
     assertEquals(1, run.status(), run.err());
     String first = run.err().lines().findFirst().orElse("");
     assertTrue(first.startsWith("caption: the job failed: "), run.err());
