@@ -74,11 +74,7 @@ final class OutputFolder {
       try {
         FileStatus status = fs.getFileStatus(path);
         if (!status.isDirectory()) {
-          throw new IllegalArgumentException(
-              "--output "
-                  + output
-                  + " is a file; the output is a folder of Parquet files: give a new folder or an"
-                  + " earlier output of this job");
+          throw isAFile(output);
         }
         children = fs.listStatus(path);
       } catch (FileNotFoundException e) {
@@ -140,12 +136,18 @@ final class OutputFolder {
     Path probe = new Path(folder, WRITE_CHECK);
     try {
       FileSystem fs = folder.getFileSystem(hadoop);
+      if (fs.isFile(folder)) {
+        throw isAFile(output.toString());
+      }
       if (!fs.mkdirs(folder)) {
         throw new IOException("the folder cannot be created");
       }
       fs.create(probe, true).close();
       fs.delete(probe, false);
     } catch (IOException | RuntimeException e) {
+      if (e instanceof IllegalArgumentException refused) {
+        throw refused;
+      }
       String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       throw new IllegalArgumentException(
           "--output "
@@ -159,6 +161,14 @@ final class OutputFolder {
               + " and credentials)",
           e);
     }
+  }
+
+  private static IllegalArgumentException isAFile(Object output) {
+    return new IllegalArgumentException(
+        "--output "
+            + output
+            + " is a file; the output is a folder of Parquet files: give a new folder or an"
+            + " earlier output of this job");
   }
 
   /**

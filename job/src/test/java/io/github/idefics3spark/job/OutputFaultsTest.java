@@ -124,6 +124,15 @@ class OutputFaultsTest {
             || refused.err().contains("ParentNotDirectoryException"),
         refused.err());
     assertFalse(refused.out().contains("rows: "), refused.out());
+
+    JobRun aFile = caption(file.toString());
+    assertEquals(2, aFile.status(), aFile.err());
+    assertEquals(
+        "caption: --output "
+            + file
+            + " is a file; the output is a folder of Parquet files: give a"
+            + " new folder or an earlier output of this job",
+        aFile.err().strip());
     assertEquals("not a folder", Files.readString(file));
   }
 
