@@ -55,6 +55,9 @@ class S3FaultsJobTest {
 
   @BeforeAll
   static void start() throws Exception {
+    // Hadoop caches file systems per scheme and bucket for the JVM: drop an s3a://bucket of an
+    // earlier test class, bound to its endpoint, so this class's settings and proxy apply
+    FileSystem.closeAll();
     blobs =
         ContextBuilder.newBuilder("transient")
             .credentials("identity", "credential")
@@ -126,6 +129,7 @@ class S3FaultsJobTest {
     if (blobs != null) {
       blobs.close();
     }
+    FileSystem.closeAll(); // nor is this class's s3a://bucket, bound to the proxy, left to others
   }
 
   private static JobRun caption(String output) {
