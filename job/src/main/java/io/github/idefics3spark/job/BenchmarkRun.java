@@ -103,7 +103,11 @@ final class BenchmarkRun {
             + ")");
     InferenceSummary summary =
         InferenceStage.run(
-            requests, config.inferenceSettings(), answers, config.mode(), config.retryErrors());
+            requests,
+            config.inferenceSettings(table.base()),
+            answers,
+            config.mode(),
+            config.retryErrors());
     out.println(summary.describe());
     int status = Idefics3Job.exitStatus(summary, "eval", err);
     if (status != 0) {

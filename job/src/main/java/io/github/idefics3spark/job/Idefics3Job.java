@@ -130,7 +130,8 @@ public final class Idefics3Job {
       // Spark's failures name paths and URIs: print the trace with their credentials redacted
       StringWriter trace = new StringWriter();
       e.printStackTrace(new PrintWriter(trace));
-      err.println(name + ": the job failed: " + RedactedUri.of(trace.toString()));
+      err.println(name + ": the job failed: " + RedactedUri.of(failureLine(e)));
+      err.println(RedactedUri.of(trace.toString()));
       return 1;
     } finally {
       if (active == null) {
@@ -140,8 +141,9 @@ public final class Idefics3Job {
   }
 
   /**
-   * The checks of a run that need Spark's Hadoop configuration but no inference: the output apart
-   * from the input's and the model's folders, and --max-new-tokens within the model's context.
+   * The checks of a run that need Spark's Hadoop configuration but no inference: the output
+   * writable and apart from the input's and the model's folders, and --max-new-tokens within the
+   * model's context.
    */
   static void checkBeforeInference(SparkSession spark, JobConfig config, String inputFolder) {
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
@@ -152,6 +154,28 @@ public final class Idefics3Job {
             new OutputFolder.Setting("--model", config.model())),
         hadoop);
     ModelContext.checkMaxNewTokens(config.model(), config.modelSettings().maxNewTokens(), hadoop);
+    OutputFolder.checkWritable(config.output(), hadoop);
+  }
+
+  /**
+   * One line saying why a job failed: the innermost cause (Spark wraps a task's failure in a stage
+   * failure, which wraps the write's, which wraps the file system's), and what to do next. Only
+   * what the job's commit made visible is in the output, so resume finishes the work.
+   */
+  static String failureLine(Throwable failure) {
+    Throwable cause = failure;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    String message = cause.getMessage() == null ? "" : ": " + cause.getMessage();
+    String line = cause.getClass().getName() + message;
+    int newline = line.indexOf('\n');
+    if (newline >= 0) {
+      line = line.substring(0, newline);
+    }
+    return line
+        + "; nothing uncommitted is counted as done: remove the cause and rerun with --mode resume"
+        + " (the stack trace follows)";
   }
 
   /** 0 when rows out equal rows in; else 1, saying why on {@code err}. */

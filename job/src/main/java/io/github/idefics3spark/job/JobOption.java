@@ -70,8 +70,8 @@ public enum JobOption {
       "PREFIX[,PREFIX...]",
       "Image paths a row names may also lie under these folders (paths or URIs, in the scheme of"
           + " the paths they allow). Default: only under the input's folder (a manifest's, a"
-          + " Parquet input's); a path elsewhere, after resolving relative paths and .., becomes"
-          + " an UNREADABLE_IMAGE error row."),
+          + " Parquet input's); a path elsewhere, after resolving relative paths and .. (and,"
+          + " for local paths, symbolic links), becomes an UNREADABLE_IMAGE error row."),
   LIMIT("limit", "N", "Read only the first N input rows (default: all)."),
   PARTITIONS(
       "partitions",
@@ -206,6 +206,11 @@ public enum JobOption {
           return "What to do with answers already in the output's answers/: resume (default)"
               + " answers only the questions not there yet, overwrite answers all again, append"
               + " adds rows. Predictions and metrics are always written anew from answers/.";
+        case ALLOW_PATH_PREFIX:
+          return "An image struct without bytes is read from its path, which must lie under the"
+              + " input's folder or these folders (paths or URIs, in the scheme of the paths they"
+              + " allow); elsewhere, after resolving relative paths, .. and, for local paths,"
+              + " symbolic links, the question gets an UNREADABLE_IMAGE error row.";
         case LIMIT:
           return "Answer only the first N questions (default: all); the scores cover those.";
         case MAX_NEW_TOKENS:
@@ -243,13 +248,12 @@ public enum JobOption {
           ID_COLUMN,
           IMAGE_COLUMNS,
           QUESTION_COLUMN,
-          ALLOW_PATH_PREFIX,
           PROMPT_TEMPLATE,
           ASSISTANT_PREFIX,
           PREVIEW ->
           !task.isBenchmark();
       case PROMPT_STYLE -> task == Task.EVAL;
-      default -> task.usesModel();
+      default -> task.usesModel(); // ALLOW_PATH_PREFIX among them: eval reads image paths too
     };
   }
 

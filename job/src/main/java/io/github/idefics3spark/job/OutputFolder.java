@@ -36,6 +36,9 @@ final class OutputFolder {
   /** The start of the names of the inference stage's working folders for --retry-errors. */
   static final String RETRY_PREFIX = "_retry-";
 
+  /** The empty file {@link #checkWritable} writes and deletes; a left one is removed. */
+  static final String WRITE_CHECK = "_write-check";
+
   /**
    * What Spark's Parquet write leaves in its folder: data files, checksums, the success marker,
    * committers' working folders (FileOutputCommitter's _temporary, the S3A magic committer's
@@ -43,7 +46,8 @@ final class OutputFolder {
    */
   private static final Pattern WRITTEN_BY_SPARK =
       Pattern.compile(
-          "part-.*|\\..*\\.crc|_SUCCESS|_temporary|__magic.*|\\.spark-staging-.*|_retry-.*");
+          "part-.*|\\..*\\.crc|_SUCCESS|_temporary|__magic.*|\\.spark-staging-.*|_retry-.*"
+              + "|_write-check");
 
   /**
    * @param path the folder, qualified
@@ -70,11 +74,7 @@ final class OutputFolder {
       try {
         FileStatus status = fs.getFileStatus(path);
         if (!status.isDirectory()) {
-          throw new IllegalArgumentException(
-              "--output "
-                  + output
-                  + " is a file; the output is a folder of Parquet files: give a new folder or an"
-                  + " earlier output of this job");
+          throw isAFile(output);
         }
         children = fs.listStatus(path);
       } catch (FileNotFoundException e) {
@@ -87,7 +87,9 @@ final class OutputFolder {
         String name = child.getPath().getName();
         if (!WRITTEN_BY_SPARK.matcher(name).matches()) {
           foreign.add(name + (child.isDirectory() ? "/" : ""));
-        } else if (name.equals(TEMPORARY) || name.startsWith(RETRY_PREFIX)) {
+        } else if (name.equals(TEMPORARY)
+            || name.startsWith(RETRY_PREFIX)
+            || name.equals(WRITE_CHECK)) {
           stale.add(child.getPath());
         } else if (child.isFile() && name.startsWith("part-")) {
           dataFiles.add(child.getPath().toString());
@@ -119,6 +121,54 @@ final class OutputFolder {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list --output " + output + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Creates {@code output} (with its parents) and writes and deletes an empty file in it, so that
+   * an output the job cannot write (no permission, a read-only file system, a file in the way, a
+   * bucket that does not exist or refuses the credentials) is refused before any inference instead
+   * of failing every task of the write.
+   *
+   * @throws IllegalArgumentException one line naming --output and the file system's reason
+   */
+  static void checkWritable(String output, Configuration hadoop) {
+    Path folder = new Path(output);
+    Path probe = new Path(folder, WRITE_CHECK);
+    try {
+      FileSystem fs = folder.getFileSystem(hadoop);
+      if (fs.isFile(folder)) {
+        throw isAFile(output.toString());
+      }
+      if (!fs.mkdirs(folder)) {
+        throw new IOException("the folder cannot be created");
+      }
+      fs.create(probe, true).close();
+      fs.delete(probe, false);
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof IllegalArgumentException refused) {
+        throw refused;
+      }
+      String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      throw new IllegalArgumentException(
+          "--output "
+              + output
+              + " cannot be written: "
+              + reason.replaceAll("\\s+", " ")
+              + " ("
+              + e.getClass().getSimpleName()
+              + "); give an --output the job can create and write in (check its and its parents'"
+              + " permissions, a read-only or full file system, and for s3a: the bucket, endpoint"
+              + " and credentials)",
+          e);
+    }
+  }
+
+  private static IllegalArgumentException isAFile(Object output) {
+    return new IllegalArgumentException(
+        "--output "
+            + output
+            + " is a file; the output is a folder of Parquet files: give a new folder or an"
+            + " earlier output of this job");
   }
 
   /**

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -208,6 +209,63 @@ class EvalCommandTest {
     assertEquals(3, metrics.get("by_question_types").get("form").get("questions").asInt());
     assertTrue(metrics.get("by_question_types").has("table/list"));
     assertFalse(Files.exists(dir.resolve("docvqa-out").resolve("submission.json")));
+  }
+
+  /**
+   * Issue 15.3: eval reads an image struct without bytes from its path, allowed only under the
+   * input's folder and --allow-path-prefix, local paths by their real paths (links resolved).
+   */
+  @Test
+  void imagePathsOutsideTheInputsFolderNeedAllowPathPrefixAndLinksAreResolved() throws IOException {
+    Path elsewhere = Files.createDirectories(dir.resolve("docvqa-paths-elsewhere"));
+    Files.copy(SparkTestSession.IMAGES.resolve("page_10.png"), elsewhere.resolve("page_10.png"));
+    List<Row> rows = new ArrayList<>();
+    for (String[] row :
+        List.of(
+            new String[] {"1", "pages/page_5.png"},
+            new String[] {"2", elsewhere.resolve("page_10.png").toString()},
+            new String[] {"3", "pages/away.png"})) {
+      rows.add(
+          RowFactory.create(
+              row[0],
+              "What is the date?",
+              new String[] {"form"},
+              RowFactory.create(null, row[1]),
+              7,
+              "xnbl0037",
+              "1",
+              new String[] {"1/8/93"},
+              "val"));
+    }
+    Path folder = HfDatasets.write(spark, dir, "docvqa-paths", HfDatasets.DOCVQA, rows);
+    Path input = folder.resolve("*.parquet"); // a glob: its folder holds the pages besides
+    Path pages = Files.createDirectories(folder.resolve("pages"));
+    Files.copy(SparkTestSession.IMAGES.resolve("page_5.png"), pages.resolve("page_5.png"));
+    Files.createSymbolicLink(pages.resolve("away.png"), elsewhere.resolve("page_10.png"));
+
+    Path output = dir.resolve("docvqa-paths-out");
+    JobRun refused = eval("docvqa", input, output);
+    assertEquals(0, refused.status(), refused.err());
+    Map<String, Row> answers = rows(output.resolve("answers"));
+    assertNull(answers.get("1").getAs("error"), () -> answers.get("1").getAs("error"));
+    for (String id : List.of("2", "3")) {
+      String error = answers.get(id).getAs("error");
+      assertEquals("UNREADABLE_IMAGE", answers.get(id).getAs("error_kind"), error);
+      assertTrue(
+          error.contains("outside the allowed roots") && error.contains("--allow-path-prefix"),
+          error);
+    }
+    assertTrue(
+        ((String) answers.get("3").getAs("error")).contains("once symbolic links are resolved"));
+
+    Path allowed = dir.resolve("docvqa-paths-allowed");
+    JobRun read = eval("docvqa", input, allowed, "--allow-path-prefix", elsewhere.toString());
+    assertEquals(0, read.status(), read.err());
+    Map<String, Row> all = rows(allowed.resolve("answers"));
+    assertEquals(Set.of("1", "2", "3"), all.keySet());
+    for (Row row : all.values()) {
+      assertNull(row.getAs("error"), () -> row.getAs("id") + ": " + row.getAs("error"));
+    }
   }
 
   @Test

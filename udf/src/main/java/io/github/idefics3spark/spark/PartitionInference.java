@@ -7,7 +7,6 @@ import io.github.idefics3spark.idefics3.runtime.ImageFeatureCache;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -16,10 +15,8 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -159,7 +156,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private Idefics3Runtime model;
     private ImageFeatureCache imageCache;
     private Configuration conf;
-    private List<URI> allowedRoots;
+    private AllowedRoots allowedRoots;
 
     Results(Iterator<Row> requests) {
       this.requests = requests;
@@ -368,7 +365,12 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private byte[] readPath(String path) throws IOException {
       org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path);
       FileSystem fs = file.getFileSystem(conf);
-      checkAllowed(fs.makeQualified(file));
+      if (settings.allowedRoots() != null) {
+        if (allowedRoots == null) {
+          allowedRoots = AllowedRoots.of(settings.allowedRoots(), conf);
+        }
+        file = allowedRoots.check(fs.makeQualified(file));
+      }
       FileStatus status = fs.getFileStatus(file);
       if (status.isDirectory()) {
         throw new IOException("it is a folder");
@@ -388,35 +390,6 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       try (InputStream in = fs.open(file)) {
         return in.readAllBytes();
       }
-    }
-
-    /**
-     * Refuses a path (qualified: scheme, authority, and the path with {@code ..} resolved) outside
-     * the settings' allowed roots, so a shared manifest cannot read the executor's own files.
-     */
-    private void checkAllowed(org.apache.hadoop.fs.Path file) throws IOException {
-      List<String> roots = settings.allowedRoots();
-      if (roots == null) {
-        return;
-      }
-      if (allowedRoots == null) {
-        allowedRoots = new ArrayList<>(roots.size());
-        for (String root : roots) {
-          org.apache.hadoop.fs.Path rootPath = new org.apache.hadoop.fs.Path(root);
-          allowedRoots.add(rootPath.getFileSystem(conf).makeQualified(rootPath).toUri());
-        }
-      }
-      URI uri = file.toUri().normalize();
-      for (URI root : allowedRoots) {
-        if (within(uri, root)) {
-          return;
-        }
-      }
-      throw new IOException(
-          "it is outside the allowed roots "
-              + allowedRoots
-              + " (the input's folder and --allow-path-prefix); add its folder to"
-              + " --allow-path-prefix to read it");
     }
 
     private Row result(Pending pending, Idefics3Answer answer) {
@@ -471,25 +444,6 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       values[i] = errorKind;
       return RowFactory.create(values);
     }
-  }
-
-  /** Whether {@code uri} is {@code root} or under it: same scheme and authority, path prefix. */
-  static boolean within(URI uri, URI root) {
-    if (!Objects.equals(lower(uri.getScheme()), lower(root.getScheme()))
-        || !Objects.equals(uri.getAuthority(), root.getAuthority())) {
-      return false;
-    }
-    String path = uri.getPath();
-    String rootPath = root.getPath();
-    if (path == null || rootPath == null || path.contains("/../") || path.endsWith("/..")) {
-      return false;
-    }
-    String prefix = rootPath.endsWith("/") ? rootPath : rootPath + "/";
-    return path.equals(rootPath) || path.startsWith(prefix);
-  }
-
-  private static String lower(String text) {
-    return text == null ? null : text.toLowerCase(Locale.ROOT);
   }
 
   /** An image file larger than the max-image-bytes setting, found before it is read. */

@@ -374,6 +374,61 @@ class PartitionInferenceTest {
     }
   }
 
+  /**
+   * Issue 15.3: local paths are compared by their real paths, so a symbolic link inside an allowed
+   * folder that leads outside every root is refused before a byte is read (the target here is a
+   * real image that would otherwise be answered), and links that stay inside, or a root reached
+   * through a link, are read.
+   */
+  @Test
+  void aSymbolicLinkLeadingOutsideTheAllowedRootsIsRefusedAndOneStayingInsideIsRead()
+      throws IOException {
+    Path real = java.nio.file.Files.createDirectories(temp.resolve("links/real"));
+    Path outside = java.nio.file.Files.createDirectories(temp.resolve("links/outside"));
+    java.nio.file.Files.copy(ReferenceFixtures.image("tile_64x64.png"), real.resolve("in.png"));
+    java.nio.file.Files.copy(
+        ReferenceFixtures.image("tile_64x64.png"), outside.resolve("secret.png"));
+    Path root = java.nio.file.Files.createSymbolicLink(temp.resolve("links/root"), real);
+    java.nio.file.Files.createSymbolicLink(real.resolve("same.png"), real.resolve("in.png"));
+    java.nio.file.Files.createSymbolicLink(real.resolve("away.png"), outside.resolve("secret.png"));
+    java.nio.file.Files.createSymbolicLink(real.resolve("away"), outside);
+    java.nio.file.Files.createSymbolicLink(real.resolve("etc"), Path.of("/etc"));
+    java.nio.file.Files.createSymbolicLink(
+        real.resolve("dangling.png"), outside.resolve("not-yet.png"));
+    InferenceSettings rooted = settings.withAllowedRoots(List.of(root.toString()));
+    Map<String, String> paths = new HashMap<>();
+    paths.put("through-root", root.resolve("in.png").toString());
+    paths.put("real-path", real.resolve("in.png").toString());
+    paths.put("link-inside", root.resolve("same.png").toUri().toString());
+    paths.put("file-link-out", root.resolve("away.png").toString());
+    paths.put("folder-link-out", root.resolve("away/secret.png").toString());
+    paths.put("etc-link", root.resolve("etc/passwd").toString());
+    paths.put("dangling-link", root.resolve("dangling.png").toString());
+    List<Row> rows = new ArrayList<>();
+    paths.forEach((id, path) -> rows.add(request(id, List.of(image(null, path)), "?", null)));
+
+    Map<String, Row> byId =
+        byId(PartitionInference.apply(dataset(rows, 1), rooted, null).collectAsList());
+
+    for (String id : List.of("through-root", "real-path", "link-inside")) {
+      assertNull(byId.get(id).getAs("error"), id);
+      assertNotNull(byId.get(id).getAs("answer"), id);
+    }
+    for (String id : List.of("file-link-out", "folder-link-out", "etc-link")) {
+      Row result = byId.get(id);
+      String error = result.getAs("error");
+      assertEquals("UNREADABLE_IMAGE", result.getAs("error_kind"), id + ": " + error);
+      assertTrue(
+          error.contains("outside the allowed roots")
+              && error.contains("once symbolic links are resolved")
+              && error.contains("--allow-path-prefix"),
+          id + ": " + error);
+      assertFalse(error.contains("root:x:0"), error);
+    }
+    Row dangling = byId.get("dangling-link");
+    assertEquals("UNREADABLE_IMAGE", dangling.getAs("error_kind"), () -> dangling.getAs("error"));
+  }
+
   @Test
   void manyPartitionsAndJobsShareOneLoadedModel() {
     List<Row> rows = new ArrayList<>();
