@@ -89,6 +89,7 @@ public final class PackageFiles {
           "Identity",
           "Less",
           "LessEqual",
+          "LogSoftmax", // score_options: each option token's log-probability
           "LogicalAnd",
           "LogicalNot",
           "LogicalOr",
@@ -145,7 +146,11 @@ public final class PackageFiles {
           .build();
 
   private static final Set<String> SIGNATURES =
-      Set.of(Idefics3Graph.ENCODE_IMAGES, Idefics3Graph.LOGITS, Idefics3Graph.GENERATE);
+      Set.of(
+          Idefics3Graph.ENCODE_IMAGES,
+          Idefics3Graph.LOGITS,
+          Idefics3Graph.GENERATE,
+          Idefics3Graph.SCORE_OPTIONS);
 
   /** What every refusal of a graph ends with. */
   private static final String CONVERT_AGAIN =

@@ -14,6 +14,9 @@ package io.github.idefics3spark.idefics3.runtime;
  * @param preprocessNanos decoding, resizing, normalising and tokenising this request
  * @param encodeNanos the vision encoder and connector, for the batch
  * @param generateNanos the decode loop, for the batch
+ * @param optionLogprobs for a request with options: each option's log-probability after the prompt,
+ *     in the request's order (the answer is the first of the largest); null otherwise. Its batch's
+ *     single forward counts as {@code generateNanos}
  * @param errorKind null on success
  * @param error what went wrong and what to change, null on success
  */
@@ -25,8 +28,33 @@ public record Idefics3Answer(
     long preprocessNanos,
     long encodeNanos,
     long generateNanos,
+    double[] optionLogprobs,
     ErrorKind errorKind,
     String error) {
+
+  /** A generated answer (or an error): no option log-probabilities. */
+  public Idefics3Answer(
+      String text,
+      int[] tokens,
+      int promptTokens,
+      int frames,
+      long preprocessNanos,
+      long encodeNanos,
+      long generateNanos,
+      ErrorKind errorKind,
+      String error) {
+    this(
+        text,
+        tokens,
+        promptTokens,
+        frames,
+        preprocessNanos,
+        encodeNanos,
+        generateNanos,
+        null,
+        errorKind,
+        error);
+  }
 
   /** Why a request got no answer; a job counts its errors by these. */
   public enum ErrorKind {

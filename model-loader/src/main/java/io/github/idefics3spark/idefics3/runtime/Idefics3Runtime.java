@@ -203,22 +203,41 @@ public final class Idefics3Runtime implements AutoCloseable {
    * requests of similar prompt length together: a batch is padded to its longest prompt.
    */
   public List<Idefics3Answer> answer(List<Idefics3Request> requests) {
-    List<Idefics3Answer> answers = new ArrayList<>(requests.size());
-    for (int start = 0; start < requests.size(); start += settings.batchSize()) {
-      int end = Math.min(requests.size(), start + settings.batchSize());
-      answers.addAll(answerBatch(requests.subList(start, end)));
+    // Requests that rank options and requests that generate go in batches of their own kind.
+    Idefics3Answer[] answers = new Idefics3Answer[requests.size()];
+    for (boolean scoring : new boolean[] {false, true}) {
+      List<Integer> kind = new ArrayList<>();
+      for (int i = 0; i < requests.size(); i++) {
+        if (requests.get(i).scoresOptions() == scoring) {
+          kind.add(i);
+        }
+      }
+      for (int start = 0; start < kind.size(); start += settings.batchSize()) {
+        List<Integer> positions =
+            kind.subList(start, Math.min(kind.size(), start + settings.batchSize()));
+        List<Idefics3Request> batch = new ArrayList<>(positions.size());
+        for (int i : positions) {
+          batch.add(requests.get(i));
+        }
+        List<Idefics3Answer> batchAnswers = answerBatch(batch, scoring);
+        for (int j = 0; j < positions.size(); j++) {
+          answers[positions.get(j)] = batchAnswers.get(j);
+        }
+      }
     }
-    return answers;
+    return Arrays.asList(answers);
   }
 
   /** One request's model inputs, or the answer that says why there are none. */
   private record Prepared(
       EncodedPrompt prompt,
+      int[][] options,
       List<Idefics3ImageProcessor.Frames> frames,
       long nanos,
       Idefics3Answer failure) {}
 
-  private List<Idefics3Answer> answerBatch(List<Idefics3Request> batch) {
+  /** Answers a batch whose requests all generate, or ({@code scoring}) all rank options. */
+  private List<Idefics3Answer> answerBatch(List<Idefics3Request> batch, boolean scoring) {
     // 1. per request: decode, frames, prompt ids; failures are answered at once
     Prepared[] prepared = new Prepared[batch.size()];
     List<Integer> ready = new ArrayList<>();
@@ -268,6 +287,10 @@ public final class Idefics3Runtime implements AutoCloseable {
       prompts.add(prepared[i].prompt());
     }
     PromptBatch padded = processor.pad(prompts);
+    if (scoring) {
+      scoreOptions(prepared, ready, padded, features, encodeNanos, generateStart, answers);
+      return Arrays.asList(answers);
+    }
     Idefics3Package.Generation generated =
         pkg.generate(padded.inputIds(), padded.attentionMask(), features, generation);
     long generateNanos = System.nanoTime() - generateStart;
@@ -292,6 +315,82 @@ public final class Idefics3Runtime implements AutoCloseable {
               null);
     }
     return Arrays.asList(answers);
+  }
+
+  /**
+   * Step 3 and 4 of a scoring batch: one {@code score_options} call over the left-padded prompts,
+   * each row's options padded to the batch's most options and longest option (padding masked out,
+   * and padded options dropped from the answer); the answer is the first most likely option.
+   */
+  private void scoreOptions(
+      Prepared[] prepared,
+      List<Integer> ready,
+      PromptBatch padded,
+      float[] features,
+      long encodeNanos,
+      long scoreStart,
+      Idefics3Answer[] answers) {
+    int options = 0;
+    int length = 0;
+    for (int i : ready) {
+      options = Math.max(options, prepared[i].options().length);
+      for (int[] option : prepared[i].options()) {
+        length = Math.max(length, option.length);
+      }
+    }
+    int[][][] optionIds = new int[ready.size()][options][length];
+    int[][][] optionMask = new int[ready.size()][options][length];
+    for (int row = 0; row < ready.size(); row++) {
+      int[][] own = prepared[ready.get(row)].options();
+      for (int k = 0; k < options; k++) {
+        int[] tokens = own[Math.min(k, own.length - 1)]; // padded options repeat the last
+        System.arraycopy(tokens, 0, optionIds[row][k], 0, tokens.length);
+        Arrays.fill(optionMask[row][k], 0, tokens.length, 1);
+      }
+    }
+    float[][] scores =
+        pkg.scoreOptions(
+            padded.inputIds(), padded.attentionMask(), features, optionIds, optionMask);
+    long scoreNanos = System.nanoTime() - scoreStart;
+    for (int row = 0; row < ready.size(); row++) {
+      int i = ready.get(row);
+      int count = prepared[i].options().length;
+      double[] logprobs = new double[count];
+      int best = 0;
+      for (int k = 0; k < count; k++) {
+        logprobs[k] = scores[row][k];
+        if (logprobs[k] > logprobs[best]) {
+          best = k;
+        }
+      }
+      int[] tokens = prepared[i].options()[best];
+      int requestFrames =
+          prepared[i].frames().stream().mapToInt(Idefics3ImageProcessor.Frames::count).sum();
+      answers[i] =
+          new Idefics3Answer(
+              processor.tokenizer().decode(tokens, true).strip(),
+              tokens,
+              prepared[i].prompt().length(),
+              requestFrames,
+              prepared[i].nanos(),
+              encodeNanos,
+              scoreNanos,
+              logprobs,
+              null,
+              null);
+    }
+  }
+
+  /** Each option's token ids, or null when one has none. */
+  private int[][] optionTokens(Idefics3Request request) {
+    int[][] options = new int[request.options().size()][];
+    for (int k = 0; k < options.length; k++) {
+      options[k] = processor.tokenizer().encodeContinuation(request.options().get(k));
+      if (options[k].length == 0) {
+        return null;
+      }
+    }
+    return options;
   }
 
   private Prepared prepare(Idefics3Request request) {
@@ -336,6 +435,46 @@ public final class Idefics3Runtime implements AutoCloseable {
       return failed(Idefics3Answer.ErrorKind.BAD_PROMPT, e.getMessage(), 0, frameCount, start);
     }
     int context = pkg.checkpoint().config().text().maxPositionEmbeddings();
+    int[][] options = null;
+    if (request.scoresOptions()) {
+      if (continueFinal) {
+        return failed(
+            Idefics3Answer.ErrorKind.BAD_PROMPT,
+            "the request has both an assistant prefix and options to score; options are scored"
+                + " right after the generation prompt: drop the assistant prefix",
+            prompt.length(),
+            frameCount,
+            start);
+      }
+      options = optionTokens(request);
+      if (options == null) {
+        return failed(
+            Idefics3Answer.ErrorKind.BAD_PROMPT,
+            "an option of " + request.options() + " has no tokens; every option needs text",
+            prompt.length(),
+            frameCount,
+            start);
+      }
+      int longest = Arrays.stream(options).mapToInt(o -> o.length).max().orElse(0);
+      if (prompt.length() + longest > context) {
+        return failed(
+            Idefics3Answer.ErrorKind.PROMPT_TOO_LONG,
+            "the prompt is "
+                + prompt.length()
+                + " tokens ("
+                + frameCount
+                + " image frames) and its longest option "
+                + longest
+                + " more would pass the model's context of "
+                + context
+                + " tokens (text_config.max_position_embeddings); lower longest_edge, turn"
+                + " image_splitting off or shorten the text",
+            prompt.length(),
+            frameCount,
+            start);
+      }
+      return new Prepared(prompt, options, frames, System.nanoTime() - start, null);
+    }
     if (prompt.length() + settings.maxNewTokens() > context) {
       return failed(
           Idefics3Answer.ErrorKind.PROMPT_TOO_LONG,
@@ -353,12 +492,15 @@ public final class Idefics3Runtime implements AutoCloseable {
           frameCount,
           start);
     }
-    return new Prepared(prompt, frames, System.nanoTime() - start, null);
+    return new Prepared(prompt, null, frames, System.nanoTime() - start, null);
   }
 
-  /** The characters of the request's text: every text item of its messages and its prefix. */
+  /** The characters of the request's text: its messages' text items, its prefix and options. */
   private static long textLength(Idefics3Request request) {
     long chars = request.assistantPrefix() == null ? 0 : request.assistantPrefix().length();
+    for (String option : request.options()) {
+      chars += option.length();
+    }
     for (ChatMessage message : request.messages()) {
       for (ChatMessage.Content content : message.content()) {
         if (content instanceof ChatMessage.Text text) {
@@ -424,7 +566,11 @@ public final class Idefics3Runtime implements AutoCloseable {
       Idefics3Answer.ErrorKind kind, String message, int promptTokens, int frames, long start) {
     long nanos = System.nanoTime() - start;
     return new Prepared(
-        null, List.of(), nanos, Idefics3Answer.failed(kind, message, promptTokens, frames, nanos));
+        null,
+        null,
+        List.of(),
+        nanos,
+        Idefics3Answer.failed(kind, message, promptTokens, frames, nanos));
   }
 
   private static Idefics3Answer.ErrorKind kindOf(ImageDecodeException e) {
