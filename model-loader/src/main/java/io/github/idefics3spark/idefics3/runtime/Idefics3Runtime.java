@@ -193,6 +193,14 @@ public final class Idefics3Runtime implements AutoCloseable {
     return pkg.dir();
   }
 
+  /**
+   * Whether the package can rank options by likelihood ({@link Idefics3Request#options}): it was
+   * converted with the {@code score_options} signature.
+   */
+  public boolean canScoreOptions() {
+    return pkg.canScoreOptions();
+  }
+
   /** The chat template, tokenizer and image-token expansion of the checkpoint. */
   public Idefics3Processor processor() {
     return processor;
