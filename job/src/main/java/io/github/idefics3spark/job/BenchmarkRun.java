@@ -83,7 +83,8 @@ final class BenchmarkRun {
     Dataset<Row> source = benchmark.withIds(table.rows());
     BenchmarkRequests.checkColumns(source, benchmark.layout().columns(), benchmark, inputName);
     Dataset<Row> requests =
-        BenchmarkRequests.build(source, benchmark, table.base(), inputName, config.limit());
+        BenchmarkRequests.build(
+            source, benchmark, table.base(), inputName, config.limit(), config.mcScoring());
     checkIds(requests, inputName, benchmark);
     if (config.partitions() > 0) {
       requests = requests.repartition(config.partitions());

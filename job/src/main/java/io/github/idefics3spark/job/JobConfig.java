@@ -43,6 +43,7 @@ import java.util.stream.Collectors;
  * @param partitions repartition into this many partitions; 0 keeps the input's
  * @param promptTemplate the user text, {@link Task#QUESTION_PLACEHOLDER} standing for the question
  * @param assistantPrefix the text answers start with, or null
+ * @param mcScoring eval: how multiple-choice questions are answered
  * @param output the output Parquet path or URI
  * @param mode what to do with rows already at the output
  * @param retryErrors resume: the error rows already at the output to answer again
@@ -69,6 +70,7 @@ public record JobConfig(
     int partitions,
     String promptTemplate,
     String assistantPrefix,
+    McScoring mcScoring,
     String output,
     OutputMode mode,
     RetryErrors retryErrors,
@@ -272,6 +274,22 @@ public record JobConfig(
     RetryErrors retryErrors =
         values.choice(
             JobOption.RETRY_ERRORS, RetryErrors.NONE, RetryErrors::parse, RetryErrors.choices());
+    McScoring mcScoring =
+        values.choice(
+            JobOption.MC_SCORING, McScoring.GENERATE, McScoring::forValue, McScoring.choices());
+    if (mcScoring == McScoring.LIKELIHOOD && !benchmark.multipleChoice()) {
+      throw new JobConfigException(
+          "setting mc-scoring is 'likelihood' ("
+              + settings.get(JobOption.MC_SCORING).origin()
+              + ") but benchmark "
+              + benchmark.layout().name()
+              + " is not multiple choice; likelihood scoring ranks the option letters of "
+              + Benchmarks.ALL.stream()
+                  .filter(Benchmark::multipleChoice)
+                  .map(b -> b.layout().name())
+                  .collect(Collectors.joining(", "))
+              + ": drop --mc-scoring or set it to generate");
+    }
     if (!retryErrors.none() && mode != OutputMode.RESUME) {
       throw new JobConfigException(
           "setting retry-errors is given ("
@@ -297,6 +315,7 @@ public record JobConfig(
         values.integer(JobOption.PARTITIONS, 0, 1),
         template,
         prefix == null || prefix.isEmpty() ? null : prefix,
+        mcScoring,
         values.required(JobOption.OUTPUT),
         mode,
         retryErrors,

@@ -92,6 +92,14 @@ public enum JobOption {
       "assistant-prefix",
       "TEXT",
       "Text the answer starts with (the model continues it), e.g. 'Answer:'. Default: none."),
+  MC_SCORING(
+      "mc-scoring",
+      McScoring.choices(),
+      "eval of a multiple-choice benchmark (mmmu's multiple-choice questions, mmstar, ai2d,"
+          + " scienceqa_img): generate (default, as lmms-eval) generates the answer;"
+          + " likelihood ranks the option letters by the model's log-probability of each right"
+          + " after the prompt (one forward per question), answers the most likely letter and"
+          + " writes every option's log-probability (option_logprobs)."),
 
   // output
   OUTPUT("output", "PATH", "Output Parquet folder: a local path or a file:, hdfs: or s3a: URI."),
@@ -228,6 +236,7 @@ public enum JobOption {
   public boolean appliesTo(Task task) {
     return switch (this) {
       case BENCHMARK -> task.isBenchmark();
+      case MC_SCORING -> task == Task.EVAL;
       case INPUT, OUTPUT -> true;
       case INPUT_FORMAT,
           GLOB,

@@ -33,6 +33,10 @@ import org.apache.spark.sql.types.StructType;
  *       stand where the question names them, {@code <image k>} for the k-th image (MMMU's
  *       interleaved questions; {@link ImageMarkers}); null or false: images first, then the
  *       question</td></tr>
+ *   <tr><td>{@code mc_options}</td><td>array&lt;string&gt;, optional, nullable</td><td>a
+ *       multiple-choice question's options as its answers name them ("A", "B"...): the row is
+ *       answered by ranking them by likelihood (one forward, {@code score_options}) instead of
+ *       generating; null or empty: generated</td></tr>
  *   <tr><td>any other</td><td>any</td><td>passed through unchanged</td></tr>
  * </table>
  *
@@ -69,6 +73,10 @@ import org.apache.spark.sql.types.StructType;
  *       io.github.idefics3spark.idefics3.runtime.Idefics3Answer.ErrorKind}), {@code UNREADABLE_IMAGE} (a
  *       path that cannot be read, an image with neither bytes nor path) or {@code MODEL_FAILURE}
  *       (the runtime failed on this row alone)</td></tr>
+ *   <tr><td>{@code option_logprobs}</td><td>array&lt;double&gt;, only when the requests have
+ *       {@code mc_options}</td><td>each option's log-probability after the prompt, in {@code
+ *       mc_options} order; the answer is the first most likely; null for a generated or failed
+ *       row</td></tr>
  * </table>
  */
 public final class InferenceSchema {
@@ -78,6 +86,7 @@ public final class InferenceSchema {
   public static final String ASSISTANT_PREFIX = "assistant_prefix";
   public static final String TASK = "task";
   public static final String IMAGE_MARKERS = "image_markers";
+  public static final String MC_OPTIONS = "mc_options";
 
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
@@ -90,6 +99,7 @@ public final class InferenceSchema {
   public static final String MODEL = "model";
   public static final String ERROR = "error";
   public static final String ERROR_KIND = "error_kind";
+  public static final String OPTION_LOGPROBS = "option_logprobs";
 
   /** {@code error_kind} of an image path that cannot be read. */
   public static final String UNREADABLE_IMAGE = "UNREADABLE_IMAGE";
@@ -112,7 +122,7 @@ public final class InferenceSchema {
 
   /** The columns the stage reads; the others pass through. */
   private static final Set<String> REQUEST_COLUMNS =
-      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS);
+      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS, MC_OPTIONS);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -159,6 +169,17 @@ public final class InferenceSchema {
     if (hasColumn(requests, IMAGE_MARKERS)) {
       require(requests, IMAGE_MARKERS, DataTypes.BooleanType);
     }
+    if (hasColumn(requests, MC_OPTIONS)) {
+      DataType options = field(requests, MC_OPTIONS).dataType();
+      if (!(options instanceof ArrayType array) || array.elementType() != DataTypes.StringType) {
+        throw new IllegalArgumentException(
+            "request column "
+                + MC_OPTIONS
+                + " is "
+                + options.simpleString()
+                + ", expected array<string> (the options' letters)");
+      }
+    }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)
         || !(array.elementType() instanceof StructType image)
@@ -171,10 +192,12 @@ public final class InferenceSchema {
               + images.dataType().simpleString()
               + ", expected array<struct<bytes:binary,path:string>>");
     }
+    List<StructField> resultColumns = new ArrayList<>(RESULT_COLUMNS);
+    resultColumns.add(DataTypes.createStructField(OPTION_LOGPROBS, DataTypes.StringType, true));
     List<StructField> fields = new ArrayList<>();
     fields.add(field(requests, ID));
     for (StructField column : passThrough(requests)) {
-      for (StructField result : RESULT_COLUMNS) {
+      for (StructField result : resultColumns) {
         if (result.name().equalsIgnoreCase(column.name())) {
           throw new IllegalArgumentException(
               "request column "
@@ -187,6 +210,11 @@ public final class InferenceSchema {
       fields.add(column);
     }
     fields.addAll(RESULT_COLUMNS);
+    if (hasColumn(requests, MC_OPTIONS)) {
+      fields.add(
+          DataTypes.createStructField(
+              OPTION_LOGPROBS, DataTypes.createArrayType(DataTypes.DoubleType, false), true));
+    }
     return DataTypes.createStructType(fields);
   }
 

@@ -390,7 +390,7 @@ public final class PackageFiles {
    * {@code serve}; only {@link #ALLOWED_OPS} in its graph and in every function of its library;
    * file ops only as the saver's, reading and writing where the loader points {@code
    * save/filename}; convert's saver, whose restore op only assigns restored values to variables; no
-   * init op, collection or asset; convert's three signatures.
+   * init op, collection or asset; convert's four signatures.
    *
    * @param file the graph file, for messages
    * @throws IOException naming the node or entry found, what convert writes, and what to do

@@ -6,9 +6,10 @@ package io.github.idefics3spark.idefics3.runtime;
  * <p>Timings are wall-clock nanoseconds. Preprocessing is the request's own; image encoding and
  * generation run once for a whole batch, so every request of the batch carries the batch's time.
  *
- * @param text the generated text, special tokens removed and surrounding white space stripped; null
- *     when {@code error} is set
- * @param tokens the generated token ids, the stop token included when there was one
+ * @param text the generated text, special tokens removed and surrounding white space stripped, or
+ *     the most likely of the request's options; null when {@code error} is set
+ * @param tokens the generated token ids, the stop token included when there was one (the chosen
+ *     option's, when options were scored)
  * @param promptTokens tokens of the prompt, image tokens included
  * @param frames image frames (tiles and global images) the vision encoder read
  * @param preprocessNanos decoding, resizing, normalising and tokenising this request

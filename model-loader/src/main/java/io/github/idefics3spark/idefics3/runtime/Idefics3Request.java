@@ -14,9 +14,9 @@ import java.util.List;
  * @param assistantPrefix text the answer must start with (transformers' {@code
  *     continue_final_message}), or null to let the model start the answer
  * @param options empty to generate the answer; else the candidate answers to rank by likelihood
- *     instead (a multiple-choice question's option letters), each as the text that would follow the
- *     generation prompt (" A": the space the model writes after {@code Assistant:} included). The
- *     answer is then the most likely option, stripped, and every option's log-probability.
+ *     instead (a multiple-choice question's option letters, "A", "B"...), each scored as the text
+ *     that follows the generation prompt (after {@code Assistant:}, with the space the model writes
+ *     there: " A"). The answer is then the most likely option and every option's log-probability.
  */
 public record Idefics3Request(
     List<ChatMessage> messages, List<byte[]> images, String assistantPrefix, List<String> options) {

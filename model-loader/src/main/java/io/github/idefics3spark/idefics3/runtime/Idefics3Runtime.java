@@ -239,6 +239,7 @@ public final class Idefics3Runtime implements AutoCloseable {
   /** One request's model inputs, or the answer that says why there are none. */
   private record Prepared(
       EncodedPrompt prompt,
+      List<String> optionTexts,
       int[][] options,
       List<Idefics3ImageProcessor.Frames> frames,
       long nanos,
@@ -389,11 +390,23 @@ public final class Idefics3Runtime implements AutoCloseable {
     }
   }
 
-  /** Each option's token ids, or null when one has none. */
-  private int[][] optionTokens(Idefics3Request request) {
+  /**
+   * Each option's token ids as the answer after {@code prompt}, or null when one has none: after a
+   * generation prompt that ends in a word or sign ({@code Assistant:}) the answer starts with the
+   * space the model writes there, so option "A" is scored as the tokens of " A", those transformers
+   * gives it at the end of {@code tokenizer(prompt + " A")}.
+   */
+  private int[][] optionTokens(Idefics3Request request, EncodedPrompt prompt) {
+    String rendered = prompt.rendered();
+    boolean spaced =
+        rendered.isEmpty() || Character.isWhitespace(rendered.charAt(rendered.length() - 1));
     int[][] options = new int[request.options().size()][];
     for (int k = 0; k < options.length; k++) {
-      options[k] = processor.tokenizer().encodeContinuation(request.options().get(k));
+      String option = request.options().get(k);
+      options[k] =
+          option.isEmpty()
+              ? new int[0]
+              : processor.tokenizer().encodeContinuation(spaced ? option : " " + option);
       if (options[k].length == 0) {
         return null;
       }
@@ -454,7 +467,7 @@ public final class Idefics3Runtime implements AutoCloseable {
             frameCount,
             start);
       }
-      options = optionTokens(request);
+      options = optionTokens(request, prompt);
       if (options == null) {
         return failed(
             Idefics3Answer.ErrorKind.BAD_PROMPT,
@@ -481,7 +494,8 @@ public final class Idefics3Runtime implements AutoCloseable {
             frameCount,
             start);
       }
-      return new Prepared(prompt, options, frames, System.nanoTime() - start, null);
+      return new Prepared(
+          prompt, request.options(), options, frames, System.nanoTime() - start, null);
     }
     if (prompt.length() + settings.maxNewTokens() > context) {
       return failed(
@@ -500,7 +514,7 @@ public final class Idefics3Runtime implements AutoCloseable {
           frameCount,
           start);
     }
-    return new Prepared(prompt, null, frames, System.nanoTime() - start, null);
+    return new Prepared(prompt, null, null, frames, System.nanoTime() - start, null);
   }
 
   /** The characters of the request's text: its messages' text items, its prefix and options. */
@@ -574,6 +588,7 @@ public final class Idefics3Runtime implements AutoCloseable {
       Idefics3Answer.ErrorKind kind, String message, int promptTokens, int frames, long start) {
     long nanos = System.nanoTime() - start;
     return new Prepared(
+        null,
         null,
         null,
         List.of(),

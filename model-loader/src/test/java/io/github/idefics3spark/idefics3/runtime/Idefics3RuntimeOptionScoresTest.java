@@ -71,7 +71,8 @@ class Idefics3RuntimeOptionScoresTest {
     }
     List<String> options = new ArrayList<>();
     for (JsonNode option : golden.get("options")) {
-      options.add(option.get("option").asText());
+      // the golden scores " A", the text after "Assistant:"; the request names the answer, "A"
+      options.add(option.get("option").asText().substring(1));
     }
     return new Idefics3Request(messages(golden.get("messages")), images, null, options);
   }
@@ -156,7 +157,7 @@ class Idefics3RuntimeOptionScoresTest {
             Idefics3Request.question("Pick one.", List.of()).messages(),
             List.of(),
             null,
-            List.of(" A", ""));
+            List.of("A", ""));
     Idefics3Answer answer =
         MODELS.get(ReferenceFixtures.TINY_IDEFICS3).answer(List.of(request)).get(0);
     assertEquals(Idefics3Answer.ErrorKind.BAD_PROMPT, answer.errorKind());
