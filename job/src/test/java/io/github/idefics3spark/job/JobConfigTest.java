@@ -222,9 +222,9 @@ class JobConfigTest {
         refusal(Task.EVAL, with("--benchmark", "textvqa", "--mc-scoring", "likelihood"));
     assertTrue(
         refused.startsWith(
-            "setting mc-scoring is 'likelihood' (command line) but benchmark textvqa is not"
-                + " multiple choice; likelihood scoring ranks the option letters of mmmu, mmstar,"
-                + " ai2d, scienceqa_img"),
+            "setting mc-scoring is 'likelihood' (option --mc-scoring) but benchmark textvqa is"
+                + " not multiple choice; likelihood scoring ranks the option letters of mmmu,"
+                + " mmstar, ai2d, scienceqa_img"),
         refused);
     assertTrue(
         refusal(Task.EVAL, with("--benchmark", "mmstar", "--mc-scoring", "loglik"))

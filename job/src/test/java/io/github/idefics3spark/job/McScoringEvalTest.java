@@ -145,7 +145,7 @@ class McScoringEvalTest {
                     hfImage("landscape_49x31.jpg"),
                     "C",
                     "math",
-                    "numeric commonsense")));
+                    "numeric commonsense and calculation")));
     Path output = dir.resolve("mmstar-out");
     JobRun run = eval("mmstar", input, output, "likelihood");
     assertEquals(0, run.status(), run.err() + run.out());
