@@ -228,7 +228,7 @@ class JobConfigTest {
         refused);
     assertTrue(
         refusal(Task.EVAL, with("--benchmark", "mmstar", "--mc-scoring", "loglik"))
-            .contains("expected generate|likelihood"));
+            .contains("expected one of generate|likelihood"));
     assertTrue(
         refusal(Task.VQA, with("--mc-scoring", "likelihood")).contains("mc-scoring"),
         "vqa does not take it");

@@ -243,6 +243,17 @@ class McScoringEvalTest {
   }
 
   @Test
+  void mmstarLettersAreThoseItsQuestionListsAfterOptions() {
+    assertEquals(
+        List.of("A", "B", "C", "D"),
+        MmStar.optionLetters("Which?\nOptions: A: a dog, B: a cat, C: 3:4, D: a tree"));
+    assertEquals(List.of("A", "B"), MmStar.optionLetters("Bright?\nOptions: A: yes, B: no"));
+    assertEquals(
+        List.of("A", "B"), MmStar.optionLetters("Options: in A: or B:?\nOptions: A: 1:2, B: 3:4"));
+    assertEquals(List.of("A", "B", "C", "D"), MmStar.optionLetters("No options listed"));
+  }
+
+  @Test
   void aBenchmarkThatIsNotMultipleChoiceRefusesLikelihoodNamingTheSetting() throws IOException {
     JobRun run = eval("docvqa", dir.resolve("no-input"), dir.resolve("docvqa-out"), "likelihood");
     assertEquals(2, run.status(), run.err());
