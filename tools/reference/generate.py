@@ -12,6 +12,7 @@ model-loader/src/test/resources/reference/ (see tools/reference/README.md):
 3. processor goldens: uint8 frames plus the reference's lookup table, prompts,
    token ids, a left-padded batch;
 4. model goldens: image features, logits, greedy generations;
+   option goldens: each multiple-choice option's log-probability after its prompt;
 5. manifest.json: versions and the sha256 of every file.
 
 Usage: python -X utf8 tools/reference/generate.py [--real-images DIR] [--out DIR]
@@ -1180,6 +1181,110 @@ def model_goldens(spec, processor, model, decoded, golden, batch_inputs, out_dir
 
 
 # ---------------------------------------------------------------------------------------------
+# Option goldens: likelihood scoring of multiple-choice options
+# ---------------------------------------------------------------------------------------------
+
+LETTER_INSTRUCTION = "Answer with the option's letter from the given choices directly."
+
+# (request, options): each option is the text that follows the generation prompt "Assistant:", the
+# space the model writes first included, so " A" is what transformers scores at the end of
+# tokenizer(prompt + " A"). In the tiny tokenizers " C" and " D" are two tokens ("Ġ", "C"): they
+# cover continuations of several tokens; "Ġ" + letter is one token in the real checkpoints'.
+OPTION_REQUESTS = (
+    (
+        Request(
+            "mc_single_image",
+            [
+                message(
+                    "user",
+                    IMAGE,
+                    "Which shape is in the picture?\nA. a circle\nB. a square\nC. a triangle\nD. a star\n"
+                    + LETTER_INSTRUCTION,
+                )
+            ],
+            ["landscape_49x31.jpg"],
+        ),
+        (" A", " B", " C", " D"),
+    ),
+    (
+        Request(
+            "mc_interleaved",
+            [
+                message(
+                    "user",
+                    "Look at the organism",
+                    IMAGE,
+                    "and the diagram",
+                    IMAGE,
+                    "Which stage comes first?\nA. egg\nB. larva\nC. adult\n\n" + LETTER_INSTRUCTION,
+                )
+            ],
+            ["validation_Biology_1_1.png", "ai2d_00000443.png"],
+        ),
+        (" A", " B", " C"),
+    ),
+    (
+        Request(
+            "mc_text_only",
+            [message("user", "Is the sky blue?\nA. yes\nB. no\n" + LETTER_INSTRUCTION)],
+            [],
+        ),
+        (" A", " B", " E", " yes"),
+    ),
+)
+
+
+def option_goldens(spec, processor, model, decoded, out_path):
+    """options.json: each option's log-probability after its prompt, one forward per option.
+
+    The log-probability of an option is the sum, over its tokens, of the log-softmax (fp32) of the
+    logits at the position before each token, in a forward of prompt + option with no padding.
+    """
+    tokenizer = processor.tokenizer
+    cases = []
+    with torch.no_grad():
+        for request, options in OPTION_REQUESTS:
+            images = [decoded[n] for n in request.images]
+            _, out = hf_request(processor, request, images)
+            prompt = out["input_ids"][0].tolist()
+            records = []
+            for option in options:
+                option_ids = tokenizer(option, add_special_tokens=False)["input_ids"]
+                full = tokenizer(tokenizer.decode(prompt) + option, add_special_tokens=False)["input_ids"]
+                assert full[-len(option_ids) :] == option_ids, (request.name, option)
+                ids = prompt + option_ids
+                inputs = torch_inputs([ids], [[1] * len(ids)])
+                if images:
+                    pixels = np.concatenate([pixels_of(processor, image) for image in images])[None]
+                    inputs = torch_inputs(
+                        [ids], [[1] * len(ids)], pixels, np.ones((1, pixels.shape[1]) + pixels.shape[3:], dtype=np.int64)
+                    )
+                logprobs = torch.log_softmax(forward_logits(model, inputs)[0].float(), dim=-1)
+                total = sum(float(logprobs[len(prompt) - 1 + j, t]) for j, t in enumerate(option_ids))
+                records.append({"option": option, "ids": option_ids, "logprob": total})
+            cases.append(
+                {
+                    "name": request.name,
+                    "messages": request.messages,
+                    "images": request.images,
+                    "add_generation_prompt": True,
+                    "input_ids": prompt,
+                    "options": records,
+                }
+            )
+    write_json(
+        out_path,
+        {
+            "checkpoint": spec.name,
+            "dtype": "float32",
+            "logprob": "sum over the option's tokens of log_softmax(logits) at the position before each,"
+            " one forward of prompt + option (positions 0..n-1, no padding)",
+            "cases": cases,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Real preprocessor settings, decoded images, files
 # ---------------------------------------------------------------------------------------------
 
@@ -1265,6 +1370,7 @@ def manifest(out_dir, command, image_names, made_names):
             "goldens/<checkpoint>/pixels.safetensors.gz": "lut (float32[256]) and uint8 frames of every image",
             "goldens/<checkpoint>/model.json": "image features index, logits index, greedy generations",
             "goldens/<checkpoint>/model.safetensors.gz": "image features and logits (float32)",
+            "goldens/<checkpoint>/options.json": "multiple-choice prompts and each option's log-probability",
             "goldens/decoded.safetensors.gz": "Pillow's decoded RGB uint8 [H, W, 3] of the made images",
             "goldens/real-preprocessors.json": "pixel hashes with the real preprocessor settings",
         },
@@ -1315,6 +1421,10 @@ def main():
         golden, batch_inputs = processor_goldens(spec, processor, decoded, golden_dir)
         result = model_goldens(spec, processor, model, decoded, golden, batch_inputs, golden_dir)
         print(f"{spec.name}: vocab {len(processor.tokenizer)}, min logit margin {result['min_logit_margin']:.4f}")
+
+    for spec in CHECKPOINTS:  # after every other golden, so they come out as before
+        processor, model = load_checkpoint(spec, out_dir / "checkpoints" / spec.name)
+        option_goldens(spec, processor, model, decoded, out_dir / "goldens" / spec.name / "options.json")
 
     manifest(out_dir, command, list(files), made_names)
 

@@ -101,6 +101,13 @@ public final class ReferenceFixtures {
     return tensors(root().resolve("goldens").resolve(checkpoint).resolve("model.safetensors.gz"));
   }
 
+  /**
+   * goldens/&lt;checkpoint&gt;/options.json: multiple-choice prompts and option log-probabilities.
+   */
+  public static JsonNode optionGoldens(String checkpoint) {
+    return json(root().resolve("goldens").resolve(checkpoint).resolve("options.json"));
+  }
+
   /** goldens/decoded.safetensors.gz: Pillow's decoded RGB of the made images. */
   public static SafeTensors decodedGoldens() {
     return tensors(root().resolve("goldens").resolve("decoded.safetensors.gz"));

@@ -72,6 +72,18 @@ final class Ai2d implements Benchmark {
     return text.append(LmmsEvalPrompts.lettered(options)).append(POST_PROMPT).toString();
   }
 
+  @Override
+  public boolean multipleChoice() {
+    return true;
+  }
+
+  /** A letter per option. */
+  @Override
+  public List<String> optionLetters(Row row) {
+    List<String> options = BenchmarkRows.strings(row, "options");
+    return options == null ? List.of() : LmmsEvalPrompts.letters(options.size());
+  }
+
   /** Refuses an answer that is not the index of one of the question's options. */
   @Override
   public void checkValues(Dataset<Row> source) {

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
+import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -43,6 +44,26 @@ public interface Benchmark extends Serializable {
    */
   default SmolVlmPrompts.Prompt smolVlmPrompt() {
     return null;
+  }
+
+  /**
+   * Whether its questions are multiple choice answered by a letter, so that {@code --mc-scoring
+   * likelihood} may rank the letters instead of generating ({@link #optionLetters}).
+   */
+  default boolean multipleChoice() {
+    return false;
+  }
+
+  /**
+   * The option letters of one question as its prompt names them ("A", "B"...), ranked by likelihood
+   * under {@code --mc-scoring likelihood}; empty for a question answered by generation (MMMU's open
+   * questions, every question of a benchmark that is not {@link #multipleChoice}).
+   *
+   * @param row those of its {@link BenchmarkLayout#promptColumns} the dataset has, its {@code
+   *     question} not null
+   */
+  default List<String> optionLetters(Row row) {
+    return List.of();
   }
 
   /** Whether each image goes where the text names it ({@code <image N>}), not first. */

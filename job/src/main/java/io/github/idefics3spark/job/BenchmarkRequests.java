@@ -26,8 +26,9 @@ import org.apache.spark.sql.types.StructType;
  * with the benchmark's prompt ({@link Benchmark#prompt}), its images, {@code task} the benchmark's
  * name, {@code image_markers} true where the benchmark places each image where the text names it
  * (MMMU) or, with SmolVLM's prompts, {@code image_slots} and {@code assistant_prefix} ({@link
- * SmolVlmPrompts}), and every other dataset column passed through for scoring ({@code answer} as
- * {@code input_answer}, {@code question} as {@code input_question}).
+ * SmolVlmPrompts}), {@code mc_options} the option letters under {@code --mc-scoring likelihood}
+ * (null for a question answered by generation), and every other dataset column passed through for
+ * scoring ({@code answer} as {@code input_answer}, {@code question} as {@code input_question}).
  */
 final class BenchmarkRequests {
   private BenchmarkRequests() {}
@@ -80,6 +81,7 @@ final class BenchmarkRequests {
    *     Benchmark#smolVlmPrompt}, which the configuration checked the benchmark has)
    * @param base where relative image paths are resolved
    * @param limit the first rows only; 0 for all
+   * @param mcScoring likelihood: each multiple-choice question's letters in {@code mc_options}
    */
   static Dataset<Row> build(
       Dataset<Row> source,
@@ -87,7 +89,8 @@ final class BenchmarkRequests {
       PromptStyle style,
       String base,
       String inputName,
-      long limit) {
+      long limit,
+      McScoring mcScoring) {
     checkValues(source, benchmark, inputName);
     List<String> present = Arrays.asList(source.columns());
     List<String> images =
@@ -124,6 +127,14 @@ final class BenchmarkRequests {
       if (benchmark.imageMarkers()) {
         columns.add(lit(true).as(InferenceSchema.IMAGE_MARKERS));
       }
+    }
+    if (mcScoring == McScoring.LIKELIHOOD) {
+      UserDefinedFunction letters =
+          udf(new OptionLetters(benchmark), DataTypes.createArrayType(DataTypes.StringType));
+      columns.add(
+          letters
+              .apply(textColumns(benchmark.layout().promptColumns(), present))
+              .as(InferenceSchema.MC_OPTIONS));
     }
     for (String name : source.columns()) {
       if (!consumed.contains(name)) {
@@ -191,6 +202,29 @@ final class BenchmarkRequests {
       benchmark.checkValues(source);
     } catch (IllegalArgumentException e) {
       throw new JobInputException(inputName + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The option letters of one question ({@link Benchmark#optionLetters}), from the same columns as
+   * its prompt; null for a question answered by generation.
+   */
+  static final class OptionLetters implements UDF1<Row, String[]> {
+    private static final long serialVersionUID = 1L;
+
+    private final Benchmark benchmark;
+
+    OptionLetters(Benchmark benchmark) {
+      this.benchmark = benchmark;
+    }
+
+    @Override
+    public String[] call(Row row) {
+      if (BenchmarkRows.string(row, "question") == null) {
+        return null;
+      }
+      List<String> letters = benchmark.optionLetters(row);
+      return letters.isEmpty() ? null : letters.toArray(String[]::new);
     }
   }
 

@@ -84,7 +84,13 @@ final class BenchmarkRun {
     BenchmarkRequests.checkColumns(source, benchmark.layout().columns(), benchmark, inputName);
     Dataset<Row> requests =
         BenchmarkRequests.build(
-            source, benchmark, config.promptStyle(), table.base(), inputName, config.limit());
+            source,
+            benchmark,
+            config.promptStyle(),
+            table.base(),
+            inputName,
+            config.limit(),
+            config.mcScoring());
     checkIds(requests, inputName, benchmark);
     if (config.partitions() > 0) {
       requests = requests.repartition(config.partitions());

@@ -44,6 +44,7 @@ import java.util.stream.Collectors;
  * @param promptTemplate the user text, {@link Task#QUESTION_PLACEHOLDER} standing for the question
  * @param assistantPrefix the text answers start with, or null
  * @param promptStyle eval: whose prompts ask the benchmark's questions
+ * @param mcScoring eval: how multiple-choice questions are answered
  * @param output the output Parquet path or URI
  * @param mode what to do with rows already at the output
  * @param retryErrors resume: the error rows already at the output to answer again
@@ -71,6 +72,7 @@ public record JobConfig(
     String promptTemplate,
     String assistantPrefix,
     PromptStyle promptStyle,
+    McScoring mcScoring,
     String output,
     OutputMode mode,
     RetryErrors retryErrors,
@@ -294,6 +296,32 @@ public record JobConfig(
     RetryErrors retryErrors =
         values.choice(
             JobOption.RETRY_ERRORS, RetryErrors.NONE, RetryErrors::parse, RetryErrors.choices());
+    McScoring mcScoring =
+        values.choice(
+            JobOption.MC_SCORING, McScoring.GENERATE, McScoring::forValue, McScoring.choices());
+    if (mcScoring == McScoring.LIKELIHOOD && !benchmark.multipleChoice()) {
+      throw new JobConfigException(
+          "setting mc-scoring is 'likelihood' ("
+              + settings.get(JobOption.MC_SCORING).origin()
+              + ") but benchmark "
+              + benchmark.layout().name()
+              + " is not multiple choice; likelihood scoring ranks the option letters of "
+              + Benchmarks.ALL.stream()
+                  .filter(Benchmark::multipleChoice)
+                  .map(b -> b.layout().name())
+                  .collect(Collectors.joining(", "))
+              + ": drop --mc-scoring or set it to generate");
+    }
+    if (mcScoring == McScoring.LIKELIHOOD && promptStyle == PromptStyle.SMOLVLM) {
+      throw new JobConfigException(
+          "settings mc-scoring 'likelihood' ("
+              + settings.get(JobOption.MC_SCORING).origin()
+              + ") and prompt-style 'smolvlm' ("
+              + settings.get(JobOption.PROMPT_STYLE).origin()
+              + ") do not go together: SmolVLM's prompts open the answer with 'Answer:', and"
+              + " likelihood ranks the option letters right after the generation prompt as"
+              + " lmms-eval asks; drop one of them");
+    }
     if (!retryErrors.none() && mode != OutputMode.RESUME) {
       throw new JobConfigException(
           "setting retry-errors is given ("
@@ -320,6 +348,7 @@ public record JobConfig(
         template,
         prefix == null || prefix.isEmpty() ? null : prefix,
         promptStyle,
+        mcScoring,
         values.required(JobOption.OUTPUT),
         mode,
         retryErrors,

@@ -99,6 +99,14 @@ public enum JobOption {
           + " default prompts, images first; smolvlm: SmolVLM's own, VLMEvalKit's smolvlm.py"
           + " (its instructions, MMMU's images labelled first, 'Answer:' starting multiple-choice"
           + " answers), for every benchmark but vqav2."),
+  MC_SCORING(
+      "mc-scoring",
+      McScoring.choices(),
+      "eval of a multiple-choice benchmark (mmmu's multiple-choice questions, mmstar, ai2d,"
+          + " scienceqa_img): generate (default, as lmms-eval) generates the answer;"
+          + " likelihood ranks the option letters by the model's log-probability of each right"
+          + " after the prompt (one forward per question), answers the most likely letter and"
+          + " writes every option's log-probability (option_logprobs)."),
 
   // output
   OUTPUT("output", "PATH", "Output Parquet folder: a local path or a file:, hdfs: or s3a: URI."),
@@ -241,6 +249,7 @@ public enum JobOption {
   public boolean appliesTo(Task task) {
     return switch (this) {
       case BENCHMARK -> task.isBenchmark();
+      case MC_SCORING -> task == Task.EVAL;
       case INPUT, OUTPUT -> true;
       case INPUT_FORMAT,
           GLOB,

@@ -25,6 +25,15 @@ final class LmmsEvalPrompts {
 
   private LmmsEvalPrompts() {}
 
+  /** The letters {@link #lettered} puts before {@code count} options: A, B, C... */
+  static List<String> letters(int count) {
+    List<String> letters = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      letters.add(String.valueOf((char) ('A' + i)));
+    }
+    return letters;
+  }
+
   /** {@code "\n".join(f"{chr(ord('A') + i)}. {option}")}. */
   static String lettered(List<String> options) {
     List<String> lines = new ArrayList<>(options.size());

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -22,6 +23,9 @@ final class MmStar implements Benchmark {
   /** lmms-eval's MMStar {@code post_prompt}, without a final period as in its yaml. */
   private static final String POST_PROMPT =
       "\nAnswer with the option's letter from the given choices directly";
+
+  /** What precedes the options in an MMStar question. */
+  private static final String OPTIONS = "Options:";
 
   /** What lmms-eval's MMStar task removes from questions ({@code replace_prompt}). */
   private static final String YES_NO = " Please answer yes or no.";
@@ -62,6 +66,35 @@ final class MmStar implements Benchmark {
   /** The stripped question without " Please answer yes or no.", then the instruction. */
   static String prompt(String question) {
     return PythonStr.strip(question).replace(YES_NO, "") + POST_PROMPT;
+  }
+
+  @Override
+  public boolean multipleChoice() {
+    return true;
+  }
+
+  @Override
+  public List<String> optionLetters(Row row) {
+    return optionLetters(BenchmarkRows.string(row, "question"));
+  }
+
+  /**
+   * The letters the question's options go by: after its last {@code Options:}, A, B, C... as long
+   * as each stands there as {@code X:} (MMStar writes {@code Options: A: ..., B: ...}); A to D,
+   * MMStar's usual four, when the question has no {@code Options:}.
+   */
+  static List<String> optionLetters(String question) {
+    int at = question.lastIndexOf(OPTIONS);
+    if (at < 0) {
+      return LmmsEvalPrompts.letters(4);
+    }
+    String options = " " + question.substring(at + OPTIONS.length());
+    int count = 0;
+    while (count < 26
+        && Pattern.compile("[\\s,]" + (char) ('A' + count) + ":").matcher(options).find()) {
+      count++;
+    }
+    return LmmsEvalPrompts.letters(count);
   }
 
   /** Refuses categories and subcategories MMStar does not have. */

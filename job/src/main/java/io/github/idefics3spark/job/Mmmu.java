@@ -87,6 +87,22 @@ final class Mmmu implements Benchmark {
     return question + "\n\n" + LmmsEvalPrompts.SHORT_ANSWER;
   }
 
+  @Override
+  public boolean multipleChoice() {
+    return true;
+  }
+
+  /** A multiple-choice question's letters, one per option; none for an open question. */
+  @Override
+  public List<String> optionLetters(Row row) {
+    String options = BenchmarkRows.string(row, "options");
+    if (!MmmuScore.isMultipleChoice(BenchmarkRows.string(row, "question_type"))
+        || options == null) {
+      return List.of();
+    }
+    return LmmsEvalPrompts.letters(PythonLiteral.stringList(options).size());
+  }
+
   /** Each image goes where the question or an option names it, {@code <image N>}. */
   @Override
   public boolean imageMarkers() {

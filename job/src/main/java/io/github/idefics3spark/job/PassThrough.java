@@ -31,7 +31,9 @@ final class PassThrough {
           "generate_ms",
           "model",
           "error",
-          "error_kind");
+          "error_kind",
+          "mc_options",
+          "option_logprobs");
 
   private PassThrough() {}
 

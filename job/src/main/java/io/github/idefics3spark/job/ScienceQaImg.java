@@ -81,6 +81,18 @@ final class ScienceQaImg implements Benchmark {
     return text.append(LmmsEvalPrompts.lettered(choices)).append(POST_PROMPT).toString();
   }
 
+  @Override
+  public boolean multipleChoice() {
+    return true;
+  }
+
+  /** A letter per choice. */
+  @Override
+  public List<String> optionLetters(Row row) {
+    List<String> choices = BenchmarkRows.strings(row, "choices");
+    return choices == null ? List.of() : LmmsEvalPrompts.letters(choices.size());
+  }
+
   /** Refuses an answer that is not the index of one of the question's choices. */
   @Override
   public void checkValues(Dataset<Row> source) {

@@ -224,6 +224,33 @@ class JobConfigTest {
   }
 
   @Test
+  void mcScoringDefaultsToGenerateAndLikelihoodNeedsAMultipleChoiceBenchmark() {
+    assertEquals(
+        McScoring.GENERATE, JobConfig.parse(Task.EVAL, with("--benchmark", "mmstar")).mcScoring());
+    for (String benchmark : List.of("mmmu", "mmstar", "ai2d", "scienceqa_img")) {
+      assertEquals(
+          McScoring.LIKELIHOOD,
+          JobConfig.parse(Task.EVAL, with("--benchmark", benchmark, "--mc-scoring", "likelihood"))
+              .mcScoring(),
+          benchmark);
+    }
+    String refused =
+        refusal(Task.EVAL, with("--benchmark", "textvqa", "--mc-scoring", "likelihood"));
+    assertTrue(
+        refused.startsWith(
+            "setting mc-scoring is 'likelihood' (option --mc-scoring) but benchmark textvqa is"
+                + " not multiple choice; likelihood scoring ranks the option letters of mmmu,"
+                + " mmstar, ai2d, scienceqa_img"),
+        refused);
+    assertTrue(
+        refusal(Task.EVAL, with("--benchmark", "mmstar", "--mc-scoring", "loglik"))
+            .contains("expected one of generate|likelihood"));
+    assertTrue(
+        refusal(Task.VQA, with("--mc-scoring", "likelihood")).contains("mc-scoring"),
+        "vqa does not take it");
+  }
+
+  @Test
   void anUnknownOptionIsRefusedNamingIt() {
     String message = refusal(Task.CAPTION, with("--batchsize", "4"));
     assertTrue(message.startsWith("--batchsize is not an option of caption"), message);

@@ -38,6 +38,10 @@ import org.apache.spark.sql.types.StructType;
  *       taking image {@code image_slots[n]} (1-based), the text between kept as written
  *       ({@link ImageSlots}: SmolVLM's own evaluation prompts); it overrides {@code
  *       image_markers}</td></tr>
+ *   <tr><td>{@code mc_options}</td><td>array&lt;string&gt;, optional, nullable</td><td>a
+ *       multiple-choice question's options as its answers name them ("A", "B"...): the row is
+ *       answered by ranking them by likelihood (one forward, {@code score_options}) instead of
+ *       generating; null or empty: generated</td></tr>
  *   <tr><td>any other</td><td>any</td><td>passed through unchanged</td></tr>
  * </table>
  *
@@ -75,6 +79,10 @@ import org.apache.spark.sql.types.StructType;
  *       path that cannot be read, an image with neither bytes nor path), {@code MALFORMED_ROW} (a
  *       manifest line that does not parse, named by file and line) or {@code MODEL_FAILURE}
  *       (the runtime failed on this row alone)</td></tr>
+ *   <tr><td>{@code option_logprobs}</td><td>array&lt;double&gt;, only when the requests have
+ *       {@code mc_options}</td><td>each option's log-probability after the prompt, in {@code
+ *       mc_options} order; the answer is the first most likely; null for a generated or failed
+ *       row</td></tr>
  * </table>
  */
 public final class InferenceSchema {
@@ -92,6 +100,8 @@ public final class InferenceSchema {
    */
   public static final String INPUT_ERROR = "input_error";
 
+  public static final String MC_OPTIONS = "mc_options";
+
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
   public static final String PROMPT_TOKENS = "prompt_tokens";
@@ -103,6 +113,7 @@ public final class InferenceSchema {
   public static final String MODEL = "model";
   public static final String ERROR = "error";
   public static final String ERROR_KIND = "error_kind";
+  public static final String OPTION_LOGPROBS = "option_logprobs";
 
   /** {@code error_kind} of an image path that cannot be read. */
   public static final String UNREADABLE_IMAGE = "UNREADABLE_IMAGE";
@@ -128,7 +139,16 @@ public final class InferenceSchema {
 
   /** The columns the stage reads; the others pass through. */
   private static final Set<String> REQUEST_COLUMNS =
-      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS, IMAGE_SLOTS, INPUT_ERROR);
+      Set.of(
+          ID,
+          IMAGES,
+          QUESTION,
+          ASSISTANT_PREFIX,
+          TASK,
+          IMAGE_MARKERS,
+          IMAGE_SLOTS,
+          INPUT_ERROR,
+          MC_OPTIONS);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -181,6 +201,17 @@ public final class InferenceSchema {
     if (hasColumn(requests, INPUT_ERROR)) {
       require(requests, INPUT_ERROR, DataTypes.StringType);
     }
+    if (hasColumn(requests, MC_OPTIONS)) {
+      DataType options = field(requests, MC_OPTIONS).dataType();
+      if (!(options instanceof ArrayType array) || array.elementType() != DataTypes.StringType) {
+        throw new IllegalArgumentException(
+            "request column "
+                + MC_OPTIONS
+                + " is "
+                + options.simpleString()
+                + ", expected array<string> (the options' letters)");
+      }
+    }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)
         || !(array.elementType() instanceof StructType image)
@@ -193,10 +224,12 @@ public final class InferenceSchema {
               + images.dataType().simpleString()
               + ", expected array<struct<bytes:binary,path:string>>");
     }
+    List<StructField> resultColumns = new ArrayList<>(RESULT_COLUMNS);
+    resultColumns.add(DataTypes.createStructField(OPTION_LOGPROBS, DataTypes.StringType, true));
     List<StructField> fields = new ArrayList<>();
     fields.add(field(requests, ID));
     for (StructField column : passThrough(requests)) {
-      for (StructField result : RESULT_COLUMNS) {
+      for (StructField result : resultColumns) {
         if (result.name().equalsIgnoreCase(column.name())) {
           throw new IllegalArgumentException(
               "request column "
@@ -209,6 +242,11 @@ public final class InferenceSchema {
       fields.add(column);
     }
     fields.addAll(RESULT_COLUMNS);
+    if (hasColumn(requests, MC_OPTIONS)) {
+      fields.add(
+          DataTypes.createStructField(
+              OPTION_LOGPROBS, DataTypes.createArrayType(DataTypes.DoubleType, false), true));
+    }
     return DataTypes.createStructType(fields);
   }
 

@@ -3,6 +3,7 @@ package io.github.idefics3spark.spark;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -433,6 +434,22 @@ public final class LocalPackage {
     return cacheDir.resolve(".staging-" + UUID.randomUUID());
   }
 
+  /**
+   * What this build's convert writes, hashed into every cache name with the source's listing: a
+   * folder cached by a build that wrote other signatures (before {@value
+   * Idefics3Graph#SCORE_OPTIONS}, say) is not reused but converted or copied again.
+   */
+  private static final String CONVERTER =
+      "format "
+          + PackageFiles.FORMAT_VERSION
+          + ", signatures "
+          + String.join(
+              " ",
+              Idefics3Graph.ENCODE_IMAGES,
+              Idefics3Graph.LOGITS,
+              Idefics3Graph.GENERATE,
+              Idefics3Graph.SCORE_OPTIONS);
+
   private static String cacheName(String name, String listing) {
     String safe = name.replaceAll("[^A-Za-z0-9._-]", "_");
     if (safe.isEmpty() || safe.startsWith(".")) {
@@ -440,7 +457,8 @@ public final class LocalPackage {
     }
     return safe
         + "-"
-        + PackageFiles.sha256(listing.getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+        + PackageFiles.sha256((CONVERTER + "\n" + listing).getBytes(StandardCharsets.UTF_8))
+            .substring(0, 16);
   }
 
   private static void deleteTree(Path dir) {

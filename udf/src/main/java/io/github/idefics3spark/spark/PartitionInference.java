@@ -44,6 +44,10 @@ import org.apache.spark.util.SerializableConfiguration;
  * batch is read and its images decoded while the model runs the current one. The same partition
  * gives the same batches, so a retried task gives the same answers.
  *
+ * <p>A row with {@code mc_options} is answered by ranking them by likelihood, in batches of such
+ * rows ({@link Idefics3Runtime#answer}); a model package converted without that signature stops the
+ * task, naming what to do.
+ *
  * <p>A row whose {@code image_markers} is true has its images placed where its question names them,
  * {@code <image k>} ({@link ImageMarkers}); one whose {@code image_slots} is not null has them
  * where its question holds {@code <image>} ({@link ImageSlots}); other rows put their images before
@@ -145,6 +149,10 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private final int slotsIndex =
         InferenceSchema.hasColumn(requestSchema, InferenceSchema.IMAGE_SLOTS)
             ? requestSchema.fieldIndex(InferenceSchema.IMAGE_SLOTS)
+            : -1;
+    private final int optionsIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.MC_OPTIONS)
+            ? requestSchema.fieldIndex(InferenceSchema.MC_OPTIONS)
             : -1;
     private final int[] passThrough;
     private final int inputErrorIndex =
@@ -358,6 +366,28 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         } catch (IllegalArgumentException e) {
           pending.errorKind = Idefics3Answer.ErrorKind.BAD_PROMPT.name();
           pending.error = e.getMessage();
+          return;
+        }
+        List<String> options =
+            optionsIndex < 0 || row.isNullAt(optionsIndex) ? List.of() : row.getList(optionsIndex);
+        if (!options.isEmpty()) {
+          if (options.contains(null)) {
+            pending.errorKind = Idefics3Answer.ErrorKind.BAD_PROMPT.name();
+            pending.error = "an option of " + options + " is null; every option needs its text";
+            pending.request = null;
+            return;
+          }
+          if (!model.canScoreOptions()) {
+            // Every row with options would fail the same way: stop the task with the reason.
+            throw new IllegalStateException(
+                "model package "
+                    + model.packageDir()
+                    + " has no score_options signature (it was converted by an older build),"
+                    + " which scoring options by likelihood (--mc-scoring likelihood) runs;"
+                    + " convert the checkpoint again and set --model to the new package, or use"
+                    + " --mc-scoring generate");
+          }
+          pending.request = pending.request.withOptions(options);
         }
       }
     }
@@ -403,12 +433,23 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
           answer.encodeNanos() / 1e6,
           answer.generateNanos() / 1e6,
           answer.error(),
-          answer.errorKind() == null ? null : answer.errorKind().name());
+          answer.errorKind() == null ? null : answer.errorKind().name(),
+          answer.optionLogprobs());
     }
 
     private Row failed(Pending pending) {
       return row(
-          pending, null, 0, 0, 0, pending.readNanos / 1e6, 0, 0, pending.error, pending.errorKind);
+          pending,
+          null,
+          0,
+          0,
+          0,
+          pending.readNanos / 1e6,
+          0,
+          0,
+          pending.error,
+          pending.errorKind,
+          null);
     }
 
     private Row row(
@@ -421,9 +462,10 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         double encodeMs,
         double generateMs,
         String error,
-        String errorKind) {
+        String errorKind,
+        double[] optionLogprobs) {
       Row row = pending.row;
-      Object[] values = new Object[passThrough.length + 14];
+      Object[] values = new Object[passThrough.length + 14 + (optionsIndex < 0 ? 0 : 1)];
       int i = 0;
       values[i++] = row.get(idIndex);
       for (int column : passThrough) {
@@ -441,7 +483,10 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       values[i++] = generateMs;
       values[i++] = settings.modelUri();
       values[i++] = error;
-      values[i] = errorKind;
+      values[i++] = errorKind;
+      if (optionsIndex >= 0) {
+        values[i] = optionLogprobs == null ? null : optionLogprobs.clone(); // array<double>
+      }
       return RowFactory.create(values);
     }
   }

@@ -27,6 +27,7 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
@@ -525,6 +526,85 @@ class PartitionInferenceTest {
         ModelCache.get(settings, new Configuration(), new TaskResources(2, List.of()))
             .settings()
             .intraOpThreads());
+  }
+
+  /**
+   * Rows with {@code mc_options} get the runtime's ranking of those letters (the most likely as the
+   * answer, each letter's log-probability in {@code option_logprobs}); rows without are generated
+   * in the same partitions, with a null {@code option_logprobs}; a row with an assistant prefix as
+   * well is a BAD_PROMPT row. Without the request column the result has no {@code option_logprobs};
+   * another type is refused naming it.
+   */
+  @Test
+  void mcOptionsRowsAreRankedAsTheRuntimeRanksThemBesideGeneratedRows() throws IOException {
+    List<Row> rows = goodRequests();
+    Dataset<Row> requests =
+        dataset(rows, 2)
+            .withColumn(
+                InferenceSchema.MC_OPTIONS,
+                functions
+                    .when(
+                        functions.col("id").startsWith("img-"),
+                        functions.array(functions.lit("A"), functions.lit("B"), functions.lit("C")))
+                    .otherwise(functions.lit(null).cast("array<string>")));
+    Map<String, Row> byId =
+        byId(PartitionInference.apply(requests, settings, null).collectAsList());
+    assertFalse(
+        Arrays.asList(
+                PartitionInference.apply(dataset(rows, 1), settings, null).schema().fieldNames())
+            .contains(InferenceSchema.OPTION_LOGPROBS));
+
+    Path dir =
+        LocalPackage.resolve(
+            settings.modelUri(), new Configuration(), Path.of(settings.cacheDir()));
+    try (Idefics3Runtime model =
+        Idefics3Runtime.load(dir, MODEL.toBuilder().intraOpThreads(2).build())) {
+      for (Row row : rows) {
+        String id = row.getString(0);
+        Row result = byId.get(id);
+        if (id.startsWith("img-") && row.getString(3) != null) {
+          assertEquals("BAD_PROMPT", result.getAs("error_kind"), id);
+          assertTrue(
+              ((String) result.getAs("error")).contains("drop the assistant prefix"),
+              (String) result.getAs("error"));
+          continue;
+        }
+        assertNull(result.getAs("error"), id);
+        if (!id.startsWith("img-")) {
+          assertNull(result.getAs(InferenceSchema.OPTION_LOGPROBS), id);
+          continue;
+        }
+        List<byte[]> images = new ArrayList<>();
+        @SuppressWarnings("unchecked")
+        List<Row> structs = (List<Row>) row.get(1);
+        for (Row image : structs) {
+          images.add((byte[]) image.get(0));
+        }
+        Idefics3Answer expected =
+            model
+                .answer(
+                    List.of(
+                        Idefics3Request.question(row.getString(2), images)
+                            .withOptions(List.of("A", "B", "C"))))
+                .get(0);
+        assertEquals(expected.text(), result.getAs("answer"), id);
+        List<Double> logprobs = result.getList(result.fieldIndex(InferenceSchema.OPTION_LOGPROBS));
+        assertEquals(3, logprobs.size(), id);
+        for (int k = 0; k < 3; k++) {
+          assertEquals(expected.optionLogprobs()[k], logprobs.get(k), 1e-4, id + " option " + k);
+        }
+      }
+    }
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                PartitionInference.apply(
+                    dataset(rows, 1).withColumn(InferenceSchema.MC_OPTIONS, functions.lit("A")),
+                    settings,
+                    null));
+    assertTrue(
+        e.getMessage().contains("mc_options is string, expected array<string>"), e.getMessage());
   }
 
   @Test

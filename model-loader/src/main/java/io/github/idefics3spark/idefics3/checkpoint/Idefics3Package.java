@@ -389,6 +389,99 @@ public final class Idefics3Package implements AutoCloseable {
     }
   }
 
+  /** Whether this package has {@value Idefics3Graph#SCORE_OPTIONS} (packages converted since). */
+  public boolean canScoreOptions() {
+    return manifest.path("signatures").has(Idefics3Graph.SCORE_OPTIONS);
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#SCORE_OPTIONS}: every option's log-probability as the continuation
+   * of its prompt, all options of a row from one forward over the prompt.
+   *
+   * @param inputIds left-padded prompts (batch, seq)
+   * @param attentionMask 1 on real tokens, 0 on left padding
+   * @param imageFeatures (frames, image_seq_len, hidden), rows in image-token order
+   * @param optionIds (batch, options, option_len): each option's tokens, padded at the end
+   * @param optionMask (batch, options, option_len): 1 on an option's tokens, 0 on padding
+   * @return (batch, options): the sum of the option's tokens' log-softmax
+   * @throws IllegalStateException when the package was converted before the signature existed
+   */
+  public float[][] scoreOptions(
+      int[][] inputIds,
+      int[][] attentionMask,
+      float[] imageFeatures,
+      int[][][] optionIds,
+      int[][][] optionMask) {
+    if (!canScoreOptions()) {
+      throw new IllegalStateException(
+          "model package "
+              + dir
+              + " has no "
+              + Idefics3Graph.SCORE_OPTIONS
+              + " signature (it was converted by an older build; its signatures: "
+              + manifest.path("signatures").properties().stream().map(Map.Entry::getKey).toList()
+              + "), which likelihood scoring of options (--mc-scoring likelihood) runs; convert"
+              + " the checkpoint again (convert CHECKPOINT_DIR PACKAGE_DIR) and set --model to"
+              + " the new package, or use --mc-scoring generate");
+    }
+    checkImageSlots(inputIds, imageFeatures);
+    int batch = inputIds.length;
+    int options = batch == 0 ? 0 : optionIds[0].length;
+    int length = options == 0 ? 0 : optionIds[0][0].length;
+    try (TInt32 ids = matrix(inputIds);
+        TInt32 mask = matrix(attentionMask);
+        TFloat32 features = features(imageFeatures);
+        TInt32 optionTensor = cube(optionIds, options, length);
+        TInt32 optionMaskTensor = cube(optionMask, options, length);
+        Result result =
+            bundle
+                .function(Idefics3Graph.SCORE_OPTIONS)
+                .call(
+                    Map.of(
+                        "input_ids", ids,
+                        "attention_mask", mask,
+                        "image_features", features,
+                        "option_ids", optionTensor,
+                        "option_mask", optionMaskTensor))) {
+      TFloat32 scores = (TFloat32) result.get("option_logprobs").orElseThrow();
+      float[][] out = new float[batch][options];
+      for (int b = 0; b < batch; b++) {
+        for (int k = 0; k < options; k++) {
+          out[b][k] = scores.getFloat(b, k);
+        }
+      }
+      return out;
+    }
+  }
+
+  /** (batch, options, length) of equal-sized rows. */
+  private static TInt32 cube(int[][][] values, int options, int length) {
+    int[] flat = new int[values.length * options * length];
+    int at = 0;
+    for (int b = 0; b < values.length; b++) {
+      if (values[b].length != options) {
+        throw new IllegalArgumentException(
+            "row "
+                + b
+                + " has "
+                + values[b].length
+                + " options, row 0 has "
+                + options
+                + ": pad them");
+      }
+      for (int[] option : values[b]) {
+        if (option.length != length) {
+          throw new IllegalArgumentException(
+              "an option of row " + b + " has " + option.length + " tokens, expected " + length);
+        }
+        System.arraycopy(option, 0, flat, at, length);
+        at += length;
+      }
+    }
+    return TInt32.tensorOf(
+        Shape.of(values.length, options, length), DataBuffers.of(flat, true, false));
+  }
+
   /** Fails, naming both counts, unless the image tokens of the prompts match the feature rows. */
   private void checkImageSlots(int[][] inputIds, float[] imageFeatures) {
     Idefics3Config config = checkpoint.config();

@@ -89,6 +89,7 @@ public final class PackageFiles {
           "Identity",
           "Less",
           "LessEqual",
+          "LogSoftmax", // score_options: each option token's log-probability
           "LogicalAnd",
           "LogicalNot",
           "LogicalOr",
@@ -145,7 +146,11 @@ public final class PackageFiles {
           .build();
 
   private static final Set<String> SIGNATURES =
-      Set.of(Idefics3Graph.ENCODE_IMAGES, Idefics3Graph.LOGITS, Idefics3Graph.GENERATE);
+      Set.of(
+          Idefics3Graph.ENCODE_IMAGES,
+          Idefics3Graph.LOGITS,
+          Idefics3Graph.GENERATE,
+          Idefics3Graph.SCORE_OPTIONS);
 
   /** What every refusal of a graph ends with. */
   private static final String CONVERT_AGAIN =
@@ -402,7 +407,7 @@ public final class PackageFiles {
    * {@code serve}; only {@link #ALLOWED_OPS} in its graph and in every function of its library;
    * file ops only as the saver's, reading and writing where the loader points {@code
    * save/filename}; convert's saver, whose restore op only assigns restored values to variables; no
-   * init op, collection or asset; convert's three signatures.
+   * init op, collection or asset; convert's four signatures.
    *
    * @param file the graph file, for messages
    * @throws IOException naming the node or entry found, what convert writes, and what to do

@@ -20,6 +20,7 @@ import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.FloatDataBuffer;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Gather;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TBool;
@@ -31,7 +32,7 @@ import org.tensorflow.types.family.TType;
 
 /**
  * Transformers' Idefics3ForConditionalGeneration (vision tower, connector, {@link InputsMerger},
- * Llama text model and lm_head, and its generate) as one TensorFlow graph with three named
+ * Llama text model and lm_head, and its generate) as one TensorFlow graph with four named
  * signatures; the weights are resource variables named by their Hugging Face keys (see {@link
  * Weights}), left empty.
  *
@@ -47,12 +48,18 @@ import org.tensorflow.types.family.TType;
  *       () bool, temperature () f32, top_k () i32 (0: off), top_p () f32 (1: off), seed (2) i64
  *       -&gt; tokens (batch, max_new_tokens) i32 padded with pad_token_id after a row finishes,
  *       lengths (batch) i32 (generated tokens, the stop token included).
+ *   <li>{@value #SCORE_OPTIONS}: input_ids, attention_mask (batch, seq) i32 left-padded,
+ *       image_features, option_ids, option_mask (batch, options, option_len) i32 -&gt;
+ *       option_logprobs (batch, options) f32: each option's log-probability as the continuation of
+ *       its prompt (the sum of its tokens' log-softmax, option_mask 1 on real tokens), all options
+ *       of a row from one forward (see {@link #buildScoreOptions}).
  * </ul>
  */
 public final class Idefics3Graph implements AutoCloseable {
   public static final String ENCODE_IMAGES = "encode_images";
   public static final String LOGITS = "logits";
   public static final String GENERATE = "generate";
+  public static final String SCORE_OPTIONS = "score_options";
 
   /** Elements read from a checkpoint per file read while loading weights (1 MB of fp32). */
   private static final int LOAD_CHUNK = 1 << 18;
@@ -112,9 +119,13 @@ public final class Idefics3Graph implements AutoCloseable {
     buildEncodeImages(typed);
     buildLogits(typed);
     buildGenerate(typed);
+    buildScoreOptions(typed);
   }
 
-  /** The signatures by name: {@value #ENCODE_IMAGES}, {@value #LOGITS}, {@value #GENERATE}. */
+  /**
+   * The signatures by name: {@value #ENCODE_IMAGES}, {@value #LOGITS}, {@value #GENERATE}, {@value
+   * #SCORE_OPTIONS}.
+   */
   public Map<String, Signature> signatures() {
     return signatures;
   }
@@ -344,8 +355,131 @@ public final class Idefics3Graph implements AutoCloseable {
             .build());
   }
 
+  /**
+   * Every option's log-probability after its prompt from one forward: the prompt (B, P) and, after
+   * it, every option's tokens (B, K x O) run together, each option's tokens seeing the prompt's
+   * real tokens and their own option's earlier tokens only (a tree of continuations sharing one
+   * prefill), at positions that continue the prompt's (real tokens so far, as generate numbers
+   * them). The first token of an option is scored at the prompt's last position, token j at option
+   * token j - 1; each is transformers' log-softmax of the lm_head logits in fp32, summed over the
+   * option's real tokens. Equal, up to rounding, to a separate forward of prompt + option per
+   * option.
+   */
+  private <T extends TNumber> void buildScoreOptions(Weights<T> weights) {
+    Ops tf = Ops.create(graph).withSubScope(SCORE_OPTIONS);
+    Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
+    Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
+    Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
+    Placeholder<TInt32> optionIds = optionPlaceholder(tf, "option_ids");
+    Placeholder<TInt32> optionMask = optionPlaceholder(tf, "option_mask");
+
+    Operand<TInt32> batch = DynamicShape.dim(tf, inputIds, 0);
+    Operand<TInt32> promptLen = DynamicShape.dim(tf, inputIds, 1);
+    Operand<TInt32> options = DynamicShape.dim(tf, optionIds, 1);
+    Operand<TInt32> optionLen = DynamicShape.dim(tf, optionIds, 2);
+    Operand<TInt32> flat = tf.math.mul(options, optionLen); // K x O
+    Operand<TInt32> one = tf.constant(1);
+    Operand<TInt32> zero = tf.constant(0);
+
+    // The sequence: prompt then the options one after another, (B, S), S = P + K x O.
+    Operand<TInt32> ids =
+        tf.concat(List.of(inputIds, tf.reshape(optionIds, DynamicShape.of(tf, batch, flat))), one);
+    Operand<TInt32> keyMask =
+        tf.concat(
+            List.of(attentionMask, tf.reshape(optionMask, DynamicShape.of(tf, batch, flat))), one);
+    // Positions: the prompt's as generate's prefill (cumsum(mask) - 1, 1 on padding); option token
+    // j at (real prompt tokens) + j.
+    Operand<TInt32> promptPositions =
+        tf.select(
+            tf.math.equal(attentionMask, one),
+            tf.math.sub(tf.math.cumsum(attentionMask, one), one),
+            tf.onesLike(attentionMask)); // (B, P)
+    Operand<TInt32> flatIndex = tf.range(zero, flat, one); // (K x O)
+    Operand<TInt32> within =
+        tf.math.sub(
+            flatIndex,
+            tf.math.mul(tf.math.floorDiv(flatIndex, optionLen), optionLen)); // j of each token
+    Operand<TInt32> optionPositions =
+        tf.math.add(
+            tf.expandDims(tf.sum(attentionMask, one), one),
+            tf.expandDims(within, zero)); // (B, KxO)
+    Operand<TInt32> positions = tf.concat(List.of(promptPositions, optionPositions), one);
+
+    // The tree mask: key k is seen from query q when it is real, k <= q, and k is in the prompt or
+    // in q's own option. group: 0 in the prompt, 1 + option index after it.
+    Operand<TInt32> seq = tf.math.add(promptLen, flat);
+    Operand<TInt32> index = tf.range(zero, seq, one); // (S)
+    Operand<TInt32> group =
+        tf.math.maximum(
+            zero,
+            tf.math.add(one, tf.math.floorDiv(tf.math.sub(index, promptLen), optionLen))); // (S)
+    Operand<TBool> inPrompt = tf.math.less(index, promptLen); // (S)
+    Operand<TBool> causal =
+        tf.math.lessEqual(tf.expandDims(index, zero), tf.expandDims(index, one)); // (q, k)
+    Operand<TBool> sameGroup =
+        tf.math.equal(tf.expandDims(group, zero), tf.expandDims(group, one)); // (q, k)
+    Operand<TBool> visible =
+        tf.math.logicalAnd(
+            causal, tf.math.logicalOr(tf.expandDims(inPrompt, zero), sameGroup)); // (q, k)
+    Operand<TBool> keyReal =
+        tf.reshape(tf.math.equal(keyMask, one), DynamicShape.of(tf, batch, 1, 1, seq));
+    Operand<TBool> allowed = tf.math.logicalAnd(visible, keyReal); // (B, 1, S, S)
+    Operand<T> mask =
+        tf.select(
+            allowed,
+            ComputeDtype.scalar(tf, 0, weights.dtype()),
+            ComputeDtype.scalar(tf, dtype.lowest(), weights.dtype()));
+
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<T> embeddings =
+        new InputsMerger(tf, config).forward(ids, text.embed(ids), imageFeatures);
+    Operand<T> hidden = text.forward(embeddings, positions, mask, null, null).hidden(); // (B, S, H)
+
+    // The position that predicts each option token: the prompt's last for j = 0, else the token
+    // before it.
+    Operand<TInt32> before =
+        tf.select(
+            tf.math.equal(within, zero),
+            tf.fill(tf.shape(within), tf.math.sub(promptLen, one)),
+            tf.math.sub(tf.math.add(promptLen, flatIndex), one)); // (K x O)
+    Operand<T> predicting = tf.gather(hidden, before, one); // (B, K x O, H)
+    int hiddenSize = config.text().hiddenSize();
+    Operand<TFloat32> logits =
+        tf.dtypes.cast(
+            text.lmHead(tf.reshape(predicting, tf.constant(new int[] {-1, hiddenSize}))),
+            TFloat32.class); // (B x K x O, V)
+    Operand<TFloat32> logSoftmax = tf.nn.logSoftmax(logits);
+    Operand<TFloat32> tokenLogprobs =
+        tf.gather(
+            logSoftmax,
+            tf.reshape(optionIds, tf.constant(new int[] {-1, 1})),
+            one,
+            Gather.batchDims(1L)); // (B x K x O, 1)
+    Operand<TFloat32> masked =
+        tf.math.mul(
+            tf.reshape(tokenLogprobs, DynamicShape.of(tf, batch, options, optionLen)),
+            tf.dtypes.cast(optionMask, TFloat32.class));
+    Operand<TFloat32> optionLogprobs = tf.sum(masked, tf.constant(2)); // (B, K)
+
+    signatures.put(
+        SCORE_OPTIONS,
+        Signature.builder()
+            .key(SCORE_OPTIONS)
+            .input("input_ids", inputIds)
+            .input("attention_mask", attentionMask)
+            .input("image_features", imageFeatures)
+            .input("option_ids", optionIds)
+            .input("option_mask", optionMask)
+            .output("option_logprobs", tf.withName("option_logprobs").identity(optionLogprobs))
+            .build());
+  }
+
   private static Placeholder<TInt32> tokenPlaceholder(Ops tf, String name) {
     return tf.withName(name).placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
+  }
+
+  private static Placeholder<TInt32> optionPlaceholder(Ops tf, String name) {
+    return tf.withName(name).placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1, -1)));
   }
 
   private Placeholder<TFloat32> featuresPlaceholder(Ops tf) {

@@ -186,6 +186,16 @@ public final class Idefics3Tokenizer implements AutoCloseable {
   }
 
   /**
+   * Token ids of user text that continues a prompt (an option scored after it): tokenised as plain
+   * text, never split at added tokens' text, without the post-processor's tokens. For text that
+   * starts at a pre-tokeniser boundary (after the generation prompt's {@code Assistant:}) these are
+   * the ids transformers gives that text at the end of {@code tokenizer(prompt + text)}.
+   */
+  public int[] encodeContinuation(String text) {
+    return toInts(plain.encode(text, false, false).getIds());
+  }
+
+  /**
    * Token ids of a string tokenised by the full tokenizer: {@code tokenizer(text,
    * add_special_tokens)}.
    */

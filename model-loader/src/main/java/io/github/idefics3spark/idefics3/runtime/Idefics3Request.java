@@ -13,13 +13,23 @@ import java.util.List;
  * @param images encoded images, one per image item of the messages, in order
  * @param assistantPrefix text the answer must start with (transformers' {@code
  *     continue_final_message}), or null to let the model start the answer
+ * @param options empty to generate the answer; else the candidate answers to rank by likelihood
+ *     instead (a multiple-choice question's option letters, "A", "B"...), each scored as the text
+ *     that follows the generation prompt (after {@code Assistant:}, with the space the model writes
+ *     there: " A"). The answer is then the most likely option and every option's log-probability.
  */
 public record Idefics3Request(
-    List<ChatMessage> messages, List<byte[]> images, String assistantPrefix) {
+    List<ChatMessage> messages, List<byte[]> images, String assistantPrefix, List<String> options) {
 
   public Idefics3Request {
     messages = List.copyOf(messages);
     images = List.copyOf(images);
+    options = List.copyOf(options);
+  }
+
+  /** A request whose answer is generated. */
+  public Idefics3Request(List<ChatMessage> messages, List<byte[]> images, String assistantPrefix) {
+    this(messages, images, assistantPrefix, List.of());
   }
 
   /** A single-turn question about the given images: image items first, then the text. */
@@ -34,6 +44,19 @@ public record Idefics3Request(
 
   /** The same request with an assistant prefix (null for none). */
   public Idefics3Request withAssistantPrefix(String prefix) {
-    return new Idefics3Request(messages, images, prefix);
+    return new Idefics3Request(messages, images, prefix, options);
+  }
+
+  /**
+   * The same request answered by ranking {@code options} by likelihood (empty: generated); see
+   * {@link Idefics3Request the options parameter}.
+   */
+  public Idefics3Request withOptions(List<String> options) {
+    return new Idefics3Request(messages, images, assistantPrefix, options);
+  }
+
+  /** Whether the answer is the most likely of {@link #options} rather than generated. */
+  public boolean scoresOptions() {
+    return !options.isEmpty();
   }
 }

@@ -230,6 +230,14 @@ public final class Idefics3Runtime implements AutoCloseable {
     return pkg.dir();
   }
 
+  /**
+   * Whether the package can rank options by likelihood ({@link Idefics3Request#options}): it was
+   * converted with the {@code score_options} signature.
+   */
+  public boolean canScoreOptions() {
+    return pkg.canScoreOptions();
+  }
+
   /** The chat template, tokenizer and image-token expansion of the checkpoint. */
   public Idefics3Processor processor() {
     return processor;
@@ -252,24 +260,43 @@ public final class Idefics3Runtime implements AutoCloseable {
 
   /**
    * Answers the requests, in order, in batches of at most {@link ModelSettings#batchSize()},
-   * reusing and filling {@code cache}. The next batch's images are decoded and resized on the
-   * decode pool while the session runs the current one.
+   * reusing and filling {@code cache}. Requests that rank options and requests that generate go in
+   * batches of their own kind. The next batch's images are decoded and resized on the decode pool
+   * while the session runs the current one.
    */
   public List<Idefics3Answer> answer(List<Idefics3Request> requests, ImageFeatureCache cache) {
-    List<Idefics3Answer> answers = new ArrayList<>(requests.size());
-    int size = settings.batchSize();
-    PreparedBatch next = requests.isEmpty() ? null : prepare(batch(requests, 0, size), cache);
-    for (int start = 0; start < requests.size(); start += size) {
-      PreparedBatch current = next;
-      int nextStart = start + size;
-      next = nextStart < requests.size() ? prepare(batch(requests, nextStart, size), cache) : null;
-      answers.addAll(answer(current));
+    List<List<Integer>> batches = new ArrayList<>();
+    for (boolean scoring : new boolean[] {false, true}) {
+      List<Integer> kind = new ArrayList<>();
+      for (int i = 0; i < requests.size(); i++) {
+        if (requests.get(i).scoresOptions() == scoring) {
+          kind.add(i);
+        }
+      }
+      for (int start = 0; start < kind.size(); start += settings.batchSize()) {
+        batches.add(kind.subList(start, Math.min(kind.size(), start + settings.batchSize())));
+      }
     }
-    return answers;
+    Idefics3Answer[] answers = new Idefics3Answer[requests.size()];
+    PreparedBatch next = batches.isEmpty() ? null : prepare(pick(requests, batches.get(0)), cache);
+    for (int b = 0; b < batches.size(); b++) {
+      PreparedBatch current = next;
+      next = b + 1 < batches.size() ? prepare(pick(requests, batches.get(b + 1)), cache) : null;
+      List<Idefics3Answer> batchAnswers = answer(current);
+      List<Integer> positions = batches.get(b);
+      for (int j = 0; j < positions.size(); j++) {
+        answers[positions.get(j)] = batchAnswers.get(j);
+      }
+    }
+    return Arrays.asList(answers);
   }
 
-  private static List<Idefics3Request> batch(List<Idefics3Request> requests, int start, int size) {
-    return requests.subList(start, Math.min(requests.size(), start + size));
+  private static List<Idefics3Request> pick(List<Idefics3Request> requests, List<Integer> at) {
+    List<Idefics3Request> picked = new ArrayList<>(at.size());
+    for (int i : at) {
+      picked.add(requests.get(i));
+    }
+    return picked;
   }
 
   /**
@@ -406,11 +433,17 @@ public final class Idefics3Runtime implements AutoCloseable {
 
   /** One request's model inputs, or the answer that says why there are none. */
   private record Prepared(
-      EncodedPrompt prompt, List<Image> images, long nanos, Idefics3Answer failure) {}
+      EncodedPrompt prompt,
+      List<String> optionTexts,
+      int[][] options,
+      List<Image> images,
+      long nanos,
+      Idefics3Answer failure) {}
 
   /**
    * Answers a batch made by {@link #prepare}: waits for its images, encodes those the cache lacks
-   * (each distinct image once) and runs the decode loop over the batch.
+   * (each distinct image once) and runs the decode loop over the requests that generate and one
+   * {@code score_options} call over those that rank options.
    */
   public List<Idefics3Answer> answer(PreparedBatch batch) {
     try {
@@ -488,38 +521,35 @@ public final class Idefics3Runtime implements AutoCloseable {
         }
       }
     }
-    // every request's images in image-token order
-    int total = 0;
-    for (int i : ready) {
-      for (Image image : prepared[i].images()) {
-        total += features.get(image).length;
-      }
-    }
-    float[] batchFeatures = new float[total];
-    int at = 0;
-    for (int i : ready) {
-      for (Image image : prepared[i].images()) {
-        float[] own = features.get(image);
-        System.arraycopy(own, 0, batchFeatures, at, own.length);
-        at += own.length;
-      }
-    }
     long encodeNanos = System.nanoTime() - encodeStart;
 
-    // 3. the decode loop over the left-padded prompts, one session call
-    long generateStart = System.nanoTime();
-    List<EncodedPrompt> prompts = new ArrayList<>(ready.size());
+    // 3. and 4. the requests that rank options, then those that generate, each kind in one call
+    List<Integer> scoring = new ArrayList<>();
+    List<Integer> generating = new ArrayList<>();
     for (int i : ready) {
-      prompts.add(prepared[i].prompt());
+      (batch.requests.get(i).scoresOptions() ? scoring : generating).add(i);
     }
-    PromptBatch padded = processor.pad(prompts);
+    if (!scoring.isEmpty()) {
+      long scoreStart = System.nanoTime();
+      scoreOptions(
+          prepared,
+          scoring,
+          padded(prepared, scoring),
+          features(prepared, scoring, features),
+          encodeNanos,
+          scoreStart,
+          answers);
+    }
+    if (generating.isEmpty()) {
+      return Arrays.asList(answers);
+    }
+    // the decode loop over the left-padded prompts, one session call
+    long generateStart = System.nanoTime();
     Idefics3Package.Generation generated =
-        pkg.generate(padded.inputIds(), padded.attentionMask(), batchFeatures, generation);
+        generate(padded(prepared, generating), features(prepared, generating, features));
     long generateNanos = System.nanoTime() - generateStart;
-
-    // 4. detokenise
-    for (int row = 0; row < ready.size(); row++) {
-      int i = ready.get(row);
+    for (int row = 0; row < generating.size(); row++) {
+      int i = generating.get(row);
       int[] tokens = generated.row(row);
       String text = processor.tokenizer().decode(tokens, true).strip();
       int requestFrames = prepared[i].images().stream().mapToInt(Image::frameCount).sum();
@@ -536,6 +566,127 @@ public final class Idefics3Runtime implements AutoCloseable {
               null);
     }
     return Arrays.asList(answers);
+  }
+
+  private Idefics3Package.Generation generate(PromptBatch padded, float[] features) {
+    return pkg.generate(padded.inputIds(), padded.attentionMask(), features, generation);
+  }
+
+  /** The rows' prompts, left-padded to the longest. */
+  private PromptBatch padded(Prepared[] prepared, List<Integer> rows) {
+    List<EncodedPrompt> prompts = new ArrayList<>(rows.size());
+    for (int i : rows) {
+      prompts.add(prepared[i].prompt());
+    }
+    return processor.pad(prompts);
+  }
+
+  /** The rows' image features in image-token order: (frames, image_seq_len, hidden). */
+  private static float[] features(
+      Prepared[] prepared, List<Integer> rows, Map<Image, float[]> features) {
+    int total = 0;
+    for (int i : rows) {
+      for (Image image : prepared[i].images()) {
+        total += features.get(image).length;
+      }
+    }
+    float[] joined = new float[total];
+    int at = 0;
+    for (int i : rows) {
+      for (Image image : prepared[i].images()) {
+        float[] own = features.get(image);
+        System.arraycopy(own, 0, joined, at, own.length);
+        at += own.length;
+      }
+    }
+    return joined;
+  }
+
+  /**
+   * Step 3 and 4 of a scoring batch: one {@code score_options} call over the left-padded prompts,
+   * each row's options padded to the batch's most options and longest option (padding masked out,
+   * and padded options dropped from the answer); the answer is the first most likely option.
+   */
+  private void scoreOptions(
+      Prepared[] prepared,
+      List<Integer> ready,
+      PromptBatch padded,
+      float[] features,
+      long encodeNanos,
+      long scoreStart,
+      Idefics3Answer[] answers) {
+    int options = 0;
+    int length = 0;
+    for (int i : ready) {
+      options = Math.max(options, prepared[i].options().length);
+      for (int[] option : prepared[i].options()) {
+        length = Math.max(length, option.length);
+      }
+    }
+    int[][][] optionIds = new int[ready.size()][options][length];
+    int[][][] optionMask = new int[ready.size()][options][length];
+    for (int row = 0; row < ready.size(); row++) {
+      int[][] own = prepared[ready.get(row)].options();
+      for (int k = 0; k < options; k++) {
+        int[] tokens = own[Math.min(k, own.length - 1)]; // padded options repeat the last
+        System.arraycopy(tokens, 0, optionIds[row][k], 0, tokens.length);
+        Arrays.fill(optionMask[row][k], 0, tokens.length, 1);
+      }
+    }
+    float[][] scores =
+        pkg.scoreOptions(
+            padded.inputIds(), padded.attentionMask(), features, optionIds, optionMask);
+    long scoreNanos = System.nanoTime() - scoreStart;
+    for (int row = 0; row < ready.size(); row++) {
+      int i = ready.get(row);
+      int count = prepared[i].options().length;
+      double[] logprobs = new double[count];
+      int best = 0;
+      for (int k = 0; k < count; k++) {
+        logprobs[k] = scores[row][k];
+        if (logprobs[k] > logprobs[best]) {
+          best = k;
+        }
+      }
+      int[] tokens = prepared[i].options()[best];
+      int requestFrames = prepared[i].images().stream().mapToInt(Image::frameCount).sum();
+      answers[i] =
+          new Idefics3Answer(
+              processor.tokenizer().decode(tokens, true).strip(),
+              tokens,
+              prepared[i].prompt().length(),
+              requestFrames,
+              prepared[i].nanos(),
+              encodeNanos,
+              scoreNanos,
+              logprobs,
+              null,
+              null);
+    }
+  }
+
+  /**
+   * Each option's token ids as the answer after {@code prompt}, or null when one has none: after a
+   * generation prompt that ends in a word or sign ({@code Assistant:}) the answer starts with the
+   * space the model writes there, so option "A" is scored as the tokens of " A", those transformers
+   * gives it at the end of {@code tokenizer(prompt + " A")}.
+   */
+  private int[][] optionTokens(Idefics3Request request, EncodedPrompt prompt) {
+    String rendered = prompt.rendered();
+    boolean spaced =
+        rendered.isEmpty() || Character.isWhitespace(rendered.charAt(rendered.length() - 1));
+    int[][] options = new int[request.options().size()][];
+    for (int k = 0; k < options.length; k++) {
+      String option = request.options().get(k);
+      options[k] =
+          option.isEmpty()
+              ? new int[0]
+              : processor.tokenizer().encodeContinuation(spaced ? option : " " + option);
+      if (options[k].length == 0) {
+        return null;
+      }
+    }
+    return options;
   }
 
   /** Request {@code i} of the batch: its images resolved, its prompt encoded and checked. */
@@ -591,6 +742,47 @@ public final class Idefics3Runtime implements AutoCloseable {
       return failed(Idefics3Answer.ErrorKind.BAD_PROMPT, e.getMessage(), 0, frameCount, start);
     }
     int context = pkg.checkpoint().config().text().maxPositionEmbeddings();
+    int[][] options = null;
+    if (request.scoresOptions()) {
+      if (continueFinal) {
+        return failed(
+            Idefics3Answer.ErrorKind.BAD_PROMPT,
+            "the request has both an assistant prefix and options to score; options are scored"
+                + " right after the generation prompt: drop the assistant prefix",
+            prompt.length(),
+            frameCount,
+            start);
+      }
+      options = optionTokens(request, prompt);
+      if (options == null) {
+        return failed(
+            Idefics3Answer.ErrorKind.BAD_PROMPT,
+            "an option of " + request.options() + " has no tokens; every option needs text",
+            prompt.length(),
+            frameCount,
+            start);
+      }
+      int longest = Arrays.stream(options).mapToInt(o -> o.length).max().orElse(0);
+      if (prompt.length() + longest > context) {
+        return failed(
+            Idefics3Answer.ErrorKind.PROMPT_TOO_LONG,
+            "the prompt is "
+                + prompt.length()
+                + " tokens ("
+                + frameCount
+                + " image frames) and its longest option "
+                + longest
+                + " more would pass the model's context of "
+                + context
+                + " tokens (text_config.max_position_embeddings); lower longest_edge, turn"
+                + " image_splitting off or shorten the text",
+            prompt.length(),
+            frameCount,
+            start);
+      }
+      return new Prepared(
+          prompt, request.options(), options, images, System.nanoTime() - start, null);
+    }
     if (prompt.length() + settings.maxNewTokens() > context) {
       return failed(
           Idefics3Answer.ErrorKind.PROMPT_TOO_LONG,
@@ -608,7 +800,7 @@ public final class Idefics3Runtime implements AutoCloseable {
           frameCount,
           start);
     }
-    return new Prepared(prompt, images, System.nanoTime() - start, null);
+    return new Prepared(prompt, null, null, images, System.nanoTime() - start, null);
   }
 
   /**
@@ -641,9 +833,12 @@ public final class Idefics3Runtime implements AutoCloseable {
     }
   }
 
-  /** The characters of the request's text: every text item of its messages and its prefix. */
+  /** The characters of the request's text: its messages' text items, its prefix and options. */
   private static long textLength(Idefics3Request request) {
     long chars = request.assistantPrefix() == null ? 0 : request.assistantPrefix().length();
+    for (String option : request.options()) {
+      chars += option.length();
+    }
     for (ChatMessage message : request.messages()) {
       for (ChatMessage.Content content : message.content()) {
         if (content instanceof ChatMessage.Text text) {
@@ -700,7 +895,12 @@ public final class Idefics3Runtime implements AutoCloseable {
       Idefics3Answer.ErrorKind kind, String message, int promptTokens, int frames, long start) {
     long nanos = System.nanoTime() - start;
     return new Prepared(
-        null, List.of(), nanos, Idefics3Answer.failed(kind, message, promptTokens, frames, nanos));
+        null,
+        null,
+        null,
+        List.of(),
+        nanos,
+        Idefics3Answer.failed(kind, message, promptTokens, frames, nanos));
   }
 
   private static Idefics3Answer.ErrorKind kindOf(ImageDecodeException e) {

@@ -119,7 +119,12 @@ class Idefics3PackageTest {
         PackageFiles.sha256(source.resolve("model.safetensors")),
         manifest.get("source").get("sha256").get("model.safetensors").asText());
     for (String signature :
-        new String[] {Idefics3Graph.ENCODE_IMAGES, Idefics3Graph.LOGITS, Idefics3Graph.GENERATE}) {
+        new String[] {
+          Idefics3Graph.ENCODE_IMAGES,
+          Idefics3Graph.LOGITS,
+          Idefics3Graph.GENERATE,
+          Idefics3Graph.SCORE_OPTIONS
+        }) {
       assertTrue(manifest.get("signatures").has(signature), signature);
     }
     assertEquals(

@@ -79,7 +79,7 @@ class PythonTensorFlowInteropTest {
 
       JsonNode python = runPython(dir, inputsFile, outputFile);
       assertEquals(
-          MAPPER.valueToTree(List.of("encode_images", "generate", "logits")),
+          MAPPER.valueToTree(List.of("encode_images", "generate", "logits", "score_options")),
           python.get("signatures"));
       JsonNode pythonFeatures = python.get("image_features");
       assertEquals(features.length, pythonFeatures.size());

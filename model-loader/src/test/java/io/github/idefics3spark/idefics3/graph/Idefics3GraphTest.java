@@ -42,7 +42,8 @@ class Idefics3GraphTest {
           graph
               .signatures()
               .keySet()
-              .containsAll(java.util.List.of("encode_images", "logits", "generate")));
+              .containsAll(
+                  java.util.List.of("encode_images", "logits", "generate", "score_options")));
     }
   }
 }
