@@ -33,6 +33,14 @@ import org.apache.spark.sql.types.StructType;
  *       stand where the question names them, {@code <image k>} for the k-th image (MMMU's
  *       interleaved questions; {@link ImageMarkers}); null or false: images first, then the
  *       question</td></tr>
+ *   <tr><td>{@code page}</td><td>int, optional, nullable</td><td>where the row's one image is
+ *       a PDF or TIFF (known by its first bytes), the page (frame) of it the model sees, 1-based,
+ *       rendered by the stage ({@link io.github.idefics3spark.image.DocumentPages}); ignored for
+ *       other images; passed through like the columns below ({@link PageRequests} makes
+ *       it)</td></tr>
+ *   <tr><td>{@code page_error}</td><td>string, optional, nullable</td><td>set: the reader found
+ *       no page to render (an invalid page range); the row becomes a {@code BAD_PAGES} error row
+ *       with this message</td></tr>
  *   <tr><td>any other</td><td>any</td><td>passed through unchanged</td></tr>
  * </table>
  *
@@ -67,8 +75,10 @@ import org.apache.spark.sql.types.StructType;
  *       {@code UNKNOWN_IMAGE_FORMAT}, {@code CORRUPT_IMAGE}, {@code TOO_MANY_PIXELS}, {@code
  *       BAD_PROMPT}, {@code PROMPT_TOO_LONG} (the runtime's {@link
  *       io.github.idefics3spark.idefics3.runtime.Idefics3Answer.ErrorKind}), {@code UNREADABLE_IMAGE} (a
- *       path that cannot be read, an image with neither bytes nor path) or {@code MODEL_FAILURE}
- *       (the runtime failed on this row alone)</td></tr>
+ *       path that cannot be read, an image with neither bytes nor path), {@code
+ *       ENCRYPTED_DOCUMENT} (a PDF that needs a password), {@code BAD_PAGES} (a page range that
+ *       does not parse, a page past the document's end, a document with no pages) or {@code
+ *       MODEL_FAILURE} (the runtime failed on this row alone)</td></tr>
  * </table>
  */
 public final class InferenceSchema {
@@ -78,6 +88,8 @@ public final class InferenceSchema {
   public static final String ASSISTANT_PREFIX = "assistant_prefix";
   public static final String TASK = "task";
   public static final String IMAGE_MARKERS = "image_markers";
+  public static final String PAGE = "page";
+  public static final String PAGE_ERROR = "page_error";
 
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
@@ -94,6 +106,15 @@ public final class InferenceSchema {
   /** {@code error_kind} of an image path that cannot be read. */
   public static final String UNREADABLE_IMAGE = "UNREADABLE_IMAGE";
 
+  /** {@code error_kind} of a PDF page whose document needs a password. */
+  public static final String ENCRYPTED_DOCUMENT = "ENCRYPTED_DOCUMENT";
+
+  /**
+   * {@code error_kind} of a page range that does not parse, a page past its document's end, or a
+   * document with no pages.
+   */
+  public static final String BAD_PAGES = "BAD_PAGES";
+
   /** {@code error_kind} of a row the runtime failed on alone. */
   public static final String MODEL_FAILURE = "MODEL_FAILURE";
 
@@ -101,7 +122,7 @@ public final class InferenceSchema {
   public static final List<String> ERROR_KINDS =
       Stream.concat(
               Arrays.stream(Idefics3Answer.ErrorKind.values()).map(Enum::name),
-              Stream.of(UNREADABLE_IMAGE, MODEL_FAILURE))
+              Stream.of(UNREADABLE_IMAGE, ENCRYPTED_DOCUMENT, BAD_PAGES, MODEL_FAILURE))
           .toList();
 
   /** The type of one image: encoded bytes, or a path read where bytes is null. */
@@ -112,7 +133,7 @@ public final class InferenceSchema {
 
   /** The columns the stage reads; the others pass through. */
   private static final Set<String> REQUEST_COLUMNS =
-      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS);
+      Set.of(ID, IMAGES, QUESTION, ASSISTANT_PREFIX, TASK, IMAGE_MARKERS, PAGE_ERROR);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -159,6 +180,9 @@ public final class InferenceSchema {
     if (hasColumn(requests, IMAGE_MARKERS)) {
       require(requests, IMAGE_MARKERS, DataTypes.BooleanType);
     }
+    if (hasColumn(requests, PAGE_ERROR)) {
+      require(requests, PAGE_ERROR, DataTypes.StringType);
+    }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)
         || !(array.elementType() instanceof StructType image)
@@ -199,6 +223,12 @@ public final class InferenceSchema {
       }
     }
     return columns;
+  }
+
+  /** Whether the requests say which page of a document each row is: an int {@code page}. */
+  static boolean hasPages(StructType requests) {
+    return hasColumn(requests, PAGE)
+        && requests.apply(PAGE).dataType().equals(DataTypes.IntegerType);
   }
 
   static boolean hasColumn(StructType schema, String name) {

@@ -3,6 +3,8 @@ package io.github.idefics3spark.spark;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
+import io.github.idefics3spark.image.DocumentPageException;
+import io.github.idefics3spark.image.DocumentPages;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,6 +21,8 @@ import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.pdfbox.io.RandomAccessRead;
+import org.apache.pdfbox.io.RandomAccessReadBuffer;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -42,6 +46,12 @@ import org.apache.spark.util.SerializableConfiguration;
  *
  * <p>A row whose {@code image_markers} is true has its images placed where its question names them,
  * {@code <image k>} ({@link ImageMarkers}); other rows put their images before the question.
+ *
+ * <p>A row with an int {@code page} whose one image is a PDF or TIFF (by its first bytes) has that
+ * page rendered here, on the executor that answers it ({@link DocumentPages}, at the settings' DPI,
+ * the pixel limit checked before rendering), read from its path by position ({@link
+ * HadoopRandomAccessRead}), so neither the whole document nor its other pages are held; the page
+ * reaches the runtime as an uncompressed BMP, decoded and preprocessed as any image.
  *
  * <p>A row that cannot be answered (an image path that cannot be read, bytes that are not an image,
  * a prompt past the context, ...) gets a result row with {@code error} and {@code error_kind} set;
@@ -138,7 +148,16 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     private final int[] passThrough;
     private final int bytesIndex;
     private final int pathIndex;
+    private final int pageIndex =
+        InferenceSchema.hasPages(requestSchema)
+            ? requestSchema.fieldIndex(InferenceSchema.PAGE)
+            : -1;
+    private final int pageErrorIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.PAGE_ERROR)
+            ? requestSchema.fieldIndex(InferenceSchema.PAGE_ERROR)
+            : -1;
     private Idefics3Runtime model;
+    private DocumentPages documentPages;
     private Configuration conf;
     private List<URI> allowedRoots;
 
@@ -252,29 +271,44 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       List<byte[]> images = new ArrayList<>(pending.imageCount);
       List<Row> structs = row.isNullAt(imagesIndex) ? List.of() : row.getList(imagesIndex);
       String failure = null;
+      Integer page =
+          pageIndex < 0 || row.isNullAt(pageIndex) || structs.size() != 1
+              ? null
+              : row.getInt(pageIndex);
+      if (pageErrorIndex >= 0 && !row.isNullAt(pageErrorIndex)) {
+        failure = row.getString(pageErrorIndex);
+        pending.errorKind = InferenceSchema.BAD_PAGES;
+      }
       for (int i = 0; i < structs.size() && failure == null; i++) {
         String which = structs.size() == 1 ? "the image" : "image " + (i + 1);
         Row image = structs.get(i);
         byte[] bytes = image == null ? null : (byte[]) image.get(bytesIndex);
         String path = image == null ? null : image.getString(pathIndex);
-        if (bytes != null) {
-          images.add(bytes);
-        } else if (path != null) {
-          try {
-            images.add(readPath(path));
-          } catch (TooLarge e) {
-            failure = which + ": " + RedactedUri.of(path) + " " + e.getMessage();
-            pending.errorKind = Idefics3Answer.ErrorKind.TOO_LARGE.name();
-          } catch (IOException | RuntimeException e) {
-            failure =
-                which
-                    + ": cannot read "
-                    + RedactedUri.of(path)
-                    + ": "
-                    + RedactedUri.of(describe(e));
-          }
-        } else {
+        if (bytes == null && path == null) {
           failure = which + " has neither bytes nor a path";
+          continue;
+        }
+        try {
+          byte[] rendered = page == null ? null : renderedPage(bytes, path, page);
+          images.add(rendered != null ? rendered : bytes != null ? bytes : readPath(path));
+        } catch (DocumentPageException e) {
+          failure =
+              (path == null ? "the document's bytes" : RedactedUri.of(path))
+                  + " page "
+                  + page
+                  + ": "
+                  + e.getMessage();
+          pending.errorKind = kindOf(e);
+        } catch (TooLarge e) {
+          failure = which + ": " + RedactedUri.of(path) + " " + e.getMessage();
+          pending.errorKind = Idefics3Answer.ErrorKind.TOO_LARGE.name();
+        } catch (IOException | RuntimeException e) {
+          failure =
+              which
+                  + ": cannot read "
+                  + (path == null ? "its bytes" : RedactedUri.of(path))
+                  + ": "
+                  + RedactedUri.of(describe(e));
         }
       }
       pending.readNanos = System.nanoTime() - start;
@@ -296,6 +330,41 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
                     : Idefics3Request.question(question, images))
                 .withAssistantPrefix(prefix);
       }
+    }
+
+    /**
+     * Page {@code page} of the document the image is, rendered and encoded as BMP; null when its
+     * first bytes are no PDF or TIFF (the image is then read as an image).
+     */
+    private byte[] renderedPage(byte[] bytes, String path, int page) throws IOException {
+      RandomAccessRead source = bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
+      DocumentPages.Format format;
+      try {
+        format = DocumentPages.Format.of(source);
+      } catch (IOException | RuntimeException e) {
+        source.close();
+        throw e;
+      }
+      if (format == null) {
+        source.close();
+        return null;
+      }
+      if (documentPages == null) {
+        documentPages =
+            new DocumentPages(
+                settings.pageDpi(),
+                settings.model().maxImagePixels(),
+                "dpi",
+                InferenceOption.MAX_IMAGE_PIXELS.key());
+      }
+      return documentPages.render(source, format, page).toBmp(); // render closes the source
+    }
+
+    private RandomAccessRead openPath(String path) throws IOException {
+      org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path);
+      FileSystem fs = file.getFileSystem(conf);
+      checkAllowed(fs.makeQualified(file));
+      return HadoopRandomAccessRead.open(fs, file);
     }
 
     private byte[] readPath(String path) throws IOException {
@@ -432,6 +501,16 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     TooLarge(String message) {
       super(message);
     }
+  }
+
+  private static String kindOf(DocumentPageException e) {
+    return switch (e.problem()) {
+      case ENCRYPTED -> InferenceSchema.ENCRYPTED_DOCUMENT;
+      case CORRUPT -> Idefics3Answer.ErrorKind.CORRUPT_IMAGE.name();
+      case NO_SUCH_PAGE -> InferenceSchema.BAD_PAGES;
+      case TOO_MANY_PIXELS -> Idefics3Answer.ErrorKind.TOO_MANY_PIXELS.name();
+      case TOO_LARGE -> Idefics3Answer.ErrorKind.TOO_LARGE.name();
+    };
   }
 
   private static String describe(Exception e) {
