@@ -26,6 +26,14 @@ public final class ReferenceFixtures {
   private ReferenceFixtures() {}
 
   /**
+   * The small PDFs and TIFFs of {@code tools/reference/document_fixtures.py} and pdfium's
+   * renderings of them: {@code model-loader/src/test/resources/document}.
+   */
+  public static Path documents() {
+    return root().resolveSibling("document");
+  }
+
+  /**
    * model-loader/src/test/resources/reference, found from model-loader, from a sibling module (udf,
    * job) or from the repository root.
    */

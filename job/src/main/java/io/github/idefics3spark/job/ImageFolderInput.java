@@ -35,13 +35,14 @@ import org.apache.spark.sql.types.DataTypes;
  * Reads a folder of images: the driver lists it through Hadoop's FileSystem (glob, recursion, each
  * local folder once by its real path), and the bytes are read later, by the inference stage,
  * through Hadoop's FileSystem. One row per image; its id is the file's path relative to the folder
- * ({@code sub/dir/a.jpg}); no question column.
+ * ({@code sub/dir/a.jpg}); no question column. PDFs and TIFFs are split into pages afterwards
+ * ({@link JobInput}).
  */
 public final class ImageFolderInput {
   /** File names read when no {@code --glob} is given, any case. */
-  public static final String IMAGE_EXTENSIONS = "jpg, jpeg, png, gif, bmp, webp, tif, tiff";
+  public static final String IMAGE_EXTENSIONS = "jpg, jpeg, png, gif, bmp, webp, tif, tiff, pdf";
 
-  private static final String IMAGE_NAME_PATTERN = "\\.(jpe?g|png|gif|bmp|webp|tiff?)$";
+  private static final String IMAGE_NAME_PATTERN = "\\.(jpe?g|png|gif|bmp|webp|tiff?|pdf)$";
 
   private ImageFolderInput() {}
 

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
+import io.github.idefics3spark.image.DocumentPages;
 import io.github.idefics3spark.spark.InferenceOption;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.RedactedUri;
@@ -39,6 +40,7 @@ import java.util.stream.Collectors;
  * @param questionColumn the question column, or null for the input's default
  * @param allowPathPrefixes folders beside the input's where rows' image paths may lie; empty: the
  *     input's folder only
+ * @param dpi PDF pages are rendered at this many dots per inch
  * @param limit read only this many rows; 0 reads all
  * @param partitions repartition into this many partitions; 0 keeps the input's
  * @param promptTemplate the user text, {@link Task#QUESTION_PLACEHOLDER} standing for the question
@@ -67,6 +69,7 @@ public record JobConfig(
     List<String> imageColumns,
     String questionColumn,
     List<String> allowPathPrefixes,
+    int dpi,
     long limit,
     int partitions,
     String promptTemplate,
@@ -93,7 +96,7 @@ public record JobConfig(
   /** What the inference stage needs: the model, its settings and the cache folder if one is set. */
   public InferenceSettings inferenceSettings() {
     InferenceSettings settings =
-        InferenceSettings.of(model, modelSettings).withVerification(verifyPackage);
+        InferenceSettings.of(model, modelSettings).withVerification(verifyPackage).withPageDpi(dpi);
     return modelCache == null ? settings : settings.withCacheDir(modelCache);
   }
 
@@ -343,6 +346,7 @@ public record JobConfig(
         values.names(JobOption.IMAGE_COLUMNS),
         values.name(JobOption.QUESTION_COLUMN),
         values.prefixes(JobOption.ALLOW_PATH_PREFIX),
+        values.integer(JobOption.DPI, DocumentPages.DEFAULT_DPI, 1),
         values.longInteger(JobOption.LIMIT, 0L, 1),
         values.integer(JobOption.PARTITIONS, 0, 1),
         template,

@@ -2,6 +2,7 @@ package io.github.idefics3spark.job;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.github.idefics3spark.spark.PageRequests;
 import io.github.idefics3spark.spark.RedactedUri;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -22,13 +23,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Finds {@code --input} through Hadoop's FileSystem (local, {@code hdfs:}, {@code s3a:}), decides
  * how to read it, reads it with {@link ImageFolderInput}, {@link ManifestInput} or {@link
- * HfParquetInput}, applies {@code --limit} and {@code --partitions}, and checks the ids: the
- * request rows of a job.
+ * HfParquetInput}, splits PDFs and TIFFs into one request per page ({@link PageRequests}, on the
+ * executors), applies {@code --limit} and {@code --partitions} (page requests are repartitioned
+ * anyway, so one document's pages spread over tasks), and checks the ids: the request rows of a
+ * job.
  */
 public final class JobInput {
   private static final Logger LOG = LoggerFactory.getLogger(JobInput.class);
   private static final Pattern IMAGE_FILE =
-      Pattern.compile(".*\\.(jpe?g|png|gif|bmp|webp|tiff?)$", Pattern.CASE_INSENSITIVE);
+      Pattern.compile(".*\\.(jpe?g|png|gif|bmp|webp|tiff?|pdf)$", Pattern.CASE_INSENSITIVE);
 
   /**
    * What was read and how.
@@ -145,6 +148,18 @@ public final class JobInput {
         description = kind.name().toLowerCase(Locale.ROOT) + " manifest " + String.join(",", paths);
       }
     }
+    boolean pages = format != InputFormat.HF_PARQUET && PageRequests.hasDocuments(rows);
+    if (pages) {
+      try {
+        List<String> roots = new ArrayList<>(List.of(base));
+        roots.addAll(config.allowPathPrefixes());
+        rows = PageRequests.split(rows, roots);
+      } catch (IllegalArgumentException e) {
+        throw new JobInputException(
+            "--input " + RedactedUri.of(config.input()) + ": " + e.getMessage(), e);
+      }
+      description += ", PDF and TIFF pages one request each at " + config.dpi() + " DPI";
+    }
     if (config.limit() > 0) {
       rows = rows.limit((int) Math.min(Integer.MAX_VALUE, config.limit()));
     }
@@ -154,6 +169,11 @@ public final class JobInput {
     }
     if (config.partitions() > 0) {
       rows = rows.repartition(config.partitions());
+    } else if (pages) {
+      // the pages of one document were split in one task: spread them before inference
+      rows =
+          rows.repartition(
+              Math.max(spark.sparkContext().defaultParallelism(), rows.rdd().getNumPartitions()));
     }
     description = RedactedUri.of(description);
     LOG.info("input: {} read as {}", description, format.value());

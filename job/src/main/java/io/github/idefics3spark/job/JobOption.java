@@ -27,7 +27,7 @@ public enum JobOption {
   INPUT(
       "input",
       "PATH",
-      "Input: a folder of images, a manifest (.parquet, .jsonl, .csv) or Hugging Face dataset"
+      "Input: a folder of images and documents (PDF, TIFF), a manifest (.parquet, .jsonl, .csv) or Hugging Face dataset"
           + " Parquet (a file, a folder of files or a glob). A local path or a file:, hdfs: or"
           + " s3a: URI. Required."),
   INPUT_FORMAT(
@@ -40,8 +40,8 @@ public enum JobOption {
       "glob",
       "PATTERN",
       "Folder input: only files whose name matches this Hadoop glob, e.g. '*.{jpg,png}'."
-          + " Default: the usual image extensions (jpg, jpeg, png, gif, bmp, webp, tif, tiff),"
-          + " any case."),
+          + " Default: the usual image extensions (jpg, jpeg, png, gif, bmp, webp, tif, tiff)"
+          + " and pdf, any case."),
   RECURSIVE(
       "recursive",
       "true|false",
@@ -72,6 +72,11 @@ public enum JobOption {
           + " the paths they allow). Default: only under the input's folder (a manifest's, a"
           + " Parquet input's); a path elsewhere, after resolving relative paths and .. (and,"
           + " for local paths, symbolic links), becomes an UNREADABLE_IMAGE error row."),
+  DPI(
+      "dpi",
+      "N",
+      "PDF input: render each page at N dots per inch (default 144, Docling's page scale 2.0)."
+          + " Each page of a PDF and each frame of a TIFF is one request."),
   LIMIT("limit", "N", "Read only the first N input rows (default: all)."),
   PARTITIONS(
       "partitions",
@@ -257,6 +262,7 @@ public enum JobOption {
           ID_COLUMN,
           IMAGE_COLUMNS,
           QUESTION_COLUMN,
+          DPI,
           PROMPT_TEMPLATE,
           ASSISTANT_PREFIX,
           PREVIEW ->

@@ -44,6 +44,35 @@ public record RgbImage(int width, int height, byte[] rgb) {
     return rgb[(y * width + x) * 3 + c] & 0xFF;
   }
 
+  /**
+   * These pixels as an uncompressed 24-bit BMP file: lossless, and cheap to write and to decode;
+   * how a rendered document page is handed to a runtime that takes encoded images.
+   */
+  public byte[] toBmp() {
+    int rowBytes = (width * 3 + 3) & ~3;
+    long size = 54L + (long) rowBytes * height;
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "a " + width + " x " + height + " image is too large for a BMP (" + size + " bytes)");
+    }
+    java.nio.ByteBuffer bmp =
+        java.nio.ByteBuffer.allocate((int) size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    bmp.put((byte) 'B').put((byte) 'M').putInt((int) size).putInt(0).putInt(54);
+    bmp.putInt(40).putInt(width).putInt(height).putShort((short) 1).putShort((short) 24);
+    bmp.putInt(0).putInt(rowBytes * height).putInt(2835).putInt(2835).putInt(0).putInt(0);
+    byte[] out = bmp.array();
+    for (int y = 0; y < height; y++) {
+      int from = (height - 1 - y) * width * 3; // BMP rows run bottom-up
+      int to = 54 + y * rowBytes;
+      for (int x = 0; x < width; x++) {
+        out[to + x * 3] = rgb[from + x * 3 + 2];
+        out[to + x * 3 + 1] = rgb[from + x * 3 + 1];
+        out[to + x * 3 + 2] = rgb[from + x * 3];
+      }
+    }
+    return out;
+  }
+
   @Override
   public boolean equals(Object other) {
     return other instanceof RgbImage that

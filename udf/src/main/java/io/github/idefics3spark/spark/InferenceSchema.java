@@ -42,6 +42,14 @@ import org.apache.spark.sql.types.StructType;
  *       multiple-choice question's options as its answers name them ("A", "B"...): the row is
  *       answered by ranking them by likelihood (one forward, {@code score_options}) instead of
  *       generating; null or empty: generated</td></tr>
+ *   <tr><td>{@code page}</td><td>int, optional, nullable</td><td>where the row's one image is
+ *       a PDF or TIFF (known by its first bytes), the page (frame) of it the model sees, 1-based,
+ *       rendered by the stage ({@link io.github.idefics3spark.image.DocumentPages}); ignored for
+ *       other images; passed through like the columns below ({@link PageRequests} makes
+ *       it)</td></tr>
+ *   <tr><td>{@code page_error}</td><td>string, optional, nullable</td><td>set: the reader found
+ *       no page to render (an invalid page range); the row becomes a {@code BAD_PAGES} error row
+ *       with this message</td></tr>
  *   <tr><td>any other</td><td>any</td><td>passed through unchanged</td></tr>
  * </table>
  *
@@ -77,7 +85,9 @@ import org.apache.spark.sql.types.StructType;
  *       BAD_PROMPT}, {@code PROMPT_TOO_LONG} (the runtime's {@link
  *       io.github.idefics3spark.idefics3.runtime.Idefics3Answer.ErrorKind}), {@code UNREADABLE_IMAGE} (a
  *       path that cannot be read, an image with neither bytes nor path), {@code MALFORMED_ROW} (a
- *       manifest line that does not parse, named by file and line) or {@code MODEL_FAILURE}
+ *       manifest line that does not parse, named by file and line), {@code ENCRYPTED_DOCUMENT} (a PDF that needs a password), {@code BAD_PAGES} (a
+ *       page range that does not parse, a page past the document's end, a document with no
+ *       pages) or {@code MODEL_FAILURE}
  *       (the runtime failed on this row alone)</td></tr>
  *   <tr><td>{@code option_logprobs}</td><td>array&lt;double&gt;, only when the requests have
  *       {@code mc_options}</td><td>each option's log-probability after the prompt, in {@code
@@ -101,6 +111,8 @@ public final class InferenceSchema {
   public static final String INPUT_ERROR = "input_error";
 
   public static final String MC_OPTIONS = "mc_options";
+  public static final String PAGE = "page";
+  public static final String PAGE_ERROR = "page_error";
 
   public static final String IMAGE_COUNT = "image_count";
   public static final String ANSWER = "answer";
@@ -121,6 +133,15 @@ public final class InferenceSchema {
   /** {@code error_kind} of a row whose input could not be read ({@link #INPUT_ERROR}). */
   public static final String MALFORMED_ROW = "MALFORMED_ROW";
 
+  /** {@code error_kind} of a PDF page whose document needs a password. */
+  public static final String ENCRYPTED_DOCUMENT = "ENCRYPTED_DOCUMENT";
+
+  /**
+   * {@code error_kind} of a page range that does not parse, a page past its document's end, or a
+   * document with no pages.
+   */
+  public static final String BAD_PAGES = "BAD_PAGES";
+
   /** {@code error_kind} of a row the runtime failed on alone. */
   public static final String MODEL_FAILURE = "MODEL_FAILURE";
 
@@ -128,7 +149,8 @@ public final class InferenceSchema {
   public static final List<String> ERROR_KINDS =
       Stream.concat(
               Arrays.stream(Idefics3Answer.ErrorKind.values()).map(Enum::name),
-              Stream.of(UNREADABLE_IMAGE, MALFORMED_ROW, MODEL_FAILURE))
+              Stream.of(
+                  UNREADABLE_IMAGE, MALFORMED_ROW, ENCRYPTED_DOCUMENT, BAD_PAGES, MODEL_FAILURE))
           .toList();
 
   /** The type of one image: encoded bytes, or a path read where bytes is null. */
@@ -148,7 +170,8 @@ public final class InferenceSchema {
           IMAGE_MARKERS,
           IMAGE_SLOTS,
           INPUT_ERROR,
-          MC_OPTIONS);
+          MC_OPTIONS,
+          PAGE_ERROR);
 
   /** The columns the stage adds after the pass-through columns. */
   private static final List<StructField> RESULT_COLUMNS =
@@ -212,6 +235,9 @@ public final class InferenceSchema {
                 + ", expected array<string> (the options' letters)");
       }
     }
+    if (hasColumn(requests, PAGE_ERROR)) {
+      require(requests, PAGE_ERROR, DataTypes.StringType);
+    }
     StructField images = field(requests, IMAGES);
     if (!(images.dataType() instanceof ArrayType array)
         || !(array.elementType() instanceof StructType image)
@@ -259,6 +285,12 @@ public final class InferenceSchema {
       }
     }
     return columns;
+  }
+
+  /** Whether the requests say which page of a document each row is: an int {@code page}. */
+  static boolean hasPages(StructType requests) {
+    return hasColumn(requests, PAGE)
+        && requests.apply(PAGE).dataType().equals(DataTypes.IntegerType);
   }
 
   static boolean hasColumn(StructType schema, String name) {

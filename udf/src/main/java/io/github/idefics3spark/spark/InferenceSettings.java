@@ -2,6 +2,7 @@ package io.github.idefics3spark.spark;
 
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
+import io.github.idefics3spark.image.DocumentPages;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Objects;
@@ -25,6 +26,7 @@ public final class InferenceSettings implements Serializable {
   private final Verification verification;
   private final int sortWindowBatches;
   private final List<String> allowedRoots;
+  private final int pageDpi;
 
   private final ModelSettings model;
 
@@ -34,7 +36,8 @@ public final class InferenceSettings implements Serializable {
       String cacheDir,
       Verification verification,
       int sortWindowBatches,
-      List<String> allowedRoots) {
+      List<String> allowedRoots,
+      int pageDpi) {
     if (modelUri == null || modelUri.isBlank()) {
       throw new IllegalArgumentException(
           "setting model is empty, expected a model package or Hugging Face checkpoint folder"
@@ -48,7 +51,11 @@ public final class InferenceSettings implements Serializable {
     this.cacheDir = cacheDir;
     this.verification = Objects.requireNonNull(verification, "verification");
     this.sortWindowBatches = sortWindowBatches;
+    if (pageDpi < 1) {
+      throw new IllegalArgumentException("setting dpi is " + pageDpi + ", expected >= 1");
+    }
     this.allowedRoots = allowedRoots == null ? null : List.copyOf(allowedRoots);
+    this.pageDpi = pageDpi;
     this.model = Objects.requireNonNull(model, "model");
   }
 
@@ -62,13 +69,19 @@ public final class InferenceSettings implements Serializable {
    */
   public static InferenceSettings of(String modelUri, ModelSettings model) {
     return new InferenceSettings(
-        modelUri, model, null, Verification.FULL, DEFAULT_SORT_WINDOW_BATCHES, null);
+        modelUri,
+        model,
+        null,
+        Verification.FULL,
+        DEFAULT_SORT_WINDOW_BATCHES,
+        null,
+        DocumentPages.DEFAULT_DPI);
   }
 
   /** The same settings with executors keeping copied or converted packages in {@code dir}. */
   public InferenceSettings withCacheDir(String dir) {
     return new InferenceSettings(
-        modelUri, model, dir, verification, sortWindowBatches, allowedRoots);
+        modelUri, model, dir, verification, sortWindowBatches, allowedRoots, pageDpi);
   }
 
   /**
@@ -77,18 +90,19 @@ public final class InferenceSettings implements Serializable {
    */
   public InferenceSettings withVerification(Verification verification) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots);
+        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots, pageDpi);
   }
 
   /** The same settings sorting windows of {@code batches} batches by prompt length. */
   public InferenceSettings withSortWindowBatches(int batches) {
-    return new InferenceSettings(modelUri, model, cacheDir, verification, batches, allowedRoots);
+    return new InferenceSettings(
+        modelUri, model, cacheDir, verification, batches, allowedRoots, pageDpi);
   }
 
   /** The same settings with other model settings. */
   public InferenceSettings withModel(ModelSettings model) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots);
+        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots, pageDpi);
   }
 
   /**
@@ -96,7 +110,22 @@ public final class InferenceSettings implements Serializable {
    * compared with each image path as normalised, qualified URIs); null: any path.
    */
   public InferenceSettings withAllowedRoots(List<String> roots) {
-    return new InferenceSettings(modelUri, model, cacheDir, verification, sortWindowBatches, roots);
+    return new InferenceSettings(
+        modelUri, model, cacheDir, verification, sortWindowBatches, roots, pageDpi);
+  }
+
+  /**
+   * The same settings rendering PDF pages at {@code dpi} dots per inch (default {@value
+   * DocumentPages#DEFAULT_DPI}).
+   */
+  public InferenceSettings withPageDpi(int dpi) {
+    return new InferenceSettings(
+        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots, dpi);
+  }
+
+  /** The DPI PDF pages are rendered at. */
+  public int pageDpi() {
+    return pageDpi;
   }
 
   /** The folders rows' image paths must lie under, or null for any path. */
@@ -135,12 +164,14 @@ public final class InferenceSettings implements Serializable {
         && verification == other.verification
         && sortWindowBatches == other.sortWindowBatches
         && Objects.equals(allowedRoots, other.allowedRoots)
+        && pageDpi == other.pageDpi
         && model.equals(other.model);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(modelUri, cacheDir, verification, sortWindowBatches, allowedRoots, model);
+    return Objects.hash(
+        modelUri, cacheDir, verification, sortWindowBatches, allowedRoots, pageDpi, model);
   }
 
   @Override
@@ -154,6 +185,8 @@ public final class InferenceSettings implements Serializable {
         + ", sortWindowBatches="
         + sortWindowBatches
         + (allowedRoots == null ? "" : ", allowedRoots=" + allowedRoots)
+        + ", pageDpi="
+        + pageDpi
         + ", "
         + model
         + "]";

@@ -4,6 +4,8 @@ import io.github.idefics3spark.idefics3.runtime.Idefics3Answer;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import io.github.idefics3spark.idefics3.runtime.ImageFeatureCache;
+import io.github.idefics3spark.image.DocumentPageException;
+import io.github.idefics3spark.image.DocumentPages;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +22,8 @@ import java.util.NoSuchElementException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.pdfbox.io.RandomAccessRead;
+import org.apache.pdfbox.io.RandomAccessReadBuffer;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -52,6 +56,12 @@ import org.apache.spark.util.SerializableConfiguration;
  * {@code <image k>} ({@link ImageMarkers}); one whose {@code image_slots} is not null has them
  * where its question holds {@code <image>} ({@link ImageSlots}); other rows put their images before
  * the question.
+ *
+ * <p>A row with an int {@code page} whose one image is a PDF or TIFF (by its first bytes) has that
+ * page rendered here, on the executor that answers it ({@link DocumentPages}, at the settings' DPI,
+ * the pixel limit checked before rendering), read from its path by position ({@link
+ * HadoopRandomAccessRead}), so neither the whole document nor its other pages are held; the page
+ * reaches the runtime as an uncompressed BMP, decoded and preprocessed as any image.
  *
  * <p>A row that cannot be answered (an image path that cannot be read, bytes that are not an image,
  * a prompt past the context, ...) gets a result row with {@code error} and {@code error_kind} set;
@@ -161,8 +171,17 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
             : -1;
     private final int bytesIndex;
     private final int pathIndex;
+    private final int pageIndex =
+        InferenceSchema.hasPages(requestSchema)
+            ? requestSchema.fieldIndex(InferenceSchema.PAGE)
+            : -1;
+    private final int pageErrorIndex =
+        InferenceSchema.hasColumn(requestSchema, InferenceSchema.PAGE_ERROR)
+            ? requestSchema.fieldIndex(InferenceSchema.PAGE_ERROR)
+            : -1;
     private Idefics3Runtime model;
     private ImageFeatureCache imageCache;
+    private DocumentPages documentPages;
     private Configuration conf;
     private AllowedRoots allowedRoots;
 
@@ -315,29 +334,44 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       List<byte[]> images = new ArrayList<>(pending.imageCount);
       List<Row> structs = row.isNullAt(imagesIndex) ? List.of() : row.getList(imagesIndex);
       String failure = null;
+      Integer page =
+          pageIndex < 0 || row.isNullAt(pageIndex) || structs.size() != 1
+              ? null
+              : row.getInt(pageIndex);
+      if (pageErrorIndex >= 0 && !row.isNullAt(pageErrorIndex)) {
+        failure = row.getString(pageErrorIndex);
+        pending.errorKind = InferenceSchema.BAD_PAGES;
+      }
       for (int i = 0; i < structs.size() && failure == null; i++) {
         String which = structs.size() == 1 ? "the image" : "image " + (i + 1);
         Row image = structs.get(i);
         byte[] bytes = image == null ? null : (byte[]) image.get(bytesIndex);
         String path = image == null ? null : image.getString(pathIndex);
-        if (bytes != null) {
-          images.add(bytes);
-        } else if (path != null) {
-          try {
-            images.add(readPath(path));
-          } catch (TooLarge e) {
-            failure = which + ": " + RedactedUri.of(path) + " " + e.getMessage();
-            pending.errorKind = Idefics3Answer.ErrorKind.TOO_LARGE.name();
-          } catch (IOException | RuntimeException e) {
-            failure =
-                which
-                    + ": cannot read "
-                    + RedactedUri.of(path)
-                    + ": "
-                    + RedactedUri.of(describe(e));
-          }
-        } else {
+        if (bytes == null && path == null) {
           failure = which + " has neither bytes nor a path";
+          continue;
+        }
+        try {
+          byte[] rendered = page == null ? null : renderedPage(bytes, path, page);
+          images.add(rendered != null ? rendered : bytes != null ? bytes : readPath(path));
+        } catch (DocumentPageException e) {
+          failure =
+              (path == null ? "the document's bytes" : RedactedUri.of(path))
+                  + " page "
+                  + page
+                  + ": "
+                  + e.getMessage();
+          pending.errorKind = kindOf(e);
+        } catch (TooLarge e) {
+          failure = which + ": " + RedactedUri.of(path) + " " + e.getMessage();
+          pending.errorKind = Idefics3Answer.ErrorKind.TOO_LARGE.name();
+        } catch (IOException | RuntimeException e) {
+          failure =
+              which
+                  + ": cannot read "
+                  + (path == null ? "its bytes" : RedactedUri.of(path))
+                  + ": "
+                  + RedactedUri.of(describe(e));
         }
       }
       pending.readNanos = System.nanoTime() - start;
@@ -392,15 +426,59 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       }
     }
 
+    /**
+     * Page {@code page} of the document the image is, rendered and encoded as BMP; null when its
+     * first bytes are no PDF or TIFF (the image is then read as an image).
+     */
+    private byte[] renderedPage(byte[] bytes, String path, int page) throws IOException {
+      RandomAccessRead source = bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
+      DocumentPages.Format format;
+      try {
+        format = DocumentPages.Format.of(source);
+      } catch (IOException | RuntimeException e) {
+        source.close();
+        throw e;
+      }
+      if (format == null) {
+        source.close();
+        return null;
+      }
+      if (documentPages == null) {
+        documentPages =
+            new DocumentPages(
+                settings.pageDpi(),
+                settings.model().maxImagePixels(),
+                "dpi",
+                InferenceOption.MAX_IMAGE_PIXELS.key());
+      }
+      return documentPages.render(source, format, page).toBmp(); // render closes the source
+    }
+
+    private RandomAccessRead openPath(String path) throws IOException {
+      org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path);
+      FileSystem fs = file.getFileSystem(conf);
+      return HadoopRandomAccessRead.open(fs, allowed(fs, file));
+    }
+
+    /**
+     * The path to read for {@code file}: itself, or its real path for a local file, once {@link
+     * AllowedRoots} found it inside the allowed folders (an IOException naming them otherwise).
+     */
+    private org.apache.hadoop.fs.Path allowed(FileSystem fs, org.apache.hadoop.fs.Path file)
+        throws IOException {
+      if (settings.allowedRoots() == null) {
+        return file;
+      }
+      if (allowedRoots == null) {
+        allowedRoots = AllowedRoots.of(settings.allowedRoots(), conf);
+      }
+      return allowedRoots.check(fs.makeQualified(file));
+    }
+
     private byte[] readPath(String path) throws IOException {
       org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(path);
       FileSystem fs = file.getFileSystem(conf);
-      if (settings.allowedRoots() != null) {
-        if (allowedRoots == null) {
-          allowedRoots = AllowedRoots.of(settings.allowedRoots(), conf);
-        }
-        file = allowedRoots.check(fs.makeQualified(file));
-      }
+      file = allowed(fs, file);
       FileStatus status = fs.getFileStatus(file);
       if (status.isDirectory()) {
         throw new IOException("it is a folder");
@@ -498,6 +576,16 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     TooLarge(String message) {
       super(message);
     }
+  }
+
+  private static String kindOf(DocumentPageException e) {
+    return switch (e.problem()) {
+      case ENCRYPTED -> InferenceSchema.ENCRYPTED_DOCUMENT;
+      case CORRUPT -> Idefics3Answer.ErrorKind.CORRUPT_IMAGE.name();
+      case NO_SUCH_PAGE -> InferenceSchema.BAD_PAGES;
+      case TOO_MANY_PIXELS -> Idefics3Answer.ErrorKind.TOO_MANY_PIXELS.name();
+      case TOO_LARGE -> Idefics3Answer.ErrorKind.TOO_LARGE.name();
+    };
   }
 
   private static String describe(Exception e) {
