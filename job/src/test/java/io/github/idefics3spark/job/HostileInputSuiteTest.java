@@ -180,8 +180,26 @@ class HostileInputSuiteTest {
   void everyImageQuestionAndManifestRowCaseHasItsOutcomeInOneJob() throws IOException {
     Path manifest = inputs.resolve("manifest.jsonl");
     long lines = Files.readAllLines(manifest).stream().filter(l -> !l.isBlank()).count();
-    Map<String, Row> rows = runJob(manifest, "out-jsonl");
+    Map<String, Row> output = runJob(manifest, "out-jsonl");
+    // A TIFF of several frames (IFDs) is a document: one row per frame, id#page=N. Page 1 has
+    // its case's outcome; every other page is answered or an error row naming its page.
+    Map<String, Row> rows = new TreeMap<>();
+    int laterPages = 0;
+    for (Map.Entry<String, Row> entry : output.entrySet()) {
+      java.util.regex.Matcher page =
+          java.util.regex.Pattern.compile("(.*)#page=([0-9]+)").matcher(entry.getKey());
+      if (!page.matches() || page.group(2).equals("1")) {
+        rows.put(page.matches() ? page.group(1) : entry.getKey(), entry.getValue());
+        continue;
+      }
+      laterPages++;
+      String error = entry.getValue().getString(2);
+      assertTrue(
+          error == null || error.contains(" page " + page.group(2) + ": "),
+          entry.getKey() + ": " + error);
+    }
     assertEquals(lines, rows.size(), "one row per manifest line: " + rows.keySet());
+    assertEquals(lines + laterPages, output.size());
     List<JsonNode> cases = new ArrayList<>();
     for (String g : List.of("image", "question", "manifest")) {
       cases.addAll(group(g));

@@ -182,6 +182,11 @@ public final class PageRequests implements FlatMapFunction<Row, Row> {
       out.add(page(row, id, id + "#page=" + first, first, count, null));
       return out.iterator();
     }
+    if (count == 1 && ranges == null && isTiff(image)) {
+      // a TIFF of one frame is an image: read whole by the image decoder (orientation, metadata)
+      out.add(page(row, id, id, 1, 1, null));
+      return out.iterator();
+    }
     TreeSet<Integer> selected = new TreeSet<>();
     int firstMissing = -1;
     int lastAsked = 0;
@@ -287,6 +292,15 @@ public final class PageRequests implements FlatMapFunction<Row, Row> {
     }
     String path = image.getString(image.fieldIndex("path"));
     return path != null && path.toLowerCase(Locale.ROOT).matches(".*\\.(pdf|tiff?)$");
+  }
+
+  private static boolean isTiff(Row image) {
+    Object bytes = image.get(image.fieldIndex("bytes"));
+    if (bytes instanceof byte[] head) {
+      return DocumentPages.Format.of(head, Math.min(head.length, 5)) == DocumentPages.Format.TIFF;
+    }
+    String path = image.getString(image.fieldIndex("path"));
+    return path != null && path.toLowerCase(Locale.ROOT).matches(".*\\.tiff?$");
   }
 
   /** The document's page count, or null when it cannot be opened or is no document. */

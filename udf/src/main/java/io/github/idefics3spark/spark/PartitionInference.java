@@ -428,7 +428,8 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
 
     /**
      * Page {@code page} of the document the image is, rendered and encoded as BMP; null when its
-     * first bytes are no PDF or TIFF (the image is then read as an image).
+     * first bytes are no PDF or TIFF, or it is a TIFF of one frame (the image is then read as an
+     * image).
      */
     private byte[] renderedPage(byte[] bytes, String path, int page) throws IOException {
       RandomAccessRead source = bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
@@ -450,6 +451,19 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
                 settings.model().maxImagePixels(),
                 "dpi",
                 InferenceOption.MAX_IMAGE_PIXELS.key());
+      }
+      if (format == DocumentPages.Format.TIFF && page == 1) {
+        RandomAccessRead again = bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
+        int frames;
+        try {
+          frames = documentPages.count(again, format); // closes it
+        } catch (DocumentPageException e) {
+          frames = -1; // render says why
+        }
+        if (frames == 1) {
+          source.close();
+          return null; // a TIFF of one frame is read as an image (orientation, metadata)
+        }
       }
       return documentPages.render(source, format, page).toBmp(); // render closes the source
     }
