@@ -184,13 +184,14 @@ def build_llama3_tokenizer():
     )
 
 
-def build_smollm_tokenizer():
+def build_smollm_tokenizer(extra_tokens=()):
     """Tokenizer with SmolLM2's traits, as SmolVLM ships it.
 
     Digits(individual) + ByteLevel pre-tokenizer (GPT-2 regex), ByteLevel decoder and
     post-processor (no BOS added), <|endoftext|> <|im_start|> <|im_end|> as ids 0-2, then the
     image tokens appended in SmolVLM's order: <global-img>, the 36 <row_r_col_c>,
-    <fake_token_around_image>, <image>, <end_of_utterance>, all added tokens.
+    <fake_token_around_image>, <image>, <end_of_utterance>, all added tokens; then extra_tokens
+    (special added tokens too: SmolDocling's DocTags), after every id tiny-smolvlm has.
     """
     pre_tokenizer = pre_tokenizers.Sequence(
         [
@@ -206,6 +207,8 @@ def build_smollm_tokenizer():
         [special(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<global-img>", *tile_tags)]
         + [special(t) for t in ("<fake_token_around_image>", "<image>", "<end_of_utterance>")]
     )
+    if extra_tokens:
+        tokenizer.add_special_tokens([special(t) for t in extra_tokens])
     tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
@@ -247,6 +250,8 @@ class CheckpointSpec:
     eos_tokens: tuple
     logit_scale: float  # std of the logits of a random hidden state, so greedy steps have clear margins
     eos_boost: float  # scale of the eos rows of lm_head, so that some greedy runs stop early
+    boosted_tokens: tuple = ()  # tokens whose lm_head rows are scaled by boost (tiny-smoldocling's DocTags)
+    boost: float = 1.0
 
     @property
     def chat_template(self):
@@ -336,6 +341,70 @@ TINY_SMOLVLM = CheckpointSpec(
 CHECKPOINTS = (TINY_IDEFICS3, TINY_SMOLVLM)
 
 
+def doctags_tokens():
+    """SmolDocling's DocTags vocabulary: docling-core's DocumentToken.get_special_tokens(), in its order.
+
+    Transcribed from docling_core/types/doc/tokens.py at commit b7a4298b4fe2470a97b2b3383d4e9e373e1727b0
+    (github.com/docling-project/docling-core, the commit the Java converter follows): an opening and a
+    closing tag per DocumentToken, <section_header_level_0..5> opening and closing, the picture
+    classes, the code languages, the table (OTSL) tokens, then <loc_0> ... <loc_499>. That list holds
+    <chart> and <table> twice (element and picture class); the second is dropped here, as adding a
+    token twice would.
+    """
+    elements = (
+        "doctag otsl chart ordered_list unordered_list page_break smiles inline caption footnote formula"
+        " list_item page_footer page_header picture table text title document_index code checkbox_selected"
+        " checkbox_unselected form key_value_region paragraph reference handwritten_text"
+    ).split()
+    pictures = (
+        "bar_chart box_plot flow_chart line_chart pie_chart scatter_plot table full_page_image page_thumbnail"
+        " photograph chemistry_structure bar_code icon logo qr_code signature stamp engineering_drawing"
+        " screenshot_from_computer screenshot_from_manual geographical_map topographical_map calendar"
+        " crossword_puzzle music other cad_drawing chart decoration electrical_diagram map heatmap illustration"
+        " infographic chemistry_markush_structure chemistry_molecular_structure natural_image person"
+        " picture_group remote_sensing scatter_chart screenshot stacked_bar_chart stratigraphic_chart ui_element"
+    ).split()
+    languages = (
+        "Ada Awk Bash bc C C# C++ CMake COBOL CSS Ceylon Clojure Crystal Cuda Cython D Dart dc Dockerfile Elixir"
+        " Erlang FORTRAN Forth Go HTML Haskell Haxe Java JavaScript Julia Kotlin Lisp Lua Matlab MoonScript Nim"
+        " OCaml ObjectiveC Octave PHP Pascal Perl Prolog Python Racket Ruby Rust SML SQL Scala Scheme Swift"
+        " TypeScript unknown VisualBasic XML YAML"
+    ).split()
+    table = "column_header row_header shed data ecel fcel lcel ucel xcel nl ched rhed srow".split()
+    tokens = [t for e in elements for t in (f"<{e}>", f"</{e}>")]
+    tokens += [t for level in range(6) for t in (f"<section_header_level_{level}>", f"</section_header_level_{level}>")]
+    tokens += [f"<{p}>" for p in pictures] + [f"<_{lang}_>" for lang in languages] + [f"<{t}>" for t in table]
+    tokens += [f"<loc_{i}>" for i in range(500)]
+    assert len(tokens) == 681
+    return tuple(dict.fromkeys(tokens))
+
+
+DOCTAGS = doctags_tokens()
+
+# SmolDocling-256M-preview's traits at tiny-smolvlm's sizes: SmolVLM's architecture, tokenizer and
+# template, plus the DocTags as special added tokens (ids 520 on). The DocTags rows of lm_head are
+# scaled up so that random weights emit them (the point is decoding added tokens, not quality).
+# Seed and scales were picked (seeds +3..+6, boost 1.15 / 1.25, eos_boost 1.2 / 1.35) so that one run
+# holds </doctag> and reaches the token limit and two stop at <end_of_utterance>.
+TINY_SMOLDOCLING = CheckpointSpec(
+    name="tiny-smoldocling",
+    seed=GLOBAL_SEED + 5,
+    vision=TINY_SMOLVLM.vision,
+    text=TINY_SMOLVLM.text,
+    scale_factor=4,
+    longest_edge=256,
+    tile=64,
+    build_tokenizer=lambda: build_smollm_tokenizer(DOCTAGS),
+    template_prefix="<|im_start|>",
+    template_file="chat_template.jinja",
+    eos_tokens=("<end_of_utterance>",),
+    logit_scale=6.0,
+    eos_boost=1.35,
+    boosted_tokens=DOCTAGS,
+    boost=1.15,
+)
+
+
 def make_image_processor(longest_edge, tile):
     """The Pillow (LANCZOS) Idefics3 image processor with the real checkpoints' settings."""
     return Idefics3ImageProcessorPil(
@@ -354,14 +423,15 @@ def make_image_processor(longest_edge, tile):
     )
 
 
-def randomize_weights(model, seed, logit_scale, eos_ids, eos_boost):
+def randomize_weights(model, seed, logit_scale, eos_ids, eos_boost, boosted_ids=(), boost=1.0):
     """Fill every parameter from its own seeded generator (independent of module order).
 
     Linear and conv weights N(0, 1/fan_in), biases N(0, 0.1^2), norm weights 1 + N(0, 0.1^2),
     token and position embeddings N(0, 1), lm_head N(0, logit_scale^2 / hidden): the activations
     keep unit scale, every weight (norm gains and biases included) matters, and the logits spread
     enough for greedy decoding to have clear margins. The lm_head rows of the eos tokens are then
-    multiplied by eos_boost, so that some greedy runs stop early.
+    multiplied by eos_boost, so that some greedy runs stop early, and those of boosted_ids by boost
+    (tiny-smoldocling: its DocTags tokens become likely, so greedy output holds them).
     """
     with torch.no_grad():
         for name, param in sorted(model.named_parameters()):
@@ -376,6 +446,8 @@ def randomize_weights(model, seed, logit_scale, eos_ids, eos_boost):
             elif name == "lm_head.weight":
                 value = noise * logit_scale / math.sqrt(param.shape[1])
                 value[eos_ids] *= eos_boost
+                if boosted_ids:
+                    value[list(boosted_ids)] *= boost
             else:
                 value = noise / math.sqrt(math.prod(param.shape[1:]))
             param.copy_(value.to(param.dtype))
@@ -404,7 +476,8 @@ def build_model(spec, tokenizer):
         tie_word_embeddings=False,
     )
     model = Idefics3ForConditionalGeneration(config)
-    randomize_weights(model, spec.seed, spec.logit_scale, eos_ids, spec.eos_boost)
+    boosted_ids = [vocab[t] for t in spec.boosted_tokens]
+    randomize_weights(model, spec.seed, spec.logit_scale, eos_ids, spec.eos_boost, boosted_ids, spec.boost)
     model.generation_config = GenerationConfig(
         bos_token_id=bos_id,
         eos_token_id=eos_ids[0] if len(eos_ids) == 1 else eos_ids,
@@ -969,14 +1042,14 @@ def margins(logits):
     return top[..., 0] - top[..., 1]
 
 
-def greedy(model, inputs, eos_ids, pad_id):
-    """generate(do_sample=False) for MAX_NEW_TOKENS; returns new tokens [B, n], step margins and logits.
+def greedy(model, inputs, eos_ids, pad_id, max_new_tokens=MAX_NEW_TOKENS):
+    """generate(do_sample=False) for max_new_tokens; returns new tokens [B, n], step margins and logits.
 
     eos_ids=[] disables stopping (None would fall back to the checkpoint's generation_config).
     """
     config = GenerationConfig(
         do_sample=False,
-        max_new_tokens=MAX_NEW_TOKENS,
+        max_new_tokens=max_new_tokens,
         eos_token_id=eos_ids,
         pad_token_id=pad_id,
         bos_token_id=model.generation_config.bos_token_id,
@@ -1285,6 +1358,114 @@ def option_goldens(spec, processor, model, decoded, out_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# DocTags goldens: tiny-smoldocling on SmolDocling's document prompt
+# ---------------------------------------------------------------------------------------------
+
+DOCLING_PROMPT = "Convert this page to docling."
+DOCLING_MAX_NEW_TOKENS = 64
+DOCLING_REQUESTS = (
+    Request("page", [message("user", IMAGE, DOCLING_PROMPT)], ["page_5.png"]),
+    Request("made_page", [message("user", IMAGE, DOCLING_PROMPT)], ["landscape_49x31.jpg"]),
+    Request("text_only", [message("user", DOCLING_PROMPT)], []),
+)
+
+
+def doctags_goldens(spec, processor, model, decoded, out_path):
+    """doctags.json: the document prompt's ids and greedy DocTags of tiny-smoldocling.
+
+    Per request: transformers' ids (checked against the safe-tokenisation rule), the greedy tokens
+    with the generation_config's eos (<end_of_utterance>) for DOCLING_MAX_NEW_TOKENS, and their
+    decodes: "text" skips special tokens (the DocTags are special: they vanish), "text_raw" keeps
+    them, "doctags" keeps them without the final eos (what Docling reads: it decodes with
+    skip_special_tokens=False and removes the end-of-utterance marker). The eos-free run is
+    replayed without cache as for the other checkpoints.
+    """
+    tokenizer = processor.tokenizer
+    eos_ids = list(np.atleast_1d(model.generation_config.eos_token_id).tolist())
+    pad_id = tokenizer.pad_token_id
+    doctag_end = tokenizer.convert_tokens_to_ids("</doctag>")
+    doctag_ids = set(tokenizer.convert_tokens_to_ids(list(DOCTAGS)))
+    cases = []
+    with torch.no_grad():
+        for request in DOCLING_REQUESTS:
+            images = [decoded[n] for n in request.images]
+            rendered, out = hf_request(processor, request, images)
+            ids = out["input_ids"][0].tolist()
+            grids = []
+            for image in images:
+                info = processor.image_processor(images=[[image]], return_row_col_info=True)
+                grids.append((int(info["rows"][0][0]), int(info["cols"][0][0])))
+            safe_rendered, _, safe_ids = safe_tokenize(processor, request, grids)
+            assert safe_rendered == rendered and safe_ids == ids, request.name
+            golden = {"images": request.images, "input_ids": ids, "attention_mask": [1] * len(ids)}
+            inputs = request_inputs(processor, decoded, golden)
+            prompt_logits = forward_logits(model, inputs)
+            runs = {}
+            for stop_ids in (eos_ids, []):
+                tokens, step_margins, step_logits = greedy(model, inputs, stop_ids, pad_id, DOCLING_MAX_NEW_TOKENS)
+                runs[bool(stop_ids)] = (tokens[0].tolist(), step_margins[0])
+                if not stop_ids:
+                    replay = replay_greedy(model, inputs, tokens)
+                    assert torch.equal(replay.argmax(-1), tokens), "generate agrees with full forwards"
+                    assert torch.allclose(replay, step_logits, atol=1e-4, rtol=0)
+                    assert torch.allclose(step_logits[:, 0], prompt_logits[:, -1], atol=1e-5, rtol=0)
+            tokens, step_margins = runs[True]
+            free, _ = runs[False]
+            stops = [i for i, t in enumerate(tokens) if t in eos_ids]
+            length = stops[0] + 1 if stops else len(tokens)
+            assert free[:length] == tokens[:length], "eos run is a prefix"
+            kept = tokens[:length]
+            body = kept[:-1] if stops else kept
+            text = tokenizer.decode(kept, skip_special_tokens=True)
+            doctags = tokenizer.decode(body, skip_special_tokens=False)
+            assert sum(t in doctag_ids for t in body) >= 3, (request.name, doctags)
+            assert not any(t in text for t in ("<loc_", "<doctag>", "<fcel>")), "DocTags are special tokens"
+            cases.append(
+                {
+                    "name": request.name,
+                    "messages": request.messages,
+                    "images": request.images,
+                    "rendered": rendered,
+                    "input_ids": ids,
+                    "tokens": tokens,
+                    "length": length,
+                    "finish": "eos" if stops else "length",
+                    "doctag_end": kept.index(doctag_end) + 1 if doctag_end in kept else None,
+                    "doctags_generated": sum(t in doctag_ids for t in kept),
+                    "text": text,
+                    "text_raw": tokenizer.decode(kept, skip_special_tokens=False),
+                    "doctags": doctags,
+                    "min_margin": float(step_margins[:length].min()),
+                }
+            )
+    smallest = min(c["min_margin"] for c in cases)
+    assert smallest >= MIN_MARGIN_REQUIRED, f"{spec.name}: smallest greedy margin {smallest}"
+    write_json(
+        out_path,
+        {
+            "checkpoint": spec.name,
+            "dtype": "float32",
+            "attn_implementation": "eager",
+            "prompt": DOCLING_PROMPT,
+            "max_new_tokens": DOCLING_MAX_NEW_TOKENS,
+            "eos_token_ids": eos_ids,
+            "pad_token_id": pad_id,
+            "doctag_end_id": doctag_end,
+            "doctags_first_id": min(doctag_ids),
+            "doctags_count": len(doctag_ids),
+            "vocab_size": len(tokenizer),
+            "min_logit_margin": smallest,
+            "doctag_end": "1-based position of the first </doctag> in tokens (Docling stops there), or null",
+            "text": "decode(tokens[:length], skip_special_tokens=True): the DocTags are special, so removed",
+            "text_raw": "decode(tokens[:length], skip_special_tokens=False)",
+            "doctags": "decode(tokens[:length] without the final eos, skip_special_tokens=False)",
+            "cases": cases,
+        },
+    )
+    return smallest
+
+
+# ---------------------------------------------------------------------------------------------
 # Real preprocessor settings, decoded images, files
 # ---------------------------------------------------------------------------------------------
 
@@ -1364,13 +1545,14 @@ def manifest(out_dir, command, image_names, made_names):
         },
         "images": image_names,
         "made_images": made_names,
-        "checkpoints": [spec.name for spec in CHECKPOINTS],
+        "checkpoints": [spec.name for spec in CHECKPOINTS] + [TINY_SMOLDOCLING.name],
         "goldens": {
             "goldens/<checkpoint>/processor.json": "image grids and hashes, prompts, token ids, the batch",
             "goldens/<checkpoint>/pixels.safetensors.gz": "lut (float32[256]) and uint8 frames of every image",
             "goldens/<checkpoint>/model.json": "image features index, logits index, greedy generations",
             "goldens/<checkpoint>/model.safetensors.gz": "image features and logits (float32)",
             "goldens/<checkpoint>/options.json": "multiple-choice prompts and each option's log-probability",
+            "goldens/tiny-smoldocling/doctags.json": "document prompts, greedy DocTags tokens and their decodes",
             "goldens/decoded.safetensors.gz": "Pillow's decoded RGB uint8 [H, W, 3] of the made images",
             "goldens/real-preprocessors.json": "pixel hashes with the real preprocessor settings",
         },
@@ -1425,6 +1607,12 @@ def main():
     for spec in CHECKPOINTS:  # after every other golden, so they come out as before
         processor, model = load_checkpoint(spec, out_dir / "checkpoints" / spec.name)
         option_goldens(spec, processor, model, decoded, out_dir / "goldens" / spec.name / "options.json")
+
+    spec = TINY_SMOLDOCLING  # last, so that everything above comes out as before
+    save_checkpoint(spec, out_dir / "checkpoints" / spec.name)
+    processor, model = load_checkpoint(spec, out_dir / "checkpoints" / spec.name)
+    smallest = doctags_goldens(spec, processor, model, decoded, out_dir / "goldens" / spec.name / "doctags.json")
+    print(f"{spec.name}: vocab {len(processor.tokenizer)}, min logit margin {smallest:.4f}")
 
     manifest(out_dir, command, list(files), made_names)
 

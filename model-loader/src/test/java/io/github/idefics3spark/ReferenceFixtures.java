@@ -23,6 +23,9 @@ public final class ReferenceFixtures {
 
   public static final String TINY_SMOLVLM = "tiny-smolvlm";
 
+  /** SmolDocling's traits: tiny-smolvlm's shapes with the DocTags as special added tokens. */
+  public static final String TINY_SMOLDOCLING = "tiny-smoldocling";
+
   private ReferenceFixtures() {}
 
   /**
@@ -114,6 +117,14 @@ public final class ReferenceFixtures {
    */
   public static JsonNode optionGoldens(String checkpoint) {
     return json(root().resolve("goldens").resolve(checkpoint).resolve("options.json"));
+  }
+
+  /**
+   * goldens/&lt;checkpoint&gt;/doctags.json: document prompts, greedy DocTags tokens and their
+   * decodes (tiny-smoldocling).
+   */
+  public static JsonNode doctagsGoldens(String checkpoint) {
+    return json(root().resolve("goldens").resolve(checkpoint).resolve("doctags.json"));
   }
 
   /** goldens/decoded.safetensors.gz: Pillow's decoded RGB of the made images. */

@@ -325,6 +325,23 @@ public final class Idefics3Processor implements AutoCloseable {
     return tokenizer;
   }
 
+  /**
+   * Generated tokens as text with the special tokens kept, the final stop token (one of {@link
+   * #eosTokenIds()}) removed when the run ended on one: {@code tokenizer.decode(tokens,
+   * skip_special_tokens=False)} of what precedes the stop (an answer's tokens carry no padding).
+   * This is the text a DocTags model (SmolDocling, granite-docling) answers: its {@code <doctag>},
+   * {@code <loc_N>}, OTSL and element tags are special added tokens, which the default decode
+   * (special tokens skipped) removes; Docling decodes with skip_special_tokens=False and drops the
+   * end-of-utterance marker the same way. White space is kept as decoded.
+   */
+  public String decodeKeepingSpecialTokens(int[] tokens) {
+    int end = tokens.length;
+    if (end > 0 && eosTokenIds.contains(tokens[end - 1])) {
+      end--;
+    }
+    return tokenizer.decode(Arrays.copyOf(tokens, end), false);
+  }
+
   public ChatTemplate chatTemplate() {
     return chatTemplate;
   }
