@@ -120,7 +120,22 @@ class JobConfigTest {
     assertEquals("/tmp/cache", config.modelCache());
     assertEquals(
         new ModelSettings(
-            2, 2, 16, true, 0.7f, 50, 0.9f, 42L, 364, false, 1_000_000L, 2_000_000L, 5_000L, 500),
+            2,
+            2,
+            16,
+            true,
+            0.7f,
+            50,
+            0.9f,
+            42L,
+            364,
+            false,
+            1_000_000L,
+            2_000_000L,
+            5_000L,
+            500,
+            false,
+            List.of()),
         config.modelSettings());
   }
 

@@ -1,6 +1,7 @@
 package io.github.idefics3spark.idefics3.runtime;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * How an {@link Idefics3Runtime} runs: threads, batching, decoding and image resolution.
@@ -29,6 +30,12 @@ import java.io.Serializable;
  *     error; 0: no limit
  * @param maxQuestionChars a request whose text is longer than this many characters is refused
  *     before tokenisation
+ * @param keepSpecialTokens false: answers are decoded without special tokens ({@code
+ *     skip_special_tokens=True}); true: with them, as Docling decodes DocTags, whose {@code
+ *     <loc_N>}, {@code <otsl>}... are special tokens of SmolDocling's tokenizer
+ * @param stopTokens tokens that end an answer besides generation_config.json's eos ids (Docling's
+ *     stop strings, such as {@code </doctag>}); each that the tokenizer has as a single token (an
+ *     added token) joins the eos ids, the others are ignored. Empty by default
  */
 public record ModelSettings(
     int intraOpThreads,
@@ -44,7 +51,9 @@ public record ModelSettings(
     long maxImagePixels,
     long maxImageBytes,
     long imageDecodeTimeoutMs,
-    int maxQuestionChars)
+    int maxQuestionChars,
+    boolean keepSpecialTokens,
+    List<String> stopTokens)
     implements Serializable {
 
   private static final long serialVersionUID = 1L;
@@ -52,9 +61,25 @@ public record ModelSettings(
   /** Greedy decoding of up to 64 tokens, batches of 8, the checkpoint's image resolution. */
   public static final ModelSettings DEFAULTS =
       new ModelSettings(
-          0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L, 64L << 20, 30_000L, 100_000);
+          0,
+          8,
+          64,
+          false,
+          1f,
+          0,
+          1f,
+          0L,
+          0,
+          true,
+          178_956_970L,
+          64L << 20,
+          30_000L,
+          100_000,
+          false,
+          List.of());
 
   public ModelSettings {
+    stopTokens = List.copyOf(stopTokens);
     require(intraOpThreads >= 0, "intra_op_threads", intraOpThreads, ">= 0 (0: all cores)");
     require(batchSize >= 1, "batch_size", batchSize, ">= 1");
     require(maxNewTokens >= 1, "max_new_tokens", maxNewTokens, ">= 1");
@@ -105,6 +130,8 @@ public record ModelSettings(
     private long maxImageBytes;
     private long imageDecodeTimeoutMs;
     private int maxQuestionChars;
+    private boolean keepSpecialTokens;
+    private List<String> stopTokens;
 
     private Builder(ModelSettings from) {
       intraOpThreads = from.intraOpThreads;
@@ -121,6 +148,8 @@ public record ModelSettings(
       maxImageBytes = from.maxImageBytes;
       imageDecodeTimeoutMs = from.imageDecodeTimeoutMs;
       maxQuestionChars = from.maxQuestionChars;
+      keepSpecialTokens = from.keepSpecialTokens;
+      stopTokens = from.stopTokens;
     }
 
     public Builder intraOpThreads(int value) {
@@ -202,6 +231,18 @@ public record ModelSettings(
       return this;
     }
 
+    /** Whether answers keep their special tokens (DocTags: true). */
+    public Builder keepSpecialTokens(boolean value) {
+      keepSpecialTokens = value;
+      return this;
+    }
+
+    /** Tokens that end an answer besides generation_config.json's eos ids. */
+    public Builder stopTokens(List<String> value) {
+      stopTokens = value;
+      return this;
+    }
+
     /**
      * The settings.
      *
@@ -222,7 +263,9 @@ public record ModelSettings(
           maxImagePixels,
           maxImageBytes,
           imageDecodeTimeoutMs,
-          maxQuestionChars);
+          maxQuestionChars,
+          keepSpecialTokens,
+          stopTokens);
     }
   }
 }
