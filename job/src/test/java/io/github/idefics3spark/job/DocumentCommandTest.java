@@ -207,7 +207,8 @@ class DocumentCommandTest {
           assertTrue(row.isNullAt(row.fieldIndex("warnings")));
           continue;
         }
-        assertTrue(row.isNullAt(row.fieldIndex("error")), String.valueOf((Object) row.getAs("error")));
+        assertTrue(
+            row.isNullAt(row.fieldIndex("error")), String.valueOf((Object) row.getAs("error")));
         assertEquals((String) row.getAs("answer"), row.getAs("doctags"));
         assertNotNull(row.getAs("markdown"));
         assertNotNull(row.getAs("html"));
