@@ -214,9 +214,12 @@ class JobConfigTest {
 
   @Test
   void theShippedConfFilesParse() {
-    for (String name : List.of("caption-folder", "vqa-docvqa", "vqa-manifest")) {
+    for (String name : List.of("caption-folder", "vqa-docvqa", "vqa-manifest", "document-pages")) {
       Path conf = Path.of("..", "conf", name + ".properties");
-      Task task = name.startsWith("vqa") ? Task.VQA : Task.CAPTION;
+      Task task =
+          name.startsWith("vqa")
+              ? Task.VQA
+              : name.startsWith("document") ? Task.DOCUMENT : Task.CAPTION;
       JobConfig config = JobConfig.parse(task, new String[] {"--conf", conf.toString()});
       assertFalse(config.input().isBlank(), name);
     }
