@@ -8,14 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.image.RgbImage;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,10 +40,10 @@ class ConvertedPageTest {
   @TempDir Path dir;
 
   /** The corpus pages: the names of doctags/*.doctags. */
-  static List<String> corpusPages() throws IOException, URISyntaxException {
-    URL marker = ConvertedPageTest.class.getResource("/doctags/README.md");
-    assertNotNull(marker, "model-loader's test-jar holds the DocTags corpus under doctags/");
-    Path folder = Path.of(marker.toURI()).getParent();
+  static List<String> corpusPages() throws IOException {
+    // the corpus folder of model-loader's sources (the test-jar is a jar in a reactor verify)
+    Path folder = ReferenceFixtures.root().resolveSibling("doctags");
+    assertTrue(Files.isDirectory(folder), "the DocTags corpus at " + folder);
     try (Stream<Path> files = Files.list(folder)) {
       return files
           .map(file -> file.getFileName().toString())
