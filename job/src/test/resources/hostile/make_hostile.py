@@ -247,8 +247,8 @@ def images():
     image(
         "document_named.png",
         b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
-        error("UNKNOWN_IMAGE_FORMAT", "a PDF document"),
-        "a PDF named .png",
+        error("CORRUPT_IMAGE", "the PDF cannot be parsed"),
+        "a damaged PDF named .png (read as the PDF its first bytes say it is)",
     )
     image(
         "noise_after_soi.jpg",

@@ -2,14 +2,17 @@ package io.github.idefics3spark.job;
 
 import io.github.idefics3spark.idefics3.checkpoint.Convert;
 import io.github.idefics3spark.spark.InferenceSchema;
+import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.RedactedUri;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
@@ -101,7 +104,29 @@ public final class Idefics3Job {
         return 0;
       }
       JobInput.Read input = JobInput.read(spark, config);
-      checkBeforeInference(spark, config, input.folder());
+      Dataset<Row> requests = input.rows();
+      InferenceSettings settings = config.inferenceSettings(input.folder());
+      UnaryOperator<Dataset<Row>> afterInference = UnaryOperator.identity();
+      if (config.task() == Task.DOCUMENT) {
+        ModelContext.Fitted fitted =
+            ModelContext.fitDocumentMaxNewTokens(
+                config.model(),
+                config.modelSettings(),
+                config.document().maxNewTokensGiven(),
+                spark.sparkContext().hadoopConfiguration());
+        if (fitted.note() != null) {
+          out.println(name + ": " + fitted.note());
+        }
+        settings =
+            settings.withModel(
+                settings.model().toBuilder().maxNewTokens(fitted.maxNewTokens()).build());
+        requests = PageConversion.requests(requests);
+        DocumentSettings document = config.document();
+        long maxPixels = config.modelSettings().maxImagePixels();
+        int dpi = settings.pageDpi();
+        afterInference = results -> PageConversion.convert(results, document, maxPixels, dpi);
+      }
+      checkBeforeInference(spark, config, input.folder(), settings.model().maxNewTokens());
       out.println(
           name
               + ": input "
@@ -113,12 +138,17 @@ public final class Idefics3Job {
               + ")");
       InferenceSummary summary =
           InferenceStage.run(
-              input.rows(),
-              config.inferenceSettings(input.folder()),
+              requests,
+              settings,
               config.output(),
               config.mode(),
-              config.retryErrors());
+              config.retryErrors(),
+              afterInference);
       out.println(summary.describe());
+      if (config.task() == Task.DOCUMENT && config.document().assemble()) {
+        out.println(
+            name + ": " + DocumentAssembly.write(spark, config.output(), config.document()));
+      }
       if (config.preview() > 0) {
         preview(spark, config, out);
       }
@@ -146,6 +176,12 @@ public final class Idefics3Job {
    * model's context.
    */
   static void checkBeforeInference(SparkSession spark, JobConfig config, String inputFolder) {
+    checkBeforeInference(spark, config, inputFolder, config.modelSettings().maxNewTokens());
+  }
+
+  /** {@link #checkBeforeInference(SparkSession, JobConfig, String)} with this --max-new-tokens. */
+  static void checkBeforeInference(
+      SparkSession spark, JobConfig config, String inputFolder, int maxNewTokens) {
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
     OutputFolder.checkApart(
         config.output(),
@@ -153,7 +189,22 @@ public final class Idefics3Job {
             new OutputFolder.Setting("--input", inputFolder),
             new OutputFolder.Setting("--model", config.model())),
         hadoop);
-    ModelContext.checkMaxNewTokens(config.model(), config.modelSettings().maxNewTokens(), hadoop);
+    if (config.document() != null) {
+      List<OutputFolder.Setting> read =
+          List.of(
+              new OutputFolder.Setting("--input", inputFolder),
+              new OutputFolder.Setting("--model", config.model()),
+              new OutputFolder.Setting("--output", config.output()));
+      if (config.document().assemble()) {
+        OutputFolder.checkApart(
+            "--assemble-output", config.document().assembleOutput(), read, hadoop);
+      }
+      if (config.document().cropPictures()) {
+        OutputFolder.checkApart(
+            "--pictures-output", config.document().picturesOutput(), read, hadoop);
+      }
+    }
+    ModelContext.checkMaxNewTokens(config.model(), maxNewTokens, hadoop);
     OutputFolder.checkWritable(config.output(), hadoop);
   }
 

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -72,7 +73,22 @@ public final class InferenceStage {
       String output,
       OutputMode mode,
       RetryErrors retry) {
-    return run(requests, settings, output, mode, retry, PROGRESS_EVERY, LOG::info);
+    return run(requests, settings, output, mode, retry, UnaryOperator.identity());
+  }
+
+  /**
+   * {@link #run(Dataset, InferenceSettings, String, OutputMode, RetryErrors)}, the answered rows
+   * passed through {@code afterInference} (lazy, one row out per row in: the document command's
+   * conversion) before they are written.
+   */
+  public static InferenceSummary run(
+      Dataset<Row> requests,
+      InferenceSettings settings,
+      String output,
+      OutputMode mode,
+      RetryErrors retry,
+      UnaryOperator<Dataset<Row>> afterInference) {
+    return run(requests, settings, output, mode, retry, afterInference, PROGRESS_EVERY, LOG::info);
   }
 
   /**
@@ -87,8 +103,24 @@ public final class InferenceStage {
       RetryErrors retry,
       Duration progressEvery,
       Consumer<String> lines) {
+    return run(
+        requests, settings, output, mode, retry, UnaryOperator.identity(), progressEvery, lines);
+  }
+
+  private static InferenceSummary run(
+      Dataset<Row> requests,
+      InferenceSettings settings,
+      String output,
+      OutputMode mode,
+      RetryErrors retry,
+      UnaryOperator<Dataset<Row>> afterInference,
+      Duration progressEvery,
+      Consumer<String> lines) {
     SparkSession spark = requests.sparkSession();
-    StructType results = InferenceSchema.results(requests.schema());
+    StructType results =
+        afterInference
+            .apply(spark.createDataFrame(List.of(), InferenceSchema.results(requests.schema())))
+            .schema();
     Path outputPath = new Path(output);
     FileSystem fs;
     try {
@@ -129,7 +161,8 @@ public final class InferenceStage {
     long start = System.nanoTime();
     try (InferenceProgress progress =
         InferenceProgress.start(spark.sparkContext(), total, progressEvery, lines)) {
-      PartitionInference.apply(todo, settings, progress.rowsDone())
+      afterInference
+          .apply(PartitionInference.apply(todo, settings, progress.rowsDone()))
           .write()
           .mode(mode == OutputMode.OVERWRITE ? SaveMode.Overwrite : SaveMode.Append)
           .parquet(output);

@@ -56,7 +56,9 @@ import java.util.stream.Collectors;
  *     default
  * @param verifyPackage how executors check a package used in place or found in their cache
  * @param modelSettings threads, batch size, decoding and image settings (eval: the benchmark's
- *     max-new-tokens by default)
+ *     max-new-tokens by default; document: {@link DocumentSettings#MAX_NEW_TOKENS}, special tokens
+ *     kept and Docling's stop tokens)
+ * @param document document: the conversions, crops and assembly; null for the other commands
  */
 public record JobConfig(
     Task task,
@@ -83,7 +85,8 @@ public record JobConfig(
     String model,
     String modelCache,
     Verification verifyPackage,
-    ModelSettings modelSettings) {
+    ModelSettings modelSettings,
+    DocumentSettings document) {
 
   /** The option that names the configuration file; command line only. */
   public static final String CONF_OPTION = "--conf";
@@ -250,9 +253,15 @@ public record JobConfig(
       }
     }
     ModelSettings defaults =
-        benchmark == null
-            ? ModelSettings.DEFAULTS
-            : ModelSettings.builder().maxNewTokens(benchmark.layout().maxNewTokens()).build();
+        benchmark != null
+            ? ModelSettings.builder().maxNewTokens(benchmark.layout().maxNewTokens()).build()
+            : task == Task.DOCUMENT
+                ? ModelSettings.builder()
+                    .maxNewTokens(DocumentSettings.MAX_NEW_TOKENS)
+                    .keepSpecialTokens(true)
+                    .stopTokens(DocumentSettings.STOP_TOKENS)
+                    .build()
+                : ModelSettings.DEFAULTS;
     ModelSettings model =
         InferenceOption.model(
             shared,
@@ -360,7 +369,51 @@ public record JobConfig(
         task.usesModel() ? values.required(JobOption.MODEL) : null,
         (String) shared.get(InferenceOption.MODEL_CACHE),
         InferenceOption.verification(shared.get(InferenceOption.VERIFY_PACKAGE)),
-        model);
+        model,
+        task == Task.DOCUMENT ? document(values) : null);
+  }
+
+  /** The document command's settings: formats, headers and footers, crops and assembly. */
+  private static DocumentSettings document(Values values) {
+    List<String> formats = List.of("markdown");
+    if (values.settings.containsKey(JobOption.FORMATS)) {
+      formats = new ArrayList<>();
+      for (String format : values.string(JobOption.FORMATS, "").split(",", -1)) {
+        String name = format.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!DocumentSettings.FORMATS.contains(name)) {
+          throw values.wrong(
+              JobOption.FORMATS,
+              "formats among "
+                  + String.join(", ", DocumentSettings.FORMATS)
+                  + ", separated by commas");
+        }
+        formats.add(name);
+      }
+    }
+    String output = values.required(JobOption.OUTPUT);
+    String base = output.endsWith("/") ? output.substring(0, output.length() - 1) : output;
+    String pictures = values.string(JobOption.PICTURES_OUTPUT, null);
+    String assembled = values.string(JobOption.ASSEMBLE_OUTPUT, null);
+    boolean crop = values.bool(JobOption.CROP_PICTURES, false);
+    boolean assemble = values.bool(JobOption.ASSEMBLE, false);
+    if (pictures != null && !crop) {
+      throw values.wrong(
+          JobOption.PICTURES_OUTPUT, "no value without --crop-pictures, which it serves");
+    }
+    if (assembled != null && !assemble) {
+      throw values.wrong(JobOption.ASSEMBLE_OUTPUT, "no value without --assemble, which it serves");
+    }
+    return new DocumentSettings(
+        formats.contains("html"),
+        formats.contains("json"),
+        values.bool(JobOption.KEEP_HEADERS_FOOTERS, false),
+        crop
+            ? (pictures != null ? values.required(JobOption.PICTURES_OUTPUT) : base + "-pictures")
+            : null,
+        assemble
+            ? (assembled != null ? values.required(JobOption.ASSEMBLE_OUTPUT) : base + "-documents")
+            : null,
+        values.settings.containsKey(JobOption.MAX_NEW_TOKENS));
   }
 
   /** Typed reads of the settings, each refusing a wrong value with the key and its origin. */

@@ -92,6 +92,8 @@ public enum JobOption {
           + escaped(Task.CAPTION.defaultPrompt())
           + "'; vqa: '"
           + escaped(Task.VQA.defaultPrompt())
+          + "'; document: '"
+          + escaped(Task.DOCUMENT.defaultPrompt())
           + "'. \\n in a conf file or on the command line is a new line."),
   ASSISTANT_PREFIX(
       "assistant-prefix",
@@ -128,6 +130,38 @@ public enum JobOption {
           + " UNREADABLE_IMAGE, ...); their old rows are replaced. Default: an error row counts as"
           + " done."),
   PREVIEW("preview", "N", "At the end, print N output rows on standard output (default 0)."),
+  FORMATS(
+      "formats",
+      "markdown[,html,json]",
+      "document: the conversions of each page's DocTags written beside its doctags column, among"
+          + " markdown, html and json (default markdown)."),
+  KEEP_HEADERS_FOOTERS(
+      "keep-headers-footers",
+      "true|false",
+      "document: keep page headers and footers in the Markdown and HTML (default false: dropped,"
+          + " as docling-core exports); JSON always holds them."),
+  CROP_PICTURES(
+      "crop-pictures",
+      "true|false",
+      "document: write each picture's crop (its <loc_N> box scaled to the page image) as a PNG"
+          + " file under --pictures-output, DOCUMENT/page-P-picture-K.png; the page row's"
+          + " pictures column lists them (default false)."),
+  PICTURES_OUTPUT(
+      "pictures-output",
+      "PATH",
+      "document: where --crop-pictures writes (local, file:, hdfs:, s3a:). Default: the output"
+          + " path followed by -pictures, beside it."),
+  ASSEMBLE(
+      "assemble",
+      "true|false",
+      "document: after the pages, join each document's pages in page order into one document:"
+          + " one Parquet row per document under --assemble-output/documents and one Markdown file"
+          + " per document under --assemble-output/markdown (default false)."),
+  ASSEMBLE_OUTPUT(
+      "assemble-output",
+      "PATH",
+      "document: the folder --assemble writes, replaced if there (local, file:, hdfs:, s3a:)."
+          + " Default: the output path followed by -documents, beside it."),
 
   // model
   MODEL(
@@ -205,6 +239,13 @@ public enum JobOption {
 
   /** The help text as {@code task}'s {@code --help} shows it. */
   public String help(Task task) {
+    if (task == Task.DOCUMENT && this == MAX_NEW_TOKENS) {
+      return "New tokens per page at most (default "
+          + DocumentSettings.MAX_NEW_TOKENS
+          + ", as Docling; lowered to what the model's context leaves after a page's image and"
+          + " prompt tokens, with a note, when the default does not fit). A page cut at the limit"
+          + " is converted as far as it goes, with a warning.";
+    }
     if (task == Task.EVAL) {
       switch (this) {
         case INPUT:
@@ -255,6 +296,13 @@ public enum JobOption {
     return switch (this) {
       case BENCHMARK -> task.isBenchmark();
       case MC_SCORING -> task == Task.EVAL;
+      case FORMATS,
+          KEEP_HEADERS_FOOTERS,
+          CROP_PICTURES,
+          PICTURES_OUTPUT,
+          ASSEMBLE,
+          ASSEMBLE_OUTPUT ->
+          task == Task.DOCUMENT;
       case INPUT, OUTPUT -> true;
       case INPUT_FORMAT,
           GLOB,
@@ -299,7 +347,11 @@ public enum JobOption {
 
   /** Whether the option may stand alone on the command line, meaning true. */
   public boolean isFlag() {
-    return this == RECURSIVE || this == IMAGE_SPLITTING;
+    return this == RECURSIVE
+        || this == IMAGE_SPLITTING
+        || this == KEEP_HEADERS_FOOTERS
+        || this == CROP_PICTURES
+        || this == ASSEMBLE;
   }
 
   /**

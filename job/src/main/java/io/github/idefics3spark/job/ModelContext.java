@@ -1,8 +1,11 @@
 package io.github.idefics3spark.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.idefics3spark.idefics3.checkpoint.CheckpointException;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Checkpoint;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
+import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -27,32 +30,12 @@ final class ModelContext {
    * @throws JobConfigException naming --max-new-tokens, the context and its file
    */
   static void checkMaxNewTokens(String model, int maxNewTokens, Configuration hadoop) {
-    String where = null;
-    String json = null;
-    for (String name : new String[] {"assets/config.json", "config.json"}) {
-      try {
-        Path file = new Path(new Path(model), name);
-        FileSystem fs = file.getFileSystem(hadoop);
-        if (fs.isFile(file)) {
-          try (InputStream in = fs.open(file)) {
-            json = new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8);
-          }
-          where = file.toString();
-          break;
-        }
-      } catch (IOException | IllegalArgumentException e) {
-        return; // not reachable from the driver: the executors check each row
-      }
-    }
-    if (json == null) {
+    Found found = config(model, hadoop);
+    if (found == null) {
       return;
     }
-    Idefics3Config config;
-    try {
-      config = Idefics3Checkpoint.parseConfig(where, json);
-    } catch (CheckpointException e) {
-      return; // the executors' load reports what is wrong with it, with the whole checkpoint
-    }
+    Idefics3Config config = found.config();
+    String where = found.where();
     int context = config.text().maxPositionEmbeddings();
     int imageTokens = config.imageSeqLen();
     if (maxNewTokens + imageTokens > context) {
@@ -68,6 +51,143 @@ final class ModelContext {
               + " prompt tokens, so no row with an image could be answered: expected --max-new-tokens below "
               + (context - imageTokens)
               + ", less the question's tokens");
+    }
+  }
+
+  /** A model's config.json, parsed, and where it was read. */
+  private record Found(Idefics3Config config, String where, String folder) {}
+
+  /**
+   * The model's config.json (a package's assets/config.json or a checkpoint's), or null when it
+   * cannot be seen or parsed from the driver.
+   */
+  private static Found config(String model, Configuration hadoop) {
+    for (String folder : new String[] {"assets", ""}) {
+      Path file =
+          folder.isEmpty()
+              ? new Path(new Path(model), "config.json")
+              : new Path(new Path(model), folder + "/config.json");
+      String json = read(file, hadoop);
+      if (json != null) {
+        try {
+          return new Found(
+              Idefics3Checkpoint.parseConfig(file.toString(), json), file.toString(), folder);
+        } catch (CheckpointException e) {
+          return null; // the executors' load reports what is wrong with it, with the checkpoint
+        }
+      }
+    }
+    return null;
+  }
+
+  /** A small file's text, or null when it is not there or cannot be read from the driver. */
+  private static String read(Path file, Configuration hadoop) {
+    try {
+      FileSystem fs = file.getFileSystem(hadoop);
+      if (!fs.isFile(file)) {
+        return null;
+      }
+      try (InputStream in = fs.open(file)) {
+        return new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8);
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /** Prompt tokens allowed for a page's text and each frame's markers, beside its image tokens. */
+  static final int PAGE_TEXT_TOKENS = 64;
+
+  /** Marker tokens around each frame's image tokens (fake_token_around_image, row/col, global). */
+  static final int FRAME_MARKER_TOKENS = 4;
+
+  /**
+   * The document command's --max-new-tokens as run: the value given, or the default ({@link
+   * DocumentSettings#MAX_NEW_TOKENS}) lowered, when the model's context cannot hold it beside the
+   * largest page prompt, to what the context leaves; with a note saying so, else null.
+   *
+   * <p>The largest page prompt is reckoned from the model's files: with image splitting, a page is
+   * cut into up to ceil(longest_edge / max_image_size)^2 tiles plus one global frame (one frame
+   * without splitting), each of image_seq_len tokens and {@link #FRAME_MARKER_TOKENS} markers, plus
+   * {@link #PAGE_TEXT_TOKENS} for the prompt text. A value given on the command line (or the
+   * default when the model's files cannot be seen from the driver) is kept: rows whose prompt
+   * leaves no room are PROMPT_TOO_LONG errors, and {@link #checkMaxNewTokens} refuses a value that
+   * leaves no room for any.
+   *
+   * @param given whether --max-new-tokens was given (in a conf file or on the command line)
+   */
+  static Fitted fitDocumentMaxNewTokens(
+      String model, ModelSettings settings, boolean given, Configuration hadoop) {
+    int requested = settings.maxNewTokens();
+    if (given) {
+      return new Fitted(requested, null);
+    }
+    Found found = config(model, hadoop);
+    if (found == null) {
+      return new Fitted(requested, null);
+    }
+    Path preprocessorFile =
+        found.folder().isEmpty()
+            ? new Path(new Path(model), "preprocessor_config.json")
+            : new Path(new Path(model), found.folder() + "/preprocessor_config.json");
+    int frames = pageFrames(read(preprocessorFile, hadoop), settings);
+    int pagePrompt =
+        frames * (found.config().imageSeqLen() + FRAME_MARKER_TOKENS) + PAGE_TEXT_TOKENS;
+    int context = found.config().text().maxPositionEmbeddings();
+    if (requested + pagePrompt <= context) {
+      return new Fitted(requested, null);
+    }
+    int lowered = Math.max(1, context - pagePrompt);
+    return new Fitted(
+        lowered,
+        "--max-new-tokens lowered from the default "
+            + requested
+            + " to "
+            + lowered
+            + ": the model's context is "
+            + context
+            + " tokens (text_config.max_position_embeddings in "
+            + found.where()
+            + ") and a page prompt takes up to "
+            + pagePrompt
+            + " ("
+            + frames
+            + " frames of "
+            + found.config().imageSeqLen()
+            + " image tokens, markers and text); give --max-new-tokens to choose");
+  }
+
+  /** The --max-new-tokens to run with, and the note that says it was lowered (or null). */
+  record Fitted(int maxNewTokens, String note) {}
+
+  /**
+   * The frames assumed for a page when the preprocessor's sizes cannot be read: SmolDocling's 4 by
+   * 4 tiles (2048 / 512) and the global frame.
+   */
+  private static final int UNKNOWN_PAGE_FRAMES = 17;
+
+  /** The most frames one page image gives (see {@link #fitDocumentMaxNewTokens}). */
+  private static int pageFrames(String preprocessorJson, ModelSettings settings) {
+    if (!settings.imageSplitting() || preprocessorJson == null) {
+      return preprocessorJson == null && settings.imageSplitting() ? UNKNOWN_PAGE_FRAMES : 1;
+    }
+    try {
+      JsonNode json = new ObjectMapper().readTree(preprocessorJson);
+      if (!json.path("do_image_splitting").asBoolean(true)) {
+        return 1;
+      }
+      int longest =
+          settings.longestEdge() > 0
+              ? settings.longestEdge()
+              : json.path("size").path("longest_edge").asInt(0);
+      int tile = json.path("max_image_size").path("longest_edge").asInt(0);
+      if (longest <= 0 || tile <= 0) {
+        return UNKNOWN_PAGE_FRAMES;
+      }
+      int side = (longest + tile - 1) / tile;
+      return side * side + 1;
+    } catch (IOException e) {
+      return UNKNOWN_PAGE_FRAMES;
     }
   }
 }

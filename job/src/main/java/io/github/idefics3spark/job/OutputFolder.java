@@ -180,6 +180,15 @@ final class OutputFolder {
    * @throws IllegalArgumentException naming both settings
    */
   static void checkApart(String output, List<Setting> folders, Configuration hadoop) {
+    checkApart("--output", output, folders, hadoop);
+  }
+
+  /**
+   * {@link #checkApart(String, List, Configuration)} for another folder the job writes, named by
+   * {@code outputSetting} (--assemble-output, --pictures-output).
+   */
+  static void checkApart(
+      String outputSetting, String output, List<Setting> folders, Configuration hadoop) {
     String out = comparable(output, hadoop);
     for (Setting folder : folders) {
       if (folder.value() == null) {
@@ -194,7 +203,8 @@ final class OutputFolder {
                   : out.startsWith(other + "/") ? "lies inside" : null;
       if (relation != null) {
         throw new IllegalArgumentException(
-            "--output "
+            outputSetting
+                + " "
                 + output
                 + " "
                 + relation
@@ -202,8 +212,9 @@ final class OutputFolder {
                 + folder.name()
                 + " "
                 + folder.value()
-                + ": the job would write into or replace what it reads; give an --output outside"
-                + " "
+                + ": the job would write into or replace what it reads; give an "
+                + outputSetting
+                + " outside "
                 + folder.name()
                 + "'s folder");
       }

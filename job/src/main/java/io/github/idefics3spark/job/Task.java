@@ -2,8 +2,9 @@ package io.github.idefics3spark.job;
 
 /**
  * What a job does: the subcommand, its default prompt and a one-line description for {@code
- * --help}. {@code eval} builds each benchmark's prompts itself ({@link Benchmark#prompt}); {@code
- * score} runs no model.
+ * --help}. {@code document} is a caption of each page with the document models' prompt, read as
+ * DocTags ({@link PageConversion}). {@code eval} builds each benchmark's prompts itself ({@link
+ * Benchmark#prompt}); {@code score} runs no model.
  */
 public enum Task {
   CAPTION(
@@ -15,6 +16,11 @@ public enum Task {
       "{question}\nAnswer the question using a single word or phrase.",
       "answer each row's question about its images (DocVQA, TextVQA, benchmark Parquet,"
           + " manifests)"),
+  DOCUMENT(
+      "document",
+      "Convert this page to docling.",
+      "convert page images to DocTags (SmolDocling, granite-docling) and from DocTags to"
+          + " Markdown, HTML or JSON, one row per page; --assemble joins each document's pages"),
   EVAL(
       "eval",
       "{question}",

@@ -136,7 +136,9 @@ class JobConfigTest {
             2_000_000L,
             5_000L,
             500,
-            64),
+            64,
+            false,
+            List.of()),
         config.modelSettings());
   }
 
@@ -215,9 +217,12 @@ class JobConfigTest {
 
   @Test
   void theShippedConfFilesParse() {
-    for (String name : List.of("caption-folder", "vqa-docvqa", "vqa-manifest")) {
+    for (String name : List.of("caption-folder", "vqa-docvqa", "vqa-manifest", "document-pages")) {
       Path conf = Path.of("..", "conf", name + ".properties");
-      Task task = name.startsWith("vqa") ? Task.VQA : Task.CAPTION;
+      Task task =
+          name.startsWith("vqa")
+              ? Task.VQA
+              : name.startsWith("document") ? Task.DOCUMENT : Task.CAPTION;
       JobConfig config = JobConfig.parse(task, new String[] {"--conf", conf.toString()});
       assertFalse(config.input().isBlank(), name);
     }

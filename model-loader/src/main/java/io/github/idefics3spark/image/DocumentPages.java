@@ -273,6 +273,11 @@ public final class DocumentPages {
   }
 
   private static void checkPage(int page, int count, String format, String unit) {
+    if (count == 0 && format.equals("TIFF")) { // a TIFF always has a frame: this one is damaged
+      throw new DocumentPageException(
+          Problem.CORRUPT,
+          "the TIFF has no frame that can be read; the file is damaged or truncated (re-save it)");
+    }
     if (count == 0) {
       throw new DocumentPageException(
           Problem.NO_SUCH_PAGE, "page " + page + " asked, but the " + format + " has no " + unit);

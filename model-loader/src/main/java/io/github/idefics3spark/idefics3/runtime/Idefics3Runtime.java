@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -130,7 +131,7 @@ public final class Idefics3Runtime implements AutoCloseable {
         processor
             .padTokenId()
             .orElse(GenerationSettings.greedy(checkpoint.generation(), 1).padTokenId());
-    int[] eos = processor.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
+    int[] eos = eosTokenIds(processor, settings.stopTokens());
     GenerationSettings greedy =
         new GenerationSettings(settings.maxNewTokens(), eos, pad, false, 1f, 0, 1f, 0L);
     this.generation =
@@ -138,6 +139,20 @@ public final class Idefics3Runtime implements AutoCloseable {
             ? greedy.sampling(
                 settings.temperature(), settings.topK(), settings.topP(), settings.seed())
             : greedy;
+  }
+
+  /**
+   * The ids that end an answer: the processor's (generation_config.json's eos_token_id) and those
+   * of the {@code stopTokens} the tokenizer has as one token, in that order, each once. A stop
+   * string that is a single added token (SmolDocling's {@code </doctag>}) is matched exactly by its
+   * id; one the tokenizer splits into several tokens is not supported and left out.
+   */
+  static int[] eosTokenIds(Idefics3Processor processor, List<String> stopTokens) {
+    LinkedHashSet<Integer> ids = new LinkedHashSet<>(processor.eosTokenIds());
+    for (String token : stopTokens) {
+      processor.tokenizer().tokenId(token).ifPresent(ids::add);
+    }
+    return ids.stream().mapToInt(Integer::intValue).toArray();
   }
 
   /** Loads the package at {@code packageDir} (made by {@code convert}) with these settings. */
@@ -551,7 +566,10 @@ public final class Idefics3Runtime implements AutoCloseable {
     for (int row = 0; row < generating.size(); row++) {
       int i = generating.get(row);
       int[] tokens = generated.row(row);
-      String text = processor.tokenizer().decode(tokens, true).strip();
+      String text =
+          settings.keepSpecialTokens()
+              ? processor.decodeKeepingSpecialTokens(tokens).strip()
+              : processor.tokenizer().decode(tokens, true).strip();
       int requestFrames = prepared[i].images().stream().mapToInt(Image::frameCount).sum();
       answers[i] =
           new Idefics3Answer(

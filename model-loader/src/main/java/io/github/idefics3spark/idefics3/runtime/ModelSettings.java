@@ -1,6 +1,7 @@
 package io.github.idefics3spark.idefics3.runtime;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * How an {@link Idefics3Runtime} runs: threads, batching, decoding and image resolution.
@@ -32,6 +33,12 @@ import java.io.Serializable;
  * @param imageCacheMb MiB of vision features kept per partition (or per {@link
  *     Idefics3Runtime#answer} call) so that requests sharing an image encode it once ({@link
  *     ImageFeatureCache}); 0: every request decodes and encodes its own images
+ * @param keepSpecialTokens false: answers are decoded without special tokens ({@code
+ *     skip_special_tokens=True}); true: with them, as Docling decodes DocTags, whose {@code
+ *     <loc_N>}, {@code <otsl>}... are special tokens of SmolDocling's tokenizer
+ * @param stopTokens tokens that end an answer besides generation_config.json's eos ids (Docling's
+ *     stop strings, such as {@code </doctag>}); each that the tokenizer has as a single token (an
+ *     added token) joins the eos ids, the others are ignored. Empty by default
  */
 public record ModelSettings(
     int intraOpThreads,
@@ -48,7 +55,9 @@ public record ModelSettings(
     long maxImageBytes,
     long imageDecodeTimeoutMs,
     int maxQuestionChars,
-    int imageCacheMb)
+    int imageCacheMb,
+    boolean keepSpecialTokens,
+    List<String> stopTokens)
     implements Serializable {
 
   private static final long serialVersionUID = 1L;
@@ -59,9 +68,26 @@ public record ModelSettings(
    */
   public static final ModelSettings DEFAULTS =
       new ModelSettings(
-          0, 8, 64, false, 1f, 0, 1f, 0L, 0, true, 178_956_970L, 64L << 20, 30_000L, 100_000, 256);
+          0,
+          8,
+          64,
+          false,
+          1f,
+          0,
+          1f,
+          0L,
+          0,
+          true,
+          178_956_970L,
+          64L << 20,
+          30_000L,
+          100_000,
+          256,
+          false,
+          List.of());
 
   public ModelSettings {
+    stopTokens = List.copyOf(stopTokens);
     require(intraOpThreads >= 0, "intra_op_threads", intraOpThreads, ">= 0 (0: all cores)");
     require(batchSize >= 1, "batch_size", batchSize, ">= 1");
     require(maxNewTokens >= 1, "max_new_tokens", maxNewTokens, ">= 1");
@@ -118,6 +144,8 @@ public record ModelSettings(
     private long imageDecodeTimeoutMs;
     private int maxQuestionChars;
     private int imageCacheMb;
+    private boolean keepSpecialTokens;
+    private List<String> stopTokens;
 
     private Builder(ModelSettings from) {
       intraOpThreads = from.intraOpThreads;
@@ -135,6 +163,8 @@ public record ModelSettings(
       imageDecodeTimeoutMs = from.imageDecodeTimeoutMs;
       maxQuestionChars = from.maxQuestionChars;
       imageCacheMb = from.imageCacheMb;
+      keepSpecialTokens = from.keepSpecialTokens;
+      stopTokens = from.stopTokens;
     }
 
     public Builder intraOpThreads(int value) {
@@ -222,6 +252,18 @@ public record ModelSettings(
       return this;
     }
 
+    /** Whether answers keep their special tokens (DocTags: true). */
+    public Builder keepSpecialTokens(boolean value) {
+      keepSpecialTokens = value;
+      return this;
+    }
+
+    /** Tokens that end an answer besides generation_config.json's eos ids. */
+    public Builder stopTokens(List<String> value) {
+      stopTokens = value;
+      return this;
+    }
+
     /**
      * The settings.
      *
@@ -243,7 +285,9 @@ public record ModelSettings(
           maxImageBytes,
           imageDecodeTimeoutMs,
           maxQuestionChars,
-          imageCacheMb);
+          imageCacheMb,
+          keepSpecialTokens,
+          stopTokens);
     }
   }
 }
