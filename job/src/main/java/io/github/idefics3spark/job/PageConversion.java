@@ -26,7 +26,6 @@ import javax.imageio.ImageIO;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.pdfbox.io.RandomAccessRead;
 import org.apache.pdfbox.io.RandomAccessReadBuffer;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -269,29 +268,16 @@ final class PageConversion implements MapPartitionsFunction<Row, Row> {
     }
     FileSystem fs = file == null ? null : file.getFileSystem(conf);
     if (page != null) {
-      RandomAccessRead source =
-          bytes != null ? new RandomAccessReadBuffer(bytes) : HadoopRandomAccessRead.open(fs, file);
-      DocumentPages.Format format;
-      try {
-        format = DocumentPages.Format.of(source);
-      } catch (IOException | RuntimeException e) {
-        source.close();
-        throw e;
-      }
-      if (format == DocumentPages.Format.TIFF && page == 1) {
-        RandomAccessRead again =
-            bytes != null
-                ? new RandomAccessReadBuffer(bytes)
-                : HadoopRandomAccessRead.open(fs, file);
-        if (documents.count(again, format) == 1) { // count closes it
-          source.close();
-          format = null;
-        }
-      }
+      byte[] held = bytes;
+      DocumentPages.Opener opener =
+          () ->
+              held != null
+                  ? new RandomAccessReadBuffer(held)
+                  : HadoopRandomAccessRead.open(fs, file);
+      DocumentPages.Format format = documents.pageFormat(opener, page);
       if (format != null) {
-        return documents.render(source, format, page); // render closes the source
+        return documents.render(opener.open(), format, page); // render closes it
       }
-      source.close();
     }
     if (bytes == null) {
       try (InputStream in = fs.open(file)) {

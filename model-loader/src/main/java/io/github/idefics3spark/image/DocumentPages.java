@@ -115,6 +115,38 @@ public final class DocumentPages {
     return dpi;
   }
 
+  /** A file opened anew at each call: {@link #pageFormat} looks at it twice before rendering. */
+  @FunctionalInterface
+  public interface Opener {
+    RandomAccessRead open() throws IOException;
+  }
+
+  /**
+   * How page {@code page} of a file is read: the document format whose page is rendered, or null
+   * when the file is read as an image: no PDF or TIFF signature, or a TIFF of one frame asked for
+   * page 1 (the image decoder then applies its EXIF orientation and metadata limits, as to any
+   * image). The stage that answers the page and the document conversion that scales its boxes both
+   * ask here, so they see the same pixels.
+   */
+  public Format pageFormat(Opener file, int page) throws IOException {
+    Format format;
+    try (RandomAccessRead head = file.open()) {
+      format = Format.of(head);
+    }
+    if (format == Format.TIFF && page == 1) {
+      int frames;
+      try {
+        frames = count(file.open(), format); // closes it
+      } catch (DocumentPageException e) {
+        frames = -1; // rendering says why
+      }
+      if (frames == 1) {
+        return null;
+      }
+    }
+    return format;
+  }
+
   /**
    * The number of pages (PDF) or frames (TIFF) of the document; 0 for a PDF whose page tree is
    * empty.

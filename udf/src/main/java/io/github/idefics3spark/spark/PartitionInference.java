@@ -432,18 +432,6 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
      * image).
      */
     private byte[] renderedPage(byte[] bytes, String path, int page) throws IOException {
-      RandomAccessRead source = bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
-      DocumentPages.Format format;
-      try {
-        format = DocumentPages.Format.of(source);
-      } catch (IOException | RuntimeException e) {
-        source.close();
-        throw e;
-      }
-      if (format == null) {
-        source.close();
-        return null;
-      }
       if (documentPages == null) {
         documentPages =
             new DocumentPages(
@@ -452,20 +440,13 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
                 "dpi",
                 InferenceOption.MAX_IMAGE_PIXELS.key());
       }
-      if (format == DocumentPages.Format.TIFF && page == 1) {
-        RandomAccessRead again = bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
-        int frames;
-        try {
-          frames = documentPages.count(again, format); // closes it
-        } catch (DocumentPageException e) {
-          frames = -1; // render says why
-        }
-        if (frames == 1) {
-          source.close();
-          return null; // a TIFF of one frame is read as an image (orientation, metadata)
-        }
+      DocumentPages.Opener file =
+          () -> bytes != null ? new RandomAccessReadBuffer(bytes) : openPath(path);
+      DocumentPages.Format format = documentPages.pageFormat(file, page);
+      if (format == null) {
+        return null;
       }
-      return documentPages.render(source, format, page).toBmp(); // render closes the source
+      return documentPages.render(file.open(), format, page).toBmp(); // render closes it
     }
 
     private RandomAccessRead openPath(String path) throws IOException {
