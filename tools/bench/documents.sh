@@ -10,11 +10,12 @@
 # 2. rounds alternate the sides, rotating which goes first, one fresh process per side and round:
 #    pdfbox-1t    rendering alone (DocumentBench.java): every page through DocumentPages.render at
 #                 BENCH_DPI then RgbImage.toBmp, as a task renders a page request (the document opened
-#                 again for each page), 1 thread; one warm-up pass, BENCH_PASSES timed passes;
+#                 again for each page), 1 thread; a pass renders the document BENCH_COPIES times
+#                 over (the job's pages); one warm-up pass, BENCH_PASSES timed passes;
 #    pdfbox-2t    the same with 2 threads taking the next page in turn (local[2]'s two tasks);
 #    pdfium-1t    pypdfium2 (the renderer Docling uses) at the same DPI, page.render(scale=DPI/72)
-#                 to an RGB PIL image, the document opened once a pass, 1 thread (pdfium is not
-#                 thread-safe); one warm-up pass, BENCH_PASSES timed passes;
+#                 to an RGB PIL image, the document opened once a copy, 1 thread (pdfium is not
+#                 thread-safe); passes as pdfbox-1t's;
 #    job          end to end: caption on a folder holding the PDF BENCH_COPIES times, through
 #                 SparkSubmit on local[2] as job.sh runs it, the tiny SmolVLM fixture
 #                 (model-loader/src/test/resources/reference/checkpoints/tiny-smolvlm, converted
@@ -72,20 +73,24 @@ cat > "$out/pdfium_bench.py" <<'PY'
 import json, statistics, sys, time
 import pypdfium2 as pdfium
 
-path, dpi, passes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, dpi, passes, copies = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 
 def one_pass():
-    document = pdfium.PdfDocument(path)
-    try:
-        size = 0
-        for index in range(len(document)):
-            page = document[index]
-            image = page.render(scale=dpi / 72).to_pil().convert("RGB")
-            size += image.width * image.height * 3
-            page.close()
-        return len(document), size
-    finally:
-        document.close()
+    """Every page of the document, copies times over (the document opened once a time over)."""
+    size = 0
+    count = 0
+    for _ in range(copies):
+        document = pdfium.PdfDocument(path)
+        try:
+            for index in range(len(document)):
+                page = document[index]
+                image = page.render(scale=dpi / 72).to_pil().convert("RGB")
+                size += image.width * image.height * 3
+                count += 1
+                page.close()
+        finally:
+            document.close()
+    return count, size
 
 count, size = one_pass()
 rates = []
@@ -112,12 +117,12 @@ run_render() {
   local round=$1 side=$2 log=$out/$2-$1
   if [ "$side" = pdfium-1t ]; then
     /usr/bin/time -f "%U %S %M" -o "$log.time" \
-      "$python" "$out/pdfium_bench.py" "$pdf" "$dpi" "$passes" >"$log.out" 2>"$log.err" ||
+      "$python" "$out/pdfium_bench.py" "$pdf" "$dpi" "$passes" "$copies" >"$log.out" 2>"$log.err" ||
       { echo "pdfium failed ($log.err):" >&2; tail -20 "$log.err" >&2; exit 1; }
   else
     # shellcheck disable=SC2086  # BENCH_JAVA_OPTS is a list of words
     /usr/bin/time -f "%U %S %M" -o "$log.time" \
-      java $java_opts -cp "$out/classes:$jar" DocumentBench "$pdf" "$dpi" "$(echo "$side" | tr -dc 0-9)" "$passes" \
+      java $java_opts -cp "$out/classes:$jar" DocumentBench "$pdf" "$dpi" "$(echo "$side" | tr -dc 0-9)" "$passes" "$copies" \
       >"$log.out" 2>"$log.err" ||
       { echo "DocumentBench failed ($log.err):" >&2; tail -20 "$log.err" >&2; exit 1; }
   fi

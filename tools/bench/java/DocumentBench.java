@@ -34,19 +34,21 @@ public final class DocumentBench {
     int dpi = Integer.parseInt(args[1]);
     int threads = Integer.parseInt(args[2]);
     int passes = Integer.parseInt(args[3]);
+    int copies = Integer.parseInt(args[4]);
     DocumentPages pages = new DocumentPages(dpi, 1L << 30, "DPI", "the pixel limit");
-    int count = pages.count(new RandomAccessReadBufferedFile(pdf), Format.PDF);
-    if (count < 1 || !Files.isRegularFile(pdf)) {
+    int documentPages = pages.count(new RandomAccessReadBufferedFile(pdf), Format.PDF);
+    if (documentPages < 1) {
       throw new IllegalArgumentException(
-          pdf + " has " + count + " pages: expected a PDF with pages");
+          pdf + " has " + documentPages + " pages: expected a PDF with pages");
     }
+    int count = documentPages * copies;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
-      long bytes = pass(pool, threads, pages, pdf, count);
+      long bytes = pass(pool, threads, pages, pdf, documentPages, count);
       double[] rates = new double[passes];
       for (int i = 0; i < passes; i++) {
         long start = System.nanoTime();
-        long passBytes = pass(pool, threads, pages, pdf, count);
+        long passBytes = pass(pool, threads, pages, pdf, documentPages, count);
         rates[i] = count / ((System.nanoTime() - start) / 1e9);
         if (passBytes != bytes) {
           throw new IllegalStateException(
@@ -77,9 +79,17 @@ public final class DocumentBench {
     }
   }
 
-  /** Renders every page once on the pool; the bitmap bytes of all pages together. */
+  /**
+   * Renders pages 1 to {@code count} on the pool, page i being page (i - 1) % documentPages + 1 of
+   * the document; the bitmap bytes of all pages together.
+   */
   private static long pass(
-      ExecutorService pool, int threads, DocumentPages pages, Path pdf, int count)
+      ExecutorService pool,
+      int threads,
+      DocumentPages pages,
+      Path pdf,
+      int documentPages,
+      int count)
       throws Exception {
     AtomicInteger next = new AtomicInteger(1);
     AtomicLong bytes = new AtomicLong();
@@ -88,9 +98,8 @@ public final class DocumentBench {
       workers.add(
           pool.submit(
               () -> {
-                for (int page = next.getAndIncrement();
-                    page <= count;
-                    page = next.getAndIncrement()) {
+                for (int i = next.getAndIncrement(); i <= count; i = next.getAndIncrement()) {
+                  int page = (i - 1) % documentPages + 1;
                   try {
                     bytes.addAndGet(
                         pages
