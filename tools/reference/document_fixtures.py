@@ -11,6 +11,10 @@ sample.pdf              4 pages, each one rendering feature: 1 base-14 text (Hel
 sample-p{1..4}.png      pypdfium2's rendering of each page at 144 DPI (scale 2), RGB: the reference the
                         Java renderer is compared with (mean absolute difference, PdfParityTest).
 three-pages.pdf         3 small pages, "Page 1" .. "Page 3" (the job test's document).
+twenty-pages.pdf        20 US-letter pages of a made-up report (the document benchmark's input,
+                        tools/bench/documents.sh): a title, paragraphs of base-14 text, a footer, and in turn
+                        a bar chart of vector shapes, a ruled table of numbers or a photo-sized JPEG (one
+                        image XObject shared by its pages); the words come from a fixed list, chosen by sha256.
 encrypted.pdf           one page, encrypted with the standard security handler (RC4 40-bit, revision 2),
                         user password "secret": it does not open without it.
 damaged.pdf             a PDF header followed by bytes that are no PDF objects.
@@ -118,6 +122,91 @@ def sample_pdf():
     for i, (content, boxes) in enumerate(pages):
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /Resources 3 0 R " + boxes + b" /Contents %d 0 R >>" % (9 + 2 * i)
+        )
+        objects.append(stream(content))
+    return pdf(objects)
+
+WORDS = (
+    b"the of and to in a is that for on with as by at from this be are which an or it was not have has"
+    b" page report table figure model image document result value data total mean sample row column"
+    b" section summary method input output batch spark task executor render pixel text line scan"
+).split()
+
+
+def sentence_words(seed, count):
+    """count words of WORDS chosen by sha256(seed, i): the same every run."""
+    return [WORDS[hashlib.sha256(seed + b"/%d" % i).digest()[0] % len(WORDS)] for i in range(count)]
+
+
+def twenty_pages_pdf():
+    # 1 catalog, 2 pages, 3 resources, 4-6 fonts, 7 JPEG, then page i at 8 + 2i, its content at 9 + 2i
+    height, width = 240, 320
+    yy, xx = np.mgrid[0:height, 0:width]
+    photo = np.zeros((height, width, 3), dtype=np.uint8)
+    photo[..., 0] = (120 + 100 * np.sin(xx / 23.0) * np.cos(yy / 31.0)).astype(np.uint8)
+    photo[..., 1] = ((xx * yy) // 97 % 256).astype(np.uint8)
+    photo[..., 2] = (200 - yy * 160 // height).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="JPEG", quality=80)
+    jpeg = buffer.getvalue()
+
+    count = 20
+    pages = []
+    for n in range(1, count + 1):
+        seed = b"twenty-pages/%d" % n
+        content = bytearray()
+        title = b" ".join(sentence_words(seed + b"/title", 4)).capitalize()
+        content += b"BT /F1 20 Tf 0 0 0 rg 72 720 Td (%d. %s) Tj ET\n" % (n, title)
+        content += b"0.3 0.3 0.3 RG 1 w 72 708 m 540 708 l S\n"
+        y = 684
+        lines = 22 if n % 3 else 14
+        for line in range(lines):
+            words = b" ".join(sentence_words(seed + b"/line/%d" % line, 12))
+            content += b"BT /F2 11 Tf 0 0 0 rg 72 %d Td (%s) Tj ET\n" % (y, words)
+            y -= 14
+        kind = n % 3
+        if kind == 0:  # a bar chart: axes, filled bars, labels
+            content += b"0 0 0 RG 1 w 90 90 m 90 260 l 90 90 m 520 90 l S\n"
+            for bar in range(8):
+                value = 20 + hashlib.sha256(seed + b"/bar/%d" % bar).digest()[0] % 150
+                shade = b"%.2f %.2f 0.8 rg" % (0.1 * bar % 1, 0.4 + 0.05 * bar)
+                content += shade + b" %d 90 36 %d re f\n" % (104 + 52 * bar, value)
+                content += b"BT /F3 9 Tf 0 0 0 rg %d 76 Td (Q%d) Tj ET\n" % (112 + 52 * bar, bar + 1)
+        elif kind == 1:  # a ruled table of numbers
+            top = 360
+            for row in range(8):
+                for column in range(5):
+                    number = int.from_bytes(hashlib.sha256(seed + b"/cell/%d/%d" % (row, column)).digest()[:2], "big")
+                    text = b"%d.%02d" % (number // 100, number % 100)
+                    content += b"BT /F3 10 Tf 0 0 0 rg %d %d Td (%s) Tj ET\n" % (80 + 92 * column, top - 20 * row - 14, text)
+            content += b"0.5 0.5 0.5 RG 0.5 w\n"
+            for row in range(9):
+                content += b"72 %d m 532 %d l S\n" % (top - 20 * row, top - 20 * row)
+            for column in range(6):
+                content += b"%d %d m %d %d l S\n" % (72 + 92 * column, top, 72 + 92 * column, top - 160)
+        else:  # the photo, with a caption
+            content += b"q 320 0 0 240 146 90 cm /Im1 Do Q\n"
+            content += b"BT /F2 10 Tf 0 0 0 rg 146 76 Td (Figure %d: a photo.) Tj ET\n" % n
+        content += b"BT /F1 9 Tf 0.4 0.4 0.4 rg 280 40 Td (Page %d of %d) Tj ET\n" % (n, count)
+        pages.append(bytes(content))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Count %d /Kids [%s] >>"
+        % (count, b" ".join(b"%d 0 R" % (8 + 2 * i) for i in range(count))),
+        FONTS,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>",
+        stream(
+            jpeg,
+            b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB"
+            b" /BitsPerComponent 8 /Filter /DCTDecode " % (width, height),
+        ),
+    ]
+    for i, content in enumerate(pages):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /Resources 3 0 R /MediaBox [0 0 612 792] /Contents %d 0 R >>"
+            % (9 + 2 * i)
         )
         objects.append(stream(content))
     return pdf(objects)
@@ -265,6 +354,7 @@ def main():
     files = {
         "sample.pdf": sample_pdf(),
         "three-pages.pdf": three_pages_pdf(),
+        "twenty-pages.pdf": twenty_pages_pdf(),
         "encrypted.pdf": encrypted_pdf(),
         "damaged.pdf": damaged_pdf(),
         "empty.pdf": empty_pdf(),
@@ -278,6 +368,9 @@ def main():
     secret = pdfium.PdfDocument(str(OUT / "encrypted.pdf"), password="secret")
     assert len(secret) == 1
     secret.close()
+    twenty = pdfium.PdfDocument(str(OUT / "twenty-pages.pdf"))
+    assert len(twenty) == 20
+    twenty.close()
     for name in sorted(p.name for p in OUT.iterdir()):
         print(f"{name:22s} {(OUT / name).stat().st_size:7d} bytes")
 
