@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import java.io.IOException;
 import java.io.InputStream;
@@ -230,6 +231,51 @@ class S3ProxyJobTest {
       assertNoCredential("the caption run's stdout", run.out());
       assertNoCredential("the caption run's stderr", run.err());
     }
+  }
+
+  @Test
+  void pdfAndTiffPagesReadByPositionFromS3() throws IOException {
+    for (String name : List.of("three-pages.pdf", "two-frames.tiff", "encrypted.pdf")) {
+      fs.copyFromLocalFile(
+          new org.apache.hadoop.fs.Path(ReferenceFixtures.documents().resolve(name).toUri()),
+          new org.apache.hadoop.fs.Path("s3a://bucket/documents/" + name));
+    }
+    JobRun run =
+        JobRun.of(
+            "caption",
+            "--input",
+            "s3a://bucket/documents",
+            "--model",
+            "s3a://bucket/models/tiny",
+            "--model-cache",
+            dir.resolve("cache").toString(),
+            "--output",
+            "s3a://bucket/runs/document-pages",
+            "--max-new-tokens",
+            "3",
+            "--image-splitting=false",
+            "--dpi",
+            "72");
+    assertEquals(0, run.status(), run.err());
+    List<String> rows = new ArrayList<>();
+    for (Row row :
+        spark
+            .read()
+            .parquet("s3a://bucket/runs/document-pages")
+            .orderBy("id")
+            .select("id", "document", "page", "page_count", "error_kind")
+            .collectAsList()) {
+      rows.add(row.mkString(" | "));
+    }
+    assertEquals(
+        List.of(
+            "encrypted.pdf#page=1 | encrypted.pdf | 1 | null | ENCRYPTED_DOCUMENT",
+            "three-pages.pdf#page=1 | three-pages.pdf | 1 | 3 | null",
+            "three-pages.pdf#page=2 | three-pages.pdf | 2 | 3 | null",
+            "three-pages.pdf#page=3 | three-pages.pdf | 3 | 3 | null",
+            "two-frames.tiff#page=1 | two-frames.tiff | 1 | 2 | null",
+            "two-frames.tiff#page=2 | two-frames.tiff | 2 | 2 | null"),
+        rows);
   }
 
   @Test
