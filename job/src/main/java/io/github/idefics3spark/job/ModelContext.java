@@ -1,10 +1,9 @@
 package io.github.idefics3spark.job;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.idefics3spark.idefics3.checkpoint.CheckpointException;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Checkpoint;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
+import io.github.idefics3spark.idefics3.checkpoint.PreprocessorConfig;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
 import java.io.InputStream;
@@ -130,7 +129,7 @@ final class ModelContext {
         found.folder().isEmpty()
             ? new Path(new Path(model), "preprocessor_config.json")
             : new Path(new Path(model), found.folder() + "/preprocessor_config.json");
-    int frames = pageFrames(read(preprocessorFile, hadoop), settings);
+    int frames = pageFrames(preprocessorFile, hadoop, settings);
     int pagePrompt =
         frames * (found.config().imageSeqLen() + FRAME_MARKER_TOKENS) + PAGE_TEXT_TOKENS;
     int context = found.config().text().maxPositionEmbeddings();
@@ -167,27 +166,26 @@ final class ModelContext {
   private static final int UNKNOWN_PAGE_FRAMES = 17;
 
   /** The most frames one page image gives (see {@link #fitDocumentMaxNewTokens}). */
-  private static int pageFrames(String preprocessorJson, ModelSettings settings) {
-    if (!settings.imageSplitting() || preprocessorJson == null) {
-      return preprocessorJson == null && settings.imageSplitting() ? UNKNOWN_PAGE_FRAMES : 1;
+  private static int pageFrames(
+      Path preprocessorFile, Configuration hadoop, ModelSettings settings) {
+    if (!settings.imageSplitting()) {
+      return 1;
     }
-    try {
-      JsonNode json = new ObjectMapper().readTree(preprocessorJson);
-      if (!json.path("do_image_splitting").asBoolean(true)) {
-        return 1;
-      }
-      int longest =
-          settings.longestEdge() > 0
-              ? settings.longestEdge()
-              : json.path("size").path("longest_edge").asInt(0);
-      int tile = json.path("max_image_size").path("longest_edge").asInt(0);
-      if (longest <= 0 || tile <= 0) {
-        return UNKNOWN_PAGE_FRAMES;
-      }
-      int side = (longest + tile - 1) / tile;
-      return side * side + 1;
-    } catch (IOException e) {
+    String json = read(preprocessorFile, hadoop);
+    if (json == null) {
       return UNKNOWN_PAGE_FRAMES;
     }
+    PreprocessorConfig preprocessor;
+    try {
+      preprocessor = Idefics3Checkpoint.parsePreprocessorConfig(preprocessorFile.toString(), json);
+    } catch (CheckpointException e) {
+      return UNKNOWN_PAGE_FRAMES; // the executors' load reports what is wrong with it
+    }
+    if (!preprocessor.doImageSplitting()) {
+      return 1;
+    }
+    int longest = settings.longestEdge() > 0 ? settings.longestEdge() : preprocessor.longestEdge();
+    int side = (longest + preprocessor.maxImageSize() - 1) / preprocessor.maxImageSize();
+    return side * side + 1;
   }
 }

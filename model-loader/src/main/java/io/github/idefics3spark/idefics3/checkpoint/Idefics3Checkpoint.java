@@ -204,6 +204,17 @@ public record Idefics3Checkpoint(
     return parseConfig(ConfigJson.parse(where, json), new ArrayList<>());
   }
 
+  /**
+   * Parses and checks the text of a checkpoint's {@code preprocessor_config.json} alone, for a
+   * driver that only needs the image sizes (how many frames a page gives) before any executor loads
+   * the model.
+   *
+   * @param where how to name the file in errors
+   */
+  public static PreprocessorConfig parsePreprocessorConfig(String where, String json) {
+    return parsePreprocessor(ConfigJson.parse(where, json));
+  }
+
   private static Idefics3Config parseConfig(ConfigJson json, List<String> ignored) {
     String modelType = json.requiredString("model_type");
     if (!modelType.equals("idefics3")) {
