@@ -157,7 +157,7 @@ public final class PageRequests implements FlatMapFunction<Row, Row> {
     }
     Row image = images.size() == 1 ? images.get(0) : null;
     List<Row> out = new ArrayList<>();
-    if (image == null || !isDocument(image)) {
+    if (image == null || format(image) == null) {
       Integer one = image == null ? null : 1;
       String error =
           pagesText == null || pagesText.strip().equals("1")
@@ -182,7 +182,7 @@ public final class PageRequests implements FlatMapFunction<Row, Row> {
       out.add(page(row, id, id + "#page=" + first, first, count, null));
       return out.iterator();
     }
-    if (count == 1 && ranges == null && isTiff(image)) {
+    if (count == 1 && ranges == null && format(image) == DocumentPages.Format.TIFF) {
       // a TIFF of one frame is an image: read whole by the image decoder (orientation, metadata)
       out.add(page(row, id, id, 1, 1, null));
       return out.iterator();
@@ -285,22 +285,21 @@ public final class PageRequests implements FlatMapFunction<Row, Row> {
     return InferenceSchema.hasColumn(requestSchema, PAGES);
   }
 
-  private static boolean isDocument(Row image) {
+  /**
+   * The document format of the row's image: by its first bytes when it holds bytes, else by its
+   * path's extension ({@code .pdf}, {@code .tif}, {@code .tiff}, any case); null for any other.
+   */
+  private static DocumentPages.Format format(Row image) {
     Object bytes = image.get(image.fieldIndex("bytes"));
     if (bytes instanceof byte[] head) {
-      return DocumentPages.Format.of(head, Math.min(head.length, 5)) != null;
+      return DocumentPages.Format.of(
+          head, Math.min(head.length, DocumentPages.Format.SIGNATURE_BYTES));
     }
     String path = image.getString(image.fieldIndex("path"));
-    return path != null && path.toLowerCase(Locale.ROOT).matches(".*\\.(pdf|tiff?)$");
-  }
-
-  private static boolean isTiff(Row image) {
-    Object bytes = image.get(image.fieldIndex("bytes"));
-    if (bytes instanceof byte[] head) {
-      return DocumentPages.Format.of(head, Math.min(head.length, 5)) == DocumentPages.Format.TIFF;
-    }
-    String path = image.getString(image.fieldIndex("path"));
-    return path != null && path.toLowerCase(Locale.ROOT).matches(".*\\.tiff?$");
+    String name = path == null ? "" : path.toLowerCase(Locale.ROOT);
+    return name.endsWith(".pdf")
+        ? DocumentPages.Format.PDF
+        : name.matches(".*\\.tiff?$") ? DocumentPages.Format.TIFF : null;
   }
 
   /** The document's page count, or null when it cannot be opened or is no document. */
