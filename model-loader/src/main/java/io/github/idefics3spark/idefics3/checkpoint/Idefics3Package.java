@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -31,6 +32,7 @@ import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TType;
 
 /**
  * A converted Idefics3 model package: writes it from a Hugging Face checkpoint and loads it once,
@@ -387,6 +389,251 @@ public final class Idefics3Package implements AutoCloseable {
         return new Generation(rows, rowLengths);
       }
     }
+  }
+
+  /**
+   * Whether this package has {@value Idefics3Graph#PREFILL_SLOTS} and {@value
+   * Idefics3Graph#DECODE_SLOTS}, continuous batching (packages converted since).
+   */
+  public boolean canDecodeSlots() {
+    JsonNode signatures = manifest.path("signatures");
+    return signatures.has(Idefics3Graph.PREFILL_SLOTS) && signatures.has(Idefics3Graph.DECODE_SLOTS);
+  }
+
+  /**
+   * The KV caches of a batch of slots, keys and values per layer (rows, kv_heads, capacity,
+   * head_dim), as a session call returned them; closing frees them.
+   */
+  public static final class SlotCaches implements AutoCloseable {
+    private final List<Tensor> tensors; // keys then values of each layer
+    private final AutoCloseable owner; // the call's Result, or the tensors themselves
+
+    private SlotCaches(List<Tensor> tensors, AutoCloseable owner) {
+      this.tensors = tensors;
+      this.owner = owner;
+    }
+
+    private static SlotCaches of(Result result, int layers) {
+      List<Tensor> tensors = new ArrayList<>(2 * layers);
+      for (int i = 0; i < 2 * layers; i++) {
+        tensors.add(result.get(Idefics3Graph.cacheName("", i)).orElseThrow());
+      }
+      return new SlotCaches(tensors, result);
+    }
+
+    /** Caches of {@code rows} rows and no slots, of the same dtype and heads as these. */
+    public SlotCaches emptyLike(int rows) {
+      List<Tensor> empty = new ArrayList<>(tensors.size());
+      for (Tensor like : tensors) {
+        Shape shape = like.shape();
+        empty.add(
+            Tensor.of(((TType) like).type(), Shape.of(rows, shape.get(1), 0, shape.get(3))));
+      }
+      return new SlotCaches(empty, () -> empty.forEach(Tensor::close));
+    }
+
+    @Override
+    public void close() {
+      try {
+        owner.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing slot caches", e);
+      }
+    }
+  }
+
+  /** Prompts prefilled for free slots: each row's first token and its caches. */
+  public record SlotPrefill(int[] firstTokens, SlotCaches caches) implements AutoCloseable {
+    @Override
+    public void close() {
+      caches.close();
+    }
+  }
+
+  /**
+   * Runs {@value Idefics3Graph#PREFILL_SLOTS}: the prompts' forward, each row's first token (draw
+   * {@code draw} of the seed when sampling) and its caches grown to {@code capacity} slots.
+   *
+   * @param inputIds left-padded prompts (rows, seq), seq &lt;= capacity
+   * @param imageFeatures (frames, image_seq_len, hidden), rows in image-token order
+   */
+  public SlotPrefill prefillSlots(
+      int[][] inputIds,
+      int[][] attentionMask,
+      float[] imageFeatures,
+      int capacity,
+      GenerationSettings settings,
+      long draw) {
+    checkImageSlots(inputIds, imageFeatures);
+    Map<String, Tensor> inputs = new HashMap<>();
+    try (TInt32 ids = matrix(inputIds);
+        TInt32 mask = matrix(attentionMask);
+        TFloat32 features = features(imageFeatures);
+        TInt32 slots = TInt32.scalarOf(capacity);
+        Sampling sampling = new Sampling(settings, draw)) {
+      inputs.put("input_ids", ids);
+      inputs.put("attention_mask", mask);
+      inputs.put("image_features", features);
+      inputs.put("capacity", slots);
+      sampling.addTo(inputs);
+      Result result = bundle.function(Idefics3Graph.PREFILL_SLOTS).call(inputs);
+      TInt32 first = (TInt32) result.get("token").orElseThrow();
+      int[] tokens = new int[inputIds.length];
+      for (int b = 0; b < tokens.length; b++) {
+        tokens[b] = first.getInt(b);
+      }
+      return new SlotPrefill(tokens, SlotCaches.of(result, layers()));
+    }
+  }
+
+  /**
+   * What {@value Idefics3Graph#DECODE_SLOTS} carries from call to call, per slot (row): arrays the
+   * caller fills for the rows it inserts and {@link #decodeSlots} updates in place.
+   *
+   * @param token the token to feed next
+   * @param finished whether the row is done (or empty)
+   * @param lengths tokens generated so far, the first included
+   * @param slotMask (rows, capacity) 1 on cache slots that hold real tokens
+   * @param position the RoPE position of token
+   * @param slot the cache slot token goes into
+   * @param maxNewTokens the row's limit on lengths
+   */
+  public record SlotState(
+      int[] token,
+      boolean[] finished,
+      int[] lengths,
+      int[][] slotMask,
+      int[] position,
+      int[] slot,
+      int[] maxNewTokens) {}
+
+  /** A decode_slots call's tokens, (rows, steps) pad after a row finishes, and its caches. */
+  public record SlotDecode(int[][] tokens, SlotCaches caches) {}
+
+  /**
+   * Runs {@value Idefics3Graph#DECODE_SLOTS}: puts {@code inserted}'s caches into the rows {@code
+   * insertRows} of {@code caches} (grown to {@code capacity}), then decodes every unfinished row
+   * until {@code finishedLimit} rows are finished or {@code steps} are out. {@code state} is
+   * updated in place; the caller closes {@code caches} and {@code inserted} afterwards and passes
+   * the returned caches to the next call.
+   *
+   * @param inserted null when no row is inserted
+   * @param draw the seed's draw of this call's first step, when sampling
+   */
+  public SlotDecode decodeSlots(
+      SlotCaches caches,
+      SlotPrefill inserted,
+      int[] insertRows,
+      SlotState state,
+      int capacity,
+      int steps,
+      int finishedLimit,
+      GenerationSettings settings,
+      long draw) {
+    int rows = state.token().length;
+    Map<String, Tensor> inputs = new HashMap<>();
+    try (SlotCaches none = inserted == null ? caches.emptyLike(0) : null;
+        TInt32 slots = TInt32.scalarOf(capacity);
+        TInt32 rowsToInsert = TInt32.vectorOf(insertRows);
+        TInt32 token = TInt32.vectorOf(state.token());
+        TBool finished = TBool.vectorOf(state.finished());
+        TInt32 lengths = TInt32.vectorOf(state.lengths());
+        TInt32 slotMask = matrix(state.slotMask());
+        TInt32 position = TInt32.vectorOf(state.position());
+        TInt32 slot = TInt32.vectorOf(state.slot());
+        TInt32 maxNew = TInt32.vectorOf(state.maxNewTokens());
+        TInt32 stepLimit = TInt32.scalarOf(steps);
+        TInt32 limit = TInt32.scalarOf(finishedLimit);
+        TInt32 eos = TInt32.vectorOf(settings.eosTokenIds());
+        TInt32 pad = TInt32.scalarOf(settings.padTokenId());
+        Sampling sampling = new Sampling(settings, draw)) {
+      SlotCaches insert = inserted == null ? none : inserted.caches();
+      for (int i = 0; i < caches.tensors.size(); i++) {
+        inputs.put(Idefics3Graph.cacheName("", i), caches.tensors.get(i));
+        inputs.put(Idefics3Graph.cacheName("insert_", i), insert.tensors.get(i));
+      }
+      inputs.put("capacity", slots);
+      inputs.put("insert_rows", rowsToInsert);
+      inputs.put("token", token);
+      inputs.put("finished", finished);
+      inputs.put("lengths", lengths);
+      inputs.put("slot_mask", slotMask);
+      inputs.put("position", position);
+      inputs.put("slot", slot);
+      inputs.put("max_new_tokens", maxNew);
+      inputs.put("steps", stepLimit);
+      inputs.put("finished_limit", limit);
+      inputs.put("eos_token_ids", eos);
+      inputs.put("pad_token_id", pad);
+      sampling.addTo(inputs);
+      Result result = bundle.function(Idefics3Graph.DECODE_SLOTS).call(inputs);
+      int[][] out = rowsOf(result, "tokens", rows, steps);
+      int[][] nextSlotMask = rowsOf(result, "slot_mask", rows, capacity);
+      TInt32 nextToken = (TInt32) result.get("token").orElseThrow();
+      TBool nextFinished = (TBool) result.get("finished").orElseThrow();
+      TInt32 nextLengths = (TInt32) result.get("lengths").orElseThrow();
+      TInt32 nextPosition = (TInt32) result.get("position").orElseThrow();
+      TInt32 nextSlot = (TInt32) result.get("slot").orElseThrow();
+      for (int b = 0; b < rows; b++) {
+        state.token()[b] = nextToken.getInt(b);
+        state.finished()[b] = nextFinished.getBoolean(b);
+        state.lengths()[b] = nextLengths.getInt(b);
+        state.position()[b] = nextPosition.getInt(b);
+        state.slot()[b] = nextSlot.getInt(b);
+        state.slotMask()[b] = nextSlotMask[b];
+      }
+      return new SlotDecode(out, SlotCaches.of(result, layers()));
+    }
+  }
+
+  /** The sampling inputs of a call, draw {@code draw} of the settings' seed. */
+  private static final class Sampling implements AutoCloseable {
+    private final TBool doSample;
+    private final TFloat32 temperature;
+    private final TInt32 topK;
+    private final TFloat32 topP;
+    private final TInt64 seed;
+
+    Sampling(GenerationSettings settings, long draw) {
+      doSample = TBool.scalarOf(settings.doSample());
+      temperature = TFloat32.scalarOf(settings.temperature());
+      topK = TInt32.scalarOf(settings.topK());
+      topP = TFloat32.scalarOf(settings.topP());
+      seed = TInt64.vectorOf(settings.seed(), draw);
+    }
+
+    void addTo(Map<String, Tensor> inputs) {
+      inputs.put("do_sample", doSample);
+      inputs.put("temperature", temperature);
+      inputs.put("top_k", topK);
+      inputs.put("top_p", topP);
+      inputs.put("seed", seed);
+    }
+
+    @Override
+    public void close() {
+      doSample.close();
+      temperature.close();
+      topK.close();
+      topP.close();
+      seed.close();
+    }
+  }
+
+  /** The int32 output {@code name} of shape (rows, width) as rows. */
+  private static int[][] rowsOf(Result result, String name, int rows, int width) {
+    TInt32 tensor = (TInt32) result.get(name).orElseThrow();
+    int[] flat = new int[rows * width];
+    tensor.asRawTensor().data().asInts().read(flat);
+    int[][] out = new int[rows][];
+    for (int b = 0; b < rows; b++) {
+      out[b] = Arrays.copyOfRange(flat, b * width, (b + 1) * width);
+    }
+    return out;
+  }
+
+  private int layers() {
+    return checkpoint.config().text().numHiddenLayers();
   }
 
   /** Whether this package has {@value Idefics3Graph#SCORE_OPTIONS} (packages converted since). */

@@ -65,7 +65,6 @@ public final class PackageFiles {
   public static final List<String> ALLOWED_OPS =
       List.of(
           "Add",
-          "All", // generate: every row finished
           "Any", // attention masks
           "ArgMax", // greedy next token
           "Assert", // image features match the image tokens
@@ -123,7 +122,8 @@ public final class PackageFiles {
           "Sub",
           "Sum",
           "Tanh", // gelu_pytorch_tanh
-          "TensorStridedSliceUpdate", // KV cache update
+          "TensorScatterUpdate", // KV cache and slot mask: each row writes at its own slot
+          "TensorStridedSliceUpdate", // the generated tokens' column of a step
           "TopKV2", // top-k sampling
           "Transpose",
           "VarHandleOp",
@@ -150,7 +150,9 @@ public final class PackageFiles {
           Idefics3Graph.ENCODE_IMAGES,
           Idefics3Graph.LOGITS,
           Idefics3Graph.GENERATE,
-          Idefics3Graph.SCORE_OPTIONS);
+          Idefics3Graph.SCORE_OPTIONS,
+          Idefics3Graph.PREFILL_SLOTS,
+          Idefics3Graph.DECODE_SLOTS);
 
   /** What every refusal of a graph ends with. */
   private static final String CONVERT_AGAIN =

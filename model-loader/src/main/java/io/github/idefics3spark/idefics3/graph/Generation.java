@@ -14,6 +14,7 @@ import org.tensorflow.Signature;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.ReduceAny;
+import org.tensorflow.op.core.Stack;
 import org.tensorflow.op.core.TensorStridedSliceUpdate;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
@@ -26,10 +27,17 @@ import org.tensorflow.types.family.TType;
  * Generation, as transformers' {@code GenerationMixin.generate} does it for this model, built into
  * the graph: the prefill over the whole prompt chooses the first token, then every further step
  * runs inside one functional While op whose state ({@link Var}, by name) carries the KV caches,
- * written in place at the step's slot; the loop ends as soon as every row has produced a stop token
- * or {@code max_new_tokens} are out.
+ * written in place at each row's own slot; the loop ends as soon as enough rows have produced a
+ * stop token or reached their own {@code max_new_tokens}, or the call's steps are out.
  *
- * <p>Like the reference: each step appends 1 to every row's mask, the RoPE position of a row's new
+ * <p>Two uses. {@link #generate} is a whole batch in one call: prefill, then the loop until every
+ * row is finished. {@link #prefillSlots} and {@link #decodeSlots} are continuous batching: the
+ * batch is a set of slots, each a row of the caches; a call decodes until one more row finishes,
+ * the caller answers it and puts the next request's prefilled cache into its slot, and the next
+ * call goes on. A row attends only to its own cache row, so each row's tokens are those it gets
+ * alone.
+ *
+ * <p>Like the reference: each step appends 1 to a row's mask, the RoPE position of a row's new
  * token is its count of real tokens so far (cumsum(mask) - 1), finished rows emit the pad id, and a
  * row finishes on any of the stop ids. The loop body cannot capture outer tensors: it re-reads
  * every weight through its own handle ({@link Weights#read}).
@@ -41,13 +49,13 @@ final class Generation<T extends TNumber> {
    * follow, keys then values of each layer.
    */
   enum Var {
-    /** () the index in tokens of the token this step writes. */
+    /** () the column of tokens this step writes. */
     STEP(TInt32.class),
     /** (B) the token chosen at the previous step. */
     TOKEN(TInt32.class),
-    /** (B) whether each row has produced a stop token. */
+    /** (B) whether each row has produced a stop token or reached its max_new_tokens. */
     FINISHED(TBool.class),
-    /** (B, max_new) the tokens so far, pad after a row finishes. */
+    /** (B, steps) the tokens of this call, pad after a row finishes. */
     TOKENS(TInt32.class),
     /** (B) tokens generated per row, the stop token included. */
     LENGTHS(TInt32.class),
@@ -55,9 +63,14 @@ final class Generation<T extends TNumber> {
     SLOT_MASK(TInt32.class),
     /** (B) RoPE position of TOKEN. */
     POSITION(TInt32.class),
-    /** () cache slot of TOKEN. */
+    /** (B) cache slot of TOKEN, each row's own. */
     SLOT(TInt32.class),
+    /** (B) each row's limit on LENGTHS. */
     MAX_NEW_TOKENS(TInt32.class),
+    /** () the loop ends when STEP reaches it: the columns of TOKENS. */
+    STEPS(TInt32.class),
+    /** () the loop ends when this many rows are finished. */
+    FINISHED_LIMIT(TInt32.class),
     /** (E) */
     EOS_TOKEN_IDS(TInt32.class),
     PAD_TOKEN_ID(TInt32.class),
@@ -82,7 +95,9 @@ final class Generation<T extends TNumber> {
 
   /** The settings of one call, as graph inputs: what the loop reads but never changes. */
   record Settings(
-      Operand<TInt32> maxNewTokens, // ()
+      Operand<TInt32> maxNewTokens, // (B)
+      Operand<TInt32> steps, // ()
+      Operand<TInt32> finishedLimit, // ()
       Operand<TInt32> eosTokenIds, // (E)
       Operand<TInt32> padTokenId, // ()
       NextToken.Sampling sampling) {}
@@ -112,6 +127,8 @@ final class Generation<T extends TNumber> {
         case POSITION -> position;
         case SLOT -> slot;
         case MAX_NEW_TOKENS -> settings.maxNewTokens();
+        case STEPS -> settings.steps();
+        case FINISHED_LIMIT -> settings.finishedLimit();
         case EOS_TOKEN_IDS -> settings.eosTokenIds();
         case PAD_TOKEN_ID -> settings.padTokenId();
         case DO_SAMPLE -> sampling.doSample();
@@ -148,6 +165,8 @@ final class Generation<T extends TNumber> {
       Settings settings =
           new Settings(
               at(list, Var.MAX_NEW_TOKENS),
+              at(list, Var.STEPS),
+              at(list, Var.FINISHED_LIMIT),
               at(list, Var.EOS_TOKEN_IDS),
               at(list, Var.PAD_TOKEN_ID),
               new NextToken.Sampling(
@@ -217,16 +236,26 @@ final class Generation<T extends TNumber> {
     this.keep = keep;
   }
 
+  /** What a prefill leaves: each row's first token and its caches, with room after the prompt. */
+  record Prefill<T extends TNumber>(
+      Operand<TInt32> first, // (B)
+      List<TextAttention.KvCache<T>> caches) {} // (B, kv, P + room, hd) each
+
   /**
-   * Generates from a left-padded batch whose image features are already merged into its embeddings:
-   * the final state, whose tokens (B, max_new) and lengths (B) are the answer.
+   * The prompt's forward: its keys and values with {@code room} empty slots after them, and the
+   * first token chosen from its last position (draw 0 of the seed when sampling).
    *
    * @param embeddings (B, P, H) the prompt's embeddings, images merged in
    * @param attentionMask (B, P) 1 on real tokens, 0 on left padding
+   * @param room () slots to add after the prompt's P
    */
-  State<T> generate(
-      Ops tf, Operand<T> embeddings, Operand<TInt32> attentionMask, Settings settings) {
-    // Prefill: the whole prompt, positions = cumsum(mask) - 1 (1 on padding).
+  Prefill<T> prefill(
+      Ops tf,
+      Operand<T> embeddings,
+      Operand<TInt32> attentionMask,
+      NextToken.Sampling sampling,
+      Operand<TInt32> room) {
+    // Positions: cumsum(mask) - 1 (1 on padding).
     TextModel<T> text = new TextModel<>(tf, weights, config.text());
     Operand<TBool> real = tf.math.equal(attentionMask, tf.constant(1));
     Operand<TInt32> positions =
@@ -234,29 +263,54 @@ final class Generation<T extends TNumber> {
             real,
             tf.math.sub(tf.math.cumsum(attentionMask, tf.constant(1)), tf.constant(1)),
             tf.onesLike(attentionMask)); // (B, P)
-    TextModel.Output<T> prefill =
+    TextModel.Output<T> out =
         text.forward(embeddings, positions, text.causalMask(attentionMask), null, null);
     Operand<T> last =
-        tf.stridedSlice(prefill.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
+        tf.stridedSlice(out.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
     Operand<TFloat32> lastLogits = tf.dtypes.cast(text.lmHead(last), TFloat32.class); // (B, V)
-    Operand<TInt32> first = nextToken.choose(tf, lastLogits, settings.sampling(), tf.constant(0));
+    Operand<TInt32> first = nextToken.choose(tf, lastLogits, sampling, tf.constant(0));
 
-    // The loop's starting state: caches with room for the new tokens, the first token written.
-    Operand<TInt32> maxNewTokens = settings.maxNewTokens();
-    Operand<TInt32> batch = DynamicShape.dim(tf, attentionMask, 0);
-    Operand<TInt32> promptLength = DynamicShape.dim(tf, attentionMask, 1);
     Operand<TInt32> zero = tf.constant(0);
-    Operand<TInt32> room =
+    Operand<TInt32> padding =
         tf.reshape(
-            tf.stack(List.of(zero, zero, zero, zero, zero, maxNewTokens, zero, zero)),
-            tf.constant(new int[] {4, 2})); // pad the slot axis (2) by max_new_tokens at its end
-    List<TextAttention.KvCache<T>> caches = new ArrayList<>();
+            tf.stack(List.of(zero, zero, zero, zero, zero, room, zero, zero)),
+            tf.constant(new int[] {4, 2})); // pad the slot axis (2) by room at its end
     Operand<T> zeroFill = ComputeDtype.scalar(tf, 0, weights.dtype());
-    for (TextAttention.KvCache<T> kv : prefill.caches()) {
+    List<TextAttention.KvCache<T>> caches = new ArrayList<>();
+    for (TextAttention.KvCache<T> kv : out.caches()) {
       caches.add(
           new TextAttention.KvCache<>(
-              tf.pad(kv.keys(), room, zeroFill), tf.pad(kv.values(), room, zeroFill)));
+              tf.pad(kv.keys(), padding, zeroFill), tf.pad(kv.values(), padding, zeroFill)));
     }
+    return new Prefill<>(first, caches);
+  }
+
+  /**
+   * Generates from a left-padded batch whose image features are already merged into its embeddings,
+   * every row up to {@code maxNewTokens}: the final state, whose tokens (B, max_new) and lengths
+   * (B) are the answer.
+   *
+   * @param embeddings (B, P, H) the prompt's embeddings, images merged in
+   * @param attentionMask (B, P) 1 on real tokens, 0 on left padding
+   * @param maxNewTokens () at least 1
+   */
+  State<T> generate(
+      Ops tf,
+      Operand<T> embeddings,
+      Operand<TInt32> attentionMask,
+      Operand<TInt32> maxNewTokens,
+      Operand<TInt32> eosTokenIds,
+      Operand<TInt32> padTokenId,
+      NextToken.Sampling sampling) {
+    Prefill<T> prefill = prefill(tf, embeddings, attentionMask, sampling, maxNewTokens);
+
+    // The loop's starting state: the first token written, every row's slot after its prompt.
+    Operand<TInt32> batch = DynamicShape.dim(tf, attentionMask, 0);
+    Operand<TInt32> promptLength = DynamicShape.dim(tf, attentionMask, 1);
+    Operand<TInt32> rowShape = tf.shape(prefill.first()); // (1): B
+    Settings settings =
+        new Settings(
+            tf.fill(rowShape, maxNewTokens), maxNewTokens, batch, eosTokenIds, padTokenId, sampling);
     Operand<TInt32> slotMask =
         tf.concat(
             List.of(
@@ -265,29 +319,46 @@ final class Generation<T extends TNumber> {
     Operand<TInt32> tokens =
         setColumn(
             tf,
-            tf.fill(DynamicShape.of(tf, batch, maxNewTokens), settings.padTokenId()),
-            zero,
-            tf.expandDims(first, tf.constant(1))); // (B, max_new)
+            tf.fill(DynamicShape.of(tf, batch, maxNewTokens), padTokenId),
+            tf.constant(0),
+            tf.expandDims(prefill.first(), tf.constant(1))); // (B, max_new)
+    Operand<TInt32> lengths = tf.fill(rowShape, tf.constant(1));
     State<T> initial =
         new State<>(
             tf.constant(1),
-            first,
-            isStop(tf, first, settings.eosTokenIds()),
+            prefill.first(),
+            finished(
+                tf, tf.fill(rowShape, tf.constant(false)), prefill.first(), lengths, settings),
             tokens,
-            tf.fill(tf.shape(first), tf.constant(1)),
+            lengths,
             slotMask,
             tf.sum(attentionMask, tf.constant(1)), // the first token's position: real tokens so far
-            promptLength,
+            tf.fill(rowShape, promptLength),
             settings,
-            caches);
+            prefill.caches());
+    return loop(tf, "generate", initial);
+  }
 
-    // The decode loop: one step per new token while a row is unfinished.
-    int layers = caches.size();
+  /**
+   * One call of continuous batching: decodes the slots of {@code initial} (its STEP 0, its TOKENS
+   * (B, steps) of pad) until {@code FINISHED_LIMIT} rows are finished or {@code STEPS} steps are
+   * out.
+   */
+  State<T> decodeSlots(Ops tf, State<T> initial) {
+    return loop(tf, "decode_slots", initial);
+  }
+
+  /**
+   * The decode loop: one step per new token while STEP &lt; STEPS and fewer than FINISHED_LIMIT rows
+   * are finished; its functions are named {@code name + "_cond"} and {@code name + "_step"}.
+   */
+  private State<T> loop(Ops tf, String name, State<T> initial) {
+    int layers = initial.caches().size();
     ConcreteFunction cond =
         ConcreteFunction.create(
             body ->
                 signature(
-                    "generate_cond",
+                    name + "_cond",
                     State.placeholders(body, layers, weights.dtype()),
                     null,
                     body));
@@ -295,7 +366,7 @@ final class Generation<T extends TNumber> {
         ConcreteFunction.create(
             body -> {
               State<T> in = State.placeholders(body, layers, weights.dtype());
-              return signature("generate_step", in, step(body, in), body);
+              return signature(name + "_step", in, step(body, in), body);
             });
     keep.accept(cond);
     keep.accept(step);
@@ -304,15 +375,18 @@ final class Generation<T extends TNumber> {
     return State.of(out, layers);
   }
 
-  /** One decode step: feed each row's last token at its slot, choose the next one. */
+  /** One decode step: feed each row's last token at its own slot, choose the next one. */
   private State<T> step(Ops tf, State<T> s) {
     TextModel<T> text = new TextModel<>(tf, weights, config.text());
     Operand<TInt32> batch = DynamicShape.dim(tf, s.token(), 0);
 
-    // The token being fed occupies cache slot `slot` in every row.
+    // The token being fed occupies cache slot slot[b] of row b.
+    Operand<TInt32> rows = tf.range(tf.constant(0), batch, tf.constant(1)); // (B)
     Operand<TInt32> slotMask =
-        setColumn(
-            tf, s.slotMask(), s.slot(), tf.fill(DynamicShape.of(tf, batch, 1), tf.constant(1)));
+        tf.tensorScatterNdUpdate(
+            s.slotMask(),
+            tf.stack(List.of(rows, s.slot()), Stack.axis(1L)), // (B, 2): [b, slot[b]]
+            tf.onesLike(s.slot()));
     Operand<TInt32> fed = tf.expandDims(s.token(), tf.constant(1)); // (B, 1)
     TextModel.Output<T> out =
         text.forward(
@@ -326,7 +400,7 @@ final class Generation<T extends TNumber> {
     Operand<TFloat32> logits = tf.dtypes.cast(text.lmHead(hidden), TFloat32.class); // (B, V)
     Operand<TInt32> chosen = nextToken.choose(tf, logits, s.settings().sampling(), s.step());
 
-    // Finished rows emit pad; a row finishes on any stop id.
+    // Finished rows emit pad; a row finishes on any stop id or at its max_new_tokens.
     Operand<TInt32> next =
         tf.select(
             s.finished(), tf.fill(tf.shape(chosen), s.settings().padTokenId()), chosen); // (B)
@@ -334,9 +408,9 @@ final class Generation<T extends TNumber> {
         setColumn(tf, s.tokens(), s.step(), tf.expandDims(next, tf.constant(1)));
     Operand<TInt32> lengths =
         tf.math.add(s.lengths(), tf.dtypes.cast(tf.math.logicalNot(s.finished()), TInt32.class));
-    Operand<TBool> finished =
-        tf.math.logicalOr(s.finished(), isStop(tf, next, s.settings().eosTokenIds()));
+    Operand<TBool> finished = finished(tf, s.finished(), next, lengths, s.settings());
 
+    // A row that goes on feeds next at its next slot; a finished one stays where it is.
     Operand<TInt32> one = tf.constant(1);
     return new State<>(
         tf.math.add(s.step(), one),
@@ -346,9 +420,21 @@ final class Generation<T extends TNumber> {
         lengths,
         slotMask,
         tf.math.add(s.position(), one),
-        tf.math.add(s.slot(), one),
+        tf.math.add(s.slot(), tf.dtypes.cast(tf.math.logicalNot(finished), TInt32.class)),
         s.settings(),
         out.caches());
+  }
+
+  /** (B): already finished, or {@code token} is a stop id, or {@code lengths} reached the limit. */
+  private static Operand<TBool> finished(
+      Ops tf,
+      Operand<TBool> before,
+      Operand<TInt32> token,
+      Operand<TInt32> lengths,
+      Settings settings) {
+    return tf.math.logicalOr(
+        tf.math.logicalOr(before, isStop(tf, token, settings.eosTokenIds())),
+        tf.math.greaterEqual(lengths, settings.maxNewTokens()));
   }
 
   /**
@@ -378,8 +464,8 @@ final class Generation<T extends TNumber> {
   /**
    * The signature of a loop function over the state {@code in}, its arguments named after {@link
    * Var} and the layers' caches: the step's outputs are {@code out} (each wrapped in an identity,
-   * as a function output cannot be an input); the condition's single output is "keep going": step
-   * &lt; max_new_tokens and some row unfinished.
+   * as a function output cannot be an input); the condition's single output is "keep going": STEP
+   * &lt; STEPS and fewer than FINISHED_LIMIT rows finished.
    */
   private static Signature signature(String key, State<?> in, State<?> out, Ops tf) {
     Signature.Builder builder = Signature.builder().key(key);
@@ -396,10 +482,12 @@ final class Generation<T extends TNumber> {
       builder.input(names.get(i), inputs.get(i));
     }
     if (out == null) {
+      Operand<TInt32> finishedRows =
+          tf.sum(tf.dtypes.cast(in.finished(), TInt32.class), tf.constant(0));
       Operand<TBool> running =
           tf.math.logicalAnd(
-              tf.math.less(in.step(), in.settings().maxNewTokens()),
-              tf.math.logicalNot(tf.reduceAll(in.finished(), tf.constant(0))));
+              tf.math.less(in.step(), in.settings().steps()),
+              tf.math.less(finishedRows, in.settings().finishedLimit()));
       return builder.output("running", running).build();
     }
     List<Operand<?>> outputs = out.asList();

@@ -60,6 +60,8 @@ public final class Idefics3Graph implements AutoCloseable {
   public static final String LOGITS = "logits";
   public static final String GENERATE = "generate";
   public static final String SCORE_OPTIONS = "score_options";
+  public static final String PREFILL_SLOTS = "prefill_slots";
+  public static final String DECODE_SLOTS = "decode_slots";
 
   /** Elements read from a checkpoint per file read while loading weights (1 MB of fp32). */
   private static final int LOAD_CHUNK = 1 << 18;
@@ -118,7 +120,10 @@ public final class Idefics3Graph implements AutoCloseable {
   private <T extends TNumber> void buildAll(Weights<T> typed) {
     buildEncodeImages(typed);
     buildLogits(typed);
-    buildGenerate(typed);
+    Generation<T> generation = new Generation<>(config, typed, functions::add);
+    buildGenerate(typed, generation);
+    buildPrefillSlots(typed, generation);
+    buildDecodeSlots(typed, generation);
     buildScoreOptions(typed);
   }
 
@@ -307,36 +312,24 @@ public final class Idefics3Graph implements AutoCloseable {
             .build());
   }
 
-  private <T extends TNumber> void buildGenerate(Weights<T> weights) {
+  private <T extends TNumber> void buildGenerate(Weights<T> weights, Generation<T> generation) {
     Ops tf = Ops.create(graph).withSubScope(GENERATE);
     Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
     Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
     Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
     Placeholder<TInt32> maxNewTokens = scalar(tf, "max_new_tokens", TInt32.class);
-    Placeholder<TInt32> eosTokenIds =
-        tf.withName("eos_token_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1)));
+    Placeholder<TInt32> eosTokenIds = vector(tf, "eos_token_ids", TInt32.class);
     Placeholder<TInt32> padTokenId = scalar(tf, "pad_token_id", TInt32.class);
-    NextToken.Sampling sampling =
-        new NextToken.Sampling(
-            scalar(tf, "do_sample", TBool.class),
-            scalar(tf, "temperature", TFloat32.class),
-            scalar(tf, "top_k", TInt32.class),
-            scalar(tf, "top_p", TFloat32.class),
-            tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
+    NextToken.Sampling sampling = samplingPlaceholders(tf);
 
     TextModel<T> text = new TextModel<>(tf, weights, config.text());
     Operand<T> embeddings =
         new InputsMerger(tf, config).forward(inputIds, text.embed(inputIds), imageFeatures);
     Generation.State<T> done =
-        new Generation<>(config, weights, functions::add)
-            .generate(
-                tf,
-                embeddings,
-                attentionMask,
-                new Generation.Settings(maxNewTokens, eosTokenIds, padTokenId, sampling));
+        generation.generate(
+            tf, embeddings, attentionMask, maxNewTokens, eosTokenIds, padTokenId, sampling);
 
-    signatures.put(
-        GENERATE,
+    Signature.Builder builder =
         Signature.builder()
             .key(GENERATE)
             .input("input_ids", inputIds)
@@ -344,15 +337,180 @@ public final class Idefics3Graph implements AutoCloseable {
             .input("image_features", imageFeatures)
             .input("max_new_tokens", maxNewTokens)
             .input("eos_token_ids", eosTokenIds)
-            .input("pad_token_id", padTokenId)
-            .input("do_sample", sampling.doSample())
-            .input("temperature", sampling.temperature())
-            .input("top_k", sampling.topK())
-            .input("top_p", sampling.topP())
-            .input("seed", sampling.seed())
+            .input("pad_token_id", padTokenId);
+    sampling.addInputs(builder);
+    signatures.put(
+        GENERATE,
+        builder
             .output("tokens", tf.withName("tokens").identity(done.tokens()))
             .output("lengths", tf.withName("lengths").identity(done.lengths()))
             .build());
+  }
+
+  /**
+   * Continuous batching, first half: the prompts' forward, each row's first token and its caches
+   * grown to {@code capacity} slots, for {@value #DECODE_SLOTS} to put into free slots.
+   */
+  private <T extends TNumber> void buildPrefillSlots(
+      Weights<T> weights, Generation<T> generation) {
+    Ops tf = Ops.create(graph).withSubScope(PREFILL_SLOTS);
+    Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
+    Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");
+    Placeholder<TFloat32> imageFeatures = featuresPlaceholder(tf);
+    Placeholder<TInt32> capacity = scalar(tf, "capacity", TInt32.class);
+    NextToken.Sampling sampling = samplingPlaceholders(tf);
+
+    TextModel<T> text = new TextModel<>(tf, weights, config.text());
+    Operand<T> embeddings =
+        new InputsMerger(tf, config).forward(inputIds, text.embed(inputIds), imageFeatures);
+    Operand<TInt32> room = tf.math.sub(capacity, DynamicShape.dim(tf, inputIds, 1));
+    Generation.Prefill<T> prefill =
+        generation.prefill(tf, embeddings, attentionMask, sampling, room);
+
+    Signature.Builder builder =
+        Signature.builder()
+            .key(PREFILL_SLOTS)
+            .input("input_ids", inputIds)
+            .input("attention_mask", attentionMask)
+            .input("image_features", imageFeatures)
+            .input("capacity", capacity);
+    sampling.addInputs(builder);
+    builder.output("token", tf.withName("token").identity(prefill.first()));
+    addCacheOutputs(tf, builder, "", prefill.caches());
+    signatures.put(PREFILL_SLOTS, builder.build());
+  }
+
+  /**
+   * Continuous batching, second half: puts the caches of {@value #PREFILL_SLOTS} into the slots
+   * {@code insert_rows} (the batch's caches grown to {@code capacity} first when it is larger),
+   * then decodes every slot until one more row finishes ({@code finished_limit}) or {@code steps}
+   * are out, and returns the slots' state and caches for the next call.
+   */
+  private <T extends TNumber> void buildDecodeSlots(Weights<T> weights, Generation<T> generation) {
+    Ops tf = Ops.create(graph).withSubScope(DECODE_SLOTS);
+    int layers = config.text().numHiddenLayers();
+    Placeholder<TInt32> capacity = scalar(tf, "capacity", TInt32.class);
+    Placeholder<TInt32> insertRows = vector(tf, "insert_rows", TInt32.class);
+    List<Placeholder<T>> caches = cachePlaceholders(tf, "", layers, weights.dtype());
+    List<Placeholder<T>> inserted = cachePlaceholders(tf, "insert_", layers, weights.dtype());
+    Placeholder<TInt32> token = vector(tf, "token", TInt32.class);
+    Placeholder<TBool> finished = vector(tf, "finished", TBool.class);
+    Placeholder<TInt32> lengths = vector(tf, "lengths", TInt32.class);
+    Placeholder<TInt32> slotMask = tokenPlaceholder(tf, "slot_mask");
+    Placeholder<TInt32> position = vector(tf, "position", TInt32.class);
+    Placeholder<TInt32> slot = vector(tf, "slot", TInt32.class);
+    Placeholder<TInt32> maxNewTokens = vector(tf, "max_new_tokens", TInt32.class);
+    Placeholder<TInt32> steps = scalar(tf, "steps", TInt32.class);
+    Placeholder<TInt32> finishedLimit = scalar(tf, "finished_limit", TInt32.class);
+    Placeholder<TInt32> eosTokenIds = vector(tf, "eos_token_ids", TInt32.class);
+    Placeholder<TInt32> padTokenId = scalar(tf, "pad_token_id", TInt32.class);
+    NextToken.Sampling sampling = samplingPlaceholders(tf);
+
+    // Grow every cache to capacity (a no-op size when it is already that big), then overwrite the
+    // inserted rows whole: (B, kv, capacity, hd).
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> rowIndices = tf.expandDims(insertRows, tf.constant(1)); // (k, 1)
+    Operand<T> zeroFill = ComputeDtype.scalar(tf, 0, weights.dtype());
+    List<TextAttention.KvCache<T>> slots = new ArrayList<>(layers);
+    for (int i = 0; i < layers; i++) {
+      List<Operand<T>> pair = new ArrayList<>(2);
+      for (int j = 0; j < 2; j++) {
+        Operand<T> cache = caches.get(2 * i + j);
+        Operand<TInt32> grow = tf.math.sub(capacity, DynamicShape.dim(tf, cache, 2));
+        Operand<TInt32> padding =
+            tf.reshape(
+                tf.stack(List.of(zero, zero, zero, zero, zero, grow, zero, zero)),
+                tf.constant(new int[] {4, 2}));
+        pair.add(
+            tf.tensorScatterNdUpdate(
+                tf.pad(cache, padding, zeroFill), rowIndices, inserted.get(2 * i + j)));
+      }
+      slots.add(new TextAttention.KvCache<>(pair.get(0), pair.get(1)));
+    }
+    Operand<TInt32> batch = DynamicShape.dim(tf, token, 0);
+    Generation.State<T> initial =
+        new Generation.State<>(
+            zero,
+            token,
+            finished,
+            tf.fill(DynamicShape.of(tf, batch, steps), padTokenId),
+            lengths,
+            slotMask,
+            position,
+            slot,
+            new Generation.Settings(
+                maxNewTokens, steps, finishedLimit, eosTokenIds, padTokenId, sampling),
+            slots);
+    Generation.State<T> done = generation.decodeSlots(tf, initial);
+
+    Signature.Builder builder =
+        Signature.builder()
+            .key(DECODE_SLOTS)
+            .input("capacity", capacity)
+            .input("insert_rows", insertRows);
+    for (int i = 0; i < 2 * layers; i++) {
+      builder.input(cacheName("", i), caches.get(i));
+      builder.input(cacheName("insert_", i), inserted.get(i));
+    }
+    builder
+        .input("token", token)
+        .input("finished", finished)
+        .input("lengths", lengths)
+        .input("slot_mask", slotMask)
+        .input("position", position)
+        .input("slot", slot)
+        .input("max_new_tokens", maxNewTokens)
+        .input("steps", steps)
+        .input("finished_limit", finishedLimit)
+        .input("eos_token_ids", eosTokenIds)
+        .input("pad_token_id", padTokenId);
+    sampling.addInputs(builder);
+    builder
+        .output("tokens", tf.withName("tokens").identity(done.tokens()))
+        .output("token", tf.withName("token_out").identity(done.token()))
+        .output("finished", tf.withName("finished_out").identity(done.finished()))
+        .output("lengths", tf.withName("lengths_out").identity(done.lengths()))
+        .output("slot_mask", tf.withName("slot_mask_out").identity(done.slotMask()))
+        .output("position", tf.withName("position_out").identity(done.position()))
+        .output("slot", tf.withName("slot_out").identity(done.slot()));
+    addCacheOutputs(tf, builder, "", done.caches());
+    signatures.put(DECODE_SLOTS, builder.build());
+  }
+
+  /** "layer_I_keys" / "layer_I_values" of cache tensor {@code index} (keys then values). */
+  public static String cacheName(String prefix, int index) {
+    return prefix + "layer_" + index / 2 + (index % 2 == 0 ? "_keys" : "_values");
+  }
+
+  private static <T extends TNumber> List<Placeholder<T>> cachePlaceholders(
+      Ops tf, String prefix, int layers, Class<T> dtype) {
+    List<Placeholder<T>> list = new ArrayList<>(2 * layers);
+    for (int i = 0; i < 2 * layers; i++) {
+      list.add(
+          tf.withName(cacheName(prefix, i))
+              .placeholder(dtype, Placeholder.shape(Shape.of(-1, -1, -1, -1))));
+    }
+    return list;
+  }
+
+  private static <T extends TNumber> void addCacheOutputs(
+      Ops tf, Signature.Builder builder, String prefix, List<TextAttention.KvCache<T>> caches) {
+    for (int i = 0; i < caches.size(); i++) {
+      TextAttention.KvCache<T> kv = caches.get(i);
+      String keys = cacheName(prefix, 2 * i);
+      String values = cacheName(prefix, 2 * i + 1);
+      builder.output(keys, tf.withName(keys + "_out").identity(kv.keys()));
+      builder.output(values, tf.withName(values + "_out").identity(kv.values()));
+    }
+  }
+
+  private static NextToken.Sampling samplingPlaceholders(Ops tf) {
+    return new NextToken.Sampling(
+        scalar(tf, "do_sample", TBool.class),
+        scalar(tf, "temperature", TFloat32.class),
+        scalar(tf, "top_k", TInt32.class),
+        scalar(tf, "top_p", TFloat32.class),
+        tf.withName("seed").placeholder(TInt64.class, Placeholder.shape(Shape.of(2))));
   }
 
   /**
@@ -491,6 +649,10 @@ public final class Idefics3Graph implements AutoCloseable {
 
   private static <T extends TType> Placeholder<T> scalar(Ops tf, String name, Class<T> type) {
     return tf.withName(name).placeholder(type, Placeholder.shape(Shape.scalar()));
+  }
+
+  private static <T extends TType> Placeholder<T> vector(Ops tf, String name, Class<T> type) {
+    return tf.withName(name).placeholder(type, Placeholder.shape(Shape.of(-1)));
   }
 
   @Override

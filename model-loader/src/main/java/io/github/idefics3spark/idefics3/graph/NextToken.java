@@ -32,7 +32,18 @@ final class NextToken {
       Operand<TFloat32> temperature,
       Operand<TInt32> topK,
       Operand<TFloat32> topP,
-      Operand<TInt64> seed) {}
+      Operand<TInt64> seed) {
+
+    /** Adds the five settings to a signature as its inputs of the same names. */
+    void addInputs(Signature.Builder builder) {
+      builder
+          .input("do_sample", doSample)
+          .input("temperature", temperature)
+          .input("top_k", topK)
+          .input("top_p", topP)
+          .input("seed", seed);
+    }
+  }
 
   private final ConcreteFunction greedy;
   private final ConcreteFunction sample;

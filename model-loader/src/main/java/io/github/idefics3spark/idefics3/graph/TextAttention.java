@@ -8,7 +8,7 @@ import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.TensorStridedSliceUpdate;
+import org.tensorflow.op.core.Stack;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
@@ -55,15 +55,16 @@ final class TextAttention<T extends TNumber> {
    * @param rope cos and sin, each (batch, seq, hd)
    * @param mask additive, (batch, 1, seq, keys): 0 where allowed, finfo(dtype).min elsewhere
    * @param cache null to attend to this sequence's own keys (keys = seq); else the cache to write
-   *     this sequence's keys into at {@code slot} and attend over whole (keys = capacity)
-   * @param slot the cache index of the sequence's first token (ignored without a cache)
+   *     this step's keys into, row b at {@code slots[b]}, and attend over whole (keys = capacity);
+   *     with a cache, seq is 1
+   * @param slots (batch) each row's cache index for its token (ignored without a cache)
    */
   Output<T> forward(
       Operand<T> x,
       TextRotaryEmbedding.CosSin rope,
       Operand<T> mask,
       KvCache<T> cache,
-      Operand<TInt32> slot) {
+      Operand<TInt32> slots) {
     Operand<TInt32> batch = DynamicShape.dim(tf, x, 0);
     Operand<TInt32> seq = DynamicShape.dim(tf, x, 1);
     // cos and sin are computed in fp32 and rounded to the dtype, as the reference does
@@ -77,7 +78,7 @@ final class TextAttention<T extends TNumber> {
     KvCache<T> attended =
         cache == null
             ? new KvCache<>(k, v)
-            : new KvCache<>(write(cache.keys(), k, slot, seq), write(cache.values(), v, slot, seq));
+            : new KvCache<>(write(cache.keys(), k, slots), write(cache.values(), v, slots));
     Operand<TInt32> keys = DynamicShape.dim(tf, attended.keys(), 2);
 
     // Group the queries by kv head: (B, heads, L, hd) -> (B, kv, group * L, hd).
@@ -117,20 +118,22 @@ final class TextAttention<T extends TNumber> {
     return tf.math.add(tf.math.mul(x, cos), tf.math.mul(rotated, sin));
   }
 
-  /** cache[:, :, slot : slot + length, :] = update, in place. */
-  private Operand<T> write(
-      Operand<T> cache, Operand<T> update, Operand<TInt32> slot, Operand<TInt32> length) {
+  /**
+   * cache[b, :, slots[b], :] = update[b, :, 0, :] for every row b, in place: each row writes its
+   * one new token at its own slot, so rows that started at different times share a batch.
+   */
+  private Operand<T> write(Operand<T> cache, Operand<T> update, Operand<TInt32> slots) {
+    Operand<TInt32> batch = DynamicShape.dim(tf, cache, 0);
     Operand<TInt32> zero = tf.constant(0);
-    Operand<TInt32> begin = DynamicShape.of(tf, zero, zero, slot, zero);
-    Operand<TInt32> end = DynamicShape.of(tf, zero, zero, tf.math.add(slot, length), zero);
-    long allButSequence = 0b1011; // axes 0, 1 and 3 are taken whole
-    return tf.tensorStridedSliceUpdate(
-        cache,
-        begin,
-        end,
-        tf.constant(new int[] {1, 1, 1, 1}),
-        update,
-        TensorStridedSliceUpdate.beginMask(allButSequence),
-        TensorStridedSliceUpdate.endMask(allButSequence));
+    Operand<TInt32> one = tf.constant(1);
+    Operand<TInt32> grid = tf.zeros(DynamicShape.of(tf, batch, kvHeads), TInt32.class); // (B, kv)
+    Operand<TInt32> row = tf.math.add(tf.expandDims(tf.range(zero, batch, one), one), grid);
+    Operand<TInt32> head =
+        tf.math.add(tf.expandDims(tf.range(zero, tf.constant(kvHeads), one), zero), grid);
+    Operand<TInt32> slot = tf.math.add(tf.expandDims(slots, one), grid);
+    Operand<TInt32> indices =
+        tf.stack(List.of(row, head, slot), Stack.axis(2L)); // (B, kv, 3): [b, h, slots[b]]
+    Operand<T> rows = tf.reshape(update, DynamicShape.of(tf, batch, kvHeads, headDim)); // (B,kv,hd)
+    return tf.tensorScatterNdUpdate(cache, indices, rows);
   }
 }

@@ -34,9 +34,9 @@ final class TextDecoderLayer<T extends TNumber> {
       TextRotaryEmbedding.CosSin rope,
       Operand<T> mask,
       TextAttention.KvCache<T> cache,
-      Operand<TInt32> slot) {
+      Operand<TInt32> slots) {
     TextAttention.Output<T> attention =
-        selfAttn.forward(inputLayernorm.forward(x), rope, mask, cache, slot);
+        selfAttn.forward(inputLayernorm.forward(x), rope, mask, cache, slots);
     Operand<T> h = tf.math.add(x, attention.hidden());
     h = tf.math.add(h, mlp.forward(postAttentionLayernorm.forward(h)));
     return new TextAttention.Output<>(h, attention.cache());

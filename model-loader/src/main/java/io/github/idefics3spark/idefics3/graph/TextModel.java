@@ -61,20 +61,22 @@ final class TextModel<T extends TNumber> {
    * @param embeddings (batch, seq, hidden)
    * @param positionIds (batch, seq): RoPE positions, separate from the cache slots
    * @param mask additive (batch, 1, seq, keys), see {@link #causalMask} and {@link #cacheMask}
-   * @param caches null for a plain forward, else one per layer, written at {@code slot}
+   * @param caches null for a plain forward, else one per layer, row b's one token written at
+   *     {@code slots[b]}
+   * @param slots (batch), with caches
    */
   Output<T> forward(
       Operand<T> embeddings,
       Operand<TInt32> positionIds,
       Operand<T> mask,
       List<TextAttention.KvCache<T>> caches,
-      Operand<TInt32> slot) {
+      Operand<TInt32> slots) {
     TextRotaryEmbedding.CosSin rope = rotaryEmb.forward(positionIds);
     Operand<T> h = embeddings;
     List<TextAttention.KvCache<T>> written = new ArrayList<>(layers.size());
     for (int i = 0; i < layers.size(); i++) {
       TextAttention.Output<T> out =
-          layers.get(i).forward(h, rope, mask, caches == null ? null : caches.get(i), slot);
+          layers.get(i).forward(h, rope, mask, caches == null ? null : caches.get(i), slots);
       h = out.hidden();
       written.add(out.cache());
     }

@@ -53,6 +53,12 @@ public record GenerationSettings(
         maxNewTokens, new int[0], padTokenId, doSample, temperature, topK, topP, seed);
   }
 
+  /** The same settings with another limit on new tokens. */
+  public GenerationSettings withMaxNewTokens(int maxNewTokens) {
+    return new GenerationSettings(
+        maxNewTokens, eosTokenIds, padTokenId, doSample, temperature, topK, topP, seed);
+  }
+
   /** Sampling with the given settings. */
   public GenerationSettings sampling(float temperature, int topK, float topP, long seed) {
     return new GenerationSettings(

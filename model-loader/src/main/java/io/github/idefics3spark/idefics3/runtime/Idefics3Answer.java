@@ -74,7 +74,12 @@ public record Idefics3Answer(
     /** The conversation and the images do not fit together, or the template refused it. */
     BAD_PROMPT,
     /** The prompt and the new tokens do not fit the model's context. */
-    PROMPT_TOO_LONG
+    PROMPT_TOO_LONG,
+    /**
+     * The model failed on this request even alone (an error of TensorFlow, or out of memory); the
+     * others went on.
+     */
+    MODEL_FAILURE
   }
 
   public boolean ok() {

@@ -17,14 +17,30 @@ import java.util.List;
  *     instead (a multiple-choice question's option letters, "A", "B"...), each scored as the text
  *     that follows the generation prompt (after {@code Assistant:}, with the space the model writes
  *     there: " A"). The answer is then the most likely option and every option's log-probability.
+ * @param maxNewTokens this request's limit on generated tokens; 0 takes the runtime's {@link
+ *     ModelSettings#maxNewTokens()}
  */
 public record Idefics3Request(
-    List<ChatMessage> messages, List<byte[]> images, String assistantPrefix, List<String> options) {
+    List<ChatMessage> messages,
+    List<byte[]> images,
+    String assistantPrefix,
+    List<String> options,
+    int maxNewTokens) {
 
   public Idefics3Request {
     messages = List.copyOf(messages);
     images = List.copyOf(images);
     options = List.copyOf(options);
+    if (maxNewTokens < 0) {
+      throw new IllegalArgumentException(
+          "max_new_tokens of a request is " + maxNewTokens + ", expected >= 1 (or 0: the model's)");
+    }
+  }
+
+  /** A request with the runtime's max_new_tokens. */
+  public Idefics3Request(
+      List<ChatMessage> messages, List<byte[]> images, String assistantPrefix, List<String> options) {
+    this(messages, images, assistantPrefix, options, 0);
   }
 
   /** A request whose answer is generated. */
@@ -44,7 +60,7 @@ public record Idefics3Request(
 
   /** The same request with an assistant prefix (null for none). */
   public Idefics3Request withAssistantPrefix(String prefix) {
-    return new Idefics3Request(messages, images, prefix, options);
+    return new Idefics3Request(messages, images, prefix, options, maxNewTokens);
   }
 
   /**
@@ -52,7 +68,12 @@ public record Idefics3Request(
    * {@link Idefics3Request the options parameter}.
    */
   public Idefics3Request withOptions(List<String> options) {
-    return new Idefics3Request(messages, images, assistantPrefix, options);
+    return new Idefics3Request(messages, images, assistantPrefix, options, maxNewTokens);
+  }
+
+  /** The same request with its own limit on generated tokens (0: the runtime's). */
+  public Idefics3Request withMaxNewTokens(int maxNewTokens) {
+    return new Idefics3Request(messages, images, assistantPrefix, options, maxNewTokens);
   }
 
   /** Whether the answer is the most likely of {@link #options} rather than generated. */

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * An Idefics3 model ready to answer: a converted package loaded once, with its image processor,
@@ -292,18 +296,211 @@ public final class Idefics3Runtime implements AutoCloseable {
         batches.add(kind.subList(start, Math.min(kind.size(), start + settings.batchSize())));
       }
     }
+    record Batch(List<Integer> positions, PreparedBatch prepared) {}
+    Iterator<List<Integer>> pending = batches.iterator();
     Idefics3Answer[] answers = new Idefics3Answer[requests.size()];
-    PreparedBatch next = batches.isEmpty() ? null : prepare(pick(requests, batches.get(0)), cache);
-    for (int b = 0; b < batches.size(); b++) {
-      PreparedBatch current = next;
-      next = b + 1 < batches.size() ? prepare(pick(requests, batches.get(b + 1)), cache) : null;
-      List<Idefics3Answer> batchAnswers = answer(current);
-      List<Integer> positions = batches.get(b);
-      for (int j = 0; j < positions.size(); j++) {
-        answers[positions.get(j)] = batchAnswers.get(j);
+    answerAll(
+        () -> {
+          if (!pending.hasNext()) {
+            return null;
+          }
+          List<Integer> positions = pending.next();
+          return new Batch(positions, prepare(pick(requests, positions), cache));
+        },
+        Batch::prepared,
+        (batch, batchAnswers) -> {
+          for (int j = 0; j < batch.positions().size(); j++) {
+            answers[batch.positions().get(j)] = batchAnswers.get(j);
+          }
+        });
+    return Arrays.asList(answers);
+  }
+
+  /**
+   * Answers batches made by {@link #prepare}, one after another, and hands each to {@code answered}
+   * with its answers (in its requests' order) once all of them are answered. With a package that
+   * has continuous batching ({@link Idefics3Package#canDecodeSlots}) the generating requests of
+   * every batch share {@link ModelSettings#batchSize()} slots ({@link ContinuousBatch}): a request
+   * takes a slot as soon as one frees, and a batch is taken from {@code next} as soon as the slots
+   * could use its requests, so batches may be answered out of order. Otherwise each batch is
+   * answered on its own, the next one taken (and so prepared) while it runs.
+   *
+   * <p>When the model fails on a batch, each of its requests is tried alone; one that fails alone
+   * gets a {@code MODEL_FAILURE} answer and the others go on.
+   *
+   * @param next the next batch, or null when there are no more; taking it should {@link #prepare}
+   *     it, so that its images decode while the model works
+   * @param preparedOf the prepared batch of a batch, null for one with nothing to ask
+   */
+  public <B> void answerAll(
+      Supplier<B> next,
+      Function<B, PreparedBatch> preparedOf,
+      BiConsumer<B, List<Idefics3Answer>> answered) {
+    if (!pkg.canDecodeSlots()) {
+      B upcoming = next.get();
+      while (upcoming != null) {
+        B current = upcoming;
+        upcoming = next.get();
+        PreparedBatch prepared = preparedOf.apply(current);
+        answered.accept(current, prepared == null ? List.of() : answerOrAlone(prepared));
+      }
+      return;
+    }
+    new SlotRun<B>(preparedOf, answered).run(next);
+  }
+
+  /** The batch's answers; when the model fails on it, each request's alone. */
+  private List<Idefics3Answer> answerOrAlone(PreparedBatch batch) {
+    try {
+      return answer(batch);
+    } catch (RuntimeException batchFailure) {
+      List<Idefics3Answer> answers = new ArrayList<>(batch.requests.size());
+      for (Idefics3Request request : batch.requests) {
+        answers.add(answerAlone(request, batch.cache));
+      }
+      return answers;
+    }
+  }
+
+  /** One request answered on its own, or a {@code MODEL_FAILURE} answer naming the failure. */
+  private Idefics3Answer answerAlone(Idefics3Request request, ImageFeatureCache cache) {
+    try {
+      return answer(prepare(List.of(request), cache)).get(0);
+    } catch (RuntimeException e) {
+      return Idefics3Answer.failed(
+          Idefics3Answer.ErrorKind.MODEL_FAILURE,
+          "the model failed on this request: " + e,
+          0,
+          0,
+          0);
+    }
+  }
+
+  /**
+   * One {@link #answerAll} with continuous batching: batches are staged (images encoded, failures
+   * and option scores answered at once) and their generating requests queued for the slots.
+   */
+  private final class SlotRun<B> {
+    private final Function<B, PreparedBatch> preparedOf;
+    private final BiConsumer<B, List<Idefics3Answer>> answered;
+    private ContinuousBatch<Slotted<B>> slots;
+
+    SlotRun(Function<B, PreparedBatch> preparedOf, BiConsumer<B, List<Idefics3Answer>> answered) {
+      this.preparedOf = preparedOf;
+      this.answered = answered;
+      this.slots = newSlots();
+    }
+
+    private ContinuousBatch<Slotted<B>> newSlots() {
+      return new ContinuousBatch<>(pkg, processor, generation, settings.batchSize());
+    }
+
+    void run(Supplier<B> next) {
+      try {
+        B upcoming = next.get();
+        while (true) {
+          // take batches while the slots would run short of requests
+          while (upcoming != null && slots.queued() < slots.free()) {
+            B current = upcoming;
+            upcoming = next.get(); // its images decode on the pool from now on
+            stage(current);
+          }
+          if (slots.idle()) {
+            if (upcoming == null) {
+              return;
+            }
+            continue;
+          }
+          try {
+            slots.step(upcoming != null, this::done);
+          } catch (RuntimeException failure) {
+            // each request in the slots or queued, alone
+            List<ContinuousBatch.Entry<Slotted<B>>> stranded = slots.drain();
+            slots.close();
+            slots = newSlots();
+            for (ContinuousBatch.Entry<Slotted<B>> entry : stranded) {
+              Slotted<B> at = entry.key();
+              OpenBatch<B> open = at.open();
+              open.staged.answers()[at.index()] =
+                  answerAlone(open.prepared.requests.get(at.index()), open.prepared.cache);
+              finishOne(open);
+            }
+          }
+        }
+      } finally {
+        slots.close();
       }
     }
-    return Arrays.asList(answers);
+
+    private void stage(B batch) {
+      PreparedBatch prepared = preparedOf.apply(batch);
+      if (prepared == null) {
+        answered.accept(batch, List.of());
+        return;
+      }
+      Staged staged;
+      try {
+        staged = Idefics3Runtime.this.stage(prepared);
+        scoreOptions(staged);
+      } catch (RuntimeException failure) {
+        answered.accept(batch, answerOrAlone(prepared));
+        return;
+      } finally {
+        prepared.release();
+      }
+      OpenBatch<B> open = new OpenBatch<>(batch, prepared, staged);
+      if (open.missing == 0) {
+        answered.accept(batch, Arrays.asList(staged.answers()));
+        return;
+      }
+      for (int i : staged.generating()) {
+        Prepared request = staged.prepared()[i];
+        open.staged.answers()[i] = null;
+        slots.add(
+            new ContinuousBatch.Entry<>(
+                new Slotted<>(open, i),
+                request.prompt(),
+                staged.featuresOf(List.of(i)),
+                maxNewTokens(prepared.requests.get(i))));
+      }
+    }
+
+    private void done(Slotted<B> at, int[] tokens, long nanos) {
+      OpenBatch<B> open = at.open();
+      open.staged.answers()[at.index()] =
+          generated(open.staged, at.index(), tokens, open.staged.encodeNanos(), nanos);
+      finishOne(open);
+    }
+
+    private void finishOne(OpenBatch<B> open) {
+      open.missing--;
+      if (open.missing == 0) {
+        answered.accept(open.batch, Arrays.asList(open.staged.answers()));
+      }
+    }
+  }
+
+  /** A staged batch whose generating requests are not all answered yet. */
+  private static final class OpenBatch<B> {
+    final B batch;
+    final PreparedBatch prepared;
+    final Staged staged;
+    int missing;
+
+    OpenBatch(B batch, PreparedBatch prepared, Staged staged) {
+      this.batch = batch;
+      this.prepared = prepared;
+      this.staged = staged;
+      this.missing = staged.generating().size();
+    }
+  }
+
+  /** A request of an open batch, by its index in the batch, as the slots know it. */
+  private record Slotted<B>(OpenBatch<B> open, int index) {}
+
+  /** The request's limit on new tokens: its own, or the settings'. */
+  private int maxNewTokens(Idefics3Request request) {
+    return request.maxNewTokens() > 0 ? request.maxNewTokens() : settings.maxNewTokens();
   }
 
   private static List<Idefics3Request> pick(List<Idefics3Request> requests, List<Integer> at) {
@@ -357,6 +554,17 @@ public final class Idefics3Runtime implements AutoCloseable {
     /** The requests, in order. */
     public List<Idefics3Request> requests() {
       return requests;
+    }
+
+    /** Hands the batch's finished decodes to the cache's decode table, once it is answered. */
+    private void release() {
+      for (List<Image> own : images) {
+        for (Image image : own) {
+          if (image.key != null && image.decode != null) {
+            cache.decoded(image.key, image.decode);
+          }
+        }
+      }
     }
   }
 
@@ -461,39 +669,71 @@ public final class Idefics3Runtime implements AutoCloseable {
    * {@code score_options} call over those that rank options.
    */
   public List<Idefics3Answer> answer(PreparedBatch batch) {
+    Staged staged;
     try {
-      return answerBatch(batch);
+      staged = stage(batch);
     } finally {
-      for (List<Image> images : batch.images) {
-        for (Image image : images) {
-          if (image.key != null && image.decode != null) {
-            batch.cache.decoded(image.key, image.decode);
-          }
+      batch.release();
+    }
+    scoreOptions(staged);
+    if (!staged.generating().isEmpty()) {
+      generateTogether(staged, batch.requests);
+    }
+    return Arrays.asList(staged.answers());
+  }
+
+  /**
+   * A batch after its images are encoded: each request's prompt and images, or its failure answer
+   * already in {@code answers}; the ready ones split into those that rank options and those that
+   * generate (by index in the batch); every image's features.
+   */
+  private record Staged(
+      Prepared[] prepared,
+      Idefics3Answer[] answers,
+      List<Integer> scoring,
+      List<Integer> generating,
+      Map<Image, float[]> features,
+      long encodeNanos) {
+
+    /** The rows' image features in image-token order: (frames, image_seq_len, hidden). */
+    float[] featuresOf(List<Integer> rows) {
+      int total = 0;
+      for (int i : rows) {
+        for (Image image : prepared[i].images()) {
+          total += features.get(image).length;
         }
       }
+      float[] joined = new float[total];
+      int at = 0;
+      for (int i : rows) {
+        for (Image image : prepared[i].images()) {
+          float[] own = features.get(image);
+          System.arraycopy(own, 0, joined, at, own.length);
+          at += own.length;
+        }
+      }
+      return joined;
     }
   }
 
-  private List<Idefics3Answer> answerBatch(PreparedBatch batch) {
-    // 1. per request: its images (cached, or decoded on the pool), prompt ids; failures at once
+  /**
+   * Steps 1 and 2 of a batch: per request its images (cached, or decoded on the pool) and prompt
+   * ids, failures answered at once; then the vision encoder over every frame of the images not
+   * cached, each distinct image once.
+   */
+  private Staged stage(PreparedBatch batch) {
     int count = batch.requests.size();
     Prepared[] prepared = new Prepared[count];
+    Idefics3Answer[] answers = new Idefics3Answer[count];
     List<Integer> ready = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       prepared[i] = prepare(batch, i);
+      answers[i] = prepared[i].failure();
       if (prepared[i].failure() == null) {
         ready.add(i);
       }
     }
-    Idefics3Answer[] answers = new Idefics3Answer[count];
-    for (int i = 0; i < count; i++) {
-      answers[i] = prepared[i].failure();
-    }
-    if (ready.isEmpty()) {
-      return Arrays.asList(answers);
-    }
 
-    // 2. the vision encoder over every frame of the images not cached, each distinct image once
     long encodeStart = System.nanoTime();
     Map<Image, float[]> features = new IdentityHashMap<>();
     List<Image> toEncode = new ArrayList<>();
@@ -538,56 +778,66 @@ public final class Idefics3Runtime implements AutoCloseable {
     }
     long encodeNanos = System.nanoTime() - encodeStart;
 
-    // 3. and 4. the requests that rank options, then those that generate, each kind in one call
     List<Integer> scoring = new ArrayList<>();
     List<Integer> generating = new ArrayList<>();
     for (int i : ready) {
       (batch.requests.get(i).scoresOptions() ? scoring : generating).add(i);
     }
-    if (!scoring.isEmpty()) {
-      long scoreStart = System.nanoTime();
-      scoreOptions(
-          prepared,
-          scoring,
-          padded(prepared, scoring),
-          features(prepared, scoring, features),
-          encodeNanos,
-          scoreStart,
-          answers);
+    return new Staged(prepared, answers, scoring, generating, features, encodeNanos);
+  }
+
+  /**
+   * Step 4 without slots: the decode loop over the generating requests' left-padded prompts, one
+   * session call, every row up to the batch's largest max_new_tokens (each answer cut at its own).
+   */
+  private void generateTogether(Staged staged, List<Idefics3Request> requests) {
+    List<Integer> generating = staged.generating();
+    int maxNew = 0;
+    for (int i : generating) {
+      maxNew = Math.max(maxNew, maxNewTokens(requests.get(i)));
     }
-    if (generating.isEmpty()) {
-      return Arrays.asList(answers);
-    }
-    // the decode loop over the left-padded prompts, one session call
+    GenerationSettings batchSettings =
+        maxNew == generation.maxNewTokens() ? generation : generation.withMaxNewTokens(maxNew);
     long generateStart = System.nanoTime();
+    PromptBatch padded = padded(staged.prepared(), generating);
     Idefics3Package.Generation generated =
-        generate(padded(prepared, generating), features(prepared, generating, features));
+        pkg.generate(
+            padded.inputIds(),
+            padded.attentionMask(),
+            staged.featuresOf(generating),
+            batchSettings);
     long generateNanos = System.nanoTime() - generateStart;
     for (int row = 0; row < generating.size(); row++) {
       int i = generating.get(row);
       int[] tokens = generated.row(row);
-      String text =
-          settings.keepSpecialTokens()
-              ? processor.decodeKeepingSpecialTokens(tokens).strip()
-              : processor.tokenizer().decode(tokens, true).strip();
-      int requestFrames = prepared[i].images().stream().mapToInt(Image::frameCount).sum();
-      answers[i] =
-          new Idefics3Answer(
-              text,
-              tokens,
-              prepared[i].prompt().length(),
-              requestFrames,
-              prepared[i].nanos(),
-              encodeNanos,
-              generateNanos,
-              null,
-              null);
+      int own = maxNewTokens(requests.get(i));
+      if (tokens.length > own) {
+        tokens = Arrays.copyOf(tokens, own);
+      }
+      staged.answers()[i] =
+          generated(staged, i, tokens, staged.encodeNanos(), generateNanos);
     }
-    return Arrays.asList(answers);
   }
 
-  private Idefics3Package.Generation generate(PromptBatch padded, float[] features) {
-    return pkg.generate(padded.inputIds(), padded.attentionMask(), features, generation);
+  /** Request {@code i}'s answer from its generated tokens. */
+  private Idefics3Answer generated(
+      Staged staged, int i, int[] tokens, long encodeNanos, long generateNanos) {
+    Prepared request = staged.prepared()[i];
+    String text =
+        settings.keepSpecialTokens()
+            ? processor.decodeKeepingSpecialTokens(tokens).strip()
+            : processor.tokenizer().decode(tokens, true).strip();
+    int requestFrames = request.images().stream().mapToInt(Image::frameCount).sum();
+    return new Idefics3Answer(
+        text,
+        tokens,
+        request.prompt().length(),
+        requestFrames,
+        request.nanos(),
+        encodeNanos,
+        generateNanos,
+        null,
+        null);
   }
 
   /** The rows' prompts, left-padded to the longest. */
@@ -599,40 +849,23 @@ public final class Idefics3Runtime implements AutoCloseable {
     return processor.pad(prompts);
   }
 
-  /** The rows' image features in image-token order: (frames, image_seq_len, hidden). */
-  private static float[] features(
-      Prepared[] prepared, List<Integer> rows, Map<Image, float[]> features) {
-    int total = 0;
-    for (int i : rows) {
-      for (Image image : prepared[i].images()) {
-        total += features.get(image).length;
-      }
-    }
-    float[] joined = new float[total];
-    int at = 0;
-    for (int i : rows) {
-      for (Image image : prepared[i].images()) {
-        float[] own = features.get(image);
-        System.arraycopy(own, 0, joined, at, own.length);
-        at += own.length;
-      }
-    }
-    return joined;
-  }
-
   /**
-   * Step 3 and 4 of a scoring batch: one {@code score_options} call over the left-padded prompts,
-   * each row's options padded to the batch's most options and longest option (padding masked out,
-   * and padded options dropped from the answer); the answer is the first most likely option.
+   * Step 3, the requests that rank options: one {@code score_options} call over their left-padded
+   * prompts, each row's options padded to the batch's most options and longest option (padding
+   * masked out, and padded options dropped from the answer); the answer is the first most likely
+   * option.
    */
-  private void scoreOptions(
-      Prepared[] prepared,
-      List<Integer> ready,
-      PromptBatch padded,
-      float[] features,
-      long encodeNanos,
-      long scoreStart,
-      Idefics3Answer[] answers) {
+  private void scoreOptions(Staged staged) {
+    List<Integer> ready = staged.scoring();
+    if (ready.isEmpty()) {
+      return;
+    }
+    long scoreStart = System.nanoTime();
+    Prepared[] prepared = staged.prepared();
+    Idefics3Answer[] answers = staged.answers();
+    long encodeNanos = staged.encodeNanos();
+    PromptBatch padded = padded(prepared, ready);
+    float[] features = staged.featuresOf(ready);
     int options = 0;
     int length = 0;
     for (int i : ready) {
@@ -801,7 +1034,8 @@ public final class Idefics3Runtime implements AutoCloseable {
       return new Prepared(
           prompt, request.options(), options, images, System.nanoTime() - start, null);
     }
-    if (prompt.length() + settings.maxNewTokens() > context) {
+    int maxNew = maxNewTokens(request);
+    if (prompt.length() + maxNew > context) {
       return failed(
           Idefics3Answer.ErrorKind.PROMPT_TOO_LONG,
           "the prompt is "
@@ -809,7 +1043,7 @@ public final class Idefics3Runtime implements AutoCloseable {
               + " tokens ("
               + frameCount
               + " image frames) and max_new_tokens "
-              + settings.maxNewTokens()
+              + maxNew
               + " more would pass the model's context of "
               + context
               + " tokens (text_config.max_position_embeddings); lower longest_edge, turn"

@@ -281,7 +281,7 @@ class PackageFilesTest {
     refusedEverywhere(
         dir,
         "holds the signature '__saved_model_init_op' (an init op, which TensorFlow runs at load)",
-        "convert writes only encode_images, generate, logits");
+        "convert writes only decode_slots, encode_images, generate, logits, prefill_slots, score_options");
   }
 
   @Test
