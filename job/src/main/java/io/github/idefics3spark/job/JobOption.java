@@ -185,6 +185,7 @@ public enum JobOption {
   IMAGE_DECODE_TIMEOUT_MS(InferenceOption.IMAGE_DECODE_TIMEOUT_MS),
   MAX_QUESTION_CHARS(InferenceOption.MAX_QUESTION_CHARS),
   IMAGE_CACHE_MB(InferenceOption.IMAGE_CACHE_MB),
+  CONTINUOUS_BATCHING(InferenceOption.CONTINUOUS_BATCHING),
   INTRA_OP_THREADS(InferenceOption.INTRA_OP_THREADS);
 
   private final String key;

@@ -137,6 +137,7 @@ class JobConfigTest {
             5_000L,
             500,
             64,
+            true,
             false,
             List.of()),
         config.modelSettings());

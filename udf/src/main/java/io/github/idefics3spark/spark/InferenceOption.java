@@ -226,6 +226,22 @@ public enum InferenceOption {
           + " are grouped by image within a sort window (>= 0; 0: no reuse)",
       EntryPoint.JOB,
       EntryPoint.TRANSFORMER),
+  CONTINUOUS_BATCHING(
+      "continuous-batching",
+      "continuousBatching",
+      "true|false",
+      Type.BOOLEAN,
+      ModelSettings.DEFAULTS.continuousBatching(),
+      null,
+      null,
+      "true (default): a task's generating rows share the batch's slots, a row taking a slot as"
+          + " soon as one frees, so short answers do not wait for long ones (model packages"
+          + " converted since; older ones decode in static batches); false: each batch decodes"
+          + " until its longest answer ends.",
+      "true: a task's generating rows share the batch's slots, a row taking a slot as soon as"
+          + " one frees; false: each batch decodes until its longest answer ends",
+      EntryPoint.JOB,
+      EntryPoint.TRANSFORMER),
   INTRA_OP_THREADS(
       "intra-op-threads",
       "intraOpThreads",
@@ -596,6 +612,7 @@ public enum InferenceOption {
         case IMAGE_DECODE_TIMEOUT_MS -> model.imageDecodeTimeoutMs(((Number) value).longValue());
         case MAX_QUESTION_CHARS -> model.maxQuestionChars(((Number) value).intValue());
         case IMAGE_CACHE_MB -> model.imageCacheMb(((Number) value).intValue());
+        case CONTINUOUS_BATCHING -> model.continuousBatching((Boolean) value);
         case INTRA_OP_THREADS -> model.intraOpThreads(((Number) value).intValue());
         case MODEL_CACHE, VERIFY_PACKAGE, SORT_WINDOW_BATCHES -> {
           // not model settings: see settings

@@ -247,19 +247,23 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       for (int start = 0; start < rows.size(); start += batchSize) {
         batches.add(rows.subList(start, Math.min(rows.size(), start + batchSize)));
       }
-      // the next batch is read and its images decode on the model's pool while this one runs
-      Started next = start(batches.get(0));
-      for (int b = 0; b < batches.size(); b++) {
-        Started current = next;
-        next = b + 1 < batches.size() ? start(batches.get(b + 1)) : null;
-        answer(current);
-        for (Pending pending : batches.get(b)) {
-          ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
-        }
-        if (rowsDone != null) {
-          rowsDone.add(batches.get(b).size());
-        }
-      }
+      // the next batch is read and its images decode on the model's pool while the model works;
+      // with continuous batching a batch's rows may finish after the next batch's
+      Iterator<List<Pending>> unread = batches.iterator();
+      model.answerAll(
+          () -> unread.hasNext() ? start(unread.next()) : null,
+          Started::prepared,
+          (started, answers) -> {
+            for (int i = 0; i < answers.size(); i++) {
+              started.answerable().get(i).answer = answers.get(i);
+            }
+            for (Pending pending : started.rows()) {
+              ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
+            }
+            if (rowsDone != null) {
+              rowsDone.add(started.rows().size());
+            }
+          });
     }
 
     /**
@@ -279,8 +283,12 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       return identity;
     }
 
-    /** A batch's rows read, and the model's batch of those that can be asked, started. */
-    private record Started(List<Pending> answerable, Idefics3Runtime.PreparedBatch prepared) {}
+    /**
+     * A batch's rows read, and the model's batch of those that can be asked, started (null when
+     * none can).
+     */
+    private record Started(
+        List<Pending> rows, List<Pending> answerable, Idefics3Runtime.PreparedBatch prepared) {}
 
     private Started start(List<Pending> batch) {
       List<Pending> answerable = new ArrayList<>(batch.size());
@@ -293,32 +301,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
         }
       }
       return new Started(
-          answerable, requests.isEmpty() ? null : model.prepare(requests, imageCache));
-    }
-
-    /** The model's answers; when the batch fails as a whole, each request alone. */
-    private void answer(Started batch) {
-      if (batch.prepared() == null) {
-        return;
-      }
-      List<Pending> rows = batch.answerable();
-      List<Idefics3Answer> answers;
-      try {
-        answers = model.answer(batch.prepared());
-      } catch (RuntimeException batchFailure) {
-        for (Pending pending : rows) {
-          try {
-            pending.answer = model.answer(List.of(pending.request), imageCache).get(0);
-          } catch (RuntimeException e) {
-            pending.errorKind = InferenceSchema.MODEL_FAILURE;
-            pending.error = "the model failed on this row: " + e;
-          }
-        }
-        return;
-      }
-      for (int i = 0; i < rows.size(); i++) {
-        rows.get(i).answer = answers.get(i);
-      }
+          batch, answerable, requests.isEmpty() ? null : model.prepare(requests, imageCache));
     }
 
     /** Reads the row's images (bytes, or the path where bytes is null) into its request. */

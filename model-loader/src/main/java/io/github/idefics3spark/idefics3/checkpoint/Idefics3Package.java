@@ -397,7 +397,8 @@ public final class Idefics3Package implements AutoCloseable {
    */
   public boolean canDecodeSlots() {
     JsonNode signatures = manifest.path("signatures");
-    return signatures.has(Idefics3Graph.PREFILL_SLOTS) && signatures.has(Idefics3Graph.DECODE_SLOTS);
+    return signatures.has(Idefics3Graph.PREFILL_SLOTS)
+        && signatures.has(Idefics3Graph.DECODE_SLOTS);
   }
 
   /**
@@ -426,8 +427,7 @@ public final class Idefics3Package implements AutoCloseable {
       List<Tensor> empty = new ArrayList<>(tensors.size());
       for (Tensor like : tensors) {
         Shape shape = like.shape();
-        empty.add(
-            Tensor.of(((TType) like).type(), Shape.of(rows, shape.get(1), 0, shape.get(3))));
+        empty.add(Tensor.of(((TType) like).type(), Shape.of(rows, shape.get(1), 0, shape.get(3))));
       }
       return new SlotCaches(empty, () -> empty.forEach(Tensor::close));
     }

@@ -310,7 +310,12 @@ final class Generation<T extends TNumber> {
     Operand<TInt32> rowShape = tf.shape(prefill.first()); // (1): B
     Settings settings =
         new Settings(
-            tf.fill(rowShape, maxNewTokens), maxNewTokens, batch, eosTokenIds, padTokenId, sampling);
+            tf.fill(rowShape, maxNewTokens),
+            maxNewTokens,
+            batch,
+            eosTokenIds,
+            padTokenId,
+            sampling);
     Operand<TInt32> slotMask =
         tf.concat(
             List.of(
@@ -327,8 +332,7 @@ final class Generation<T extends TNumber> {
         new State<>(
             tf.constant(1),
             prefill.first(),
-            finished(
-                tf, tf.fill(rowShape, tf.constant(false)), prefill.first(), lengths, settings),
+            finished(tf, tf.fill(rowShape, tf.constant(false)), prefill.first(), lengths, settings),
             tokens,
             lengths,
             slotMask,
@@ -349,8 +353,8 @@ final class Generation<T extends TNumber> {
   }
 
   /**
-   * The decode loop: one step per new token while STEP &lt; STEPS and fewer than FINISHED_LIMIT rows
-   * are finished; its functions are named {@code name + "_cond"} and {@code name + "_step"}.
+   * The decode loop: one step per new token while STEP &lt; STEPS and fewer than FINISHED_LIMIT
+   * rows are finished; its functions are named {@code name + "_cond"} and {@code name + "_step"}.
    */
   private State<T> loop(Ops tf, String name, State<T> initial) {
     int layers = initial.caches().size();
@@ -358,10 +362,7 @@ final class Generation<T extends TNumber> {
         ConcreteFunction.create(
             body ->
                 signature(
-                    name + "_cond",
-                    State.placeholders(body, layers, weights.dtype()),
-                    null,
-                    body));
+                    name + "_cond", State.placeholders(body, layers, weights.dtype()), null, body));
     ConcreteFunction step =
         ConcreteFunction.create(
             body -> {

@@ -351,8 +351,7 @@ public final class Idefics3Graph implements AutoCloseable {
    * Continuous batching, first half: the prompts' forward, each row's first token and its caches
    * grown to {@code capacity} slots, for {@value #DECODE_SLOTS} to put into free slots.
    */
-  private <T extends TNumber> void buildPrefillSlots(
-      Weights<T> weights, Generation<T> generation) {
+  private <T extends TNumber> void buildPrefillSlots(Weights<T> weights, Generation<T> generation) {
     Ops tf = Ops.create(graph).withSubScope(PREFILL_SLOTS);
     Placeholder<TInt32> inputIds = tokenPlaceholder(tf, "input_ids");
     Placeholder<TInt32> attentionMask = tokenPlaceholder(tf, "attention_mask");

@@ -61,8 +61,8 @@ final class TextModel<T extends TNumber> {
    * @param embeddings (batch, seq, hidden)
    * @param positionIds (batch, seq): RoPE positions, separate from the cache slots
    * @param mask additive (batch, 1, seq, keys), see {@link #causalMask} and {@link #cacheMask}
-   * @param caches null for a plain forward, else one per layer, row b's one token written at
-   *     {@code slots[b]}
+   * @param caches null for a plain forward, else one per layer, row b's one token written at {@code
+   *     slots[b]}
    * @param slots (batch), with caches
    */
   Output<T> forward(

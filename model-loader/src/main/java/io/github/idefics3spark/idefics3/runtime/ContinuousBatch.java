@@ -24,8 +24,8 @@ import java.util.List;
  * max_new_tokens admitted so far; it grows when a longer request comes, never shrinks.
  *
  * <p>On a GPU the caches go back to the host between calls (TensorFlow Java hands a call's outputs
- * to Java); a call decodes until one more row finishes, so that copy is paid once per finished
- * row, not per token.
+ * to Java); a call decodes until one more row finishes, so that copy is paid once per finished row,
+ * not per token.
  *
  * @param <K> what the caller knows a request by
  */

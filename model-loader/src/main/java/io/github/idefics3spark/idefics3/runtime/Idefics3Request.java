@@ -39,7 +39,10 @@ public record Idefics3Request(
 
   /** A request with the runtime's max_new_tokens. */
   public Idefics3Request(
-      List<ChatMessage> messages, List<byte[]> images, String assistantPrefix, List<String> options) {
+      List<ChatMessage> messages,
+      List<byte[]> images,
+      String assistantPrefix,
+      List<String> options) {
     this(messages, images, assistantPrefix, options, 0);
   }
 

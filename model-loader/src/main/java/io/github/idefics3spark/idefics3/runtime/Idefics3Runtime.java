@@ -81,6 +81,7 @@ public final class Idefics3Runtime implements AutoCloseable {
   private final boolean ownsPackage;
   private final ThreadPoolExecutor decodeThreads;
   private final AtomicLong framesEncoded;
+  private final AtomicLong slotPrefills = new AtomicLong();
 
   /** What changes an image's pixels besides its bytes, for {@link ImageFeatureCache} keys. */
   private final String processorKey;
@@ -240,6 +241,14 @@ public final class Idefics3Runtime implements AutoCloseable {
     return framesEncoded.get();
   }
 
+  /**
+   * {@code prefill_slots} calls by this view so far: with continuous batching, requests are
+   * prefilled when they find free slots, those admitted together in one call.
+   */
+  public long slotPrefills() {
+    return slotPrefills.get();
+  }
+
   public Idefics3Checkpoint checkpoint() {
     return pkg.checkpoint();
   }
@@ -326,7 +335,8 @@ public final class Idefics3Runtime implements AutoCloseable {
    * answered on its own, the next one taken (and so prepared) while it runs.
    *
    * <p>When the model fails on a batch, each of its requests is tried alone; one that fails alone
-   * gets a {@code MODEL_FAILURE} answer and the others go on.
+   * gets a {@code MODEL_FAILURE} answer and the others go on. With {@link
+   * ModelSettings#continuousBatching()} false, batches are answered on their own.
    *
    * @param next the next batch, or null when there are no more; taking it should {@link #prepare}
    *     it, so that its images decode while the model works
@@ -336,7 +346,7 @@ public final class Idefics3Runtime implements AutoCloseable {
       Supplier<B> next,
       Function<B, PreparedBatch> preparedOf,
       BiConsumer<B, List<Idefics3Answer>> answered) {
-    if (!pkg.canDecodeSlots()) {
+    if (!settings.continuousBatching() || !pkg.canDecodeSlots()) {
       B upcoming = next.get();
       while (upcoming != null) {
         B current = upcoming;
@@ -416,7 +426,7 @@ public final class Idefics3Runtime implements AutoCloseable {
           } catch (RuntimeException failure) {
             // each request in the slots or queued, alone
             List<ContinuousBatch.Entry<Slotted<B>>> stranded = slots.drain();
-            slots.close();
+            slotPrefills.addAndGet(slots.prefillCalls());
             slots = newSlots();
             for (ContinuousBatch.Entry<Slotted<B>> entry : stranded) {
               Slotted<B> at = entry.key();
@@ -428,6 +438,7 @@ public final class Idefics3Runtime implements AutoCloseable {
           }
         }
       } finally {
+        slotPrefills.addAndGet(slots.prefillCalls());
         slots.close();
       }
     }
@@ -814,8 +825,7 @@ public final class Idefics3Runtime implements AutoCloseable {
       if (tokens.length > own) {
         tokens = Arrays.copyOf(tokens, own);
       }
-      staged.answers()[i] =
-          generated(staged, i, tokens, staged.encodeNanos(), generateNanos);
+      staged.answers()[i] = generated(staged, i, tokens, staged.encodeNanos(), generateNanos);
     }
   }
 

@@ -33,6 +33,9 @@ import java.util.List;
  * @param imageCacheMb MiB of vision features kept per partition (or per {@link
  *     Idefics3Runtime#answer} call) so that requests sharing an image encode it once ({@link
  *     ImageFeatureCache}); 0: every request decodes and encodes its own images
+ * @param continuousBatching true: generating requests share {@code batchSize} slots, each request
+ *     taking a slot as soon as one frees ({@link ContinuousBatch}; packages converted since it
+ *     exists); false: each batch decodes until its longest answer ends
  * @param keepSpecialTokens false: answers are decoded without special tokens ({@code
  *     skip_special_tokens=True}); true: with them, as Docling decodes DocTags, whose {@code
  *     <loc_N>}, {@code <otsl>}... are special tokens of SmolDocling's tokenizer
@@ -56,6 +59,7 @@ public record ModelSettings(
     long imageDecodeTimeoutMs,
     int maxQuestionChars,
     int imageCacheMb,
+    boolean continuousBatching,
     boolean keepSpecialTokens,
     List<String> stopTokens)
     implements Serializable {
@@ -83,6 +87,7 @@ public record ModelSettings(
           30_000L,
           100_000,
           256,
+          true,
           false,
           List.of());
 
@@ -144,6 +149,7 @@ public record ModelSettings(
     private long imageDecodeTimeoutMs;
     private int maxQuestionChars;
     private int imageCacheMb;
+    private boolean continuousBatching;
     private boolean keepSpecialTokens;
     private List<String> stopTokens;
 
@@ -163,6 +169,7 @@ public record ModelSettings(
       imageDecodeTimeoutMs = from.imageDecodeTimeoutMs;
       maxQuestionChars = from.maxQuestionChars;
       imageCacheMb = from.imageCacheMb;
+      continuousBatching = from.continuousBatching;
       keepSpecialTokens = from.keepSpecialTokens;
       stopTokens = from.stopTokens;
     }
@@ -252,6 +259,12 @@ public record ModelSettings(
       return this;
     }
 
+    /** Whether generating requests share slots (true) or decode in static batches (false). */
+    public Builder continuousBatching(boolean value) {
+      continuousBatching = value;
+      return this;
+    }
+
     /** Whether answers keep their special tokens (DocTags: true). */
     public Builder keepSpecialTokens(boolean value) {
       keepSpecialTokens = value;
@@ -286,6 +299,7 @@ public record ModelSettings(
           imageDecodeTimeoutMs,
           maxQuestionChars,
           imageCacheMb,
+          continuousBatching,
           keepSpecialTokens,
           stopTokens);
     }

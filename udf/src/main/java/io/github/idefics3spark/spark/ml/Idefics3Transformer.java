@@ -92,6 +92,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   private final LongParam imageDecodeTimeoutMs;
   private final IntParam maxQuestionChars;
   private final IntParam imageCacheMb;
+  private final BooleanParam continuousBatching;
   private final IntParam intraOpThreads;
 
   /** The Params above made from the shared settings' declarations, by setting. */
@@ -162,6 +163,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     imageDecodeTimeoutMs = (LongParam) param(InferenceOption.IMAGE_DECODE_TIMEOUT_MS);
     maxQuestionChars = (IntParam) param(InferenceOption.MAX_QUESTION_CHARS);
     imageCacheMb = (IntParam) param(InferenceOption.IMAGE_CACHE_MB);
+    continuousBatching = (BooleanParam) param(InferenceOption.CONTINUOUS_BATCHING);
     intraOpThreads = (IntParam) param(InferenceOption.INTRA_OP_THREADS);
 
     setDefault(inputCol, "image");
@@ -311,6 +313,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
     return imageCacheMb;
   }
 
+  public BooleanParam continuousBatching() {
+    return continuousBatching;
+  }
+
   public IntParam intraOpThreads() {
     return intraOpThreads;
   }
@@ -417,6 +423,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public int getImageCacheMb() {
     return (Integer) $(imageCacheMb);
+  }
+
+  public boolean getContinuousBatching() {
+    return (Boolean) $(continuousBatching);
   }
 
   public int getIntraOpThreads() {
@@ -557,6 +567,12 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   /** MiB of image features a task keeps so rows sharing an image encode it once; 0: no reuse. */
   public Idefics3Transformer setImageCacheMb(int value) {
     set(imageCacheMb, value);
+    return this;
+  }
+
+  /** Whether generating rows share slots (true) or decode in static batches (false). */
+  public Idefics3Transformer setContinuousBatching(boolean value) {
+    set(continuousBatching, value);
     return this;
   }
 
