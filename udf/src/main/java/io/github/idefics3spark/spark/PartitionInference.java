@@ -42,11 +42,13 @@ import org.apache.spark.util.SerializableConfiguration;
  *
  * <p>Rows are read in windows of {@code sortWindowBatches x batchSize}, sorted by estimated prompt
  * length (images, then text length; ties keep input order) and answered in batches of {@code
- * batchSize}, so a batch pads little. With an image cache ({@code image_cache_mb} above 0) rows of
- * the same images (bytes, or path) are put next to each other first, in the order their images
- * first appear, and the partition's {@link ImageFeatureCache} encodes each image once. The next
- * batch is read and its images decoded while the model runs the current one. The same partition
- * gives the same batches, so a retried task gives the same answers.
+ * batchSize}, so a batch pads little. With continuous batching (the default) the generating rows of
+ * every batch share the batch's slots, a row taking one as soon as one frees, across batches and
+ * windows ({@link Idefics3Runtime#answering}). With an image cache ({@code image_cache_mb} above 0)
+ * rows of the same images (bytes, or path) are put next to each other first, in the order their
+ * images first appear, and the partition's {@link ImageFeatureCache} encodes each image once. The
+ * next batch is read and its images decoded while the model runs the current one. The same
+ * partition gives the same batches, so a retried task gives the same answers.
  *
  * <p>A row with {@code mc_options} is answered by ranking them by likelihood, in batches of such
  * rows ({@link Idefics3Runtime#answer}); a model package converted without that signature stops the
@@ -180,6 +182,8 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
             ? requestSchema.fieldIndex(InferenceSchema.PAGE_ERROR)
             : -1;
     private Idefics3Runtime model;
+    private Idefics3Runtime.Answering<Started> answering;
+    private final Deque<List<Pending>> unread = new ArrayDeque<>();
     private ImageFeatureCache imageCache;
     private DocumentPages documentPages;
     private Configuration conf;
@@ -201,8 +205,17 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
 
     @Override
     public boolean hasNext() {
-      if (ready.isEmpty() && requests.hasNext()) {
-        answerWindow();
+      if (ready.isEmpty() && answering == null && requests.hasNext()) {
+        conf = hadoop.value().value();
+        model = ModelCache.get(settings, conf, TaskResources.current());
+        imageCache = ImageFeatureCache.ofMegabytes(settings.model().imageCacheMb());
+        // the next batch is read and its images decode on the model's pool while the model
+        // works; with continuous batching the slots stay full across batches and windows, and a
+        // batch's rows may be answered after a later batch's
+        answering = model.answering(this::nextBatch, Started::prepared, this::answered);
+      }
+      while (ready.isEmpty() && answering != null && answering.advance()) {
+        // each advance answers at least one batch into ready
       }
       return !ready.isEmpty();
     }
@@ -215,12 +228,22 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       return ready.poll();
     }
 
-    private void answerWindow() {
-      if (model == null) {
-        conf = hadoop.value().value();
-        model = ModelCache.get(settings, conf, TaskResources.current());
-        imageCache = ImageFeatureCache.ofMegabytes(settings.model().imageCacheMb());
+    /** The next batch of the partition, read and started; null when every row is. */
+    private Started nextBatch() {
+      if (unread.isEmpty()) {
+        if (!requests.hasNext()) {
+          return null;
+        }
+        readWindow();
       }
+      return start(unread.poll());
+    }
+
+    /**
+     * Reads the next window of rows and queues it as batches: sorted by image count, image (rows
+     * sharing one next to each other) and text length, so a batch pads little.
+     */
+    private void readWindow() {
       int batchSize = settings.model().batchSize();
       int window = batchSize * settings.sortWindowBatches();
       List<Pending> rows = new ArrayList<>(window);
@@ -243,27 +266,22 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
               .thenComparingInt(p -> p.imageGroup)
               .thenComparingInt(p -> p.textLength)
               .thenComparingInt(p -> p.order));
-      List<List<Pending>> batches = new ArrayList<>();
       for (int start = 0; start < rows.size(); start += batchSize) {
-        batches.add(rows.subList(start, Math.min(rows.size(), start + batchSize)));
+        unread.add(rows.subList(start, Math.min(rows.size(), start + batchSize)));
       }
-      // the next batch is read and its images decode on the model's pool while the model works;
-      // with continuous batching a batch's rows may finish after the next batch's
-      Iterator<List<Pending>> unread = batches.iterator();
-      model.answerAll(
-          () -> unread.hasNext() ? start(unread.next()) : null,
-          Started::prepared,
-          (started, answers) -> {
-            for (int i = 0; i < answers.size(); i++) {
-              started.answerable().get(i).answer = answers.get(i);
-            }
-            for (Pending pending : started.rows()) {
-              ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
-            }
-            if (rowsDone != null) {
-              rowsDone.add(started.rows().size());
-            }
-          });
+    }
+
+    /** A batch's answers in: its result rows (and those of rows that could not be asked) out. */
+    private void answered(Started started, List<Idefics3Answer> answers) {
+      for (int i = 0; i < answers.size(); i++) {
+        started.answerable().get(i).answer = answers.get(i);
+      }
+      for (Pending pending : started.rows()) {
+        ready.add(pending.answer != null ? result(pending, pending.answer) : failed(pending));
+      }
+      if (rowsDone != null) {
+        rowsDone.add(started.rows().size());
+      }
     }
 
     /**

@@ -327,16 +327,8 @@ public final class Idefics3Runtime implements AutoCloseable {
 
   /**
    * Answers batches made by {@link #prepare}, one after another, and hands each to {@code answered}
-   * with its answers (in its requests' order) once all of them are answered. With a package that
-   * has continuous batching ({@link Idefics3Package#canDecodeSlots}) the generating requests of
-   * every batch share {@link ModelSettings#batchSize()} slots ({@link ContinuousBatch}): a request
-   * takes a slot as soon as one frees, and a batch is taken from {@code next} as soon as the slots
-   * could use its requests, so batches may be answered out of order. Otherwise each batch is
-   * answered on its own, the next one taken (and so prepared) while it runs.
-   *
-   * <p>When the model fails on a batch, each of its requests is tried alone; one that fails alone
-   * gets a {@code MODEL_FAILURE} answer and the others go on. With {@link
-   * ModelSettings#continuousBatching()} false, batches are answered on their own.
+   * with its answers (in its requests' order) once all of them are answered: {@link #answering} run
+   * to the end.
    *
    * @param next the next batch, or null when there are no more; taking it should {@link #prepare}
    *     it, so that its images decode while the model works
@@ -346,131 +338,158 @@ public final class Idefics3Runtime implements AutoCloseable {
       Supplier<B> next,
       Function<B, PreparedBatch> preparedOf,
       BiConsumer<B, List<Idefics3Answer>> answered) {
-    if (!settings.continuousBatching() || !pkg.canDecodeSlots()) {
-      B upcoming = next.get();
-      while (upcoming != null) {
-        B current = upcoming;
-        upcoming = next.get();
-        PreparedBatch prepared = preparedOf.apply(current);
-        answered.accept(current, prepared == null ? List.of() : answerOrAlone(prepared));
+    try (Answering<B> answering = answering(next, preparedOf, answered)) {
+      while (answering.advance()) {
+        // each advance hands at least one batch to answered
       }
-      return;
-    }
-    new SlotRun<B>(preparedOf, answered).run(next);
-  }
-
-  /** The batch's answers; when the model fails on it, each request's alone. */
-  private List<Idefics3Answer> answerOrAlone(PreparedBatch batch) {
-    try {
-      return answer(batch);
-    } catch (RuntimeException batchFailure) {
-      List<Idefics3Answer> answers = new ArrayList<>(batch.requests.size());
-      for (Idefics3Request request : batch.requests) {
-        answers.add(answerAlone(request, batch.cache));
-      }
-      return answers;
-    }
-  }
-
-  /** One request answered on its own, or a {@code MODEL_FAILURE} answer naming the failure. */
-  private Idefics3Answer answerAlone(Idefics3Request request, ImageFeatureCache cache) {
-    try {
-      return answer(prepare(List.of(request), cache)).get(0);
-    } catch (RuntimeException e) {
-      return Idefics3Answer.failed(
-          Idefics3Answer.ErrorKind.MODEL_FAILURE,
-          "the model failed on this request: " + e,
-          0,
-          0,
-          0);
     }
   }
 
   /**
-   * One {@link #answerAll} with continuous batching: batches are staged (images encoded, failures
-   * and option scores answered at once) and their generating requests queued for the slots.
+   * Batches made by {@link #prepare} answered a step at a time, for a caller that hands answers on
+   * as they come (a partition's iterator). With a package that has continuous batching ({@link
+   * Idefics3Package#canDecodeSlots}) and {@link ModelSettings#continuousBatching()} on, the
+   * generating requests of every batch share {@link ModelSettings#batchSize()} slots ({@link
+   * ContinuousBatch}): a request takes a slot as soon as one frees, and a batch is taken from
+   * {@code next} as soon as the slots could use its requests, so batches may be answered out of
+   * order, and the slots stay full across all of them. Otherwise each batch is answered on its own,
+   * the next one taken (and so prepared) while it runs.
+   *
+   * <p>When the model fails on a batch, each of its requests is tried alone; one that fails alone
+   * gets a {@code MODEL_FAILURE} answer and the others go on. A package without a signature the
+   * requests need (options scored by an older package) stops the call: IllegalStateException.
+   *
+   * @param next the next batch, or null when there are no more; taking it should {@link #prepare}
+   *     it, so that its images decode while the model works
+   * @param preparedOf the prepared batch of a batch, null for one with nothing to ask
+   * @param answered receives each batch with its answers, in its requests' order
    */
-  private final class SlotRun<B> {
+  public <B> Answering<B> answering(
+      Supplier<B> next,
+      Function<B, PreparedBatch> preparedOf,
+      BiConsumer<B, List<Idefics3Answer>> answered) {
+    return new Answering<>(next, preparedOf, answered);
+  }
+
+  /**
+   * Batches being answered (see {@link #answering}); close it to free the slots' caches if it is
+   * left before the end.
+   */
+  public final class Answering<B> implements AutoCloseable {
+    private final Supplier<B> next;
     private final Function<B, PreparedBatch> preparedOf;
     private final BiConsumer<B, List<Idefics3Answer>> answered;
+    private final boolean slotted;
     private ContinuousBatch<Slotted<B>> slots;
+    private B upcoming;
+    private boolean started;
+    private long handed; // batches handed to answered
 
-    SlotRun(Function<B, PreparedBatch> preparedOf, BiConsumer<B, List<Idefics3Answer>> answered) {
+    private Answering(
+        Supplier<B> next,
+        Function<B, PreparedBatch> preparedOf,
+        BiConsumer<B, List<Idefics3Answer>> answered) {
+      this.next = next;
       this.preparedOf = preparedOf;
       this.answered = answered;
-      this.slots = newSlots();
+      this.slotted = settings.continuousBatching() && pkg.canDecodeSlots();
+      this.slots = slotted ? newSlots() : null;
+    }
+
+    /**
+     * Works until at least one more batch is handed to {@code answered}; false once every batch has
+     * been (nothing was left).
+     */
+    public boolean advance() {
+      if (!started) {
+        upcoming = next.get();
+        started = true;
+      }
+      long before = handed;
+      if (!slotted) {
+        if (upcoming == null) {
+          return false;
+        }
+        B current = upcoming;
+        upcoming = next.get(); // its images decode while this one runs
+        PreparedBatch prepared = preparedOf.apply(current);
+        hand(current, prepared == null ? List.of() : answerOrAlone(prepared));
+        return true;
+      }
+      while (handed == before) {
+        // take batches while the slots would run short of requests
+        while (upcoming != null && slots.queued() < slots.free()) {
+          B current = upcoming;
+          upcoming = next.get(); // its images decode on the pool from now on
+          stage(current);
+        }
+        if (slots.idle()) {
+          if (upcoming == null) {
+            close();
+            return handed > before;
+          }
+          continue;
+        }
+        try {
+          slots.step(upcoming != null, this::done);
+        } catch (RuntimeException failure) {
+          // each request in the slots or queued, alone
+          List<ContinuousBatch.Entry<Slotted<B>>> stranded = slots.drain();
+          slotPrefills.addAndGet(slots.prefillCalls());
+          slots = newSlots();
+          for (ContinuousBatch.Entry<Slotted<B>> entry : stranded) {
+            OpenBatch<B> open = entry.key().open();
+            int index = entry.key().index();
+            open.staged.answers()[index] =
+                answerAlone(open.prepared.requests.get(index), open.prepared.cache);
+            finishOne(open);
+          }
+        }
+      }
+      return true;
     }
 
     private ContinuousBatch<Slotted<B>> newSlots() {
       return new ContinuousBatch<>(pkg, processor, generation, settings.batchSize());
     }
 
-    void run(Supplier<B> next) {
-      try {
-        B upcoming = next.get();
-        while (true) {
-          // take batches while the slots would run short of requests
-          while (upcoming != null && slots.queued() < slots.free()) {
-            B current = upcoming;
-            upcoming = next.get(); // its images decode on the pool from now on
-            stage(current);
-          }
-          if (slots.idle()) {
-            if (upcoming == null) {
-              return;
-            }
-            continue;
-          }
-          try {
-            slots.step(upcoming != null, this::done);
-          } catch (RuntimeException failure) {
-            // each request in the slots or queued, alone
-            List<ContinuousBatch.Entry<Slotted<B>>> stranded = slots.drain();
-            slotPrefills.addAndGet(slots.prefillCalls());
-            slots = newSlots();
-            for (ContinuousBatch.Entry<Slotted<B>> entry : stranded) {
-              Slotted<B> at = entry.key();
-              OpenBatch<B> open = at.open();
-              open.staged.answers()[at.index()] =
-                  answerAlone(open.prepared.requests.get(at.index()), open.prepared.cache);
-              finishOne(open);
-            }
-          }
-        }
-      } finally {
-        slotPrefills.addAndGet(slots.prefillCalls());
-        slots.close();
-      }
+    private void hand(B batch, List<Idefics3Answer> answers) {
+      handed++;
+      answered.accept(batch, answers);
     }
 
+    /**
+     * Encodes the batch's images, answers its failures and option scores at once and queues its
+     * generating requests for the slots.
+     */
     private void stage(B batch) {
       PreparedBatch prepared = preparedOf.apply(batch);
       if (prepared == null) {
-        answered.accept(batch, List.of());
+        hand(batch, List.of());
         return;
       }
       Staged staged;
       try {
         staged = Idefics3Runtime.this.stage(prepared);
         scoreOptions(staged);
+      } catch (IllegalStateException packageTooOld) {
+        throw packageTooOld;
       } catch (RuntimeException failure) {
-        answered.accept(batch, answerOrAlone(prepared));
+        hand(batch, answerOrAlone(prepared));
         return;
       } finally {
         prepared.release();
       }
       OpenBatch<B> open = new OpenBatch<>(batch, prepared, staged);
       if (open.missing == 0) {
-        answered.accept(batch, Arrays.asList(staged.answers()));
+        hand(batch, Arrays.asList(staged.answers()));
         return;
       }
       for (int i : staged.generating()) {
-        Prepared request = staged.prepared()[i];
-        open.staged.answers()[i] = null;
         slots.add(
             new ContinuousBatch.Entry<>(
                 new Slotted<>(open, i),
-                request.prompt(),
+                staged.prepared()[i].prompt(),
                 staged.featuresOf(List.of(i)),
                 maxNewTokens(prepared.requests.get(i))));
       }
@@ -486,8 +505,48 @@ public final class Idefics3Runtime implements AutoCloseable {
     private void finishOne(OpenBatch<B> open) {
       open.missing--;
       if (open.missing == 0) {
-        answered.accept(open.batch, Arrays.asList(open.staged.answers()));
+        hand(open.batch, Arrays.asList(open.staged.answers()));
       }
+    }
+
+    @Override
+    public void close() {
+      if (slots != null) {
+        slotPrefills.addAndGet(slots.prefillCalls());
+        slots.close();
+        slots = newSlots(); // empty: closing it again frees nothing twice
+      }
+    }
+  }
+
+  /** The batch's answers; when the model fails on it, each request's alone. */
+  private List<Idefics3Answer> answerOrAlone(PreparedBatch batch) {
+    try {
+      return answer(batch);
+    } catch (IllegalStateException packageTooOld) {
+      throw packageTooOld; // a signature the requests need is missing: no request can do better
+    } catch (RuntimeException batchFailure) {
+      List<Idefics3Answer> answers = new ArrayList<>(batch.requests.size());
+      for (Idefics3Request request : batch.requests) {
+        answers.add(answerAlone(request, batch.cache));
+      }
+      return answers;
+    }
+  }
+
+  /** One request answered on its own, or a {@code MODEL_FAILURE} answer naming the failure. */
+  private Idefics3Answer answerAlone(Idefics3Request request, ImageFeatureCache cache) {
+    try {
+      return answer(prepare(List.of(request), cache)).get(0);
+    } catch (IllegalStateException packageTooOld) {
+      throw packageTooOld;
+    } catch (RuntimeException e) {
+      return Idefics3Answer.failed(
+          Idefics3Answer.ErrorKind.MODEL_FAILURE,
+          "the model failed on this request: " + e,
+          0,
+          0,
+          0);
     }
   }
 

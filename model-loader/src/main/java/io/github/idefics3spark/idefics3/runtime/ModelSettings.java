@@ -17,7 +17,8 @@ import java.util.List;
  * @param temperature sampling temperature, above 0
  * @param topK sampling keeps the k most likely tokens; 0 keeps all
  * @param topP sampling keeps the smallest set of tokens reaching this probability; 1 keeps all
- * @param seed the same seed, batch and settings give the same sampled tokens
+ * @param seed the same seed, requests in the same order and settings give the same sampled tokens
+ *     (a row's draws depend on the rows batched or slotted with it, as in transformers)
  * @param longestEdge an image's longest side is first resized to this ({@code size.longest_edge} of
  *     preprocessor_config.json); 0 keeps the checkpoint's value. Lower it to trade detail for
  *     speed: frames grow with the square of it

@@ -200,6 +200,9 @@ class Idefics3TransformerTest {
         transformer()
             .setInputCol("photo")
             .setBatchSize(1)
+            // static batches of one: each row samples as the model does for it alone (in slots,
+            // a row's draws follow those of the rows before it)
+            .setContinuousBatching(false)
             .setTemperature(0.8)
             .setTopK(5)
             .setSeed(7);
