@@ -80,6 +80,9 @@ public final class ImageCacheBench {
             .maxNewTokens(maxNew)
             .longestEdge(longestEdge)
             .imageCacheMb(cacheMb)
+            // static batches: the session's busy time is each batch's encode + generate (in
+            // slots a row's generate time is its own); continuous.sh measures the slots
+            .continuousBatching(false)
             .build();
     try (Idefics3Runtime model = Idefics3Runtime.load(packageDir, settings)) {
       run(model, "on-overlap", requests, batch, cacheMb); // warm-up: graphs, pools, JIT
