@@ -11,10 +11,7 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3PackageGoldenTest.Inp
 import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
 import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.Weights;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -218,21 +215,5 @@ class Int8PackageTest {
     IOException e = assertThrows(IOException.class, () -> Idefics3Package.load(dir, 1, "0"));
     assertTrue(e.getMessage().contains("is int8 (convert --dtype int8)"), e.getMessage());
     assertTrue(e.getMessage().contains("--dtype bf16"), e.getMessage());
-  }
-
-  @Test
-  void convertNamesTheDtypesItKnows() {
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream errors = new PrintStream(err, true, StandardCharsets.UTF_8);
-    int status =
-        Convert.run(
-            new String[] {"checkpoint", "package", "--dtype", "int4"},
-            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-            errors);
-    assertEquals(2, status);
-    assertTrue(
-        err.toString(StandardCharsets.UTF_8)
-            .startsWith("--dtype int4: choose fp32 (CPU), bf16 or fp16 (GPU), or int8 (CPU"),
-        err.toString(StandardCharsets.UTF_8));
   }
 }
