@@ -163,9 +163,9 @@ public final class Weights<T extends TNumber> {
   private Int8Matrix readInt8(Ops tf, String key, boolean transposed, Shape stored) {
     if (!int8) {
       throw new IllegalStateException(
-          "weight " + key + " is read as int8 from weights of " + dtype);
+          "weight " + key + " is read as int8 from weights of " + dtype.getSimpleName());
     }
-    long outputs = stored.size(transposed ? 1 : 0);
+    long outputs = stored.get(transposed ? 1 : 0);
     Variable values = declare(variables, key, transposed, stored, TUint8.class);
     Variable scale = declare(scales, key, false, Shape.of(outputs), TFloat32.class);
     return new Int8Matrix(
