@@ -38,8 +38,9 @@ import org.tensorflow.types.TFloat32;
  * Each variant also reports its largest error against fp32 relative to fp32's largest output.
  *
  * <p>Usage: Int8MatMulBench [ROUNDS] [CALLS] [ROWS...] (defaults 5 rounds of 5 calls, rows 1 8);
- * INT8_BENCH_VARIANTS=fp32,int8-cast,... picks variants (fp32 first: the reference); variants run
- * interleaved round by round; the figures are medians of the per-round medians.
+ * INT8_BENCH_VARIANTS=fp32,int8-cast,... picks variants (fp32 first: the reference), and NAME-xla
+ * runs the variant NAME with XLA auto-clustering (with TF_XLA_FLAGS=--tf_xla_cpu_global_jit);
+ * variants run interleaved round by round; the figures are medians of the per-round medians.
  */
 public final class Int8MatMulBench {
   private static final int LAYERS = 30;
@@ -104,7 +105,10 @@ public final class Int8MatMulBench {
       Session session = null;
       try {
         Ops tf = Ops.create(graph);
-        Bench bench = new Bench(graph, tf, name);
+        // NAME-xla: the variant NAME with XLA's auto-clustering on (TF_XLA_FLAGS must hold
+        // --tf_xla_cpu_global_jit for it to reach the CPU)
+        boolean xla = name.endsWith("-xla");
+        Bench bench = new Bench(graph, tf, xla ? name.substring(0, name.length() - 4) : name);
         for (Matrix m : matrices) {
           bench.declare(m);
         }
@@ -120,7 +124,20 @@ public final class Int8MatMulBench {
           inputs.put(rows, x);
           outputs.put(rows, bench.step(x));
         }
-        session = new Session(graph, config);
+        session =
+            new Session(
+                graph,
+                xla
+                    ? config.toBuilder()
+                        .setGraphOptions(
+                            org.tensorflow.proto.GraphOptions.newBuilder()
+                                .setOptimizerOptions(
+                                    org.tensorflow.proto.OptimizerOptions.newBuilder()
+                                        .setGlobalJitLevel(
+                                            org.tensorflow.proto.OptimizerOptions.GlobalJitLevel
+                                                .ON_2)))
+                        .build()
+                    : config);
         long t0 = System.nanoTime();
         bench.initialise(session);
         System.out.printf(
