@@ -290,7 +290,7 @@ public final class Idefics3Job {
             "  %-9s %s%n",
             "convert",
             "convert a Hugging Face Idefics3 checkpoint folder into a model package:"
-                + " convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16]"));
+                + " convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16|int8]"));
     text.append("\nRun COMMAND --help for its options.\n");
     return text.toString();
   }

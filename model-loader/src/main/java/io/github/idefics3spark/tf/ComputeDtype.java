@@ -10,13 +10,16 @@ import org.tensorflow.types.family.TNumber;
 
 /**
  * The dtype a model graph stores its weights in and computes in: fp32 (the default, for CPU), bf16
- * or fp16 (for GPU). Softmax, norms and RoPE angles are still taken in fp32 where the reference
- * takes them so.
+ * or fp16 (for GPU), or int8 (CPU: the matrices int8 with per-output-channel scales, everything
+ * else, and every computation, fp32; see {@link Int8Matrix}). Softmax, norms and RoPE angles are
+ * still taken in fp32 where the reference takes them so.
  */
 public enum ComputeDtype {
   FP32("fp32", TFloat32.class, -Float.MAX_VALUE),
   BF16("bf16", TBfloat16.class, -0x1.fep127f),
-  FP16("fp16", TFloat16.class, -65504f);
+  FP16("fp16", TFloat16.class, -65504f),
+  /** Declared after FP32 so that {@link #of(Class)} of float32 is FP32. */
+  INT8("int8", TFloat32.class, -Float.MAX_VALUE);
 
   private final String flag;
   private final Class<? extends TNumber> type;
@@ -28,11 +31,12 @@ public enum ComputeDtype {
     this.lowest = lowest;
   }
 
-  /** The name used by the convert command and the manifest: fp32, bf16 or fp16. */
+  /** The name used by the convert command and the manifest: fp32, bf16, fp16 or int8. */
   public String flag() {
     return flag;
   }
 
+  /** The tensor type computations run in (float32 for int8). */
   public Class<? extends TNumber> type() {
     return type;
   }
@@ -42,9 +46,21 @@ public enum ComputeDtype {
     return lowest;
   }
 
-  /** Bytes one weight takes in this dtype. */
+  /** Whether the model's matrices are stored int8 (the rest float32). */
+  public boolean int8() {
+    return this == INT8;
+  }
+
+  /**
+   * Bytes one weight takes in this dtype; for int8 the matrices' byte, which is nearly every weight
+   * (norms, biases and the vision tower's patch and position embeddings stay float32).
+   */
   public int bytes() {
-    return this == FP32 ? 4 : 2;
+    return switch (this) {
+      case FP32 -> 4;
+      case BF16, FP16 -> 2;
+      case INT8 -> 1;
+    };
   }
 
   /** The dtype named {@code flag}; fails listing the choices. */
@@ -54,7 +70,8 @@ public enum ComputeDtype {
         return dtype;
       }
     }
-    throw new IllegalArgumentException("dtype \"" + flag + "\" is not one of fp32, bf16, fp16");
+    throw new IllegalArgumentException(
+        "dtype \"" + flag + "\" is not one of fp32, bf16, fp16, int8");
   }
 
   /** The dtype whose tensor class is {@code type}. */

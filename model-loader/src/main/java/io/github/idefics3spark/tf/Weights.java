@@ -21,6 +21,7 @@ import org.tensorflow.op.train.Restore;
 import org.tensorflow.op.train.Save;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TString;
+import org.tensorflow.types.TUint8;
 import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
@@ -38,6 +39,13 @@ import org.tensorflow.types.family.TType;
  * (in, out), through {@link #readTransposed}: TensorFlow's CPU matmul re-lays a transposed operand
  * out on every call, which doubled the cost of a decode step. The checkpoint keeps its (out, in)
  * layout; the fill ops transpose on the way in.
+ *
+ * <p>Weights built for int8 (convert's {@code --dtype int8}) store the matrices read with {@link
+ * #readInt8} as int8, symmetric, with one float32 scale per output channel ({@code max|w| / 127}
+ * over the channel's inputs), in a variable named KEY{@value #SCALE_SUFFIX} beside KEY's.
+ * TensorFlow Java has no int8 tensor type, so the int8 values are held in a uint8 variable (the
+ * same bits, two's complement) and reinterpreted in the graph ({@link Int8Matrix}). The fill ops
+ * quantise: callers fill these weights with the checkpoint's float32 values like any other.
  */
 public final class Weights<T extends TNumber> {
 
@@ -46,7 +54,11 @@ public final class Weights<T extends TNumber> {
    * transpose of the checkpoint's matrix, and its handle in the model's graph.
    */
   public record Variable(
-      String key, Shape shape, boolean transposed, Operand<? extends TType> handle) {
+      String key,
+      Shape shape,
+      boolean transposed,
+      Operand<? extends TType> handle,
+      Class<? extends TType> type) {
 
     /** The shape of the tensor in the Hugging Face checkpoint. */
     public Shape checkpointShape() {
@@ -57,18 +69,37 @@ public final class Weights<T extends TNumber> {
   private final Graph graph;
   private final Ops root;
   private final Map<String, Variable> variables = new LinkedHashMap<>();
-  private final Map<String, Operand<T>> rootReads = new LinkedHashMap<>();
+  private final Map<String, Variable> scales = new LinkedHashMap<>(); // by the int8 matrix's key
+  private final Map<String, Operand<?>> rootReads = new LinkedHashMap<>();
   private Map<String, Fill> fills;
 
   private record Fill(Placeholder<TFloat32> value, Op assign) {}
 
+  /** The name of an int8 matrix's scales: its key with this suffix. */
+  public static final String SCALE_SUFFIX = "_scale";
+
   private final Class<T> dtype;
+  private final boolean int8;
 
   /** Weights of {@code dtype} declared in {@code graph}, the graph that owns the variables. */
   public Weights(Graph graph, Class<T> dtype) {
+    this(graph, dtype, false);
+  }
+
+  /**
+   * Weights of {@code dtype} declared in {@code graph}; with {@code int8}, the matrices read
+   * through {@link #readInt8} are stored int8 (then {@code dtype} must be float32, what they are
+   * multiplied in).
+   */
+  public Weights(Graph graph, Class<T> dtype, boolean int8) {
+    if (int8 && dtype != TFloat32.class) {
+      throw new IllegalArgumentException(
+          "int8 weights are multiplied in float32, not " + dtype.getSimpleName());
+    }
     this.graph = graph;
     this.root = Ops.create(graph);
     this.dtype = dtype;
+    this.int8 = int8;
   }
 
   /**
@@ -77,17 +108,26 @@ public final class Weights<T extends TNumber> {
    * fill and save is what the model's graph names.
    */
   public Weights<T> declaredIn(Graph other) {
-    Weights<T> copy = new Weights<>(other, dtype);
+    Weights<T> copy = new Weights<>(other, dtype, int8);
     Ops tf = Ops.create(other);
     for (Variable variable : variables.values()) {
-      copy.read(tf, variable.key(), variable.transposed(), variable.shape());
+      if (variable.type() == TUint8.class) {
+        copy.readInt8(tf, variable.key(), variable.transposed(), variable.shape());
+      } else {
+        copy.read(tf, variable.key(), variable.transposed(), variable.shape());
+      }
     }
     return copy;
   }
 
-  /** The dtype the weights are stored and read in. */
+  /** The dtype the weights are read in (int8 matrices: multiplied in). */
   public Class<T> dtype() {
     return dtype;
+  }
+
+  /** Whether the matrices read through {@link #readInt8} are stored int8. */
+  public boolean int8() {
+    return int8;
   }
 
   /**
@@ -107,31 +147,76 @@ public final class Weights<T extends TNumber> {
   }
 
   private Operand<T> read(Ops tf, String key, boolean transposed, Shape expected) {
-    Variable variable = variables.get(key);
+    return readAs(tf, declare(variables, key, transposed, expected, dtype), dtype);
+  }
+
+  /**
+   * The matrix {@code key} as int8 values and per-output-channel scales: stored (in, out) when
+   * {@code transposed} (an nn.Linear weight, (out, in) in the checkpoint: what {@code x @ W^T}
+   * multiplies), else as in the checkpoint, (out, in) (the token embeddings: a row per token, which
+   * a tied lm_head multiplies transposed). Only for weights built with {@code int8}.
+   */
+  public Int8Matrix readInt8(Ops tf, String key, boolean transposed, long rows, long columns) {
+    return readInt8(tf, key, transposed, Shape.of(rows, columns));
+  }
+
+  private Int8Matrix readInt8(Ops tf, String key, boolean transposed, Shape stored) {
+    if (!int8) {
+      throw new IllegalStateException(
+          "weight " + key + " is read as int8 from weights of " + dtype.getSimpleName());
+    }
+    long outputs = stored.get(transposed ? 1 : 0);
+    Variable values = declare(variables, key, transposed, stored, TUint8.class);
+    Variable scale = declare(scales, key, false, Shape.of(outputs), TFloat32.class);
+    return new Int8Matrix(
+        readAs(tf, values, TUint8.class), readAs(tf, scale, TFloat32.class), transposed);
+  }
+
+  /** The variable {@code key} of {@code table}, declared on first use, checked on every other. */
+  private Variable declare(
+      Map<String, Variable> table,
+      String key,
+      boolean transposed,
+      Shape expected,
+      Class<? extends TType> type) {
+    Variable variable = table.get(key);
     if (variable == null) {
+      String name = table == scales ? key + SCALE_SUFFIX : key;
       Operand<? extends TType> handle =
-          root.withName(key).varHandleOp(dtype, expected, VarHandleOp.sharedName(key)).resource();
-      variable = new Variable(key, expected, transposed, handle);
-      variables.put(key, variable);
-    } else if (!variable.shape().equals(expected) || variable.transposed() != transposed) {
+          root.withName(name).varHandleOp(type, expected, VarHandleOp.sharedName(name)).resource();
+      variable = new Variable(name, expected, transposed, handle, type);
+      table.put(key, variable);
+    } else if (!variable.shape().equals(expected)
+        || variable.transposed() != transposed
+        || variable.type() != type) {
       throw new IllegalArgumentException(
           "weight "
               + key
-              + " is used with shape "
-              + expected
-              + (transposed ? " (transposed)" : "")
+              + " is used as "
+              + describe(expected, transposed, type)
               + " but was declared "
-              + variable.shape()
-              + (variable.transposed() ? " (transposed)" : ""));
+              + describe(variable.shape(), variable.transposed(), variable.type()));
     }
+    return variable;
+  }
+
+  private static String describe(Shape shape, boolean transposed, Class<?> type) {
+    return type.getSimpleName() + " " + shape + (transposed ? " (transposed)" : "");
+  }
+
+  private <U extends TType> Operand<U> readAs(Ops tf, Variable variable, Class<U> type) {
     if (tf.scope().env() == graph) {
-      Variable declared = variable;
-      return rootReads.computeIfAbsent(key, k -> root.readVariableOp(declared.handle(), dtype));
+      @SuppressWarnings("unchecked")
+      Operand<U> read =
+          (Operand<U>)
+              rootReads.computeIfAbsent(
+                  variable.key(), k -> root.readVariableOp(variable.handle(), type));
+      return read;
     }
     // A function body: its own handle to the same shared variable.
     Operand<? extends TType> handle =
-        tf.varHandleOp(dtype, expected, VarHandleOp.sharedName(key)).resource();
-    return tf.readVariableOp(handle, dtype);
+        tf.varHandleOp(type, variable.shape(), VarHandleOp.sharedName(variable.key())).resource();
+    return tf.readVariableOp(handle, type);
   }
 
   /**
@@ -145,11 +230,21 @@ public final class Weights<T extends TNumber> {
       Placeholder<TFloat32> value =
           tf.withName(variable.key())
               .placeholder(TFloat32.class, Placeholder.shape(variable.checkpointShape()));
-      Operand<T> stored = tf.dtypes.cast(value, dtype);
+      Operand<TFloat32> checkpointLayout = value;
       if (variable.transposed()) {
-        stored = tf.linalg.transpose(stored, tf.constant(new int[] {1, 0}));
+        checkpointLayout = tf.linalg.transpose(value, tf.constant(new int[] {1, 0}));
       }
-      fills.put(variable.key(), new Fill(value, tf.assignVariableOp(variable.handle(), stored)));
+      Op assign;
+      if (variable.type() == TUint8.class) {
+        Int8Matrix.Quantised q =
+            Int8Matrix.quantise(tf, checkpointLayout, variable.transposed() ? 0 : 1);
+        Op values = tf.assignVariableOp(variable.handle(), q.bits());
+        Op scale = tf.assignVariableOp(scales.get(variable.key()).handle(), q.scale());
+        assign = tf.withControlDependencies(List.of(values, scale)).noOp();
+      } else {
+        assign = tf.assignVariableOp(variable.handle(), tf.dtypes.cast(checkpointLayout, dtype));
+      }
+      fills.put(variable.key(), new Fill(value, assign));
     }
   }
 
@@ -197,22 +292,22 @@ public final class Weights<T extends TNumber> {
     }
     Ops tf = root.withSubScope("save");
     Placeholder<TString> filename = tf.withName("filename").placeholder(TString.class);
-    List<String> keys = new ArrayList<>(variables.keySet());
+    List<Variable> all = stored(variables.keySet());
+    List<String> keys = all.stream().map(Variable::key).toList();
     Operand<TString> names = tf.constant(StdArrays.ndCopyOf(keys.toArray(new String[0])));
     Operand<TString> slices = tf.constant(StdArrays.ndCopyOf(emptyStrings(keys.size()))); // whole
     List<Operand<?>> values = new ArrayList<>();
     List<Class<? extends TType>> types = new ArrayList<>();
-    for (Variable variable : variables.values()) {
-      values.add(tf.readVariableOp(variable.handle(), dtype));
-      types.add(dtype);
+    for (Variable variable : all) {
+      values.add(tf.readVariableOp(variable.handle(), variable.type()));
+      types.add(variable.type());
     }
     Save save = tf.train.save(filename, names, slices, values);
     tf.withControlDependencies(List.of(save)).withName("control_dependency").identity(filename);
     Restore restore = tf.train.restore(filename, names, slices, types);
     List<Op> assigns = new ArrayList<>();
-    for (int i = 0; i < keys.size(); i++) {
-      assigns.add(
-          tf.assignVariableOp(variables.get(keys.get(i)).handle(), restore.tensors().get(i)));
+    for (int i = 0; i < all.size(); i++) {
+      assigns.add(tf.assignVariableOp(all.get(i).handle(), restore.tensors().get(i)));
     }
     tf.withControlDependencies(assigns).withName("restore_all").noOp();
   }
@@ -226,18 +321,16 @@ public final class Weights<T extends TNumber> {
   public void save(Session session, Collection<String> keys, String prefix) {
     Ops tf = root.withSubScope("save_part");
     List<Operand<?>> values = new ArrayList<>();
-    for (String key : keys) {
-      Variable variable = variables.get(key);
-      if (variable == null) {
-        throw new IllegalArgumentException("the graph has no weight named " + key);
-      }
-      values.add(tf.readVariableOp(variable.handle(), dtype));
+    List<String> names = new ArrayList<>();
+    for (Variable variable : stored(keys)) {
+      values.add(tf.readVariableOp(variable.handle(), variable.type()));
+      names.add(variable.key());
     }
     Save save =
         tf.train.save(
             tf.constant(prefix),
-            tf.constant(StdArrays.ndCopyOf(keys.toArray(new String[0]))),
-            tf.constant(StdArrays.ndCopyOf(emptyStrings(keys.size()))),
+            tf.constant(StdArrays.ndCopyOf(names.toArray(new String[0]))),
+            tf.constant(StdArrays.ndCopyOf(emptyStrings(names.size()))),
             values);
     session.runner().addTarget(save).run();
   }
@@ -250,10 +343,15 @@ public final class Weights<T extends TNumber> {
    */
   public void clear(Session session) {
     Ops tf = root.withSubScope("clear");
-    Operand<T> zero =
-        tf.placeholderWithDefault(tf.dtypes.cast(tf.constant(0f), dtype), Shape.unknown());
+    Map<Class<? extends TType>, Operand<?>> zeros = new LinkedHashMap<>();
     Session.Runner runner = session.runner();
-    for (Variable variable : variables.values()) {
+    for (Variable variable : stored(variables.keySet())) {
+      Operand<?> zero =
+          zeros.computeIfAbsent(
+              variable.type(),
+              type ->
+                  tf.placeholderWithDefault(
+                      tf.dtypes.cast(tf.constant(0f), numeric(type)), Shape.unknown()));
       runner.addTarget(
           tf.assignVariableOp(variable.handle(), zero, AssignVariableOp.validateShape(false)));
     }
@@ -277,10 +375,31 @@ public final class Weights<T extends TNumber> {
         .run();
   }
 
+  /** The variables holding the weights {@code keys}: each one's, and an int8 matrix's scales. */
+  private List<Variable> stored(Collection<String> keys) {
+    List<Variable> out = new ArrayList<>();
+    for (String key : keys) {
+      Variable variable = variables.get(key);
+      if (variable == null) {
+        throw new IllegalArgumentException("the graph has no weight named " + key);
+      }
+      out.add(variable);
+      if (scales.containsKey(key)) {
+        out.add(scales.get(key));
+      }
+    }
+    return out;
+  }
+
   private static String[] emptyStrings(int n) {
     String[] out = new String[n];
     Arrays.fill(out, "");
     return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Class<? extends TNumber> numeric(Class<? extends TType> type) {
+    return (Class<? extends TNumber>) type;
   }
 
   /** Whether a weight named {@code key} was declared. */
@@ -288,7 +407,10 @@ public final class Weights<T extends TNumber> {
     return variables.containsKey(key);
   }
 
-  /** Every weight declared so far, in declaration order. */
+  /**
+   * Every weight declared so far, in declaration order: the checkpoint's tensors (an int8 matrix's
+   * scales, derived from it, are not among them).
+   */
   public List<Variable> variables() {
     return new ArrayList<>(variables.values());
   }

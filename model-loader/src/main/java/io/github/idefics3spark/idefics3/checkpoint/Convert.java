@@ -13,17 +13,19 @@ import java.util.List;
  * ({@link Idefics3Package}).
  *
  * <pre>
- * convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16]   convert, streaming tensor by
- *                                                               tensor (fp32 for CPU, bf16 or
- *                                                               fp16 for GPU)
+ * convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16|int8]   convert, streaming tensor
+ *                                                       by tensor (fp32 for CPU, bf16 or fp16 for
+ *                                                       GPU, int8 for CPU: every matrix int8 with
+ *                                                       per-output-channel scales, a quarter of
+ *                                                       the size)
  * convert CHECKPOINT_DIR --dry-run                     build the graph from config.json only and
  *                                                      print the parameter count (no weights read)
  * </pre>
  */
 public final class Convert {
   private static final String USAGE =
-      "usage: convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16]\n"
-          + "       convert CHECKPOINT_DIR --dry-run [--dtype fp32|bf16|fp16]";
+      "usage: convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16|int8]\n"
+          + "       convert CHECKPOINT_DIR --dry-run [--dtype fp32|bf16|fp16|int8]";
 
   private Convert() {}
 
@@ -41,7 +43,7 @@ public final class Convert {
         case "--dry-run" -> dryRun = true;
         case "--dtype" -> {
           if (i + 1 == args.length) {
-            err.println("--dtype needs a value: fp32, bf16 or fp16\n" + USAGE);
+            err.println("--dtype needs a value: fp32, bf16, fp16 or int8\n" + USAGE);
             return 2;
           }
           dtype = args[++i];
@@ -57,7 +59,11 @@ public final class Convert {
     try {
       computeDtype = ComputeDtype.of(dtype);
     } catch (IllegalArgumentException e) {
-      err.println("--dtype " + dtype + ": choose fp32 (CPU), bf16 or fp16 (GPU)\n" + USAGE);
+      err.println(
+          "--dtype "
+              + dtype
+              + ": choose fp32 (CPU), bf16 or fp16 (GPU), or int8 (CPU, a quarter of the size)\n"
+              + USAGE);
       return 2;
     }
     if (positional.size() != (dryRun ? 1 : 2)) {
@@ -74,7 +80,7 @@ public final class Convert {
               source,
               graph.weights().variables().size(),
               graph.weights().parameterCount(),
-              graph.weights().parameterCount() * (computeDtype == ComputeDtype.FP32 ? 4 : 2) / 1e9,
+              graph.weights().parameterCount() * computeDtype.bytes() / 1e9,
               computeDtype.flag());
         }
         return 0;

@@ -215,6 +215,17 @@ public final class Idefics3Package implements AutoCloseable {
   public static Idefics3Package load(Path dir, int intraOpThreads, String visibleGpus)
       throws IOException {
     JsonNode manifest = PackageFiles.readManifest(dir);
+    if (!visibleGpus.isEmpty()
+        && ComputeDtype.INT8.flag().equals(manifest.path("dtype").asText())) {
+      throw new IOException(
+          "model package "
+              + dir
+              + " is int8 (convert --dtype int8), a package for CPU executors: its int8 matrices"
+              + " are cast to float32 in every matmul, which on GPU "
+              + visibleGpus
+              + " costs time and saves nothing; convert the checkpoint with --dtype bf16 (or"
+              + " fp16) for GPU executors");
+    }
     // TensorFlow runs the graph's restore and init ops while loading: check them first.
     PackageFiles.checkGraph(dir, manifest);
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));

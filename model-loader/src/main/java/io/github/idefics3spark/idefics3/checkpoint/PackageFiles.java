@@ -71,6 +71,9 @@ public final class PackageFiles {
           "AssignVariableOp", // the weights' fill and restore ops
           "BatchMatMulV3", // attention
           "BiasAdd",
+          // int8 packages: the uint8 variables' bits read as int8, no copy (tf.Int8Matrix);
+          // TensorFlow Java has no int8 tensor type to store them as
+          "Bitcast",
           "Cast",
           "ConcatV2",
           "Const",

@@ -15,7 +15,7 @@ final class Connector<T extends TNumber> {
   private final int reduced; // G' = G / s, G patches a side, s the scale factor
   private final int textHidden;
   private final PixelShuffle pixelShuffle;
-  private final Operand<T> proj; // (D * s^2, text hidden), the checkpoint's matrix transposed
+  private final Linear<T> proj; // (text hidden, D * s^2), no bias
 
   Connector(Ops tf, Weights<T> weights, Idefics3Config config) {
     this.tf = tf;
@@ -25,17 +25,19 @@ final class Connector<T extends TNumber> {
     this.textHidden = config.text().hiddenSize();
     this.pixelShuffle = new PixelShuffle(tf, config);
     this.proj =
-        weights.readTransposed(
+        new Linear<>(
             tf,
-            "model.connector.modality_projection.proj.weight",
+            weights,
+            "model.connector.modality_projection.proj.",
+            visionHidden * scale * scale,
             textHidden,
-            (long) visionHidden * scale * scale);
+            false);
   }
 
   /** (frames, G * G, D) -> (frames, image_seq_len, text hidden). */
   Operand<T> forward(Operand<T> x) {
     Operand<T> rows = pixelShuffle.forward(x); // (F * G'^2, s^2 * D)
-    Operand<T> projected = tf.linalg.matMul(rows, proj); // (F * G'^2, text hidden)
+    Operand<T> projected = proj.forward(rows); // (F * G'^2, text hidden)
     return tf.reshape(projected, tf.constant(new int[] {-1, reduced * reduced, textHidden}));
   }
 }

@@ -77,7 +77,7 @@ public final class Idefics3Graph implements AutoCloseable {
     this.config = config;
     this.dtype = dtype;
     this.graph = new Graph();
-    this.weights = new Weights<>(graph, dtype.type());
+    this.weights = new Weights<>(graph, dtype.type(), dtype.int8());
   }
 
   /** Builds the whole graph for {@code config} in fp32; the caller closes it. */

@@ -1,5 +1,6 @@
 package io.github.idefics3spark.idefics3.graph;
 
+import io.github.idefics3spark.tf.Int8Matrix;
 import io.github.idefics3spark.tf.Weights;
 import java.util.List;
 import org.tensorflow.Operand;
@@ -8,12 +9,17 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
-/** torch.nn.Linear: {@code y = x W^T + b} over the last axis of an input of any rank. */
+/**
+ * torch.nn.Linear: {@code y = x W^T + b} over the last axis of an input of any rank. With int8
+ * weights ({@code convert --dtype int8}) W is int8 with per-output-channel scales, dequantised in
+ * the matmul ({@link Int8Matrix}); the bias stays float32.
+ */
 final class Linear<T extends TNumber> {
   private final Ops tf;
   private final int inFeatures;
   private final int outFeatures;
   private final Operand<T> weight; // (in, out): the checkpoint's (out, in), stored transposed
+  private final Int8Matrix int8Weight; // instead of weight, with int8 weights: (in, out) + (out)
   private final Operand<T> bias; // (out), or null
 
   /** Reads {@code prefix + "weight"} and, when {@code hasBias}, {@code prefix + "bias"}. */
@@ -22,7 +28,13 @@ final class Linear<T extends TNumber> {
     this.tf = tf;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.weight = weights.readTransposed(tf, prefix + "weight", outFeatures, inFeatures);
+    if (weights.int8()) {
+      this.weight = null;
+      this.int8Weight = weights.readInt8(tf, prefix + "weight", true, inFeatures, outFeatures);
+    } else {
+      this.weight = weights.readTransposed(tf, prefix + "weight", outFeatures, inFeatures);
+      this.int8Weight = null;
+    }
     this.bias = hasBias ? weights.read(tf, prefix + "bias", outFeatures) : null;
   }
 
@@ -30,7 +42,10 @@ final class Linear<T extends TNumber> {
   Operand<T> forward(Operand<T> x) {
     Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
     Operand<T> rows = tf.reshape(x, tf.constant(new int[] {-1, inFeatures})); // (rows, in)
-    Operand<T> y = tf.linalg.matMul(rows, weight); // (rows, out)
+    Operand<T> y =
+        weight != null
+            ? tf.linalg.matMul(rows, weight)
+            : int8Weight.multiply(tf, rows); // (rows, out)
     if (bias != null) {
       y = tf.nn.biasAdd(y, bias);
     }

@@ -3,6 +3,7 @@ package io.github.idefics3spark.idefics3.graph;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
 import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.DynamicShape;
+import io.github.idefics3spark.tf.Int8Matrix;
 import io.github.idefics3spark.tf.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,17 +17,21 @@ import org.tensorflow.types.family.TNumber;
 /**
  * The Llama decoder of Idefics3 (LlamaModel: embed_tokens, layers, norm) and its lm_head.
  *
- * <p>lm_head is "lm_head.weight", or the embedding matrix when the text config ties them.
+ * <p>lm_head is "lm_head.weight", or the embedding matrix when the text config ties them. With int8
+ * weights both are int8 with a scale per token row ({@link Int8Matrix}): per output channel of the
+ * lm_head, per row of the lookup.
  */
 final class TextModel<T extends TNumber> {
   private final Ops tf;
   private final Class<T> dtype;
   private final int hidden;
-  private final Operand<T> embedTokens; // (vocab, hidden)
+  private final Operand<T> embedTokens; // (vocab, hidden); null with int8 weights
+  private final Int8Matrix int8Embed; // (vocab, hidden) + (vocab), with int8 weights
   private final List<TextDecoderLayer<T>> layers = new ArrayList<>();
   private final RmsNorm<T> norm;
   private final boolean tied; // lm_head is embed_tokens
   private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: (vocab, hidden)
+  private final Int8Matrix int8LmHead; // the same as int8, with int8 weights
   private final TextRotaryEmbedding rotaryEmb;
 
   /** The decoder's output: final-normed hidden states and each layer's keys and values. */
@@ -37,14 +42,25 @@ final class TextModel<T extends TNumber> {
     this.dtype = weights.dtype();
     this.hidden = config.hiddenSize();
     int vocab = config.vocabSize();
-    this.embedTokens = weights.read(tf, "model.text_model.embed_tokens.weight", vocab, hidden);
+    String embedKey = "model.text_model.embed_tokens.weight";
+    boolean int8 = weights.int8();
+    this.embedTokens = int8 ? null : weights.read(tf, embedKey, vocab, hidden);
+    this.int8Embed = int8 ? weights.readInt8(tf, embedKey, false, vocab, hidden) : null;
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       layers.add(new TextDecoderLayer<>(tf, weights, "model.text_model.layers." + i + ".", config));
     }
     this.norm =
         new RmsNorm<>(tf, weights, "model.text_model.norm.weight", hidden, config.rmsNormEps());
     this.tied = config.tieWordEmbeddings();
-    this.lmHead = tied ? embedTokens : weights.readTransposed(tf, "lm_head.weight", vocab, hidden);
+    if (int8) {
+      this.lmHead = null;
+      this.int8LmHead =
+          tied ? int8Embed : weights.readInt8(tf, "lm_head.weight", true, hidden, vocab);
+    } else {
+      this.lmHead =
+          tied ? embedTokens : weights.readTransposed(tf, "lm_head.weight", vocab, hidden);
+      this.int8LmHead = null;
+    }
     this.rotaryEmb = new TextRotaryEmbedding(tf, config);
   }
 
@@ -54,6 +70,11 @@ final class TextModel<T extends TNumber> {
 
   /** Token ids (batch, seq) -> embeddings (batch, seq, hidden), unscaled. */
   Operand<T> embed(Operand<TInt32> inputIds) {
+    if (int8Embed != null) {
+      @SuppressWarnings("unchecked") // int8 weights compute in float32: T is TFloat32
+      Operand<T> rows = (Operand<T>) int8Embed.gather(tf, inputIds);
+      return rows;
+    }
     return tf.gather(embedTokens, inputIds, tf.constant(0));
   }
 
@@ -85,6 +106,9 @@ final class TextModel<T extends TNumber> {
 
   /** (rows, hidden) -> (rows, vocab). */
   Operand<T> lmHead(Operand<T> hiddenRows) {
+    if (int8LmHead != null) {
+      return int8LmHead.multiply(tf, hiddenRows);
+    }
     return tf.linalg.matMul(hiddenRows, lmHead, MatMul.transposeB(tied));
   }
 

@@ -237,7 +237,7 @@ class Idefics3PackageGoldenTest {
   record Inputs(int[][] inputIds, int[][] attentionMask, float[] features) {}
 
   /** One checkpoint's goldens and the package under test. */
-  private static final class Goldens {
+  static final class Goldens {
     final Idefics3Package pkg;
     final JsonNode model;
     final JsonNode processor;
@@ -247,7 +247,12 @@ class Idefics3PackageGoldenTest {
     final int frameValues;
 
     Goldens(String checkpoint) throws IOException {
-      this.pkg = PACKAGES.get(checkpoint);
+      this(checkpoint, PACKAGES.get(checkpoint));
+    }
+
+    /** The goldens of {@code checkpoint}, run through {@code pkg}: a package of it. */
+    Goldens(String checkpoint, Idefics3Package pkg) throws IOException {
+      this.pkg = pkg;
       this.model = ReferenceFixtures.modelGoldens(checkpoint);
       this.processor = ReferenceFixtures.processorGoldens(checkpoint);
       this.tensors = ReferenceFixtures.modelTensors(checkpoint);

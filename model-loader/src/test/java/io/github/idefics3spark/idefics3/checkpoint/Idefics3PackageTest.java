@@ -211,9 +211,14 @@ class Idefics3PackageTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status =
         Convert.run(
-            new String[] {"in", "out", "--dtype", "int8"}, System.out, new PrintStream(err, true));
+            new String[] {"in", "out", "--dtype", "int4"}, System.out, new PrintStream(err, true));
     assertEquals(2, status);
-    assertTrue(err.toString().contains("choose fp32 (CPU), bf16 or fp16 (GPU)"), err.toString());
+    assertTrue(
+        err.toString()
+            .startsWith(
+                "--dtype int4: choose fp32 (CPU), bf16 or fp16 (GPU), or int8 (CPU, a quarter of"
+                    + " the size)"),
+        err.toString());
   }
 
   private static int layers() throws IOException {

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
+import io.github.idefics3spark.tf.ComputeDtype;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,6 +51,7 @@ class PackageFilesTest {
 
   @TempDir static Path shared;
   private static Path converted;
+  private static Path convertedInt8;
 
   @TempDir Path temp;
 
@@ -57,6 +59,11 @@ class PackageFilesTest {
   static void convertOnce() throws IOException {
     converted = shared.resolve("tiny");
     Idefics3Package.write(ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM), converted);
+    convertedInt8 = shared.resolve("tiny-int8");
+    Idefics3Package.write(
+        ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM),
+        convertedInt8,
+        ComputeDtype.INT8);
   }
 
   /** A copy of the converted package to edit. */
@@ -135,16 +142,38 @@ class PackageFilesTest {
     return load.getMessage();
   }
 
-  @Test
-  void convertWritesExactlyTheListedOpTypes() throws IOException {
-    GraphDef graph = readGraph(converted).getMetaGraphs(0).getGraphDef();
+  /** The op types in a package's graph and its functions, sorted. */
+  private static TreeSet<String> opTypes(Path dir) throws IOException {
+    GraphDef graph = readGraph(dir).getMetaGraphs(0).getGraphDef();
     TreeSet<String> used = new TreeSet<>();
     graph.getNodeList().forEach(node -> used.add(node.getOp()));
     for (FunctionDef function : graph.getLibrary().getFunctionList()) {
       function.getNodeDefList().forEach(node -> used.add(node.getOp()));
     }
+    return used;
+  }
+
+  @Test
+  void convertWritesExactlyTheListedOpTypes() throws IOException {
+    TreeSet<String> used = opTypes(converted);
+    TreeSet<String> int8 = opTypes(convertedInt8);
+    TreeSet<String> onlyInt8 = new TreeSet<>(int8);
+    onlyInt8.removeAll(used);
+    assertEquals(List.of("Bitcast"), List.copyOf(onlyInt8), "what an int8 package adds");
+    used.addAll(int8);
     assertEquals(List.copyOf(used), PackageFiles.ALLOWED_OPS, "sorted, no more, no fewer");
-    assertEquals(65, PackageFiles.ALLOWED_OPS.size());
+    assertEquals(66, PackageFiles.ALLOWED_OPS.size());
+  }
+
+  @Test
+  void anInt8PackagePassesBothVerificationsAndLoads() throws IOException {
+    assertEquals("int8", PackageFiles.readManifest(convertedInt8).path("dtype").asText());
+    for (Verification verification : Verification.values()) {
+      PackageFiles.verify(convertedInt8, verification);
+    }
+    try (Idefics3Package pkg = Idefics3Package.load(convertedInt8, 1)) {
+      assertEquals(convertedInt8, pkg.dir());
+    }
   }
 
   @Test
@@ -178,7 +207,7 @@ class PackageFilesTest {
         dir,
         dir.resolve("saved_model.pb").toString(),
         "node 'planted/" + op + "' in the graph runs op type " + op,
-        "which convert never writes (the 65 op types it writes are PackageFiles.ALLOWED_OPS)");
+        "which convert never writes (the 66 op types it writes are PackageFiles.ALLOWED_OPS)");
   }
 
   @Test
