@@ -287,7 +287,7 @@ public final class Idefics3Package implements AutoCloseable {
    * {@value Idefics3Graph#ENCODE_IMAGES} on as many frames a call as keep one layer's (frames,
    * heads, patches, patches) fp32 scores within this, one frame at least. The encoder materialises
    * them (with the softmax beside them), where transformers' sdpa does not: a batch's frames in one
-   * call held 560 MB more at SmolVLM-256M's 8 frames of 512 px (50 MB of scores a frame; one frame
+   * call held 490 MiB more at SmolVLM-256M's 8 frames of 512 px (50 MB of scores a frame; one frame
    * a call now), and would hold about 8 GB for Idefics3-8B's 8 pages of 17 frames (29 MB a frame;
    * two a call now). Frames are encoded independently, so the split changes no feature; on CPU one
    * frame a call is no slower (tools/bench/generate.sh).
