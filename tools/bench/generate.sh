@@ -15,7 +15,11 @@
 #    tokens disabled (HF eos_token_id=[], Java GenerationSettings.withoutStop());
 # 4. prints medians and ratios: prefill per image (vision encoder + connector + text prefill +
 #    first token), decode tokens per second, images per second end to end (decode and resize +
-#    prompt ids + vision + generate), peak RSS; then whether both sides chose the same tokens.
+#    prompt ids + vision + generate), peak RSS; then whether both sides chose the same tokens;
+#    then resident memory by phase, each side's process: the phase's own peak (the kernel's
+#    VmHWM, reset between phases through /proc/self/clear_refs) and the RSS at its end, for
+#    start, runtime (TensorFlow's library / import torch), load, warmup, and over the timed
+#    passes preprocess, encode, prefill and decode (GenerateBench.PhaseMemory, generate_hf.py).
 #
 # Prefill: Java = encode_images + the `generate` signature with one new token; HF = from the call
 # of generate to its first logits-processor call. Decode: Java = generate(N) - generate(1);

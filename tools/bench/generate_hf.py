@@ -6,7 +6,10 @@ image processor at --longest-edge, left padding) ("preprocess"), then
 `generate(do_sample=False, max_new_tokens=N, eos_token_id=[])` so that every row gets N tokens
 ("generate"). A logits processor stamps the time of each decoding step: the first stamp is the end
 of the prefill (vision encoder, connector, text prefill, lm_head), the rest the decode steps.
-Prints one JSON line per iteration and a last line with the load time and the peak RSS (VmHWM).
+Prints one JSON line per iteration and a last line with the load time, the peak RSS (VmHWM) and
+the resident memory by phase (PhaseMemory: start, runtime = import torch and transformers, load,
+warmup, then over the timed passes preprocess, encode = vision encoder + connector (to the
+connector's forward hook), prefill (to the first logits-processor call) and decode).
 Each line also holds every row's smallest top-1 minus top-2 logit margin over its steps, so that a
 token mismatch with the Java side can be told from a near tie. --warmup passes of the first request
 alone with two new tokens come first (nothing printed for them), as on the Java side.
@@ -21,28 +24,64 @@ import os
 import time
 from pathlib import Path
 
-import torch
-import transformers
-from PIL import Image, ImageOps
-from transformers import AutoProcessor, Idefics3ForConditionalGeneration, LogitsProcessor, LogitsProcessorList
+
+class PhaseMemory:
+    """Resident memory by phase: each phase's peak and the RSS at its end, in kB.
+
+    mark(phase) ends a phase: it reads VmRSS and VmHWM from /proc/self/status, then resets the
+    kernel's peak counter (writing 5 to /proc/self/clear_refs), so the next mark's VmHWM is the
+    peak of that phase alone. A phase marked several times (once per batch) keeps its highest peak
+    and its last RSS. Where the reset is refused, peaks are the process's so far (peak_reset false).
+    GenerateBench.PhaseMemory does the same on the Java side.
+    """
+
+    def __init__(self):
+        self.phases = {}
+        self.recording = True
+        self.peak_reset = True
+
+    def mark(self, phase):
+        if not self.recording:
+            return
+        status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+        rss, peak = int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+        entry = self.phases.setdefault(phase, dict(rss_kb=0, peak_kb=0))
+        entry["rss_kb"], entry["peak_kb"] = rss, max(entry["peak_kb"], peak)
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            self.peak_reset = False
+
+    def peak_kb(self):
+        return max(entry["peak_kb"] for entry in self.phases.values())
+
+
+MEMORY = PhaseMemory()
+MEMORY.mark("start")  # the interpreter, before torch and transformers are imported
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoProcessor,
+    Idefics3ForConditionalGeneration,
+    LogitsProcessor,
+    LogitsProcessorList,
+)
 
 
 class StepClock(LogitsProcessor):
-    """Records perf_counter() each time generate asks for the next token's scores."""
+    """Records perf_counter() each time generate asks for the next token's scores; the first call
+    ends the prefill (MEMORY's "prefill" phase)."""
 
     def __init__(self):
         self.stamps = []
 
     def __call__(self, input_ids, scores):
+        if not self.stamps:
+            MEMORY.mark("prefill")
         self.stamps.append(time.perf_counter())
         return scores
-
-
-def peak_rss_kb():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return -1
 
 
 def run(model, processor, requests, data, batch, n):
@@ -63,6 +102,7 @@ def run(model, processor, requests, data, batch, n):
             images.append([image])
         inputs = processor(text=texts, images=images, padding=True, return_tensors="pt")
         t1 = time.perf_counter()
+        MEMORY.mark("preprocess")
         clock = StepClock()
         with torch.inference_mode():
             out = model.generate(
@@ -76,6 +116,7 @@ def run(model, processor, requests, data, batch, n):
                 output_logits=True,
             )
         t2 = time.perf_counter()
+        MEMORY.mark("decode")
         assert len(clock.stamps) == n, (len(clock.stamps), n)
         totals["preprocess_ms"] += (t1 - t0) * 1000
         totals["generate_ms"] += (t2 - t1) * 1000
@@ -117,6 +158,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     transformers.logging.set_verbosity_error()
+    MEMORY.mark("runtime")
     load_start = time.perf_counter()
     processor = AutoProcessor.from_pretrained(args.checkpoint, backend="pil")
     processor.image_processor.size = {"longest_edge": args.longest_edge}
@@ -124,16 +166,23 @@ def main():
     model = Idefics3ForConditionalGeneration.from_pretrained(
         args.checkpoint, dtype=torch.float32, attn_implementation=args.attn
     ).eval()
+    # the vision encoder and connector end here: the image features, before the text prefill
+    model.model.connector.register_forward_hook(lambda module, inputs, output: MEMORY.mark("encode"))
     load_ms = (time.perf_counter() - load_start) * 1000
     requests = json.loads(args.requests.read_text())
     data = [(args.images / r["image"]).read_bytes() for r in requests]
     n = args.max_new_tokens
+    MEMORY.mark("load")
+    MEMORY.recording = False
     for _ in range(args.warmup):
         run(model, processor, requests[:1], data[:1], 1, 2)
+    MEMORY.recording = True
+    MEMORY.mark("warmup")
     for iteration in range(args.iterations):
         line = run(model, processor, requests, data, args.batch, n)
         print(json.dumps(dict(side="hf", batch=args.batch, iteration=iteration, **line)), flush=True)
-    print(json.dumps(dict(side="hf", batch=args.batch, load_ms=load_ms, peak_rss_kb=peak_rss_kb(),
+    print(json.dumps(dict(side="hf", batch=args.batch, load_ms=load_ms, peak_rss_kb=MEMORY.peak_kb(),
+                          memory=MEMORY.phases, peak_reset=MEMORY.peak_reset,
                           attn=model.config._attn_implementation, pid=os.getpid())), flush=True)
 
 

@@ -48,6 +48,39 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+PHASES = ("start", "runtime", "load", "warmup", "preprocess", "encode", "prefill", "decode")
+PHASE_NOTES = {
+    "start": "the JVM / the interpreter",
+    "runtime": "TensorFlow's native library / import torch, transformers",
+    "load": "package + processor / from_pretrained (HF maps the weights: resident once touched)",
+    "warmup": "one request, 2 new tokens",
+    "preprocess": "decode, resize, prompt ids of a batch",
+    "encode": "vision encoder + connector",
+    "prefill": "java: generate(1); hf: to the first logits",
+    "decode": "java: generate(N), its prefill inside; hf: the decode steps",
+}
+
+
+def print_memory(batches, java_ends, hf_ends):
+    """Resident memory by phase (the `memory` of each process's last line), medians over processes."""
+    if not all("memory" in e for b in batches for e in java_ends[b] + hf_ends[b]):
+        return
+    print("\nresident memory by phase, MB (medians over processes): the phase's peak, and the RSS at its end")
+    print(f"{'batch':>5} {'phase':11} {'java peak':>9} {'hf peak':>8} {'java/hf':>7} {'java end':>9} {'hf end':>7}   what")
+    for b in batches:
+        for phase in PHASES:
+            j = [e["memory"][phase] for e in java_ends[b] if phase in e["memory"]]
+            h = [e["memory"][phase] for e in hf_ends[b] if phase in e["memory"]]
+            if not j or not h:
+                continue
+            jp, hp = (median([m["peak_kb"] / 1024 for m in x]) for x in (j, h))
+            je, he = (median([m["rss_kb"] / 1024 for m in x]) for x in (j, h))
+            print(f"{b:>5} {phase:11} {jp:>9.0f} {hp:>8.0f} {jp / hp:>7.2f} {je:>9.0f} {he:>7.0f}   {PHASE_NOTES[phase]}")
+    resets = {e["peak_reset"] for b in batches for e in java_ends[b] + hf_ends[b]}
+    if resets != {True}:
+        print("  the kernel refused to reset the peak between phases: peaks are the process's so far")
+
+
 def main():
     java, java_ends = load(sys.argv[1])
     hf, hf_ends = load(sys.argv[2])
@@ -67,7 +100,12 @@ def main():
         j = median([e["peak_rss_kb"] * 1024 / 1e9 for e in java_ends[b]])
         h = median([e["peak_rss_kb"] * 1024 / 1e9 for e in hf_ends[b]])
         print(f"{b:>5} {'peak RSS GB (lower)':28} {j:>10.2f} {h:>10.2f} {h / j:>10.2f}x")
+        heap = {e.get("max_heap_mb") for e in java_ends[b]} - {None}
+        if heap:
+            print(f"{b:>5} {'  java max heap MB':28} {'/'.join(str(x) for x in sorted(heap)):>10}")
     print("java vs hf: how many times faster (or smaller) Java is; above 1 = Java ahead")
+
+    print_memory(batches, java_ends, hf_ends)
 
     print("\nmedian ms per pass of the 8 requests:")
     for b in batches:

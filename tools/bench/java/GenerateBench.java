@@ -12,11 +12,15 @@ import io.github.idefics3spark.idefics3.processor.PromptBatch;
 import io.github.idefics3spark.idefics3.runtime.GenerationSettings;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Request;
 import io.github.idefics3spark.image.ImageDecoder;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.tensorflow.TensorFlow;
 
 /**
  * Java side of the generation benchmark (tools/bench/generate.sh): the work of {@code
@@ -28,8 +32,12 @@ import java.util.List;
  * signature with MAX_NEW new tokens ("generate"), then, outside the end-to-end time, the same
  * {@code generate} with one new token ("prefill": the text prefill, lm_head and the first token).
  * Prints one JSON line per iteration (timings in ms, the tokens of every request) and a last line
- * with the load time and the process's peak RSS (VmHWM). WARMUP passes of the first request alone
- * with two new tokens come first (every signature runs once; nothing printed for them).
+ * with the load time, the process's peak RSS (VmHWM) and its resident memory by phase ({@link
+ * PhaseMemory}: start, runtime = TensorFlow's native library, load = the package and the processor,
+ * warmup, then over the timed passes preprocess, encode, decode = the {@code generate} call with
+ * MAX_NEW tokens, its own prefill inside, and prefill = the one-token call). WARMUP passes of the
+ * first request alone with two new tokens come first (every signature runs once; nothing printed
+ * for them).
  *
  * <p>Usage: GenerateBench PACKAGE_DIR IMAGES_DIR REQUESTS_JSON BATCH LONGEST_EDGE MAX_NEW THREADS
  * WARMUP ITERATIONS
@@ -37,7 +45,12 @@ import java.util.List;
 public final class GenerateBench {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
+  private static final PhaseMemory MEMORY = new PhaseMemory();
+
   public static void main(String[] args) throws Exception {
+    MEMORY.mark("start"); // the JVM
+    TensorFlow.version(); // loads TensorFlow's native library
+    MEMORY.mark("runtime");
     Path packageDir = Path.of(args[0]);
     Path images = Path.of(args[1]);
     JsonNode requestsJson = MAPPER.readTree(Path.of(args[2]).toFile());
@@ -61,11 +74,15 @@ public final class GenerateBench {
           byte[] data = Files.readAllBytes(images.resolve(r.get("image").asText()));
           requests.add(Idefics3Request.question(r.get("prompt").asText(), List.of(data)));
         }
+        MEMORY.mark("load");
         // Warm-up: the first request alone with two new tokens runs every signature once.
+        MEMORY.recording = false;
         Bench warm = new Bench(pkg, processor, imageProcessor, decoder, checkpoint);
         for (int i = 0; i < warmup; i++) {
           warm.run(requests.subList(0, 1), 1, 2, -1 - i);
         }
+        MEMORY.recording = true;
+        MEMORY.mark("warmup");
         Bench bench = new Bench(pkg, processor, imageProcessor, decoder, checkpoint);
         for (int it = 0; it < iterations; it++) {
           System.out.println(MAPPER.writeValueAsString(bench.run(requests, batch, maxNew, it)));
@@ -74,7 +91,10 @@ public final class GenerateBench {
         end.put("side", "java");
         end.put("batch", batch);
         end.put("load_ms", loadMs);
-        end.put("peak_rss_kb", peakRssKb());
+        end.put("peak_rss_kb", MEMORY.peakKb());
+        end.set("memory", MEMORY.toJson());
+        end.put("peak_reset", MEMORY.peakReset);
+        end.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
         System.out.println(MAPPER.writeValueAsString(end));
       }
     }
@@ -129,14 +149,18 @@ public final class GenerateBench {
         boolean[] mask = new boolean[count * side * side];
         Arrays.fill(mask, true);
         long t1 = System.nanoTime();
+        MEMORY.mark("preprocess");
         float[] features = pkg.encodeImages(pixels, mask, count);
         long t2 = System.nanoTime();
+        MEMORY.mark("encode");
         Idefics3Package.Generation generation =
             pkg.generate(padded.inputIds(), padded.attentionMask(), features, full);
         long t3 = System.nanoTime();
+        MEMORY.mark("decode");
         Idefics3Package.Generation first =
             pkg.generate(padded.inputIds(), padded.attentionMask(), features, one);
         long t4 = System.nanoTime();
+        MEMORY.mark("prefill");
         totals[0] += (t1 - t0) / 1e6;
         totals[1] += (t2 - t1) / 1e6;
         totals[2] += (t3 - t2) / 1e6;
@@ -161,13 +185,54 @@ public final class GenerateBench {
     }
   }
 
-  /** VmHWM of this process, kB. */
-  static long peakRssKb() throws Exception {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("VmHWM:")) {
-        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+  /**
+   * Resident memory by phase: each phase's peak and the RSS at its end, in kB. {@link #mark} ends a
+   * phase: it reads VmRSS and VmHWM from /proc/self/status, then resets the kernel's peak counter
+   * (writing 5 to /proc/self/clear_refs), so the next mark's VmHWM is the peak of that phase alone.
+   * A phase marked several times (once per batch) keeps its highest peak and its last RSS. Where
+   * the reset is refused, peaks are the process's so far ({@code peak_reset} false). The
+   * PhaseMemory of generate_hf.py does the same on the Python side.
+   */
+  static final class PhaseMemory {
+    private final Map<String, long[]> phases = new LinkedHashMap<>(); // name -> {rss, peak}
+    boolean recording = true;
+    boolean peakReset = true;
+
+    void mark(String phase) {
+      if (!recording) {
+        return;
+      }
+      long rss = -1;
+      long peak = -1;
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+          if (line.startsWith("VmRSS:")) {
+            rss = Long.parseLong(line.replaceAll("[^0-9]", ""));
+          } else if (line.startsWith("VmHWM:")) {
+            peak = Long.parseLong(line.replaceAll("[^0-9]", ""));
+          }
+        }
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot read /proc/self/status: " + e, e);
+      }
+      long[] entry = phases.computeIfAbsent(phase, k -> new long[2]);
+      entry[0] = rss;
+      entry[1] = Math.max(entry[1], peak);
+      try {
+        Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+      } catch (IOException e) {
+        peakReset = false;
       }
     }
-    return -1;
+
+    long peakKb() {
+      return phases.values().stream().mapToLong(e -> e[1]).max().orElse(-1);
+    }
+
+    ObjectNode toJson() {
+      ObjectNode json = MAPPER.createObjectNode();
+      phases.forEach((phase, e) -> json.putObject(phase).put("rss_kb", e[0]).put("peak_kb", e[1]));
+      return json;
+    }
   }
 }

@@ -23,7 +23,9 @@ import org.tensorflow.SessionFunction;
 import org.tensorflow.Signature;
 import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.BooleanDataBuffer;
 import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.ndarray.buffer.FloatDataBuffer;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.GPUOptions;
 import org.tensorflow.proto.GraphOptions;
@@ -294,27 +296,93 @@ public final class Idefics3Package implements AutoCloseable {
   }
 
   /**
-   * Runs {@value Idefics3Graph#ENCODE_IMAGES}.
+   * Bytes of attention scores the vision encoder may hold at once: {@link #encodeImages} runs
+   * {@value Idefics3Graph#ENCODE_IMAGES} on as many frames a call as keep one layer's (frames,
+   * heads, patches, patches) fp32 scores within this, one frame at least. The encoder materialises
+   * them (with the softmax beside them), where transformers' sdpa does not: a batch's frames in one
+   * call held 490 MiB more at SmolVLM-256M's 8 frames of 512 px (50 MB of scores a frame; one frame
+   * a call now), and would hold about 8 GB for Idefics3-8B's 8 pages of 17 frames (29 MB a frame;
+   * two a call now). Frames are encoded independently, so the split changes no feature; on CPU one
+   * frame a call is no slower (tools/bench/generate.sh).
+   */
+  static final long ENCODE_SCORES_BYTES = 64L << 20;
+
+  /**
+   * Runs {@value Idefics3Graph#ENCODE_IMAGES}, {@link #framesPerEncodeCall} frames a session call.
    *
    * @param pixelValues (frames, C, T, T) row-major
    * @param pixelMask (frames, T, T), true on real pixels
    * @return (frames, image_seq_len, text hidden) row-major
    */
   public float[] encodeImages(float[] pixelValues, boolean[] pixelMask, int frames) {
+    return encodeImages(pixelValues, pixelMask, frames, framesPerEncodeCall());
+  }
+
+  /**
+   * Frames {@link #encodeImages} passes to one session call: as many as keep the attention scores
+   * within {@link #ENCODE_SCORES_BYTES}, at least one.
+   */
+  public int framesPerEncodeCall() {
+    Idefics3Config.Vision vision = checkpoint.config().vision();
+    long patches =
+        (long) (vision.imageSize() / vision.patchSize())
+            * (vision.imageSize() / vision.patchSize());
+    long scoresPerFrame = vision.numAttentionHeads() * patches * patches * Float.BYTES;
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, ENCODE_SCORES_BYTES / scoresPerFrame));
+  }
+
+  /** {@link #encodeImages(float[], boolean[], int)} with {@code perCall} frames a session call. */
+  float[] encodeImages(float[] pixelValues, boolean[] pixelMask, int frames, int perCall) {
     Idefics3Config config = checkpoint.config();
-    long side = config.vision().imageSize();
-    try (TFloat32 pixels =
-            TFloat32.tensorOf(
-                Shape.of(frames, config.vision().numChannels(), side, side),
-                DataBuffers.of(pixelValues, true, false));
-        TBool mask =
-            TBool.tensorOf(Shape.of(frames, side, side), DataBuffers.of(pixelMask, true, false));
-        Result result =
-            bundle
-                .function(Idefics3Graph.ENCODE_IMAGES)
-                .call(Map.of("pixel_values", pixels, "pixel_attention_mask", mask))) {
-      return floats(result, "image_features");
+    int side = config.vision().imageSize();
+    int frameValues = config.vision().numChannels() * side * side;
+    int maskValues = side * side;
+    if (pixelValues.length != (long) frames * frameValues
+        || pixelMask.length != (long) frames * maskValues) {
+      throw new IllegalArgumentException(
+          "encode_images of "
+              + frames
+              + " frames expects "
+              + (long) frames * frameValues
+              + " pixel values and "
+              + (long) frames * maskValues
+              + " mask values (frames x "
+              + config.vision().numChannels()
+              + " x "
+              + side
+              + " x "
+              + side
+              + "), got "
+              + pixelValues.length
+              + " and "
+              + pixelMask.length);
     }
+    int frameFeatures = config.imageSeqLen() * config.text().hiddenSize();
+    float[] features = new float[Math.multiplyExact(frames, frameFeatures)];
+    FloatDataBuffer allPixels = DataBuffers.of(pixelValues, true, false);
+    BooleanDataBuffer allMask = DataBuffers.of(pixelMask, true, false);
+    for (int start = 0; start < frames; start += perCall) {
+      int count = Math.min(perCall, frames - start);
+      try (TFloat32 pixels =
+              TFloat32.tensorOf(
+                  Shape.of(count, config.vision().numChannels(), side, side),
+                  allPixels.slice((long) start * frameValues, (long) count * frameValues));
+          TBool mask =
+              TBool.tensorOf(
+                  Shape.of(count, side, side),
+                  allMask.slice((long) start * maskValues, (long) count * maskValues));
+          Result result =
+              bundle
+                  .function(Idefics3Graph.ENCODE_IMAGES)
+                  .call(Map.of("pixel_values", pixels, "pixel_attention_mask", mask))) {
+        TFloat32 out = (TFloat32) result.get("image_features").orElseThrow();
+        out.asRawTensor()
+            .data()
+            .asFloats()
+            .read(features, start * frameFeatures, count * frameFeatures);
+      }
+    }
+    return features;
   }
 
   /**

@@ -2,6 +2,7 @@ package io.github.idefics3spark.idefics3.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -66,6 +68,48 @@ class Idefics3PackageGoldenTest {
       worst = Math.max(worst, diff);
     }
     System.out.printf("%s image features: max abs diff %.3g%n", checkpoint, worst);
+  }
+
+  /**
+   * encodeImages splits a batch's frames over session calls to bound the attention scores held
+   * (Idefics3Package.ENCODE_SCORES_BYTES; the tiny checkpoints fit all frames in one call): one
+   * frame a call gives every frame's features as all frames in one call do, and both match
+   * transformers.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void imageFeaturesDoNotDependOnFramesPerCall(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    int checked = 0;
+    for (JsonNode record : goldens.model.get("image_features")) {
+      if (!record.get("split").asBoolean()) {
+        continue;
+      }
+      byte[] frames = goldens.framesOf(record.get("name").asText());
+      int count = frames.length / goldens.frameValues;
+      assertTrue(count > 1, record.get("name") + " has " + count + " frames");
+      assertTrue(goldens.pkg.framesPerEncodeCall() >= count, "the tiny model fits one call");
+      float[] together = goldens.encode(frames, count, count);
+      float[] oneByOne = goldens.encode(frames, count, 1);
+      float[] twoByTwo = goldens.encode(frames, count, 2); // the last call has one frame when odd
+      float[] expected = goldens.tensors.floats(record.get("key").asText());
+      assertTrue(maxAbsDiff(together, oneByOne) <= 1e-6, "one frame a call vs all at once");
+      assertTrue(maxAbsDiff(together, twoByTwo) <= 1e-6, "two frames a call vs all at once");
+      assertTrue(maxAbsDiff(expected, oneByOne) <= TOLERANCE, "one frame a call vs transformers");
+      checked++;
+    }
+    assertTrue(checked > 0, "no split image in the goldens");
+  }
+
+  @Test
+  void encodeImagesRefusesPixelsThatAreNotItsFrames() {
+    Idefics3Package pkg = PACKAGES.get(ReferenceFixtures.TINY_SMOLVLM);
+    int side = pkg.checkpoint().config().vision().imageSize();
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> pkg.encodeImages(new float[3 * side * side], new boolean[2 * side * side], 2));
+    assertTrue(e.getMessage().contains("encode_images of 2 frames expects"), e.getMessage());
   }
 
   @ParameterizedTest
@@ -264,23 +308,36 @@ class Idefics3PackageGoldenTest {
 
     /** Image features of one image's frames, encoded by the package. */
     float[] features(String image, boolean split) throws IOException {
-      for (JsonNode record : processor.get(split ? "images" : "images_no_split")) {
+      byte[] frames = split ? framesOf(image) : framesOf(image, "images_no_split");
+      return encode(frames, frames.length / frameValues);
+    }
+
+    /** The frames (uint8) of one image, split as the checkpoint does. */
+    byte[] framesOf(String image) throws IOException {
+      return framesOf(image, "images");
+    }
+
+    private byte[] framesOf(String image, String list) throws IOException {
+      for (JsonNode record : processor.get(list)) {
         if (record.get("name").asText().equals(image)) {
-          byte[] frames = pixels.uint8s(record.get("frames_u8").asText());
-          return encode(frames, frames.length / frameValues);
+          return pixels.uint8s(record.get("frames_u8").asText());
         }
       }
-      throw new IllegalArgumentException("no image " + image + " in processor.json");
+      throw new IllegalArgumentException("no image " + image + " in processor.json " + list);
     }
 
     float[] encode(byte[] frames, int count) {
+      return encode(frames, count, pkg.framesPerEncodeCall());
+    }
+
+    float[] encode(byte[] frames, int count, int perCall) {
       float[] values = new float[frames.length];
       for (int i = 0; i < values.length; i++) {
         values[i] = lut[frames[i] & 0xFF];
       }
       boolean[] mask = new boolean[count * (frameValues / 3)];
       Arrays.fill(mask, true);
-      return pkg.encodeImages(values, mask, count);
+      return pkg.encodeImages(values, mask, count, perCall);
     }
 
     JsonNode request(String name) {
