@@ -52,7 +52,6 @@ final class ContinuousBatch<K> implements AutoCloseable {
   private int capacity;
   private long draws; // the sampling seed's draws used so far
   private long prefillCalls;
-  private long decodeCalls;
 
   ContinuousBatch(
       Idefics3Package pkg, Idefics3Processor processor, GenerationSettings settings, int size) {
@@ -127,10 +126,6 @@ final class ContinuousBatch<K> implements AutoCloseable {
     return prefillCalls;
   }
 
-  long decodeCalls() {
-    return decodeCalls;
-  }
-
   /**
    * Puts queued requests into the free slots, then decodes until one more row finishes ({@code
    * moreComing}, or requests still queued: its slot is wanted) or every row has ({@code done}
@@ -163,6 +158,7 @@ final class ContinuousBatch<K> implements AutoCloseable {
       if (caches == null) {
         caches = prefill.caches().emptyLike(size);
       }
+      // the rows not decoding count as finished: return once one more is, if its slot is wanted
       int finishedLimit = moreComing || !queue.isEmpty() ? size - active + 1 : size;
       int[] before = state.lengths().clone();
       Idefics3Package.SlotDecode decoded =
@@ -173,10 +169,9 @@ final class ContinuousBatch<K> implements AutoCloseable {
               state,
               capacity,
               Math.max(steps, 1),
-              Math.min(finishedLimit, size),
+              finishedLimit,
               settings,
               draws);
-      decodeCalls++;
       draws += Math.max(steps, 1);
       caches.close();
       caches = decoded.caches();
