@@ -22,6 +22,7 @@ import org.tensorflow.ndarray.buffer.FloatDataBuffer;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Gather;
 import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.StridedSlice;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
@@ -381,9 +382,9 @@ public final class Idefics3Graph implements AutoCloseable {
 
   /**
    * Continuous batching, second half: puts the caches of {@value #PREFILL_SLOTS} into the slots
-   * {@code insert_rows} (the batch's caches grown to {@code capacity} first when it is larger),
-   * then decodes every slot until one more row finishes ({@code finished_limit}) or {@code steps}
-   * are out, and returns the slots' state and caches for the next call.
+   * {@code insert_rows} (the batch's caches grown or cut to {@code capacity} first), then decodes
+   * every slot until one more row finishes ({@code finished_limit}) or {@code steps} are out, and
+   * returns the slots' state and caches for the next call.
    */
   private <T extends TNumber> void buildDecodeSlots(Weights<T> weights, Generation<T> generation) {
     Ops tf = Ops.create(graph).withSubScope(DECODE_SLOTS);
@@ -405,31 +406,26 @@ public final class Idefics3Graph implements AutoCloseable {
     Placeholder<TInt32> padTokenId = scalar(tf, "pad_token_id", TInt32.class);
     NextToken.Sampling sampling = samplingPlaceholders(tf);
 
-    // Grow every cache to capacity (a no-op size when it is already that big), then overwrite the
-    // inserted rows whole: (B, kv, capacity, hd).
-    Operand<TInt32> zero = tf.constant(0);
+    // Grow every cache with zeros or cut it to capacity (itself when it is that size already), then
+    // overwrite the inserted rows whole: (B, kv, capacity, hd).
     Operand<TInt32> rowIndices = tf.expandDims(insertRows, tf.constant(1)); // (k, 1)
-    Operand<T> zeroFill = ComputeDtype.scalar(tf, 0, weights.dtype());
     List<TextAttention.KvCache<T>> slots = new ArrayList<>(layers);
     for (int i = 0; i < layers; i++) {
-      List<Operand<T>> pair = new ArrayList<>(2);
-      for (int j = 0; j < 2; j++) {
-        Operand<T> cache = caches.get(2 * i + j);
-        Operand<TInt32> grow = tf.math.sub(capacity, DynamicShape.dim(tf, cache, 2));
-        Operand<TInt32> padding =
-            tf.reshape(
-                tf.stack(List.of(zero, zero, zero, zero, zero, grow, zero, zero)),
-                tf.constant(new int[] {4, 2}));
-        pair.add(
-            tf.tensorScatterNdUpdate(
-                tf.pad(cache, padding, zeroFill), rowIndices, inserted.get(2 * i + j)));
-      }
-      slots.add(new TextAttention.KvCache<>(pair.get(0), pair.get(1)));
+      slots.add(
+          new TextAttention.KvCache<>(
+              tf.tensorScatterNdUpdate(
+                  resized(tf, caches.get(2 * i), capacity, weights.dtype()),
+                  rowIndices,
+                  inserted.get(2 * i)),
+              tf.tensorScatterNdUpdate(
+                  resized(tf, caches.get(2 * i + 1), capacity, weights.dtype()),
+                  rowIndices,
+                  inserted.get(2 * i + 1))));
     }
     Operand<TInt32> batch = DynamicShape.dim(tf, token, 0);
     Generation.State<T> initial =
         new Generation.State<>(
-            zero,
+            tf.constant(0),
             token,
             finished,
             tf.fill(DynamicShape.of(tf, batch, steps), padTokenId),
@@ -474,6 +470,30 @@ public final class Idefics3Graph implements AutoCloseable {
         .output("slot", tf.withName("slot_out").identity(done.slot()));
     addCacheOutputs(tf, builder, "", done.caches());
     signatures.put(DECODE_SLOTS, builder.build());
+  }
+
+  /**
+   * A cache (B, kv, slots, hd) with {@code capacity} slots: zeros added at the end, or the end cut
+   * off (slots past every row's last); the cache itself when it has that many.
+   */
+  private static <T extends TNumber> Operand<T> resized(
+      Ops tf, Operand<T> cache, Operand<TInt32> capacity, Class<T> dtype) {
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> grow =
+        tf.math.maximum(tf.math.sub(capacity, DynamicShape.dim(tf, cache, 2)), zero);
+    Operand<TInt32> padding =
+        tf.reshape(
+            tf.stack(List.of(zero, zero, zero, zero, zero, grow, zero, zero)),
+            tf.constant(new int[] {4, 2}));
+    Operand<T> grown = tf.pad(cache, padding, ComputeDtype.scalar(tf, 0, dtype));
+    long allButSlots = 0b1011; // axes 0, 1 and 3 are taken whole
+    return tf.stridedSlice(
+        grown,
+        DynamicShape.of(tf, zero, zero, zero, zero),
+        DynamicShape.of(tf, zero, zero, capacity, zero),
+        tf.constant(new int[] {1, 1, 1, 1}),
+        StridedSlice.beginMask(0b1111L),
+        StridedSlice.endMask(allButSlots));
   }
 
   /** "layer_I_keys" / "layer_I_values" of cache tensor {@code index} (keys then values). */

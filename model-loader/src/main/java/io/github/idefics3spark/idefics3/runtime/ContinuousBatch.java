@@ -20,8 +20,9 @@ import java.util.List;
  * A static batch instead runs every row until its longest one ends.
  *
  * <p>Each row attends to its own cache row only and keeps its own positions, so its greedy tokens
- * are those it gets alone. The cache capacity (slots per row) is the largest padded prompt plus
- * max_new_tokens admitted so far; it grows when a longer request comes, never shrinks.
+ * are those it gets alone. The cache capacity (slots per row) is, at each call, what the rows in
+ * the slots need: the longest padded prompt plus max_new_tokens among them, less what they have
+ * used.
  *
  * <p>On a GPU the caches go back to the host between calls (TensorFlow Java hands a call's outputs
  * to Java); a call decodes until one more row finishes, so that copy is paid once per finished row,
@@ -52,7 +53,6 @@ final class ContinuousBatch<K> implements AutoCloseable {
   private int capacity;
   private long draws; // the sampling seed's draws used so far
   private long prefillCalls;
-  private long decodeCalls;
 
   ContinuousBatch(
       Idefics3Package pkg, Idefics3Processor processor, GenerationSettings settings, int size) {
@@ -112,9 +112,7 @@ final class ContinuousBatch<K> implements AutoCloseable {
     for (int b = 0; b < size; b++) {
       if (rows.get(b) != null) {
         all.add(rows.get(b));
-        rows.set(b, null);
-        generated.set(b, null);
-        state.finished()[b] = true;
+        free(b);
       }
     }
     all.addAll(queue);
@@ -125,10 +123,6 @@ final class ContinuousBatch<K> implements AutoCloseable {
 
   long prefillCalls() {
     return prefillCalls;
-  }
-
-  long decodeCalls() {
-    return decodeCalls;
   }
 
   /**
@@ -146,7 +140,14 @@ final class ContinuousBatch<K> implements AutoCloseable {
         entries.add(queue.poll());
       }
     }
-    Idefics3Package.SlotPrefill prefill = entries.isEmpty() ? null : prefill(slots, entries, done);
+    List<EncodedPrompt> prompts = new ArrayList<>(entries.size());
+    for (Entry<K> entry : entries) {
+      prompts.add(entry.prompt());
+    }
+    PromptBatch padded = entries.isEmpty() ? null : processor.pad(prompts);
+    resize(padded, entries);
+    Idefics3Package.SlotPrefill prefill =
+        entries.isEmpty() ? null : prefill(slots, entries, padded, done);
     try {
       // 2. decode every row in a slot until enough have finished
       int active = 0;
@@ -163,6 +164,7 @@ final class ContinuousBatch<K> implements AutoCloseable {
       if (caches == null) {
         caches = prefill.caches().emptyLike(size);
       }
+      // the rows not decoding count as finished: return once one more is, if its slot is wanted
       int finishedLimit = moreComing || !queue.isEmpty() ? size - active + 1 : size;
       int[] before = state.lengths().clone();
       Idefics3Package.SlotDecode decoded =
@@ -172,12 +174,11 @@ final class ContinuousBatch<K> implements AutoCloseable {
               slots.stream().mapToInt(Integer::intValue).toArray(),
               state,
               capacity,
-              Math.max(steps, 1),
-              Math.min(finishedLimit, size),
+              steps,
+              finishedLimit,
               settings,
               draws);
-      decodeCalls++;
-      draws += Math.max(steps, 1);
+      draws += steps;
       caches.close();
       caches = decoded.caches();
       // 3. collect: each row's new tokens; a finished row is answered and its slot freed
@@ -193,8 +194,7 @@ final class ContinuousBatch<K> implements AutoCloseable {
         System.arraycopy(decoded.tokens()[b], 0, grown, own.length, added);
         generated.set(b, grown);
         if (state.finished()[b]) {
-          rows.set(b, null);
-          generated.set(b, null);
+          free(b);
           done.accept(entry.key(), grown, now - admitted[b]);
         }
       }
@@ -206,19 +206,53 @@ final class ContinuousBatch<K> implements AutoCloseable {
   }
 
   /**
+   * Sets the capacity to what the rows decoding and those being admitted need: each row's slots up
+   * to that of the last token it may feed ({@code max_new_tokens - 1} after its prompt). The next
+   * call grows or cuts the caches to it, which costs nothing more than the copy every call makes,
+   * so a long row that finished leaves no long caches behind.
+   */
+  private void resize(PromptBatch padded, List<Entry<K>> entries) {
+    int needed = 1;
+    for (int b = 0; b < size; b++) {
+      if (rows.get(b) != null) {
+        needed = Math.max(needed, state.slot()[b] + state.maxNewTokens()[b] - state.lengths()[b]);
+      }
+    }
+    if (padded != null) {
+      int promptLength = padded.attentionMask()[0].length;
+      for (Entry<K> entry : entries) {
+        needed = Math.max(needed, promptLength + entry.maxNewTokens() - 1);
+      }
+    }
+    if (needed != capacity) {
+      capacity = needed;
+      for (int b = 0; b < size; b++) {
+        state.slotMask()[b] = Arrays.copyOf(state.slotMask()[b], capacity);
+      }
+    }
+  }
+
+  /** Frees slot b: no request, finished, and writing (nothing anyone reads) at slot 0. */
+  private void free(int b) {
+    rows.set(b, null);
+    generated.set(b, null);
+    state.finished()[b] = true;
+    state.slot()[b] = 0;
+    int[] slotMask = new int[capacity];
+    slotMask[0] = 1; // an empty row attends to one zero slot, never to none
+    state.slotMask()[b] = slotMask;
+  }
+
+  /**
    * Prefills {@code entries} for {@code slots} and sets the slots' state; a request whose first
    * token already ends it is answered at once and its slot stays free.
    */
   private Idefics3Package.SlotPrefill prefill(
-      List<Integer> slots, List<Entry<K>> entries, Done<K> done) {
+      List<Integer> slots, List<Entry<K>> entries, PromptBatch padded, Done<K> done) {
     long start = System.nanoTime();
-    List<EncodedPrompt> prompts = new ArrayList<>(entries.size());
     int features = 0;
-    int longestAnswer = 0;
     for (Entry<K> entry : entries) {
-      prompts.add(entry.prompt());
       features += entry.features().length;
-      longestAnswer = Math.max(longestAnswer, entry.maxNewTokens());
     }
     float[] joined = new float[features];
     int at = 0;
@@ -226,9 +260,7 @@ final class ContinuousBatch<K> implements AutoCloseable {
       System.arraycopy(entry.features(), 0, joined, at, entry.features().length);
       at += entry.features().length;
     }
-    PromptBatch padded = processor.pad(prompts);
     int promptLength = padded.attentionMask()[0].length;
-    grow(promptLength + longestAnswer);
     Idefics3Package.SlotPrefill prefill =
         pkg.prefillSlots(
             padded.inputIds(), padded.attentionMask(), joined, capacity, settings, draws++);
@@ -237,37 +269,26 @@ final class ContinuousBatch<K> implements AutoCloseable {
       int b = slots.get(j);
       Entry<K> entry = entries.get(j);
       int first = prefill.firstTokens()[j];
+      if (entry.maxNewTokens() <= 1 || isStop(first)) {
+        free(b); // its cache goes into the slot all the same, unread
+        done.accept(entry.key(), new int[] {first}, System.nanoTime() - start);
+        continue;
+      }
       int[] mask = padded.attentionMask()[j];
       int[] slotMask = new int[capacity];
       System.arraycopy(mask, 0, slotMask, 0, mask.length);
       state.slotMask()[b] = slotMask;
       state.token()[b] = first;
+      state.finished()[b] = false;
       state.lengths()[b] = 1;
       state.position()[b] = Arrays.stream(mask).sum();
       state.slot()[b] = promptLength;
       state.maxNewTokens()[b] = entry.maxNewTokens();
-      boolean ends = entry.maxNewTokens() <= 1 || isStop(first);
-      state.finished()[b] = ends;
-      if (ends) {
-        done.accept(entry.key(), new int[] {first}, System.nanoTime() - start);
-      } else {
-        rows.set(b, entry);
-        generated.set(b, new int[] {first});
-        admitted[b] = start;
-      }
+      rows.set(b, entry);
+      generated.set(b, new int[] {first});
+      admitted[b] = start;
     }
     return prefill;
-  }
-
-  /** Makes room for {@code needed} slots a row: the slot masks now, the caches at the next call. */
-  private void grow(int needed) {
-    if (needed <= capacity) {
-      return;
-    }
-    capacity = needed;
-    for (int b = 0; b < size; b++) {
-      state.slotMask()[b] = Arrays.copyOf(state.slotMask()[b], capacity);
-    }
   }
 
   private boolean isStop(int token) {
