@@ -807,7 +807,6 @@ public final class Idefics3Runtime implements AutoCloseable {
     long encodeStart = System.nanoTime();
     Map<Image, float[]> features = new IdentityHashMap<>();
     List<Image> toEncode = new ArrayList<>();
-    int frames = 0;
     for (int i : ready) {
       for (Image image : prepared[i].images()) {
         if (image.entry != null) {
@@ -815,35 +814,25 @@ public final class Idefics3Runtime implements AutoCloseable {
         } else if (!features.containsKey(image)) {
           features.put(image, null);
           toEncode.add(image);
-          frames += image.frames.count();
         }
       }
     }
-    if (frames > 0) {
-      int frameValues = 3 * frameSide * frameSide;
+    // image by image: the frames of one image in Java at a time (the encoder takes them a frame or
+    // two a session call anyway), not a whole batch of pages'
+    int frameValues = 3 * frameSide * frameSide;
+    for (Image image : toEncode) {
+      int frames = image.frames.count();
       float[] pixels = new float[Math.multiplyExact(frames, frameValues)]; // (frames, 3, T, T)
-      int offset = 0;
-      for (Image image : toEncode) {
-        image.frames.writePixelValues(pixels, offset);
-        offset += image.frames.count() * frameValues;
-      }
+      image.frames.writePixelValues(pixels, 0);
       boolean[] mask = new boolean[frames * frameSide * frameSide]; // frames are never padded
       Arrays.fill(mask, true);
-      float[] encoded = pkg.encodeImages(pixels, mask, frames); // (frames, image_seq_len, hidden)
+      float[] own = pkg.encodeImages(pixels, mask, frames); // (frames, image_seq_len, hidden)
       framesEncoded.addAndGet(frames);
-      int frameFeatures = encoded.length / frames;
-      offset = 0;
-      for (Image image : toEncode) {
-        int length = image.frames.count() * frameFeatures;
-        float[] own = Arrays.copyOfRange(encoded, offset, offset + length);
-        offset += length;
-        features.put(image, own);
-        if (image.key != null) {
-          batch.cache.put(
-              image.key,
-              new ImageFeatureCache.Entry(
-                  image.frames.rows(), image.frames.cols(), image.frames.count(), own));
-        }
+      features.put(image, own);
+      if (image.key != null) {
+        batch.cache.put(
+            image.key,
+            new ImageFeatureCache.Entry(image.frames.rows(), image.frames.cols(), frames, own));
       }
     }
     long encodeNanos = System.nanoTime() - encodeStart;
