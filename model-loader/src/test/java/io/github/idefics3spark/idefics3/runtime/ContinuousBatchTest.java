@@ -1,7 +1,6 @@
 package io.github.idefics3spark.idefics3.runtime;
 
 import static io.github.idefics3spark.ReferenceFixtures.ints;
-import static io.github.idefics3spark.ReferenceFixtures.messages;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -10,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
-import io.github.idefics3spark.idefics3.processor.ChatMessage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,20 +54,6 @@ class ContinuousBatchTest {
     MODELS.values().forEach(Idefics3Runtime::close);
   }
 
-  private static Idefics3Request toRequest(JsonNode golden, int maxNewTokens) {
-    List<ChatMessage> messages = messages(golden.get("messages"));
-    String prefix = null;
-    if (golden.get("continue_final_message").asBoolean()) {
-      ChatMessage last = messages.remove(messages.size() - 1);
-      prefix = ((ChatMessage.Text) last.content().get(last.content().size() - 1)).text();
-    }
-    List<byte[]> images = new ArrayList<>();
-    for (JsonNode image : golden.get("images")) {
-      images.add(ReferenceFixtures.imageBytes(image.asText()));
-    }
-    return new Idefics3Request(messages, images, prefix, List.of(), maxNewTokens);
-  }
-
   /** Transformers' greedy tokens for the request alone (stop ids on), cut at {@code limit}. */
   private static int[] expected(JsonNode model, String request, int limit) {
     for (JsonNode g : model.get("generations")) {
@@ -87,7 +71,8 @@ class ContinuousBatchTest {
     int i = 0;
     for (JsonNode golden : processor.get("requests")) {
       names.add(golden.get("name").asText());
-      requests.add(toRequest(golden, LIMITS[i++ % LIMITS.length]));
+      requests.add(
+          Idefics3RuntimeTest.toRequest(golden).withMaxNewTokens(LIMITS[i++ % LIMITS.length]));
     }
     return requests;
   }

@@ -58,7 +58,7 @@ class Idefics3RuntimeTest {
   }
 
   /** The golden request as a runtime request: image bytes, messages, assistant prefix. */
-  private static Idefics3Request toRequest(JsonNode golden) {
+  static Idefics3Request toRequest(JsonNode golden) {
     List<ChatMessage> messages = messages(golden.get("messages"));
     String prefix = null;
     if (golden.get("continue_final_message").asBoolean()) {
