@@ -58,6 +58,11 @@ import java.util.function.Supplier;
  * ModelSettings#imageDecodeTimeoutMs()} at most: past it the decode is cancelled (interrupted) and
  * the request answered with a {@code TOO_LARGE} error.
  *
+ * <p>Generating requests share {@link ModelSettings#batchSize()} slots ({@link ContinuousBatch},
+ * {@link #answering}): each takes a slot as soon as one frees, rather than waiting for the longest
+ * answer of its batch; packages converted before the slot signatures, or {@link
+ * ModelSettings#continuousBatching()} off, decode in static batches.
+ *
  * <p>Requests sharing an image (the same bytes) decode and encode it once: within a batch always,
  * across batches through an {@link ImageFeatureCache} ({@link ModelSettings#imageCacheMb()} per
  * {@link #answer(List)} call, or the caller's, one per partition); 0 MiB turns both off. The vision
