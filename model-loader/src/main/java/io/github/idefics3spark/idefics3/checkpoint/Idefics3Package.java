@@ -437,32 +437,20 @@ public final class Idefics3Package implements AutoCloseable {
         TInt32 maxNew = TInt32.scalarOf(settings.maxNewTokens());
         TInt32 eos = TInt32.vectorOf(settings.eosTokenIds());
         TInt32 pad = TInt32.scalarOf(settings.padTokenId());
-        TBool doSample = TBool.scalarOf(settings.doSample());
-        TFloat32 temperature = TFloat32.scalarOf(settings.temperature());
-        TInt32 topK = TInt32.scalarOf(settings.topK());
-        TFloat32 topP = TFloat32.scalarOf(settings.topP());
-        TInt64 seed = TInt64.vectorOf(settings.seed(), 0L)) {
+        Sampling sampling = new Sampling(settings, 0L)) {
       inputs.put("input_ids", ids);
       inputs.put("attention_mask", mask);
       inputs.put("image_features", features);
       inputs.put("max_new_tokens", maxNew);
       inputs.put("eos_token_ids", eos);
       inputs.put("pad_token_id", pad);
-      inputs.put("do_sample", doSample);
-      inputs.put("temperature", temperature);
-      inputs.put("top_k", topK);
-      inputs.put("top_p", topP);
-      inputs.put("seed", seed);
+      sampling.addTo(inputs);
       try (Result result = bundle.function(Idefics3Graph.GENERATE).call(inputs)) {
-        TInt32 tokens = (TInt32) result.get("tokens").orElseThrow();
-        TInt32 lengths = (TInt32) result.get("lengths").orElseThrow();
         int batch = inputIds.length;
-        int[][] rows = new int[batch][settings.maxNewTokens()];
+        int[][] rows = rowsOf(result, "tokens", batch, settings.maxNewTokens());
+        TInt32 lengths = (TInt32) result.get("lengths").orElseThrow();
         int[] rowLengths = new int[batch];
         for (int b = 0; b < batch; b++) {
-          for (int t = 0; t < settings.maxNewTokens(); t++) {
-            rows[b][t] = tokens.getInt(b, t);
-          }
           rowLengths[b] = lengths.getInt(b);
         }
         return new Generation(rows, rowLengths);
