@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -489,12 +490,23 @@ public final class Idefics3Package implements AutoCloseable {
       return new SlotCaches(tensors, result);
     }
 
+    /** Keys then values of each layer (the tests read them). */
+    List<Tensor> tensors() {
+      return Collections.unmodifiableList(tensors);
+    }
+
     /** Caches of {@code rows} rows and no slots, of the same dtype and heads as these. */
     public SlotCaches emptyLike(int rows) {
+      return emptyLike(rows, 0);
+    }
+
+    /** Caches of {@code rows} rows and {@code slots} slots, zeros, like these. */
+    private SlotCaches emptyLike(int rows, int slots) {
       List<Tensor> empty = new ArrayList<>(tensors.size());
       for (Tensor like : tensors) {
         Shape shape = like.shape();
-        empty.add(Tensor.of(((TType) like).type(), Shape.of(rows, shape.get(1), 0, shape.get(3))));
+        empty.add(
+            Tensor.of(((TType) like).type(), Shape.of(rows, shape.get(1), slots, shape.get(3))));
       }
       return new SlotCaches(empty, () -> empty.forEach(Tensor::close));
     }
@@ -599,7 +611,8 @@ public final class Idefics3Package implements AutoCloseable {
       long draw) {
     int rows = state.token().length;
     Map<String, Tensor> inputs = new HashMap<>();
-    try (SlotCaches none = inserted == null ? caches.emptyLike(0) : null;
+    // no row inserted: zero rows, of the slots' shape (B, kv, capacity, hd) but B
+    try (SlotCaches none = inserted == null ? caches.emptyLike(0, capacity) : null;
         TInt32 slots = TInt32.scalarOf(capacity);
         TInt32 rowsToInsert = TInt32.vectorOf(insertRows);
         TInt32 token = TInt32.vectorOf(state.token());

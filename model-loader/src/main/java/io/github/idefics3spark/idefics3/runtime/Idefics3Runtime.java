@@ -87,6 +87,7 @@ public final class Idefics3Runtime implements AutoCloseable {
   private final ThreadPoolExecutor decodeThreads;
   private final AtomicLong framesEncoded;
   private final AtomicLong slotPrefills = new AtomicLong();
+  private final AtomicLong modelFailures = new AtomicLong();
 
   /** What changes an image's pixels besides its bytes, for {@link ImageFeatureCache} keys. */
   private final String processorKey;
@@ -252,6 +253,15 @@ public final class Idefics3Runtime implements AutoCloseable {
    */
   public long slotPrefills() {
     return slotPrefills.get();
+  }
+
+  /**
+   * Session calls by this view that failed on a batch or on the slots, after which each of their
+   * requests was answered alone (a request that fails alone too gets a {@code MODEL_FAILURE}
+   * answer): 0 unless a model call failed.
+   */
+  public long modelFailures() {
+    return modelFailures.get();
   }
 
   public Idefics3Checkpoint checkpoint() {
@@ -438,6 +448,7 @@ public final class Idefics3Runtime implements AutoCloseable {
         try {
           slots.step(upcoming != null, this::done);
         } catch (RuntimeException failure) {
+          modelFailures.incrementAndGet();
           // each request in the slots or queued, alone
           List<ContinuousBatch.Entry<Slotted<B>>> stranded = slots.drain();
           slotPrefills.addAndGet(slots.prefillCalls());
@@ -531,6 +542,7 @@ public final class Idefics3Runtime implements AutoCloseable {
     } catch (IllegalStateException packageTooOld) {
       throw packageTooOld; // a signature the requests need is missing: no request can do better
     } catch (RuntimeException batchFailure) {
+      modelFailures.incrementAndGet();
       List<Idefics3Answer> answers = new ArrayList<>(batch.requests.size());
       for (Idefics3Request request : batch.requests) {
         answers.add(answerAlone(request, batch.cache));

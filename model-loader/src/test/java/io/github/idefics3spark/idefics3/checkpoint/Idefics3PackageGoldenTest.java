@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.tensorflow.Tensor;
 
 /**
  * A converted package against transformers' goldens (tools/reference): image features and logits
@@ -191,6 +192,75 @@ class Idefics3PackageGoldenTest {
         assertArrayEquals(
             single.row(0), together.row(row), request.get("name") + " alone vs in the batch");
       }
+    }
+  }
+
+  /**
+   * The decode loop writes each step's keys and values into its caches in place: the caches a
+   * caller feeds decode_slots (a prefill's inserted rows, and the slots' own, passed back from the
+   * call before) must come out bit for bit as they went in, and two calls of 3 steps must continue
+   * the prompt as the one-call generate does.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void decodeSlotsLeavesTheCachesItIsFedUntouched(String checkpoint) throws IOException {
+    Goldens goldens = new Goldens(checkpoint);
+    Idefics3Package pkg = goldens.pkg;
+    JsonNode request = goldens.processor.get("requests").get(0);
+    Inputs alone = goldens.requestInputs(request);
+    GenerationSettings settings = goldens.settings(false);
+    int[] expected =
+        pkg.generate(alone.inputIds, alone.attentionMask, alone.features, settings).row(0);
+    int prompt = alone.inputIds[0].length;
+    int capacity = prompt + 7;
+    int[] mask = alone.attentionMask[0];
+    Idefics3Package.SlotState state =
+        new Idefics3Package.SlotState(
+            new int[1],
+            new boolean[] {false},
+            new int[] {1},
+            new int[][] {Arrays.copyOf(mask, capacity)},
+            new int[] {Arrays.stream(mask).sum()},
+            new int[] {prompt},
+            new int[] {7});
+    try (Idefics3Package.SlotPrefill prefill =
+            pkg.prefillSlots(
+                alone.inputIds, alone.attentionMask, alone.features, capacity, settings, 0);
+        Idefics3Package.SlotCaches empty = prefill.caches().emptyLike(1)) {
+      state.token()[0] = prefill.firstTokens()[0];
+      List<float[]> inserted = values(prefill.caches());
+      Idefics3Package.SlotDecode first =
+          pkg.decodeSlots(empty, prefill, new int[] {0}, state, capacity, 3, 1, settings, 1);
+      assertCachesEqual(inserted, values(prefill.caches()), "the inserted prefill's caches");
+      try (Idefics3Package.SlotCaches fed = first.caches()) {
+        List<float[]> before = values(fed);
+        Idefics3Package.SlotDecode second =
+            pkg.decodeSlots(fed, null, new int[0], state, capacity, 3, 1, settings, 4);
+        second.caches().close();
+        assertCachesEqual(before, values(fed), "the slots' caches passed back");
+        int[] tokens = new int[7];
+        tokens[0] = prefill.firstTokens()[0];
+        System.arraycopy(first.tokens()[0], 0, tokens, 1, 3);
+        System.arraycopy(second.tokens()[0], 0, tokens, 4, 3);
+        assertArrayEquals(Arrays.copyOf(expected, 7), tokens, "two decode_slots calls");
+      }
+    }
+  }
+
+  private static List<float[]> values(Idefics3Package.SlotCaches caches) {
+    List<float[]> values = new ArrayList<>();
+    for (Tensor tensor : caches.tensors()) {
+      float[] copy = new float[(int) tensor.shape().size()];
+      tensor.asRawTensor().data().asFloats().read(copy);
+      values.add(copy);
+    }
+    return values;
+  }
+
+  private static void assertCachesEqual(List<float[]> expected, List<float[]> actual, String what) {
+    assertEquals(expected.size(), actual.size(), what);
+    for (int i = 0; i < expected.size(); i++) {
+      assertArrayEquals(expected.get(i), actual.get(i), what + ", cache tensor " + i);
     }
   }
 

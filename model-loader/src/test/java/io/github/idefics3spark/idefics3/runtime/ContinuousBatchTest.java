@@ -85,8 +85,10 @@ class ContinuousBatchTest {
       List<String> names = new ArrayList<>();
       List<Idefics3Request> requests = requests(checkpoint, names);
       long prefillsBefore = model.slotPrefills();
+      long failuresBefore = model.modelFailures();
       List<Idefics3Answer> answers = model.answer(requests);
       long prefills = model.slotPrefills() - prefillsBefore;
+      assertEquals(failuresBefore, model.modelFailures(), "no call answered alone after a failure");
       for (int i = 0; i < requests.size(); i++) {
         Idefics3Answer answer = answers.get(i);
         assertNull(answer.error(), answer.error());
@@ -100,6 +102,31 @@ class ContinuousBatchTest {
       assertTrue(
           prefills > (requests.size() + 2) / 3,
           checkpoint + ": " + prefills + " prefill_slots calls for " + requests.size() + " rows");
+    }
+  }
+
+  /**
+   * A batch with nothing to generate (every image undecodable) arrives while rows are decoding: the
+   * slots go on with no row to insert, in the slots, not by answering each request alone.
+   */
+  @Test
+  void aBatchWithNothingToGenerateLeavesTheSlotsDecoding() {
+    String checkpoint = ReferenceFixtures.TINY_SMOLVLM;
+    Idefics3Runtime model = MODELS.get(checkpoint);
+    JsonNode goldens = ReferenceFixtures.modelGoldens(checkpoint);
+    List<String> names = new ArrayList<>();
+    List<Idefics3Request> good = requests(checkpoint, names).subList(0, 3);
+    List<Idefics3Request> requests = new ArrayList<>(good);
+    for (int i = 0; i < 3; i++) {
+      requests.add(Idefics3Request.question("What is this?", List.of(new byte[] {1, 2, 3})));
+    }
+    long failuresBefore = model.modelFailures();
+    List<Idefics3Answer> answers = model.answer(requests);
+    assertEquals(failuresBefore, model.modelFailures(), "no call answered alone after a failure");
+    for (int i = 0; i < 3; i++) {
+      assertArrayEquals(
+          expected(goldens, names.get(i), LIMITS[i]), answers.get(i).tokens(), names.get(i));
+      assertTrue(answers.get(3 + i).error() != null, "undecodable image " + i + " answered");
     }
   }
 
