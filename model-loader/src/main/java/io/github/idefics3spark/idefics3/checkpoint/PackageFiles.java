@@ -69,6 +69,7 @@ public final class PackageFiles {
           "ArgMax", // greedy next token
           "Assert", // image features match the image tokens
           "AssignVariableOp", // the weights' fill and restore ops
+          "BatchMatMulV2", // a decode step's attention (oneDNN on CPU)
           "BatchMatMulV3", // attention
           "BiasAdd",
           // int8 packages: the uint8 variables' bits read as int8, no copy (tf.Int8Matrix);
@@ -89,6 +90,7 @@ public final class PackageFiles {
           "Greater",
           "GreaterEqual",
           "Identity",
+          "InplaceUpdate", // KV cache: each row writes its new token at its own slot, in place
           "Less",
           "LessEqual",
           "LogSoftmax", // score_options: each option token's log-probability
@@ -125,7 +127,7 @@ public final class PackageFiles {
           "Sub",
           "Sum",
           "Tanh", // gelu_pytorch_tanh
-          "TensorScatterUpdate", // KV cache and slot mask: each row writes at its own slot
+          "TensorScatterUpdate", // slot mask; continuous batching puts prefilled rows into slots
           "TensorStridedSliceUpdate", // the generated tokens' column of a step
           "TopKV2", // top-k sampling
           "Transpose",

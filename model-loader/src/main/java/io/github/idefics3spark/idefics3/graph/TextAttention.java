@@ -8,7 +8,6 @@ import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.Stack;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
@@ -86,8 +85,7 @@ final class TextAttention<T extends TNumber> {
     Operand<T> grouped =
         tf.reshape(
             q, DynamicShape.of(tf, batch, kvHeads, tf.math.mul(seq, tf.constant(group)), headDim));
-    Operand<T> scores =
-        ComputeDtype.batchMatMul(tf, grouped, attended.keys(), true); // (B, kv, gL, keys)
+    Operand<T> scores = product(grouped, attended.keys(), true, cache != null); // (B,kv,gL,keys)
     scores =
         tf.reshape(scores, DynamicShape.of(tf, batch, heads, seq, keys)); // (B, heads, L, keys)
     Operand<T> probs = EagerAttention.weights(tf, scores, mask, headDim);
@@ -95,12 +93,19 @@ final class TextAttention<T extends TNumber> {
         tf.reshape(
             probs, DynamicShape.of(tf, batch, kvHeads, tf.math.mul(seq, tf.constant(group)), keys));
     Operand<T> context =
-        ComputeDtype.batchMatMul(tf, probs, attended.values(), false); // (B, kv, group * L, hd)
+        product(probs, attended.values(), false, cache != null); // (B, kv, group * L, hd)
     context = tf.reshape(context, DynamicShape.of(tf, batch, heads, seq, headDim));
     context =
         tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})); // (B, L, heads, hd)
     context = tf.reshape(context, DynamicShape.of(tf, batch, seq, heads * headDim));
     return new Output<>(oProj.forward(context), attended);
+  }
+
+  /** x @ y (y transposed when adjY), with the kernel for a decode step's few rows when decoding. */
+  private Operand<T> product(Operand<T> x, Operand<T> y, boolean adjY, boolean decoding) {
+    return decoding
+        ? ComputeDtype.fewRowsBatchMatMul(tf, x, y, adjY)
+        : ComputeDtype.batchMatMul(tf, x, y, adjY);
   }
 
   /** (B, L, n * hd) -> (B, n, L, hd). */
@@ -119,21 +124,33 @@ final class TextAttention<T extends TNumber> {
   }
 
   /**
-   * cache[b, :, slots[b], :] = update[b, :, 0, :] for every row b, in place: each row writes its
-   * one new token at its own slot, so rows that started at different times share a batch.
+   * cache[b, :, slots[b], :] = update[b, :, 0, :] for every row b, each row at its own slot, so rows
+   * that started at different times share a batch.
+   *
+   * <p>The write goes into the cache's own buffer (InplaceUpdate over the cache seen as rows of hd),
+   * not a copy: the While op holds its loop variables while the step runs, so a copying update
+   * (TensorScatterUpdate) cannot take over the buffer and copied every layer's whole cache every
+   * step, which made a step's cost grow with the cache's capacity. The old cache has no other reader
+   * in the step, and the caches the loop starts from are the loop's own (padded or scattered in the
+   * graph), never a tensor the caller fed.
    */
   private Operand<T> write(Operand<T> cache, Operand<T> update, Operand<TInt32> slots) {
-    Operand<TInt32> batch = DynamicShape.dim(tf, cache, 0);
+    Operand<TInt32> shape = tf.shape(cache); // (4): B, kv, capacity, hd
+    Operand<TInt32> batch = tf.stridedSlice(shape, Indices.at(0));
+    Operand<TInt32> capacity = tf.stridedSlice(shape, Indices.at(2));
     Operand<TInt32> zero = tf.constant(0);
     Operand<TInt32> one = tf.constant(1);
-    Operand<TInt32> grid = tf.zeros(DynamicShape.of(tf, batch, kvHeads), TInt32.class); // (B, kv)
-    Operand<TInt32> row = tf.math.add(tf.expandDims(tf.range(zero, batch, one), one), grid);
-    Operand<TInt32> head =
-        tf.math.add(tf.expandDims(tf.range(zero, tf.constant(kvHeads), one), zero), grid);
-    Operand<TInt32> slot = tf.math.add(tf.expandDims(slots, one), grid);
-    Operand<TInt32> indices =
-        tf.stack(List.of(row, head, slot), Stack.axis(2L)); // (B, kv, 3): [b, h, slots[b]]
-    Operand<T> rows = tf.reshape(update, DynamicShape.of(tf, batch, kvHeads, headDim)); // (B,kv,hd)
-    return tf.tensorScatterNdUpdate(cache, indices, rows);
+    // row (b * kv + h) * capacity + slots[b] of the cache as (B * kv * capacity, hd)
+    Operand<TInt32> heads =
+        tf.math.add(
+            tf.expandDims(tf.math.mul(tf.range(zero, batch, one), tf.constant(kvHeads)), one),
+            tf.expandDims(tf.range(zero, tf.constant(kvHeads), one), zero)); // (B, kv): b * kv + h
+    Operand<TInt32> rows =
+        tf.reshape(
+            tf.math.add(tf.math.mul(heads, capacity), tf.expandDims(slots, one)),
+            tf.constant(new int[] {-1})); // (B * kv)
+    Operand<T> flat = tf.reshape(cache, tf.constant(new int[] {-1, headDim}));
+    Operand<T> values = tf.reshape(update, tf.constant(new int[] {-1, headDim})); // (B * kv, hd)
+    return tf.reshape(tf.inplaceUpdate(flat, rows, values), shape);
   }
 }
