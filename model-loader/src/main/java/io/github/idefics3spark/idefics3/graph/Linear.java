@@ -38,18 +38,20 @@ final class Linear<T extends TNumber> {
     this.bias = hasBias ? weights.read(tf, prefix + "bias", outFeatures) : null;
   }
 
-  /** (..., in) -> (..., out). */
+  /** (..., in) -> (..., out); rows (n, in) -> (n, out) without a reshape. */
   Operand<T> forward(Operand<T> x) {
-    Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
-    Operand<T> rows = tf.reshape(x, tf.constant(new int[] {-1, inFeatures})); // (rows, in)
-    Operand<T> y =
-        weight != null
-            ? tf.linalg.matMul(rows, weight)
-            : int8Weight.multiply(tf, rows); // (rows, out)
-    if (bias != null) {
-      y = tf.nn.biasAdd(y, bias);
+    if (x.shape().numDimensions() == 2) {
+      return rows(x);
     }
+    Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
+    Operand<T> y = rows(tf.reshape(x, tf.constant(new int[] {-1, inFeatures})));
     return tf.reshape(
         y, tf.concat(List.of(leading, tf.constant(new int[] {outFeatures})), tf.constant(0)));
+  }
+
+  /** (rows, in) -> (rows, out). */
+  private Operand<T> rows(Operand<T> rows) {
+    Operand<T> y = weight != null ? tf.linalg.matMul(rows, weight) : int8Weight.multiply(tf, rows);
+    return bias != null ? tf.nn.biasAdd(y, bias) : y;
   }
 }

@@ -21,9 +21,7 @@ import org.tensorflow.types.family.TNumber;
  */
 final class TextAttention<T extends TNumber> {
   private final Ops tf;
-  private final Class<T> dtype;
   private final int heads;
-  private final int kvHeads;
   private final int headDim;
   private final Linear<T> qProj; // (heads * hd, hidden)
   private final Linear<T> kProj; // (kv_heads * hd, hidden)
@@ -38,9 +36,8 @@ final class TextAttention<T extends TNumber> {
 
   TextAttention(Ops tf, Weights<T> weights, String prefix, Idefics3Config.Text config) {
     this.tf = tf;
-    this.dtype = weights.dtype();
     this.heads = config.numAttentionHeads();
-    this.kvHeads = config.numKeyValueHeads();
+    int kvHeads = config.numKeyValueHeads();
     this.headDim = config.headDim();
     int hidden = config.hiddenSize();
     this.qProj = new Linear<>(tf, weights, prefix + "q_proj.", hidden, heads * headDim, false);
@@ -50,54 +47,126 @@ final class TextAttention<T extends TNumber> {
   }
 
   /**
-   * @param x (batch, seq, hidden)
-   * @param rope cos and sin, each (batch, seq, hd)
-   * @param mask additive, (batch, 1, seq, keys): 0 where allowed, finfo(dtype).min elsewhere
-   * @param cache null to attend to this sequence's own keys (keys = seq); else the cache to write
-   *     this step's keys into, row b at {@code slots[b]}, and attend over whole (keys = capacity);
-   *     with a cache, seq is 1
-   * @param slots (batch) each row's cache index for its token (ignored without a cache)
+   * What every layer's attention takes in one forward besides its hidden states, computed once a
+   * forward rather than once a layer (a decode step runs every op of 30 layers again for one token
+   * a row, so each op a layer saved is 30 fewer a step): RoPE's cos and sin, the mask, the shapes
+   * the heads are split and grouped by and, with caches, where each row's token goes in them.
+   *
+   * @param cos (B, 1, L, hd) in the dtype; sin the same
+   * @param mask additive, (B, 1, L, keys): 0 where allowed, finfo(dtype).min elsewhere
+   * @param queryShape (B, L, heads, hd), the queries split into heads
+   * @param keyShape (B, L, kv, hd), the keys and values split into heads
+   * @param groupedShape (B, kv, group * L, hd), the queries grouped by kv head
+   * @param groupedScoresShape (B, kv, group * L, keys)
+   * @param scoresShape (B, heads, L, keys)
+   * @param contextShape (B, heads, L, hd)
+   * @param cacheRows with caches: the (B * kv) rows of a cache seen as (B * kv * capacity, hd) that
+   *     each row's token is written to, [b * kv + h] = (b * kv + h) * capacity + slots[b]; else
+   *     null
+   * @param cacheShape with caches: (4) B, kv, capacity, hd; else null
    */
-  Output<T> forward(
-      Operand<T> x,
+  record Inputs<T extends TNumber>(
+      Operand<T> cos,
+      Operand<T> sin,
+      Operand<T> mask,
+      Operand<TInt32> queryShape,
+      Operand<TInt32> keyShape,
+      Operand<TInt32> groupedShape,
+      Operand<TInt32> groupedScoresShape,
+      Operand<TInt32> scoresShape,
+      Operand<TInt32> contextShape,
+      Operand<TInt32> cacheRows,
+      Operand<TInt32> cacheShape) {
+
+    boolean decoding() {
+      return cacheRows != null;
+    }
+  }
+
+  /**
+   * The {@link Inputs} of one forward over B rows of L tokens.
+   *
+   * @param rope cos and sin in fp32, each (B, L, hd)
+   * @param mask additive, (B, 1, L, keys)
+   * @param cache null for a plain forward (keys = L); else any layer's cache (all have the shape
+   *     (B, kv, capacity, hd); keys = capacity), with L = 1
+   * @param slots (B) each row's cache index for its token (ignored without a cache)
+   */
+  static <T extends TNumber> Inputs<T> inputs(
+      Ops tf,
+      Idefics3Config.Text config,
+      Class<T> dtype,
+      Operand<TInt32> batch,
+      Operand<TInt32> seq,
       TextRotaryEmbedding.CosSin rope,
       Operand<T> mask,
       KvCache<T> cache,
       Operand<TInt32> slots) {
-    Operand<TInt32> batch = DynamicShape.dim(tf, x, 0);
-    Operand<TInt32> seq = DynamicShape.dim(tf, x, 1);
+    int heads = config.numAttentionHeads();
+    int kvHeads = config.numKeyValueHeads();
+    int headDim = config.headDim();
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> one = tf.constant(1);
     // cos and sin are computed in fp32 and rounded to the dtype, as the reference does
-    Operand<T> cos = tf.dtypes.cast(tf.expandDims(rope.cos(), tf.constant(1)), dtype); // (B,1,L,hd)
-    Operand<T> sin = tf.dtypes.cast(tf.expandDims(rope.sin(), tf.constant(1)), dtype);
+    Operand<T> cos = tf.dtypes.cast(tf.expandDims(rope.cos(), one), dtype); // (B, 1, L, hd)
+    Operand<T> sin = tf.dtypes.cast(tf.expandDims(rope.sin(), one), dtype);
+    Operand<TInt32> cacheShape = cache == null ? null : tf.shape(cache.keys());
+    Operand<TInt32> keys = cache == null ? seq : tf.stridedSlice(cacheShape, Indices.at(2));
+    Operand<TInt32> groupedSeq = tf.math.mul(seq, tf.constant(heads / kvHeads));
+    Operand<TInt32> cacheRows = null;
+    if (cache != null) {
+      Operand<TInt32> rowHeads =
+          tf.math.add(
+              tf.expandDims(tf.math.mul(tf.range(zero, batch, one), tf.constant(kvHeads)), one),
+              tf.expandDims(tf.range(zero, tf.constant(kvHeads), one), zero)); // (B, kv): b*kv+h
+      cacheRows =
+          tf.reshape(
+              tf.math.add(tf.math.mul(rowHeads, keys), tf.expandDims(slots, one)),
+              tf.constant(new int[] {-1})); // (B * kv)
+    }
+    return new Inputs<>(
+        cos,
+        sin,
+        mask,
+        DynamicShape.of(tf, batch, seq, heads, headDim),
+        DynamicShape.of(tf, batch, seq, kvHeads, headDim),
+        DynamicShape.of(tf, batch, kvHeads, groupedSeq, headDim),
+        DynamicShape.of(tf, batch, kvHeads, groupedSeq, keys),
+        DynamicShape.of(tf, batch, heads, seq, keys),
+        DynamicShape.of(tf, batch, heads, seq, headDim),
+        cacheRows,
+        cacheShape);
+  }
 
-    Operand<T> q = rotate(splitHeads(qProj.forward(x), heads, batch, seq), cos, sin);
-    Operand<T> k = rotate(splitHeads(kProj.forward(x), kvHeads, batch, seq), cos, sin);
-    Operand<T> v = splitHeads(vProj.forward(x), kvHeads, batch, seq); // (B, kv, L, hd)
+  /**
+   * @param x (B * L, hidden): the rows of (B, L, hidden)
+   * @param in this forward's {@link Inputs}
+   * @param cache null to attend to this sequence's own keys (keys = L); else the cache to write
+   *     this step's keys into, row b at its slot, and attend over whole (keys = capacity)
+   * @return (B * L, hidden) and the keys and values attended to
+   */
+  Output<T> forward(Operand<T> x, Inputs<T> in, KvCache<T> cache) {
+    Operand<T> q = rotate(splitHeads(qProj.forward(x), in.queryShape()), in);
+    Operand<T> k = rotate(splitHeads(kProj.forward(x), in.keyShape()), in);
+    Operand<T> v = splitHeads(vProj.forward(x), in.keyShape()); // (B, kv, L, hd)
 
     KvCache<T> attended =
         cache == null
             ? new KvCache<>(k, v)
-            : new KvCache<>(write(cache.keys(), k, slots), write(cache.values(), v, slots));
-    Operand<TInt32> keys = DynamicShape.dim(tf, attended.keys(), 2);
+            : new KvCache<>(write(cache.keys(), k, in), write(cache.values(), v, in));
 
     // Group the queries by kv head: (B, heads, L, hd) -> (B, kv, group * L, hd).
-    int group = heads / kvHeads;
-    Operand<T> grouped =
-        tf.reshape(
-            q, DynamicShape.of(tf, batch, kvHeads, tf.math.mul(seq, tf.constant(group)), headDim));
-    Operand<T> scores = product(grouped, attended.keys(), true, cache != null); // (B,kv,gL,keys)
-    scores =
-        tf.reshape(scores, DynamicShape.of(tf, batch, heads, seq, keys)); // (B, heads, L, keys)
-    Operand<T> probs = EagerAttention.weights(tf, scores, mask, headDim);
-    probs =
-        tf.reshape(
-            probs, DynamicShape.of(tf, batch, kvHeads, tf.math.mul(seq, tf.constant(group)), keys));
+    Operand<T> grouped = tf.reshape(q, in.groupedShape());
+    Operand<T> scores = product(grouped, attended.keys(), true, in.decoding()); // (B, kv, gL, keys)
+    scores = tf.reshape(scores, in.scoresShape()); // (B, heads, L, keys)
+    Operand<T> probs = EagerAttention.weights(tf, scores, in.mask(), headDim);
+    probs = tf.reshape(probs, in.groupedScoresShape()); // (B, kv, gL, keys)
     Operand<T> context =
-        product(probs, attended.values(), false, cache != null); // (B, kv, group * L, hd)
-    context = tf.reshape(context, DynamicShape.of(tf, batch, heads, seq, headDim));
+        product(probs, attended.values(), false, in.decoding()); // (B, kv, group * L, hd)
+    context = tf.reshape(context, in.contextShape()); // (B, heads, L, hd)
     context =
         tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})); // (B, L, heads, hd)
-    context = tf.reshape(context, DynamicShape.of(tf, batch, seq, heads * headDim));
+    context = tf.reshape(context, tf.constant(new int[] {-1, heads * headDim})); // (B * L, .)
     return new Output<>(oProj.forward(context), attended);
   }
 
@@ -108,49 +177,34 @@ final class TextAttention<T extends TNumber> {
         : ComputeDtype.batchMatMul(tf, x, y, adjY);
   }
 
-  /** (B, L, n * hd) -> (B, n, L, hd). */
-  private Operand<T> splitHeads(Operand<T> x, int n, Operand<TInt32> batch, Operand<TInt32> seq) {
-    Operand<T> split = tf.reshape(x, DynamicShape.of(tf, batch, seq, n, headDim));
-    return tf.linalg.transpose(split, tf.constant(new int[] {0, 2, 1, 3}));
+  /** (B * L, n * hd) -> (B, n, L, hd), shape being (B, L, n, hd). */
+  private Operand<T> splitHeads(Operand<T> x, Operand<TInt32> shape) {
+    return tf.linalg.transpose(tf.reshape(x, shape), tf.constant(new int[] {0, 2, 1, 3}));
   }
 
   /** Half-split RoPE: x * cos + rotate_half(x) * sin, rotate_half(x) = concat(-x2, x1). */
-  private Operand<T> rotate(Operand<T> x, Operand<T> cos, Operand<T> sin) {
+  private Operand<T> rotate(Operand<T> x, Inputs<T> in) {
     int half = headDim / 2;
     Operand<T> x1 = tf.stridedSlice(x, Indices.ellipsis(), Indices.sliceTo(half));
     Operand<T> x2 = tf.stridedSlice(x, Indices.ellipsis(), Indices.sliceFrom(half));
     Operand<T> rotated = tf.concat(List.of(tf.math.neg(x2), x1), tf.constant(-1));
-    return tf.math.add(tf.math.mul(x, cos), tf.math.mul(rotated, sin));
+    return tf.math.add(tf.math.mul(x, in.cos()), tf.math.mul(rotated, in.sin()));
   }
 
   /**
-   * cache[b, :, slots[b], :] = update[b, :, 0, :] for every row b, each row at its own slot, so rows
-   * that started at different times share a batch.
+   * cache[b, :, slots[b], :] = update[b, :, 0, :] for every row b ({@link Inputs#cacheRows}), each
+   * row at its own slot, so rows that started at different times share a batch.
    *
-   * <p>The write goes into the cache's own buffer (InplaceUpdate over the cache seen as rows of hd),
-   * not a copy: the While op holds its loop variables while the step runs, so a copying update
+   * <p>The write goes into the cache's own buffer (InplaceUpdate over the cache seen as rows of
+   * hd), not a copy: the While op holds its loop variables while the step runs, so a copying update
    * (TensorScatterUpdate) cannot take over the buffer and copied every layer's whole cache every
-   * step, which made a step's cost grow with the cache's capacity. The old cache has no other reader
-   * in the step, and the caches the loop starts from are the loop's own (padded or scattered in the
-   * graph), never a tensor the caller fed.
+   * step, which made a step's cost grow with the cache's capacity. The old cache has no other
+   * reader in the step, and the caches the loop starts from are the loop's own (padded or scattered
+   * in the graph), never a tensor the caller fed.
    */
-  private Operand<T> write(Operand<T> cache, Operand<T> update, Operand<TInt32> slots) {
-    Operand<TInt32> shape = tf.shape(cache); // (4): B, kv, capacity, hd
-    Operand<TInt32> batch = tf.stridedSlice(shape, Indices.at(0));
-    Operand<TInt32> capacity = tf.stridedSlice(shape, Indices.at(2));
-    Operand<TInt32> zero = tf.constant(0);
-    Operand<TInt32> one = tf.constant(1);
-    // row (b * kv + h) * capacity + slots[b] of the cache as (B * kv * capacity, hd)
-    Operand<TInt32> heads =
-        tf.math.add(
-            tf.expandDims(tf.math.mul(tf.range(zero, batch, one), tf.constant(kvHeads)), one),
-            tf.expandDims(tf.range(zero, tf.constant(kvHeads), one), zero)); // (B, kv): b * kv + h
-    Operand<TInt32> rows =
-        tf.reshape(
-            tf.math.add(tf.math.mul(heads, capacity), tf.expandDims(slots, one)),
-            tf.constant(new int[] {-1})); // (B * kv)
+  private Operand<T> write(Operand<T> cache, Operand<T> update, Inputs<T> in) {
     Operand<T> flat = tf.reshape(cache, tf.constant(new int[] {-1, headDim}));
     Operand<T> values = tf.reshape(update, tf.constant(new int[] {-1, headDim})); // (B * kv, hd)
-    return tf.reshape(tf.inplaceUpdate(flat, rows, values), shape);
+    return tf.reshape(tf.inplaceUpdate(flat, in.cacheRows(), values), in.cacheShape());
   }
 }

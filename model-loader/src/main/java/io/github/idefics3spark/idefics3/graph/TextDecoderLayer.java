@@ -4,7 +4,6 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
 import io.github.idefics3spark.tf.Weights;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
-import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
 /** LlamaDecoderLayer: pre-RMSNorm attention and MLP, each with a residual. */
@@ -28,15 +27,10 @@ final class TextDecoderLayer<T extends TNumber> {
     this.mlp = new TextMlp<>(tf, weights, prefix + "mlp.", config);
   }
 
-  /** (batch, seq, hidden) -> (batch, seq, hidden), with the layer's keys and values. */
+  /** (B * L, hidden) -> (B * L, hidden): the rows of (B, L, hidden), with the layer's cache. */
   TextAttention.Output<T> forward(
-      Operand<T> x,
-      TextRotaryEmbedding.CosSin rope,
-      Operand<T> mask,
-      TextAttention.KvCache<T> cache,
-      Operand<TInt32> slots) {
-    TextAttention.Output<T> attention =
-        selfAttn.forward(inputLayernorm.forward(x), rope, mask, cache, slots);
+      Operand<T> x, TextAttention.Inputs<T> in, TextAttention.KvCache<T> cache) {
+    TextAttention.Output<T> attention = selfAttn.forward(inputLayernorm.forward(x), in, cache);
     Operand<T> h = tf.math.add(x, attention.hidden());
     h = tf.math.add(h, mlp.forward(postAttentionLayernorm.forward(h)));
     return new TextAttention.Output<>(h, attention.cache());

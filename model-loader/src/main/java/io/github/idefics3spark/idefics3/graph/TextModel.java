@@ -33,6 +33,7 @@ final class TextModel<T extends TNumber> {
   private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: (vocab, hidden)
   private final Int8Matrix int8LmHead; // the same as int8, with int8 weights
   private final TextRotaryEmbedding rotaryEmb;
+  private final Idefics3Config.Text config;
 
   /** The decoder's output: final-normed hidden states and each layer's keys and values. */
   record Output<T extends TNumber>(Operand<T> hidden, List<TextAttention.KvCache<T>> caches) {}
@@ -62,6 +63,7 @@ final class TextModel<T extends TNumber> {
       this.int8LmHead = null;
     }
     this.rotaryEmb = new TextRotaryEmbedding(tf, config);
+    this.config = config;
   }
 
   int numLayers() {
@@ -92,16 +94,30 @@ final class TextModel<T extends TNumber> {
       Operand<T> mask,
       List<TextAttention.KvCache<T>> caches,
       Operand<TInt32> slots) {
-    TextRotaryEmbedding.CosSin rope = rotaryEmb.forward(positionIds);
-    Operand<T> h = embeddings;
+    Operand<TInt32> batch = DynamicShape.dim(tf, embeddings, 0);
+    Operand<TInt32> seq = DynamicShape.dim(tf, embeddings, 1);
+    TextAttention.Inputs<T> in =
+        TextAttention.inputs(
+            tf,
+            config,
+            dtype,
+            batch,
+            seq,
+            rotaryEmb.forward(positionIds),
+            mask,
+            caches == null ? null : caches.get(0),
+            slots);
+    // the layers run on rows (B * L, hidden): their Linears need no reshape
+    Operand<T> h = tf.reshape(embeddings, tf.constant(new int[] {-1, hidden}));
     List<TextAttention.KvCache<T>> written = new ArrayList<>(layers.size());
     for (int i = 0; i < layers.size(); i++) {
       TextAttention.Output<T> out =
-          layers.get(i).forward(h, rope, mask, caches == null ? null : caches.get(i), slots);
+          layers.get(i).forward(h, in, caches == null ? null : caches.get(i));
       h = out.hidden();
       written.add(out.cache());
     }
-    return new Output<>(norm.forward(h), written);
+    Operand<T> normed = tf.reshape(norm.forward(h), DynamicShape.of(tf, batch, seq, hidden));
+    return new Output<>(normed, written);
   }
 
   /** (rows, hidden) -> (rows, vocab). */
