@@ -41,12 +41,12 @@ import org.tensorflow.types.TInt64;
  * times. Also prints the process's RSS after each phase.
  *
  * <p>With DECODE_LENGTHS (e.g. 100,1000,2000), it then times the decode loop alone on text-only
- * prompts of those lengths (token ids (37 i) mod 470 + 3, no image), batch BATCH: generate(MAX_NEW)
- * minus generate(1), per step, which shows how a step's cost grows with the KV cache's capacity
- * (tools/bench/decode_probe_hf.py does the same with transformers).
+ * prompts of those lengths ({@link DecodeProbe}), which shows how a step's cost grows with the KV
+ * cache's capacity (tools/bench/decode.sh compares that with transformers).
  *
  * <p>Usage: GenerateProfile PACKAGE_DIR IMAGES_DIR REQUESTS_JSON BATCH LONGEST_EDGE MAX_NEW THREADS
- * [DECODE_LENGTHS] (run it alone on the machine: it is a profile, not a comparison)
+ * [DECODE_LENGTHS] (compile it with DecodeProbe.java; run it alone on the machine: it is a profile,
+ * not a comparison)
  */
 public final class GenerateProfile {
   public static void main(String[] args) throws Exception {
@@ -136,48 +136,11 @@ public final class GenerateProfile {
         rss("end");
         if (args.length > 7) {
           for (String length : args[7].split(",")) {
-            decodeProbe(pkg, full, one, batch, Integer.parseInt(length), maxNew);
+            DecodeProbe.probe(pkg, full, one, batch, Integer.parseInt(length), maxNew);
           }
         }
       }
     }
-  }
-
-  /** Text-only prompts of {@code length} tokens: decode ms per step (best of two). */
-  static void decodeProbe(
-      Idefics3Package pkg,
-      GenerationSettings full,
-      GenerationSettings one,
-      int batch,
-      int length,
-      int maxNew) {
-    int[][] ids = new int[batch][length];
-    int[][] mask = new int[batch][length];
-    for (int b = 0; b < batch; b++) {
-      for (int i = 0; i < length; i++) {
-        ids[b][i] = (37 * (i + b)) % 470 + 3;
-        mask[b][i] = 1;
-      }
-    }
-    float[] none = new float[0];
-    pkg.generate(ids, mask, none, one); // warm-up
-    double best = Double.MAX_VALUE;
-    double prefill = 0;
-    for (int i = 0; i < 2; i++) {
-      long t0 = System.nanoTime();
-      pkg.generate(ids, mask, none, one);
-      long t1 = System.nanoTime();
-      pkg.generate(ids, mask, none, full);
-      long t2 = System.nanoTime();
-      double step = ((t2 - t1) - (t1 - t0)) / 1e6 / (maxNew - 1);
-      if (step < best) {
-        best = step;
-        prefill = (t1 - t0) / 1e6;
-      }
-    }
-    System.out.printf(
-        "decode probe: batch %d, prompt %5d tokens: prefill %7.0f ms, decode %6.1f ms/step%n",
-        batch, length, prefill, best);
   }
 
   /** Runs signatures by their tensor names with FULL_TRACE; returns op type -> {us, count}. */
