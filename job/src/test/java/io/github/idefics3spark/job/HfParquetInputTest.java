@@ -133,19 +133,7 @@ class HfParquetInputTest {
 
   @Test
   void mmmuTakesEveryPresentImageInOrder() {
-    StructType schema = new StructType().add("id", DataTypes.StringType);
-    schema = schema.add("question", DataTypes.StringType).add("options", DataTypes.StringType);
-    schema = schema.add("explanation", DataTypes.StringType);
-    for (int i = 1; i <= 7; i++) {
-      schema = schema.add("image_" + i, IMAGE);
-    }
-    schema =
-        schema
-            .add("img_type", DataTypes.StringType)
-            .add("answer", DataTypes.StringType)
-            .add("topic_difficulty", DataTypes.StringType)
-            .add("question_type", DataTypes.StringType)
-            .add("subfield", DataTypes.StringType);
+    StructType schema = HfDatasets.MMMU;
     Path file =
         HfDatasets.write(
             spark,
