@@ -34,8 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EvalCommandTest {
   private static final StructType IMAGE = RequestRows.IMAGE;
-  private static final org.apache.spark.sql.types.ArrayType STRINGS =
-      DataTypes.createArrayType(DataTypes.StringType);
+  private static final org.apache.spark.sql.types.ArrayType STRINGS = HfDatasets.STRINGS;
 
   private static SparkSession spark;
   @TempDir static Path dir;
@@ -55,6 +54,12 @@ class EvalCommandTest {
         .with("--batch-size", "4")
         .with(more)
         .run();
+  }
+
+  /** eval on {@code rows} written as the dataset {@code name}, into the folder {@code name-out}. */
+  private static JobRun evalOn(String benchmark, String name, StructType schema, List<Row> rows) {
+    return eval(
+        benchmark, HfDatasets.write(spark, dir, name, schema, rows), dir.resolve(name + "-out"));
   }
 
   static JsonNode json(Path file) throws IOException {
@@ -387,11 +392,7 @@ class EvalCommandTest {
 
     List<Row> badType =
         List.of(RowFactory.create("human_val", "q?", "1", HfDatasets.image("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "chartqa",
-            HfDatasets.write(spark, dir, "chartqa-bad-type", schema, badType),
-            dir.resolve("chartqa-bad-type-out"));
+    JobRun bad = evalOn("chartqa", "chartqa-bad-type", schema, badType);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(bad.err().contains("type 'human_val' is not one of ChartQA's"), bad.err());
   }
@@ -444,11 +445,7 @@ class EvalCommandTest {
                 "Text Recognition",
                 new String[] {"a"},
                 HfDatasets.image("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "ocrbench",
-            HfDatasets.write(spark, dir, "ocrbench-bad-type", schema, badType),
-            dir.resolve("ocrbench-bad-type-out"));
+    JobRun bad = evalOn("ocrbench", "ocrbench-bad-type", schema, badType);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(
         bad.err().contains("question_type 'Text Recognition' is not one of OCRBench's"), bad.err());
@@ -494,11 +491,7 @@ class EvalCommandTest {
                 (byte) 2,
                 "",
                 HfDatasets.image("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "scienceqa_img",
-            HfDatasets.write(spark, dir, "scienceqa-bad-answer", schema, badAnswer),
-            dir.resolve("scienceqa-bad-answer-out"));
+    JobRun bad = evalOn("scienceqa_img", "scienceqa-bad-answer", schema, badAnswer);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(bad.err().contains("answer 2 is not the index of one of the 2 choices"), bad.err());
   }
@@ -535,11 +528,7 @@ class EvalCommandTest {
         List.of(
             RowFactory.create(
                 "Which?", new String[] {"x", "y"}, "2", HfDatasets.image("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "ai2d",
-            HfDatasets.write(spark, dir, "ai2d-bad-answer", schema, badAnswer),
-            dir.resolve("ai2d-bad-answer-out"));
+    JobRun bad = evalOn("ai2d", "ai2d-bad-answer", schema, badAnswer);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(
         bad.err().contains("answer '2' is not the index of one of the 2 options"), bad.err());

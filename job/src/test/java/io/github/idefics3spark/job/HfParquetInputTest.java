@@ -26,8 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Parquet files in the Hugging Face layouts of shared/spec/benchmarks.md, written by the test. */
 class HfParquetInputTest {
   private static final StructType IMAGE = RequestRows.IMAGE;
-  private static final org.apache.spark.sql.types.ArrayType STRINGS =
-      DataTypes.createArrayType(DataTypes.StringType);
+  private static final org.apache.spark.sql.types.ArrayType STRINGS = HfDatasets.STRINGS;
 
   private static SparkSession spark;
   @TempDir static Path dir;

@@ -32,8 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * models) giving exactly the official {@code main_parse_and_eval.py} table, and wrong input.
  */
 class ScoreCommandTest {
-  private static final org.apache.spark.sql.types.ArrayType STRINGS =
-      DataTypes.createArrayType(DataTypes.StringType);
+  private static final org.apache.spark.sql.types.ArrayType STRINGS = HfDatasets.STRINGS;
 
   private static SparkSession spark;
   @TempDir static Path dir;
