@@ -19,7 +19,7 @@ import java.util.Optional;
  * characters, so {@code A\0} equals {@code A}. So {@code B. moon}, {@code (b)} and {@code b!} are
  * B; {@code A) sun}, {@code Answer: A} and the full-width {@code Ａ} are no letter.
  */
-public final class Ai2dExactMatch {
+public final class Ai2dExactMatch implements LetterExactMatch {
 
   private static final String PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
@@ -82,6 +82,7 @@ public final class Ai2dExactMatch {
   }
 
   /** Scores one question and adds it to the accuracy; returns 1.0 or 0.0. */
+  @Override
   public double add(String response, String goldLetter) {
     double score = isCorrect(response, goldLetter) ? 1.0 : 0.0;
     tally.add(score);
@@ -89,11 +90,13 @@ public final class Ai2dExactMatch {
   }
 
   /** The number of questions added. */
+  @Override
   public int count() {
     return tally.count();
   }
 
   /** The mean of the scores: lmms-eval's {@code exact_match} for the {@code ai2d} task. */
+  @Override
   public double accuracy() {
     return tally.mean();
   }

@@ -15,7 +15,7 @@ import io.github.idefics3spark.python.PythonStr;
  * <p>So {@code b}, {@code B. moon} and {@code B.A} are B; {@code b.}, {@code (B)}, {@code B)},
  * {@code Answer: B}, {@code B!} and the full-width {@code Ｂ} are not.
  */
-public final class ScienceQaExactMatch {
+public final class ScienceQaExactMatch implements LetterExactMatch {
 
   private final ScoreTally tally = new ScoreTally();
 
@@ -58,6 +58,7 @@ public final class ScienceQaExactMatch {
   }
 
   /** Scores one question and adds it to the accuracy; returns 1.0 or 0.0. */
+  @Override
   public double add(String response, String goldLetter) {
     double score = isCorrect(response, goldLetter) ? 1.0 : 0.0;
     tally.add(score);
@@ -65,11 +66,13 @@ public final class ScienceQaExactMatch {
   }
 
   /** The number of questions added. */
+  @Override
   public int count() {
     return tally.count();
   }
 
   /** The mean of the scores: lmms-eval's {@code exact_match} for the {@code scienceqa_img} task. */
+  @Override
   public double accuracy() {
     return tally.mean();
   }

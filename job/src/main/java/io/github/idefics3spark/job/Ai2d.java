@@ -1,14 +1,9 @@
 package io.github.idefics3spark.job;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.size;
-
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.eval.Ai2dExactMatch;
 import io.github.idefics3spark.python.PythonStr;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -24,9 +19,14 @@ import org.apache.spark.sql.Row;
  */
 final class Ai2d implements Benchmark {
 
-  /** lmms-eval's AI2D default {@code post_prompt}. */
-  static final String POST_PROMPT =
-      "\nAnswer with the option's letter from the given choices directly.";
+  /** The options, indexed by the gold answer; the official scorer, lmms-eval's. */
+  private static final IndexedChoices OPTIONS =
+      new IndexedChoices(
+          "options",
+          "AI2D",
+          "lmms-eval ai2d task (75571cf): tasks/ai2d/utils.py MultiChoiceRegexFilter, the answer"
+              + " stripped, api/metrics.py exact_match (ignore_case, ignore_punctuation) with the"
+              + " option letter");
 
   private static final BenchmarkLayout LAYOUT =
       new BenchmarkLayout(
@@ -37,9 +37,8 @@ final class Ai2d implements Benchmark {
           List.of("image"),
           16,
           List.of(
-              BenchmarkColumn.any(
-                  RowPositions.DOC_ID, "the row's position in the split (added when absent)"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              RowPositions.COLUMN,
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.strings("options", "the options, in letter order"),
               BenchmarkColumn.image("image", "the diagram"),
               BenchmarkColumn.string("answer", "the gold option's index: 0 is A")),
@@ -57,19 +56,13 @@ final class Ai2d implements Benchmark {
   }
 
   @Override
-  public Dataset<Row> withIds(Dataset<Row> source) {
-    return RowPositions.withDocIds(source);
-  }
-
-  @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"), BenchmarkRows.strings(row, "options"));
+    return prompt(BenchmarkRows.question(row), BenchmarkRows.strings(row, "options"));
   }
 
   /** The question, each option after its letter ({@code A. }) on its own line, the instruction. */
   static String prompt(String question, List<String> options) {
-    StringBuilder text = new StringBuilder(question).append('\n');
-    return text.append(LmmsEvalPrompts.lettered(options)).append(POST_PROMPT).toString();
+    return LmmsEvalPrompts.withLetteredOptions(question, options);
   }
 
   @Override
@@ -80,59 +73,31 @@ final class Ai2d implements Benchmark {
   /** A letter per option. */
   @Override
   public List<String> optionLetters(Row row) {
-    List<String> options = BenchmarkRows.strings(row, "options");
-    return options == null ? List.of() : LmmsEvalPrompts.letters(options.size());
+    return OPTIONS.letters(row);
   }
 
   /** Refuses an answer that is not the index of one of the question's options. */
   @Override
   public void checkValues(Dataset<Row> source) {
-    for (Row row : source.select(col("answer"), size(col("options"))).distinct().collectAsList()) {
-      if (row.isNullAt(0)) {
-        continue;
-      }
-      Ai2dExactMatch.target(row.getString(0), row.isNullAt(1) ? 0 : Math.max(0, row.getInt(1)));
-    }
+    OPTIONS.checkAnswers(source, Ai2d::target);
+  }
+
+  /** {@link Ai2dExactMatch#target} of the answer, the option's index as a string. */
+  private static String target(Object answer, int options) {
+    return Ai2dExactMatch.target(answer.toString(), options);
   }
 
   /**
-   * The official match per question ({@link Ai2dExactMatch}), 1 or 0; {@code overall} is
-   * lmms-eval's {@code exact_match}. The parsed answer is the response filtered and stripped, what
-   * is compared with the letter.
+   * The official match per question ({@link Ai2dExactMatch}, {@link IndexedChoices#score}). The
+   * parsed answer is the response filtered and stripped, what is compared with the letter.
    */
   @Override
   public BenchmarkScores score(BenchmarkRows r, ObjectNode metrics) {
-    Ai2dExactMatch match = new Ai2dExactMatch();
-    Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
-    for (Row row : r.rows()) {
-      String id = r.id(row);
-      String response = r.response(row);
-      String parsed = PythonStr.strip(Ai2dExactMatch.filter(response));
-      String answer = BenchmarkRows.string(row, BenchmarkRows.ANSWER);
-      if (answer == null) {
-        byId.put(id, new BenchmarkScores.Scored(parsed, null, null, null));
-        continue;
-      }
-      String gold;
-      try {
-        gold = Ai2dExactMatch.target(answer, BenchmarkRows.strings(row, "options").size());
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("AI2D question " + id + ": " + e.getMessage(), e);
-      }
-      byId.put(id, new BenchmarkScores.Scored(parsed, match.add(response, gold), null, null));
-    }
-    metrics.put("metric", "accuracy");
-    metrics.put(
-        "scorer",
-        "lmms-eval ai2d task (75571cf): tasks/ai2d/utils.py MultiChoiceRegexFilter, the answer"
-            + " stripped, api/metrics.py exact_match (ignore_case, ignore_punctuation) with the"
-            + " option letter");
-    metrics.put("scored", match.count());
-    if (match.count() == 0) {
-      metrics.putNull("overall");
-    } else {
-      metrics.put("overall", match.accuracy());
-    }
-    return new BenchmarkScores(byId, metrics, null);
+    return OPTIONS.score(
+        r,
+        metrics,
+        new Ai2dExactMatch(),
+        response -> PythonStr.strip(Ai2dExactMatch.filter(response)),
+        Ai2d::target);
   }
 }

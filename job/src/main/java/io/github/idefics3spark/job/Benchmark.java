@@ -28,13 +28,16 @@ public interface Benchmark extends Serializable {
   String prompt(Row row);
 
   /**
-   * The dataset as read with its id column ({@link BenchmarkLayout#idColumn}) added, for a dataset
-   * that has none (ChartQA); the default returns it as read.
+   * The dataset as read with its id column ({@link BenchmarkLayout#idColumn}) added where that is
+   * lmms-eval's {@code doc_id}, the row's position in the split, for a dataset that has no id
+   * (ChartQA, AI2D, OCRBench, ScienceQA-IMG: {@link RowPositions}); any other as read.
    *
    * @param source the Parquet files as read, their {@code _metadata} column still reachable
    */
   default Dataset<Row> withIds(Dataset<Row> source) {
-    return source;
+    return layout().idColumn().equals(RowPositions.DOC_ID)
+        ? RowPositions.withDocIds(source)
+        : source;
   }
 
   /**

@@ -41,6 +41,9 @@ record BenchmarkColumn(String name, String kind, String meaning, boolean forScor
     return new BenchmarkColumn(name, "a struct", meaning, true);
   }
 
+  /** The {@code question} string most benchmarks ask, needed for the prompt only. */
+  static final BenchmarkColumn QUESTION = string("question", "the question").promptOnly();
+
   static BenchmarkColumn image(String name, String meaning) {
     return new BenchmarkColumn(name, "image", meaning, false);
   }

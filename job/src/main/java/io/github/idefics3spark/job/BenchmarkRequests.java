@@ -220,7 +220,7 @@ final class BenchmarkRequests {
 
     @Override
     public String[] call(Row row) {
-      if (BenchmarkRows.string(row, "question") == null) {
+      if (BenchmarkRows.question(row) == null) {
         return null;
       }
       List<String> letters = benchmark.optionLetters(row);
@@ -243,7 +243,7 @@ final class BenchmarkRequests {
 
     @Override
     public String call(Row row) {
-      if (BenchmarkRows.string(row, "question") == null) {
+      if (BenchmarkRows.question(row) == null) {
         return null; // answered as a BAD_PROMPT error row
       }
       return benchmark.prompt(row);

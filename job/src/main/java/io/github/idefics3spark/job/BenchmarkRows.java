@@ -43,6 +43,11 @@ record BenchmarkRows(List<Row> rows, String idColumn) {
     return Arrays.asList(row.schema().fieldNames()).contains(column);
   }
 
+  /** The {@code question} column ({@link BenchmarkColumn#QUESTION}), null when null or absent. */
+  static String question(Row row) {
+    return string(row, "question");
+  }
+
   static String string(Row row, String column) {
     Object value = has(row, column) ? row.getAs(column) : null;
     return value == null ? null : value.toString();

@@ -28,7 +28,12 @@ record BenchmarkScores(Map<String, Scored> byId, ObjectNode metrics, JsonNode su
    *     MathVista the extraction rule ({@code RULE_FALLBACK} stands in for GPT-4)
    * @param extraction MathVista: the extracted answer before normalisation
    */
-  record Scored(String parsedAnswer, Double score, String parseMethod, String extraction) {}
+  record Scored(String parsedAnswer, Double score, String parseMethod, String extraction) {
+    /** An outcome read by one rule, with no parse method or extraction to report. */
+    Scored(String parsedAnswer, Double score) {
+      this(parsedAnswer, score, null, null);
+    }
+  }
 
   /** {@code {"score": score, "questions": questions}}. */
   static ObjectNode group(double score, int questions) {

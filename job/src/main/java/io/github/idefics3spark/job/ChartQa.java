@@ -39,10 +39,9 @@ final class ChartQa implements Benchmark {
           List.of("image"),
           16,
           List.of(
-              BenchmarkColumn.any(
-                  RowPositions.DOC_ID, "the row's position in the split (added when absent)"),
+              RowPositions.COLUMN,
               BenchmarkColumn.string("type", "the split: human_test or augmented_test"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.image("image", "the chart"),
               BenchmarkColumn.string("answer", "the gold answer")),
           List.of("question"));
@@ -60,18 +59,12 @@ final class ChartQa implements Benchmark {
 
   @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"));
+    return prompt(BenchmarkRows.question(row));
   }
 
   /** {@code f"{question}\nAnswer the question with a single word."}. */
   static String prompt(String question) {
     return question + POST_PROMPT;
-  }
-
-  /** Adds {@code doc_id}, each row's position in the split ({@link RowPositions}). */
-  @Override
-  public Dataset<Row> withIds(Dataset<Row> source) {
-    return RowPositions.withDocIds(source);
   }
 
   /** Refuses a {@code type} other than ChartQA's two splits. */
@@ -101,12 +94,12 @@ final class ChartQa implements Benchmark {
       String prediction = r.response(row);
       String gold = BenchmarkRows.string(row, BenchmarkRows.ANSWER);
       if (gold == null) {
-        byId.put(id, new BenchmarkScores.Scored(PythonStr.strip(prediction), null, null, null));
+        byId.put(id, new BenchmarkScores.Scored(PythonStr.strip(prediction), null));
         continue;
       }
       String type = HUMAN.equals(BenchmarkRows.string(row, "type")) ? HUMAN : AUGMENTED;
       double score = accuracy.add(prediction, gold, type);
-      byId.put(id, new BenchmarkScores.Scored(PythonStr.strip(prediction), score, null, null));
+      byId.put(id, new BenchmarkScores.Scored(PythonStr.strip(prediction), score));
     }
     metrics.put("metric", "relaxed accuracy");
     metrics.put(

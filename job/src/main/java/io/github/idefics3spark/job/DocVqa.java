@@ -1,6 +1,6 @@
 package io.github.idefics3spark.job;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.eval.Anls;
 import io.github.idefics3spark.eval.ScoreTally;
@@ -27,7 +27,7 @@ final class DocVqa implements Benchmark {
           32,
           List.of(
               BenchmarkColumn.any("questionId", "the question id"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.image("image", "the document page"),
               BenchmarkColumn.strings("answers", "the gold answers (null on the test split)"),
               BenchmarkColumn.strings(
@@ -47,7 +47,7 @@ final class DocVqa implements Benchmark {
 
   @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"));
+    return prompt(BenchmarkRows.question(row));
   }
 
   /** DocVQA and InfographicVQA: {@code f"{question}\nAnswer the question using ..."}. */
@@ -72,22 +72,20 @@ final class DocVqa implements Benchmark {
     Map<String, ScoreTally> byField = new LinkedHashMap<>();
     fields.forEach(f -> byField.put(f, new ScoreTally()));
     Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
-    ArrayNode submission = BenchmarkScores.JSON.arrayNode();
+    ServerSubmission submission = new ServerSubmission("questionId");
     for (Row row : r.rows()) {
       String id = r.id(row);
       String prediction = r.response(row);
       List<String> answers = BenchmarkRows.strings(row, "answers");
       if (answers.isEmpty()) {
-        byId.put(id, new BenchmarkScores.Scored(Anls.normalise(prediction), null, null, null));
-        ObjectNode entry = submission.addObject();
-        BenchmarkScores.putId(entry, "questionId", id);
-        entry.put("answer", prediction);
+        byId.put(id, new BenchmarkScores.Scored(Anls.normalise(prediction), null));
+        submission.add(id, prediction);
         continue;
       }
       double score = Anls.score(prediction, answers);
       overall.add(score);
       byField.forEach((f, tally) -> tally.add(score, BenchmarkRows.strings(row, f)));
-      byId.put(id, new BenchmarkScores.Scored(Anls.normalise(prediction), score, null, null));
+      byId.put(id, new BenchmarkScores.Scored(Anls.normalise(prediction), score));
     }
     metrics.put("metric", "ANLS");
     metrics.put(
@@ -104,13 +102,13 @@ final class DocVqa implements Benchmark {
     } else {
       metrics.putNull("overall");
     }
-    boolean noGold = overall.count() == 0 && !r.rows().isEmpty();
-    if (noGold) {
+    JsonNode submitted = submission.whenNoGold(overall.count(), r);
+    if (submitted != null) {
       metrics.put(
           "submission",
           "submission.json: no gold answers (the test split); upload it to the benchmark's"
               + " server (rrc.cvc.uab.es)");
     }
-    return new BenchmarkScores(byId, metrics, noGold ? submission : null);
+    return new BenchmarkScores(byId, metrics, submitted);
   }
 }

@@ -23,7 +23,7 @@ final class InfographicVqa implements Benchmark {
           32,
           List.of(
               BenchmarkColumn.any("questionId", "the question id"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.image("image", "the infographic"),
               BenchmarkColumn.strings("answers", "the gold answers (null on the test split)")),
           List.of("question"));
@@ -41,7 +41,7 @@ final class InfographicVqa implements Benchmark {
 
   @Override
   public String prompt(Row row) {
-    return DocVqa.prompt(BenchmarkRows.string(row, "question"));
+    return DocVqa.prompt(BenchmarkRows.question(row));
   }
 
   @Override

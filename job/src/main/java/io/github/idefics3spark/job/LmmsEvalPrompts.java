@@ -19,7 +19,10 @@ final class LmmsEvalPrompts {
   /** lmms-eval's {@code post_prompt} of DocVQA, InfographicVQA and TextVQA. */
   static final String SHORT_ANSWER = "Answer the question using a single word or phrase.";
 
-  /** lmms-eval's MMMU {@code multiple_choice_prompt}, also MathVista's multiple-choice hint. */
+  /**
+   * lmms-eval's MMMU {@code multiple_choice_prompt}, also MathVista's multiple-choice hint and the
+   * AI2D and ScienceQA {@code post_prompt} ({@link #withLetteredOptions}).
+   */
   static final String LETTER_ANSWER =
       "Answer with the option's letter from the given choices directly.";
 
@@ -32,6 +35,15 @@ final class LmmsEvalPrompts {
       letters.add(String.valueOf((char) ('A' + i)));
     }
     return letters;
+  }
+
+  /**
+   * lmms-eval's lettered multiple-choice text (AI2D's {@code ai2d_doc_to_text}, ScienceQA's {@code
+   * sqa_doc_to_text} after the context): the question, each option after its letter ({@code A. })
+   * on its own line, then {@link #LETTER_ANSWER}, the default {@code post_prompt} of both.
+   */
+  static String withLetteredOptions(String question, List<String> options) {
+    return question + "\n" + lettered(options) + "\n" + LETTER_ANSWER;
   }
 
   /** {@code "\n".join(f"{chr(ord('A') + i)}. {option}")}. */

@@ -32,7 +32,7 @@ final class MathVista implements Benchmark {
           64,
           List.of(
               BenchmarkColumn.any("pid", "the problem id"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.image("decoded_image", "the image"),
               BenchmarkColumn.strings(
                   "choices", "the choices of a multiple-choice question (else null)"),
@@ -60,7 +60,7 @@ final class MathVista implements Benchmark {
   @Override
   public String prompt(Row row) {
     return prompt(
-        BenchmarkRows.string(row, "question"),
+        BenchmarkRows.question(row),
         BenchmarkRows.string(row, "unit"),
         BenchmarkRows.list(row, "choices"),
         BenchmarkRows.string(row, "question_type"),

@@ -60,7 +60,7 @@ final class MmStar implements Benchmark {
 
   @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"));
+    return prompt(BenchmarkRows.question(row));
   }
 
   /** The stripped question without " Please answer yes or no.", then the instruction. */
@@ -75,7 +75,7 @@ final class MmStar implements Benchmark {
 
   @Override
   public List<String> optionLetters(Row row) {
-    return optionLetters(BenchmarkRows.string(row, "question"));
+    return optionLetters(BenchmarkRows.question(row));
   }
 
   /**
@@ -147,7 +147,7 @@ final class MmStar implements Benchmark {
       String prediction = r.response(row);
       String gold = BenchmarkRows.string(row, BenchmarkRows.ANSWER);
       if (gold == null) {
-        byId.put(id, new BenchmarkScores.Scored(letter(prediction), null, null, null));
+        byId.put(id, new BenchmarkScores.Scored(letter(prediction), null));
         continue;
       }
       boolean correct;
@@ -161,7 +161,7 @@ final class MmStar implements Benchmark {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("MMStar question " + id + ": " + e.getMessage(), e);
       }
-      byId.put(id, new BenchmarkScores.Scored(letter(prediction), correct ? 1.0 : 0.0, null, null));
+      byId.put(id, new BenchmarkScores.Scored(letter(prediction), correct ? 1.0 : 0.0));
     }
     metrics.put("metric", "MMStar score");
     metrics.put(

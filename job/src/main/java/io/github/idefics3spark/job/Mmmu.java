@@ -61,7 +61,7 @@ final class Mmmu implements Benchmark {
     String type = BenchmarkRows.string(row, "question_type");
     String options = BenchmarkRows.string(row, "options");
     return prompt(
-        BenchmarkRows.string(row, "question"),
+        BenchmarkRows.question(row),
         type,
         MmmuScore.isMultipleChoice(type) && options != null
             ? PythonLiteral.stringList(options)

@@ -30,10 +30,9 @@ final class OcrBench implements Benchmark {
           List.of("image"),
           128,
           List.of(
-              BenchmarkColumn.any(
-                  RowPositions.DOC_ID, "the row's position in the split (added when absent)"),
+              RowPositions.COLUMN,
               BenchmarkColumn.string("dataset", "the source dataset: HME100k is compared apart"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.string("question_type", "the category, one of OCRBench's ten"),
               BenchmarkColumn.image("image", "the image"),
               BenchmarkColumn.strings("answer", "the gold answers")),
@@ -51,13 +50,8 @@ final class OcrBench implements Benchmark {
   }
 
   @Override
-  public Dataset<Row> withIds(Dataset<Row> source) {
-    return RowPositions.withDocIds(source);
-  }
-
-  @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"));
+    return prompt(BenchmarkRows.question(row));
   }
 
   /** {@code f"{pre_prompt}{question.strip()}{post_prompt}"}, both empty by default. */
@@ -88,7 +82,7 @@ final class OcrBench implements Benchmark {
       String response = r.response(row);
       String parsed = PythonStr.strip(response);
       if (BenchmarkRows.list(row, BenchmarkRows.ANSWER) == null) {
-        byId.put(id, new BenchmarkScores.Scored(parsed, null, null, null));
+        byId.put(id, new BenchmarkScores.Scored(parsed, null));
         continue;
       }
       List<String> answers = BenchmarkRows.strings(row, BenchmarkRows.ANSWER);
@@ -103,7 +97,7 @@ final class OcrBench implements Benchmark {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("OCRBench question " + id + ": " + e.getMessage(), e);
       }
-      byId.put(id, new BenchmarkScores.Scored(parsed, (double) s, null, null));
+      byId.put(id, new BenchmarkScores.Scored(parsed, (double) s));
     }
     metrics.put("metric", "OCRBench score");
     metrics.put(

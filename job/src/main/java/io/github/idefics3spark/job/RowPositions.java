@@ -22,6 +22,10 @@ final class RowPositions {
   /** The id column added. */
   static final String DOC_ID = "doc_id";
 
+  /** {@link #DOC_ID} as a benchmark declares it ({@link BenchmarkLayout#columns}). */
+  static final BenchmarkColumn COLUMN =
+      BenchmarkColumn.any(DOC_ID, "the row's position in the split (added when absent)");
+
   private static final String FILE = "_doc_id_file";
   private static final String ROW = "_doc_id_row";
   private static final String OFFSET = "_doc_id_offset";

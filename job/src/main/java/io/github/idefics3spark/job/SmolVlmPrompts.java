@@ -162,7 +162,7 @@ final class SmolVlmPrompts {
   }
 
   private static BenchmarkColumn question() {
-    return BenchmarkColumn.string("question", "the question").promptOnly();
+    return BenchmarkColumn.QUESTION;
   }
 
   static final Prompt DOCVQA_PROMPT =
@@ -170,35 +170,35 @@ final class SmolVlmPrompts {
           "build_prompt_docvqa",
           "DocVQA_VAL",
           List.of(question()),
-          (row, images) -> docVqa(BenchmarkRows.string(row, "question")));
+          (row, images) -> docVqa(BenchmarkRows.question(row)));
 
   static final Prompt INFOVQA_PROMPT =
       new Prompt(
           "build_prompt_default(add_brief=True)",
           "InfoVQA_VAL",
           List.of(question()),
-          (row, images) -> brief(BenchmarkRows.string(row, "question") + VQA_INSTRUCTION, images));
+          (row, images) -> brief(BenchmarkRows.question(row) + VQA_INSTRUCTION, images));
 
   static final Prompt TEXTVQA_PROMPT =
       new Prompt(
           "build_prompt_textvqa",
           "TextVQA_VAL",
           List.of(question()),
-          (row, images) -> textVqa(BenchmarkRows.string(row, "question")));
+          (row, images) -> textVqa(BenchmarkRows.question(row)));
 
   static final Prompt CHARTQA_PROMPT =
       new Prompt(
           "build_prompt_chartqa",
           "ChartQA_TEST",
           List.of(question()),
-          (row, images) -> chartQa(BenchmarkRows.string(row, "question")));
+          (row, images) -> chartQa(BenchmarkRows.question(row)));
 
   static final Prompt OCRBENCH_PROMPT =
       new Prompt(
           "build_prompt_default(add_brief=True)",
           "OCRBench",
           List.of(question()),
-          (row, images) -> brief(BenchmarkRows.string(row, "question"), images));
+          (row, images) -> brief(BenchmarkRows.question(row), images));
 
   static final Prompt MATHVISTA_PROMPT =
       new Prompt(
@@ -215,7 +215,7 @@ final class SmolVlmPrompts {
           "build_prompt_puremcq",
           "MMStar",
           List.of(question()),
-          (row, images) -> mmStar(BenchmarkRows.string(row, "question"), images));
+          (row, images) -> mmStar(BenchmarkRows.question(row), images));
 
   static final Prompt AI2D_PROMPT =
       new Prompt(
@@ -224,10 +224,7 @@ final class SmolVlmPrompts {
           List.of(question(), BenchmarkColumn.strings("options", "the options")),
           (row, images) ->
               pureMcq(
-                  null,
-                  BenchmarkRows.string(row, "question"),
-                  BenchmarkRows.list(row, "options"),
-                  images));
+                  null, BenchmarkRows.question(row), BenchmarkRows.list(row, "options"), images));
 
   static final Prompt SCIENCEQA_PROMPT =
       new Prompt(
@@ -241,7 +238,7 @@ final class SmolVlmPrompts {
             String hint = BenchmarkRows.string(row, "hint");
             return pureMcq(
                 hint == null || hint.isEmpty() ? null : hint, // an empty TSV field reads as NaN
-                BenchmarkRows.string(row, "question"),
+                BenchmarkRows.question(row),
                 BenchmarkRows.list(row, "choices"),
                 images);
           });
@@ -257,7 +254,7 @@ final class SmolVlmPrompts {
           (row, images) -> {
             String options = BenchmarkRows.string(row, "options");
             return mmmu(
-                BenchmarkRows.string(row, "question"),
+                BenchmarkRows.question(row),
                 options == null ? List.of() : PythonLiteral.stringList(options),
                 images);
           });

@@ -1,6 +1,5 @@
 package io.github.idefics3spark.job;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.eval.TextVqaAccuracy;
 import io.github.idefics3spark.python.PythonStr;
@@ -29,7 +28,7 @@ final class TextVqa implements Benchmark {
           32,
           List.of(
               BenchmarkColumn.any("question_id", "the question id"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.image("image", "the photo"),
               BenchmarkColumn.strings("answers", "the 10 gold answers (null on the test split)")),
           List.of("question"));
@@ -47,7 +46,7 @@ final class TextVqa implements Benchmark {
 
   @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"));
+    return prompt(BenchmarkRows.question(row));
   }
 
   /**
@@ -79,17 +78,15 @@ final class TextVqa implements Benchmark {
   public BenchmarkScores score(BenchmarkRows r, ObjectNode metrics) {
     TextVqaAccuracy accuracy = new TextVqaAccuracy();
     Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
-    ArrayNode submission = BenchmarkScores.JSON.arrayNode();
+    ServerSubmission submission = new ServerSubmission("question_id");
     for (Row row : r.rows()) {
       String id = r.id(row);
       String prediction = r.response(row);
       String parsed = TextVqaAccuracy.process(prediction);
       List<String> answers = BenchmarkRows.strings(row, "answers");
       if (answers.isEmpty()) {
-        byId.put(id, new BenchmarkScores.Scored(parsed, null, null, null));
-        ObjectNode entry = submission.addObject();
-        BenchmarkScores.putId(entry, "question_id", id);
-        entry.put("answer", prediction);
+        byId.put(id, new BenchmarkScores.Scored(parsed, null));
+        submission.add(id, prediction);
         continue;
       }
       double score;
@@ -98,7 +95,7 @@ final class TextVqa implements Benchmark {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("question " + id + ": " + e.getMessage(), e);
       }
-      byId.put(id, new BenchmarkScores.Scored(parsed, score, null, null));
+      byId.put(id, new BenchmarkScores.Scored(parsed, score));
     }
     metrics.put("metric", "TextVQA accuracy (percent)");
     metrics.put(
@@ -106,7 +103,6 @@ final class TextVqa implements Benchmark {
         "the TextVQA evaluator (facebookresearch/mmf m4c_evaluators.py TextVQAAccuracyEvaluator,"
             + " b0ffc7f): EvalAIAnswerProcessor on the prediction and every gold answer");
     metrics.put("scored", accuracy.count());
-    boolean noGold = accuracy.count() == 0 && !r.rows().isEmpty();
     if (accuracy.count() > 0) {
       metrics.put("overall", accuracy.overall());
       metrics.put("overall_rounded", Math.round(accuracy.overall() * 100) / 100.0);
@@ -114,6 +110,6 @@ final class TextVqa implements Benchmark {
       metrics.putNull("overall");
       metrics.put("submission", "submission.json: no gold answers (the test split)");
     }
-    return new BenchmarkScores(byId, metrics, noGold ? submission : null);
+    return new BenchmarkScores(byId, metrics, submission.whenNoGold(accuracy.count(), r));
   }
 }

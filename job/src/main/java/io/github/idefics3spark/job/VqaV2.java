@@ -1,6 +1,5 @@
 package io.github.idefics3spark.job;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.eval.VqaAccuracy;
 import io.github.idefics3spark.python.PythonStr;
@@ -33,7 +32,7 @@ final class VqaV2 implements Benchmark {
           16,
           List.of(
               BenchmarkColumn.any("question_id", "the question id"),
-              BenchmarkColumn.string("question", "the question").promptOnly(),
+              BenchmarkColumn.QUESTION,
               BenchmarkColumn.image("image", "the COCO photo"),
               BenchmarkColumn.answers("answers", "the 10 gold answers (null on testdev and test)")),
           List.of("question"));
@@ -45,7 +44,7 @@ final class VqaV2 implements Benchmark {
 
   @Override
   public String prompt(Row row) {
-    return prompt(BenchmarkRows.string(row, "question"));
+    return prompt(BenchmarkRows.question(row));
   }
 
   /** {@code f"{pre_prompt}{doc['question']}{post_prompt}"}, pre_prompt empty. */
@@ -79,7 +78,7 @@ final class VqaV2 implements Benchmark {
     VqaAccuracy accuracy = new VqaAccuracy();
     VqaAccuracy byAnswerType = new VqaAccuracy();
     Map<String, BenchmarkScores.Scored> byId = new LinkedHashMap<>();
-    ArrayNode submission = BenchmarkScores.JSON.arrayNode();
+    ServerSubmission submission = new ServerSubmission("question_id");
     for (Row row : r.rows()) {
       String id = r.id(row);
       String prediction = r.response(row);
@@ -89,10 +88,8 @@ final class VqaV2 implements Benchmark {
                   PythonStr.strip(prediction.replace('\n', ' ').replace('\t', ' '))));
       List<String> answers = answers(row);
       if (answers.isEmpty()) {
-        byId.put(id, new BenchmarkScores.Scored(parsed, null, null, null));
-        ObjectNode entry = submission.addObject();
-        BenchmarkScores.putId(entry, "question_id", id);
-        entry.put("answer", prediction);
+        byId.put(id, new BenchmarkScores.Scored(parsed, null));
+        submission.add(id, prediction);
         continue;
       }
       String questionType = BenchmarkRows.string(row, "question_type");
@@ -103,12 +100,11 @@ final class VqaV2 implements Benchmark {
       if (answerType != null) {
         byAnswerType.addScore(score, List.of(answerType));
       }
-      byId.put(id, new BenchmarkScores.Scored(parsed, score, null, null));
+      byId.put(id, new BenchmarkScores.Scored(parsed, score));
     }
     metrics.put("metric", "VQA accuracy (percent)");
     metrics.put("scorer", "the official VQA evaluation (GT-Vision-Lab/VQA vqaEval.py a013f00)");
     metrics.put("scored", accuracy.count());
-    boolean noGold = accuracy.count() == 0 && !r.rows().isEmpty();
     if (accuracy.count() > 0) {
       metrics.put("overall", accuracy.overall());
       metrics.put("overall_rounded", Math.round(accuracy.overall() * 100) / 100.0);
@@ -118,7 +114,7 @@ final class VqaV2 implements Benchmark {
       metrics.putNull("overall");
       metrics.put("submission", "submission.json: no gold answers (testdev, test)");
     }
-    return new BenchmarkScores(byId, metrics, noGold ? submission : null);
+    return new BenchmarkScores(byId, metrics, submission.whenNoGold(accuracy.count(), r));
   }
 
   private static void putGroups(ObjectNode node, Map<String, Double> percent) {

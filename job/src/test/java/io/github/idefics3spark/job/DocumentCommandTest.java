@@ -154,22 +154,9 @@ class DocumentCommandTest {
     Files.write(images.resolve("empty.png"), new byte[0]);
     Path output = dir.resolve("pages-out");
     JobRun outcome =
-        runJob(
-            "document",
-            "--input",
-            images.toString(),
-            "--output",
-            output.toString(),
-            "--model",
-            SparkTestSession.TINY_CHECKPOINT.toString(),
-            "--model-cache",
-            dir.resolve("cache").toString(),
-            "--max-new-tokens",
-            "6",
-            "--image-splitting=false",
-            "--formats",
-            "markdown,html,json",
-            "--crop-pictures");
+        document(images, output, 6)
+            .with("--formats", "markdown,html,json", "--crop-pictures")
+            .runLocally();
     assertEquals(0, outcome.status(), outcome.err());
     assertTrue(outcome.out().contains("rows: 3 written"), outcome.out());
     assertFalse(outcome.out().contains("lowered"), outcome.out());
@@ -238,22 +225,7 @@ class DocumentCommandTest {
       Files.copy(documents.resolve(name), input.resolve(name));
     }
     Path output = dir.resolve("pdf-out");
-    JobRun outcome =
-        runJob(
-            "document",
-            "--input",
-            input.toString(),
-            "--output",
-            output.toString(),
-            "--model",
-            SparkTestSession.TINY_CHECKPOINT.toString(),
-            "--model-cache",
-            dir.resolve("cache").toString(),
-            "--max-new-tokens",
-            "4",
-            "--image-splitting=false",
-            "--dpi",
-            "72");
+    JobRun outcome = document(input, output, 4).with("--dpi", "72").runLocally();
     assertEquals(0, outcome.status(), outcome.err());
     DocumentPages rendering = new DocumentPages(72, 178_956_970L, "dpi", "max-image-pixels");
     SparkSession spark = SparkTestSession.start("DocumentCommandTest-pdf");
@@ -354,20 +326,7 @@ class DocumentCommandTest {
                 + " \"page\": 1, \"page_count\": 2}"));
     Path output = dir.resolve("out");
     JobRun outcome =
-        runJob(
-            "document",
-            "--input",
-            input.resolve("pages.jsonl").toString(),
-            "--output",
-            output.toString(),
-            "--model",
-            SparkTestSession.TINY_CHECKPOINT.toString(),
-            "--model-cache",
-            dir.resolve("cache").toString(),
-            "--max-new-tokens",
-            "4",
-            "--image-splitting=false",
-            "--assemble");
+        document(input.resolve("pages.jsonl"), output, 4).with("--assemble").runLocally();
     assertEquals(0, outcome.status(), outcome.err());
     assertTrue(outcome.out().contains("rows: 3 written"), outcome.out());
     assertTrue(outcome.out().contains("document: assembled 2 documents into "), outcome.out());
@@ -400,15 +359,10 @@ class DocumentCommandTest {
     }
   }
 
-  private static JobRun runJob(String... args) {
-    System.setProperty("spark.master", "local[2]");
-    System.setProperty("spark.ui.enabled", "false");
-    try {
-      return JobRun.of(args);
-    } finally {
-      System.clearProperty("spark.master");
-      System.clearProperty("spark.ui.enabled");
-    }
+  /** {@code document} on {@code input} with the tiny checkpoint, cached in the test's folder. */
+  private JobCommandLine document(Path input, Path output, int maxNewTokens) {
+    return JobCommandLine.withTinyModel(
+        "document", input, output, dir.resolve("cache"), maxNewTokens);
   }
 
   private static String corpus(String name) {

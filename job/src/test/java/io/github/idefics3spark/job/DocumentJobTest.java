@@ -35,30 +35,10 @@ class DocumentJobTest {
     }
     Files.copy(SparkTestSession.IMAGES.resolve("page_5.png"), input.resolve("page_5.png"));
     Path output = dir.resolve("captions");
-    System.setProperty("spark.master", "local[2]");
-    System.setProperty("spark.ui.enabled", "false");
-    JobRun outcome;
-    try {
-      outcome =
-          JobRun.of(
-              "caption",
-              "--input",
-              input.toString(),
-              "--output",
-              output.toString(),
-              "--model",
-              SparkTestSession.TINY_CHECKPOINT.toString(),
-              "--model-cache",
-              dir.resolve("cache").toString(),
-              "--max-new-tokens",
-              "2",
-              "--image-splitting=false",
-              "--dpi",
-              "72");
-    } finally {
-      System.clearProperty("spark.master");
-      System.clearProperty("spark.ui.enabled");
-    }
+    JobRun outcome =
+        JobCommandLine.withTinyModel("caption", input, output, dir.resolve("cache"), 2)
+            .with("--dpi", "72")
+            .runLocally();
     assertEquals(0, outcome.status(), outcome.err());
     assertTrue(outcome.out().contains("rows: 11 written"), outcome.out());
     assertTrue(outcome.out().contains("errors: 4 ("), outcome.out());

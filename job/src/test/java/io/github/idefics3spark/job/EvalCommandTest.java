@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,11 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EvalCommandTest {
   private static final StructType IMAGE = RequestRows.IMAGE;
-  private static final org.apache.spark.sql.types.ArrayType STRINGS =
-      DataTypes.createArrayType(DataTypes.StringType);
-
-  /** Shared with the other tests of the module (keyed by the checkpoint's listing). */
-  private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
+  private static final org.apache.spark.sql.types.ArrayType STRINGS = HfDatasets.STRINGS;
 
   private static SparkSession spark;
   @TempDir static Path dir;
@@ -55,39 +50,16 @@ class EvalCommandTest {
   }
 
   private static JobRun eval(String benchmark, Path input, Path output, String... more) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "eval",
-                "--benchmark",
-                benchmark,
-                "--input",
-                input.toString(),
-                "--output",
-                output.toString(),
-                "--model",
-                SparkTestSession.TINY_CHECKPOINT.toString(),
-                "--model-cache",
-                CACHE.toString(),
-                "--max-new-tokens",
-                "4",
-                "--batch-size",
-                "4",
-                "--image-splitting=false"));
-    args.addAll(Arrays.asList(more));
-    return JobRun.of(args.toArray(String[]::new));
+    return JobCommandLine.eval(benchmark, input, output, 4)
+        .with("--batch-size", "4")
+        .with(more)
+        .run();
   }
 
-  static byte[] image(String name) {
-    try {
-      return Files.readAllBytes(SparkTestSession.IMAGES.resolve(name));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
-
-  static Row hfImage(String name) {
-    return RowFactory.create(image(name), name);
+  /** eval on {@code rows} written as the dataset {@code name}, into the folder {@code name-out}. */
+  private static JobRun evalOn(String benchmark, String name, StructType schema, List<Row> rows) {
+    return eval(
+        benchmark, HfDatasets.write(spark, dir, name, schema, rows), dir.resolve(name + "-out"));
   }
 
   static JsonNode json(Path file) throws IOException {
@@ -95,11 +67,7 @@ class EvalCommandTest {
   }
 
   private static Map<String, Row> rows(Path parquet) {
-    Map<String, Row> byId = new HashMap<>();
-    for (Row row : spark.read().parquet(parquet.toString()).collectAsList()) {
-      assertNull(byId.put(row.getAs("id"), row), "id " + row.getAs("id") + " twice");
-    }
-    return byId;
+    return SparkTestSession.rowsById(spark, parquet);
   }
 
   /**
@@ -138,15 +106,7 @@ class EvalCommandTest {
     assertEquals(0, metrics.get("failed").asInt());
 
     Path rescored = dir.resolve(benchmark + "-rescored");
-    JobRun score =
-        JobRun.of(
-            "score",
-            "--benchmark",
-            benchmark,
-            "--input",
-            output.resolve("predictions").toString(),
-            "--output",
-            rescored.toString());
+    JobRun score = JobCommandLine.score(benchmark, output.resolve("predictions"), rescored).run();
     assertEquals(0, score.status(), score.err());
     JsonNode again = json(rescored.resolve("metrics.json"));
     for (String field : List.of("overall", "scored", "questions", "by_category", "scores")) {
@@ -175,7 +135,7 @@ class EvalCommandTest {
         id,
         question,
         new String[] {"form", "table/list"},
-        hfImage(image),
+        HfDatasets.image(image),
         7,
         "xnbl0037",
         "1",
@@ -320,7 +280,7 @@ class EvalCommandTest {
                     "Which country has the most users?",
                     new String[] {"india"},
                     new String[] {"single span"},
-                    hfImage("ai2d_00001162.png"),
+                    HfDatasets.image("ai2d_00001162.png"),
                     "https://example.invalid/1.jpeg",
                     new String[] {"counting"},
                     "{}",
@@ -330,7 +290,7 @@ class EvalCommandTest {
                     "What percent use phones?",
                     new String[] {"45%", "45"},
                     new String[] {"non span"},
-                    hfImage("page_5.png"),
+                    HfDatasets.image("page_5.png"),
                     "https://example.invalid/2.jpeg",
                     null,
                     "{}",
@@ -374,7 +334,7 @@ class EvalCommandTest {
               34602 + i,
               i == 0 ? "what brand is this camera?" : "WHAT is written?",
               new String[] {"what"},
-              hfImage(i == 0 ? "landscape_49x31.jpg" : "portrait_35x49.jpg"),
+              HfDatasets.image(i == 0 ? "landscape_49x31.jpg" : "portrait_35x49.jpg"),
               49L,
               31L,
               "https://example.invalid/o.jpg",
@@ -405,11 +365,18 @@ class EvalCommandTest {
             .add("image", IMAGE);
     List<Row> rows =
         List.of(
-            RowFactory.create("human_test", "How many bars?", "4", hfImage("landscape_49x31.jpg")),
             RowFactory.create(
-                "augmented_test", "Which is largest?", "Asia", hfImage("portrait_35x49.jpg")),
+                "human_test", "How many bars?", "4", HfDatasets.image("landscape_49x31.jpg")),
             RowFactory.create(
-                "human_test", "What share is red?", "25%", hfImage("landscape_49x31.jpg")));
+                "augmented_test",
+                "Which is largest?",
+                "Asia",
+                HfDatasets.image("portrait_35x49.jpg")),
+            RowFactory.create(
+                "human_test",
+                "What share is red?",
+                "25%",
+                HfDatasets.image("landscape_49x31.jpg")));
     JsonNode metrics =
         evalAndCheck(
             "chartqa",
@@ -424,12 +391,8 @@ class EvalCommandTest {
     assertTrue(metrics.get("scorer").asText().contains("relaxed_correctness"));
 
     List<Row> badType =
-        List.of(RowFactory.create("human_val", "q?", "1", hfImage("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "chartqa",
-            HfDatasets.write(spark, dir, "chartqa-bad-type", schema, badType),
-            dir.resolve("chartqa-bad-type-out"));
+        List.of(RowFactory.create("human_val", "q?", "1", HfDatasets.image("landscape_49x31.jpg")));
+    JobRun bad = evalOn("chartqa", "chartqa-bad-type", schema, badType);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(bad.err().contains("type 'human_val' is not one of ChartQA's"), bad.err());
   }
@@ -450,13 +413,13 @@ class EvalCommandTest {
                 "what is written in the image?",
                 "Regular Text Recognition",
                 new String[] {"STOP"},
-                hfImage("landscape_49x31.jpg")),
+                HfDatasets.image("landscape_49x31.jpg")),
             RowFactory.create(
                 "HME100k",
                 " Please write out the expression of the formula in the image using LaTeX format. ",
                 "Handwritten Mathematical Expression Recognition",
                 new String[] {"x ^ { 2 }"},
-                hfImage("portrait_35x49.jpg")));
+                HfDatasets.image("portrait_35x49.jpg")));
     JsonNode metrics =
         evalAndCheck(
             "ocrbench",
@@ -481,12 +444,8 @@ class EvalCommandTest {
                 "q?",
                 "Text Recognition",
                 new String[] {"a"},
-                hfImage("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "ocrbench",
-            HfDatasets.write(spark, dir, "ocrbench-bad-type", schema, badType),
-            dir.resolve("ocrbench-bad-type-out"));
+                HfDatasets.image("landscape_49x31.jpg")));
+    JobRun bad = evalOn("ocrbench", "ocrbench-bad-type", schema, badType);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(
         bad.err().contains("question_type 'Text Recognition' is not one of OCRBench's"), bad.err());
@@ -505,13 +464,13 @@ class EvalCommandTest {
     List<Row> rows =
         List.of(
             RowFactory.create(
-                "Which is shown?", three, (byte) 0, "", hfImage("landscape_49x31.jpg")),
+                "Which is shown?", three, (byte) 0, "", HfDatasets.image("landscape_49x31.jpg")),
             RowFactory.create(
                 "What eats grass?",
                 new String[] {"deer", "wolf"},
                 (byte) 1,
                 "A food web.",
-                hfImage("portrait_35x49.jpg")));
+                HfDatasets.image("portrait_35x49.jpg")));
     JsonNode metrics =
         evalAndCheck(
             "scienceqa_img",
@@ -527,12 +486,12 @@ class EvalCommandTest {
     List<Row> badAnswer =
         List.of(
             RowFactory.create(
-                "Which?", new String[] {"x", "y"}, (byte) 2, "", hfImage("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "scienceqa_img",
-            HfDatasets.write(spark, dir, "scienceqa-bad-answer", schema, badAnswer),
-            dir.resolve("scienceqa-bad-answer-out"));
+                "Which?",
+                new String[] {"x", "y"},
+                (byte) 2,
+                "",
+                HfDatasets.image("landscape_49x31.jpg")));
+    JobRun bad = evalOn("scienceqa_img", "scienceqa-bad-answer", schema, badAnswer);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(bad.err().contains("answer 2 is not the index of one of the 2 choices"), bad.err());
   }
@@ -548,12 +507,13 @@ class EvalCommandTest {
     String[] four = {"sun", "moon", "earth", "mars"};
     List<Row> rows =
         List.of(
-            RowFactory.create("Which is shown?", four, "0", hfImage("landscape_49x31.jpg")),
+            RowFactory.create(
+                "Which is shown?", four, "0", HfDatasets.image("landscape_49x31.jpg")),
             RowFactory.create(
                 "What eats grass?",
                 new String[] {"deer", "wolf"},
                 "1",
-                hfImage("portrait_35x49.jpg")));
+                HfDatasets.image("portrait_35x49.jpg")));
     JsonNode metrics =
         evalAndCheck(
             "ai2d",
@@ -567,12 +527,8 @@ class EvalCommandTest {
     List<Row> badAnswer =
         List.of(
             RowFactory.create(
-                "Which?", new String[] {"x", "y"}, "2", hfImage("landscape_49x31.jpg")));
-    JobRun bad =
-        eval(
-            "ai2d",
-            HfDatasets.write(spark, dir, "ai2d-bad-answer", schema, badAnswer),
-            dir.resolve("ai2d-bad-answer-out"));
+                "Which?", new String[] {"x", "y"}, "2", HfDatasets.image("landscape_49x31.jpg")));
+    JobRun bad = evalOn("ai2d", "ai2d-bad-answer", schema, badAnswer);
     assertEquals(2, bad.status(), bad.err());
     assertTrue(
         bad.err().contains("answer '2' is not the index of one of the 2 options"), bad.err());
@@ -610,7 +566,7 @@ class EvalCommandTest {
               i == 0 ? "number" : "other",
               262148000L + i,
               i == 0 ? "How many dogs are there?" : "what is this?",
-              hfImage(i == 0 ? "landscape_49x31.jpg" : "portrait_35x49.jpg")));
+              HfDatasets.image(i == 0 ? "landscape_49x31.jpg" : "portrait_35x49.jpg")));
     }
     JsonNode metrics =
         evalAndCheck(
@@ -630,24 +586,7 @@ class EvalCommandTest {
 
   @Test
   void mmmuInterleavesTheImagesAndIsScoredByDisciplineAndCategory() throws IOException {
-    StructType schema =
-        new StructType()
-            .add("id", DataTypes.StringType)
-            .add("question", DataTypes.StringType)
-            .add("options", DataTypes.StringType)
-            .add("explanation", DataTypes.StringType)
-            .add("image_1", IMAGE)
-            .add("image_2", IMAGE)
-            .add("image_3", IMAGE)
-            .add("image_4", IMAGE)
-            .add("image_5", IMAGE)
-            .add("image_6", IMAGE)
-            .add("image_7", IMAGE)
-            .add("img_type", DataTypes.StringType)
-            .add("answer", DataTypes.StringType)
-            .add("topic_difficulty", DataTypes.StringType)
-            .add("question_type", DataTypes.StringType)
-            .add("subfield", DataTypes.StringType);
+    StructType schema = HfDatasets.MMMU;
     Path input =
         HfDatasets.write(
             spark,
@@ -660,8 +599,8 @@ class EvalCommandTest {
                     "Which of <image 1> and <image 2> shows a cell?",
                     "['<image 1>', '<image 2>', \"Neither, it's empty\"]",
                     "",
-                    hfImage("validation_Biology_1_1.png"),
-                    hfImage("tile_56x56.png"),
+                    HfDatasets.image("validation_Biology_1_1.png"),
+                    HfDatasets.image("tile_56x56.png"),
                     null,
                     null,
                     null,
@@ -677,7 +616,7 @@ class EvalCommandTest {
                     "<image 1> What year was this poster made?",
                     "[]",
                     "",
-                    hfImage("validation_Design_19_1.png"),
+                    HfDatasets.image("validation_Design_19_1.png"),
                     null,
                     null,
                     null,
@@ -736,7 +675,7 @@ class EvalCommandTest {
                     "Which option describes the object relationship in the image correctly?\n"
                         + "Options: A: The suitcase is on the book., B: The suitcase is beneath"
                         + " the cat.",
-                    hfImage("gray_40x29.png"),
+                    HfDatasets.image("gray_40x29.png"),
                     "A",
                     "coarse perception",
                     "image scene and topic",
@@ -744,7 +683,7 @@ class EvalCommandTest {
                 RowFactory.create(
                     1L,
                     "Is the image bright? Please answer yes or no.\nOptions: A: yes, B: no",
-                    hfImage("rgba_alpha_48x33.png"),
+                    HfDatasets.image("rgba_alpha_48x33.png"),
                     "B",
                     "math",
                     "geometry",
@@ -780,7 +719,7 @@ class EvalCommandTest {
                     "1",
                     "Which bar is longest?",
                     "images/1.jpg",
-                    hfImage("ai2d_00000443.png"),
+                    HfDatasets.image("ai2d_00000443.png"),
                     new String[] {"red", "blue"},
                     null,
                     null,
@@ -803,7 +742,7 @@ class EvalCommandTest {
                     "2",
                     "What is the mean?",
                     "images/2.jpg",
-                    hfImage("tile_64x64.png"),
+                    HfDatasets.image("tile_64x64.png"),
                     null,
                     "cm",
                     2.0,
@@ -859,7 +798,8 @@ class EvalCommandTest {
             dir,
             "docvqa-no-types",
             schema,
-            List.<Row>of(RowFactory.create("1", "Q?", hfImage("page_5.png"), new String[] {"a"})));
+            List.<Row>of(
+                RowFactory.create("1", "Q?", HfDatasets.image("page_5.png"), new String[] {"a"})));
     Path output = dir.resolve("no-types-out");
     JobRun outcome = eval("docvqa", input, output);
     assertEquals(2, outcome.status(), outcome.out());
@@ -900,7 +840,7 @@ class EvalCommandTest {
                     "A, B",
                     "multiple-choice",
                     "A",
-                    hfImage("page_5.png"))));
+                    HfDatasets.image("page_5.png"))));
     JobRun options = eval("mmmu", badOptions, dir.resolve("bad-options-out"));
     assertEquals(2, options.status());
     assertTrue(
@@ -914,7 +854,8 @@ class EvalCommandTest {
             dir,
             "mmmu-bad-id",
             mmmu,
-            List.<Row>of(RowFactory.create("q1", "Q?", "[]", "open", "1", hfImage("page_5.png"))));
+            List.<Row>of(
+                RowFactory.create("q1", "Q?", "[]", "open", "1", HfDatasets.image("page_5.png"))));
     JobRun id = eval("mmmu", badId, dir.resolve("bad-id-out"));
     assertEquals(2, id.status());
     assertTrue(id.err().contains("MMMU question id 'q1' does not name a category"), id.err());
@@ -934,7 +875,8 @@ class EvalCommandTest {
             "mmstar-bad-category",
             mmstar,
             List.<Row>of(
-                RowFactory.create(1L, "Q?", hfImage("page_5.png"), "A", "math", "cooking")));
+                RowFactory.create(
+                    1L, "Q?", HfDatasets.image("page_5.png"), "A", "math", "cooking")));
     JobRun category = eval("mmstar", badCategory, dir.resolve("bad-category-out"));
     assertEquals(2, category.status());
     assertTrue(
@@ -951,9 +893,7 @@ class EvalCommandTest {
         "eval: setting benchmark is 'ocrbench-v9' (option --benchmark), expected one of"
             + " docvqa|infographicvqa|textvqa|vqav2|mmmu|mmstar|mathvista|chartqa|ai2d|ocrbench|scienceqa_img\n",
         outcome.err());
-    JobRun score =
-        JobRun.of(
-            "score", "--benchmark", "gqa", "--input", "p", "--output", dir.resolve("o").toString());
+    JobRun score = JobCommandLine.score("gqa", Path.of("p"), dir.resolve("o")).run();
     assertEquals(2, score.status());
     assertTrue(score.err().contains("expected one of docvqa|"), score.err());
   }

@@ -1,8 +1,12 @@
 package io.github.idefics3spark.job;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
@@ -10,8 +14,8 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The Hugging Face dataset layouts of shared/spec/benchmarks.md, column for column as the datasets'
- * Parquet files hold them, and the one writer of the small Parquet files the tests make in those
- * layouts (and in any other: predictions, manifests).
+ * Parquet files hold them, their image values ({@link #image}), and the one writer of the small
+ * Parquet files the tests make in those layouts (and in any other: predictions, manifests).
  */
 final class HfDatasets {
   static final ArrayType STRINGS = DataTypes.createArrayType(DataTypes.StringType);
@@ -28,6 +32,26 @@ final class HfDatasets {
           .add("ucsf_document_page_no", DataTypes.StringType)
           .add("answers", STRINGS)
           .add("data_split", DataTypes.StringType);
+
+  /** MMMU/MMMU (a subject config): up to seven images, {@code options} a Python list literal. */
+  static final StructType MMMU =
+      new StructType()
+          .add("id", DataTypes.StringType)
+          .add("question", DataTypes.StringType)
+          .add("options", DataTypes.StringType)
+          .add("explanation", DataTypes.StringType)
+          .add("image_1", RequestRows.IMAGE)
+          .add("image_2", RequestRows.IMAGE)
+          .add("image_3", RequestRows.IMAGE)
+          .add("image_4", RequestRows.IMAGE)
+          .add("image_5", RequestRows.IMAGE)
+          .add("image_6", RequestRows.IMAGE)
+          .add("image_7", RequestRows.IMAGE)
+          .add("img_type", DataTypes.StringType)
+          .add("answer", DataTypes.StringType)
+          .add("topic_difficulty", DataTypes.StringType)
+          .add("question_type", DataTypes.StringType)
+          .add("subfield", DataTypes.StringType);
 
   /** The {@code metadata} struct of AI4Math/MathVista. */
   static final StructType MATHVISTA_METADATA =
@@ -60,6 +84,15 @@ final class HfDatasets {
           .add("query", DataTypes.StringType);
 
   private HfDatasets() {}
+
+  /** An HF {@code Image} value of a bundled fixture image: its bytes, its name as the path. */
+  static Row image(String name) {
+    try {
+      return RowFactory.create(Files.readAllBytes(SparkTestSession.IMAGES.resolve(name)), name);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 
   /** Writes the rows as one Parquet file in the folder {@code dir/name}; returns that folder. */
   static Path write(SparkSession spark, Path dir, String name, StructType schema, List<Row> rows) {

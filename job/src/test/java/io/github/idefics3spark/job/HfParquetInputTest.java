@@ -26,8 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Parquet files in the Hugging Face layouts of shared/spec/benchmarks.md, written by the test. */
 class HfParquetInputTest {
   private static final StructType IMAGE = RequestRows.IMAGE;
-  private static final org.apache.spark.sql.types.ArrayType STRINGS =
-      DataTypes.createArrayType(DataTypes.StringType);
+  private static final org.apache.spark.sql.types.ArrayType STRINGS = HfDatasets.STRINGS;
 
   private static SparkSession spark;
   @TempDir static Path dir;
@@ -133,19 +132,7 @@ class HfParquetInputTest {
 
   @Test
   void mmmuTakesEveryPresentImageInOrder() {
-    StructType schema = new StructType().add("id", DataTypes.StringType);
-    schema = schema.add("question", DataTypes.StringType).add("options", DataTypes.StringType);
-    schema = schema.add("explanation", DataTypes.StringType);
-    for (int i = 1; i <= 7; i++) {
-      schema = schema.add("image_" + i, IMAGE);
-    }
-    schema =
-        schema
-            .add("img_type", DataTypes.StringType)
-            .add("answer", DataTypes.StringType)
-            .add("topic_difficulty", DataTypes.StringType)
-            .add("question_type", DataTypes.StringType)
-            .add("subfield", DataTypes.StringType);
+    StructType schema = HfDatasets.MMMU;
     Path file =
         HfDatasets.write(
             spark,

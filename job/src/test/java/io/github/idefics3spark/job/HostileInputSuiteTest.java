@@ -32,7 +32,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,12 +55,6 @@ class HostileInputSuiteTest {
   static void copyInputs() throws IOException {
     inputs = dir.resolve("inputs");
     copyTree(SUITE.resolve("inputs"), inputs);
-  }
-
-  @AfterAll
-  static void clearSparkSettings() {
-    System.clearProperty("spark.master");
-    System.clearProperty("spark.ui.enabled");
   }
 
   private static Path resource(String name) {
@@ -101,27 +94,11 @@ class HostileInputSuiteTest {
 
   /** The output rows of a vqa job over {@code manifest}, by id. */
   private static Map<String, Row> runJob(Path manifest, String outputName) {
-    System.setProperty("spark.master", "local[2]");
-    System.setProperty("spark.ui.enabled", "false");
     Path output = dir.resolve(outputName);
     JobRun run =
-        JobRun.of(
-            "vqa",
-            "--input",
-            manifest.toString(),
-            "--output",
-            output.toString(),
-            "--model",
-            SparkTestSession.TINY_CHECKPOINT.toString(),
-            "--model-cache",
-            dir.resolve("cache").toString(),
-            "--max-new-tokens",
-            "2",
-            "--image-splitting=false",
-            "--max-image-bytes",
-            "300000",
-            "--prompt-template",
-            "{question}");
+        JobCommandLine.withTinyModel("vqa", manifest, output, dir.resolve("cache"), 2)
+            .with("--max-image-bytes", "300000", "--prompt-template", "{question}")
+            .runLocally();
     assertEquals(0, run.status(), run.err());
     SparkSession spark = SparkTestSession.start("HostileInputSuiteTest-" + outputName);
     try {

@@ -184,34 +184,15 @@ class Idefics3JobTest {
     }
     Files.write(images.resolve("empty.png"), new byte[0]);
     Path output = dir.resolve("captions");
-    System.setProperty("spark.master", "local[2]");
-    System.setProperty("spark.ui.enabled", "false");
-    try {
-      JobRun outcome =
-          JobRun.of(
-              "caption",
-              "--input",
-              images.toString(),
-              "--output",
-              output.toString(),
-              "--model",
-              SparkTestSession.TINY_CHECKPOINT.toString(),
-              "--model-cache",
-              dir.resolve("cache").toString(),
-              "--max-new-tokens",
-              "3",
-              "--image-splitting=false",
-              "--preview",
-              "4");
-      assertEquals(0, outcome.status(), outcome.err());
-      assertTrue(outcome.out().contains("rows: 4 written"), outcome.out());
-      assertTrue(outcome.out().contains("errors: 1 (EMPTY_IMAGE 1)"), outcome.out());
-      assertTrue(outcome.out().contains("  empty.png: ERROR "), outcome.out());
-      assertTrue(outcome.out().contains("  page_5.png: "), outcome.out());
-    } finally {
-      System.clearProperty("spark.master");
-      System.clearProperty("spark.ui.enabled");
-    }
+    JobRun outcome =
+        JobCommandLine.withTinyModel("caption", images, output, dir.resolve("cache"), 3)
+            .with("--preview", "4")
+            .runLocally();
+    assertEquals(0, outcome.status(), outcome.err());
+    assertTrue(outcome.out().contains("rows: 4 written"), outcome.out());
+    assertTrue(outcome.out().contains("errors: 1 (EMPTY_IMAGE 1)"), outcome.out());
+    assertTrue(outcome.out().contains("  empty.png: ERROR "), outcome.out());
+    assertTrue(outcome.out().contains("  page_5.png: "), outcome.out());
     SparkSession spark = SparkTestSession.start("Idefics3JobTest-check");
     try {
       Dataset<Row> written = spark.read().parquet(output.toString());

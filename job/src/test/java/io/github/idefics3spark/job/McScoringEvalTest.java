@@ -12,7 +12,6 @@ import io.github.idefics3spark.spark.InferenceSchema;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
@@ -34,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class McScoringEvalTest {
   private static final StructType IMAGE = RequestRows.IMAGE;
-  private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
 
   private static SparkSession spark;
   @TempDir static Path dir;
@@ -50,37 +48,13 @@ class McScoringEvalTest {
   }
 
   private static JobRun eval(String benchmark, Path input, Path output, String scoring) {
-    return JobRun.of(
-        "eval",
-        "--benchmark",
-        benchmark,
-        "--input",
-        input.toString(),
-        "--output",
-        output.toString(),
-        "--model",
-        SparkTestSession.TINY_CHECKPOINT.toString(),
-        "--model-cache",
-        CACHE.toString(),
-        "--max-new-tokens",
-        "4",
-        "--batch-size",
-        "2",
-        "--image-splitting=false",
-        "--mc-scoring",
-        scoring);
-  }
-
-  private static Row hfImage(String name) throws IOException {
-    return RowFactory.create(Files.readAllBytes(SparkTestSession.IMAGES.resolve(name)), name);
+    return JobCommandLine.eval(benchmark, input, output, 4)
+        .with("--batch-size", "2", "--mc-scoring", scoring)
+        .run();
   }
 
   private static Map<String, Row> rows(Path parquet) {
-    Map<String, Row> byId = new HashMap<>();
-    for (Row row : spark.read().parquet(parquet.toString()).collectAsList()) {
-      assertNull(byId.put(row.getAs("id"), row), "id " + row.getAs("id") + " twice");
-    }
-    return byId;
+    return SparkTestSession.rowsById(spark, parquet);
   }
 
   /**
@@ -128,21 +102,21 @@ class McScoringEvalTest {
                     0L,
                     "Which option describes the image?\nOptions: A: a dog, B: a cat, C: a car, D:"
                         + " a tree",
-                    hfImage("gray_40x29.png"),
+                    HfDatasets.image("gray_40x29.png"),
                     "A",
                     "coarse perception",
                     "image scene and topic"),
                 RowFactory.create(
                     1L,
                     "Is the image bright? Please answer yes or no.\nOptions: A: yes, B: no",
-                    hfImage("rgba_alpha_48x33.png"),
+                    HfDatasets.image("rgba_alpha_48x33.png"),
                     "B",
                     "math",
                     "geometry"),
                 RowFactory.create(
                     2L,
                     "How many shapes?\nOptions: A: 1, B: 2, C: 3",
-                    hfImage("landscape_49x31.jpg"),
+                    HfDatasets.image("landscape_49x31.jpg"),
                     "C",
                     "math",
                     "numeric commonsense and calculation")));
@@ -201,15 +175,15 @@ class McScoringEvalTest {
                     "validation_Biology_1",
                     "Which of <image 1> and <image 2> shows a cell?",
                     "['<image 1>', '<image 2>', \"Neither, it's empty\"]",
-                    hfImage("validation_Biology_1_1.png"),
-                    hfImage("tile_56x56.png"),
+                    HfDatasets.image("validation_Biology_1_1.png"),
+                    HfDatasets.image("tile_56x56.png"),
                     "A",
                     "multiple-choice"),
                 RowFactory.create(
                     "validation_Art_2",
                     "<image 1> Which colour dominates?",
                     "['red', 'green', 'blue', 'grey', 'white']",
-                    hfImage("gray_40x29.png"),
+                    HfDatasets.image("gray_40x29.png"),
                     null,
                     "D",
                     "multiple-choice"),
@@ -217,7 +191,7 @@ class McScoringEvalTest {
                     "validation_Design_19",
                     "<image 1> What year was this poster made?",
                     "[]",
-                    hfImage("validation_Design_19_1.png"),
+                    HfDatasets.image("validation_Design_19_1.png"),
                     null,
                     "1984",
                     "open")));

@@ -63,23 +63,12 @@ class OutputFaultsTest {
   }
 
   private static JobRun caption(String output) {
-    return JobRun.of(
-        "caption",
-        "--input",
-        images.toString(),
-        "--output",
-        output,
-        "--model",
-        SparkTestSession.TINY_CHECKPOINT.toString(),
-        "--model-cache",
-        Path.of("target", "model-cache").toAbsolutePath().toString(),
-        "--max-new-tokens",
-        "2",
-        "--image-splitting=false",
-        "--partitions",
-        "2",
-        "--mode",
-        "resume");
+    return JobCommandLine.of("caption")
+        .input(images.toString())
+        .output(output)
+        .tinyModel(JobCommandLine.SHARED_CACHE, 2)
+        .with("--partitions", "2", "--mode", "resume")
+        .run();
   }
 
   /** A resumed run answers every image, and the output then holds each id once. */

@@ -5,21 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Properties;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.gaul.s3proxy.AuthenticationType;
-import org.gaul.s3proxy.S3Proxy;
-import org.jclouds.ContextBuilder;
-import org.jclouds.blobstore.BlobStoreContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,8 +39,7 @@ class S3FaultsJobTest {
           new String[] {"fs.s3a.retry.throttle.interval", "50ms"});
 
   @TempDir static Path dir;
-  private static BlobStoreContext blobs;
-  private static S3Proxy s3;
+  private static LocalS3 s3;
   private static FaultInjectingProxy proxy;
   private static SparkSession spark;
   private static FileSystem fs;
@@ -58,52 +49,19 @@ class S3FaultsJobTest {
     // Hadoop caches file systems per scheme and bucket for the JVM: drop an s3a://bucket of an
     // earlier test class, bound to its endpoint, so this class's settings and proxy apply
     FileSystem.closeAll();
-    blobs =
-        ContextBuilder.newBuilder("transient")
-            .credentials("identity", "credential")
-            .build(BlobStoreContext.class);
-    blobs.getBlobStore().createContainerInLocation(null, "bucket");
-    s3 =
-        S3Proxy.builder()
-            .blobStore(blobs.getBlobStore())
-            .endpoint(URI.create("http://127.0.0.1:0"))
-            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "access", "secret")
-            .ignoreUnknownHeaders(true)
-            .build();
-    s3.start();
-    for (int i = 0; i < 500 && !"STARTED".equals(s3.getState()); i++) {
-      Thread.sleep(10);
-    }
-    assertEquals("STARTED", s3.getState());
-    proxy = new FaultInjectingProxy(s3.getPort());
+    s3 = LocalS3.start("access", "secret");
+    assertEquals("STARTED", s3.state());
+    proxy = new FaultInjectingProxy(s3.port());
 
-    SparkSession.Builder builder =
-        SparkSession.builder()
-            .appName("S3FaultsJobTest")
-            .master("local[2]")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.host", "127.0.0.1");
-    Properties defaults = new Properties();
-    try (Reader reader = Files.newBufferedReader(Path.of("..", "conf", "spark-defaults-s3.conf"))) {
-      defaults.load(reader);
-    }
-    for (String key : defaults.stringPropertyNames()) {
-      builder = builder.config(key, defaults.getProperty(key));
-    }
+    SparkSession.Builder builder = s3.sparkSession("S3FaultsJobTest", proxy.port());
     for (String[] setting : RETRIES) {
       builder = builder.config("spark.hadoop." + setting[0], setting[1]);
     }
     spark =
         builder
-            .config("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:" + proxy.port())
-            .config("spark.hadoop.fs.s3a.endpoint.region", "us-east-1")
-            .config("spark.hadoop.fs.s3a.path.style.access", "true")
-            .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
             .config(
                 "spark.hadoop.fs.s3a.aws.credentials.provider",
                 "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
-            .config("spark.hadoop.fs.s3a.access.key", "access")
-            .config("spark.hadoop.fs.s3a.secret.key", "secret")
             .getOrCreate();
     fs =
         new org.apache.hadoop.fs.Path("s3a://bucket/")
@@ -124,30 +82,18 @@ class S3FaultsJobTest {
       proxy.close();
     }
     if (s3 != null) {
-      s3.stop();
-    }
-    if (blobs != null) {
-      blobs.close();
+      s3.close();
     }
     FileSystem.closeAll(); // nor is this class's s3a://bucket, bound to the proxy, left to others
   }
 
   private static JobRun caption(String output) {
-    return JobRun.of(
-        "caption",
-        "--input",
-        "s3a://bucket/images",
-        "--output",
-        output,
-        "--model",
-        SparkTestSession.TINY_CHECKPOINT.toString(),
-        "--model-cache",
-        Path.of("target", "model-cache").toAbsolutePath().toString(),
-        "--max-new-tokens",
-        "2",
-        "--image-splitting=false",
-        "--partitions",
-        "2");
+    return JobCommandLine.of("caption")
+        .input("s3a://bucket/images")
+        .output(output)
+        .tinyModel(JobCommandLine.SHARED_CACHE, 2)
+        .with("--partitions", "2")
+        .run();
   }
 
   private static void assertEachIdOnce(String output) {

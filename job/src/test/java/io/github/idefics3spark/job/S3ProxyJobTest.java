@@ -8,16 +8,13 @@ import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.Reader;
 import java.io.StringWriter;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
@@ -34,10 +31,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.Utils;
-import org.gaul.s3proxy.AuthenticationType;
-import org.gaul.s3proxy.S3Proxy;
-import org.jclouds.ContextBuilder;
-import org.jclouds.blobstore.BlobStoreContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,8 +56,7 @@ class S3ProxyJobTest {
       List.of("landscape_49x31.jpg", "page_5.png", "palette_33x45.gif", "tile_56x56.png");
 
   @TempDir static Path dir;
-  private static BlobStoreContext blobs;
-  private static S3Proxy s3;
+  private static LocalS3 s3;
   private static SparkSession spark;
   private static FileSystem fs;
 
@@ -89,50 +81,15 @@ class S3ProxyJobTest {
     logs.getConfiguration().getRootLogger().setLevel(Level.INFO);
     logs.updateLoggers();
 
-    blobs =
-        ContextBuilder.newBuilder("transient")
-            .credentials("identity", "credential")
-            .build(BlobStoreContext.class);
-    blobs.getBlobStore().createContainerInLocation(null, "bucket");
-    s3 =
-        S3Proxy.builder()
-            .blobStore(blobs.getBlobStore())
-            .endpoint(URI.create("http://127.0.0.1:0"))
-            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
-            // the SDK's CRC32 checksum headers, which S3Proxy 3.0.0 does not know
-            .ignoreUnknownHeaders(true)
-            .build();
-    s3.start();
-    for (int i = 0; i < 500 && !"STARTED".equals(s3.getState()); i++) {
-      Thread.sleep(10);
-    }
-    assertEquals("STARTED", s3.getState());
+    s3 = LocalS3.start(ACCESS_KEY, SECRET_KEY);
+    assertEquals("STARTED", s3.state());
 
-    SparkSession.Builder builder =
-        SparkSession.builder()
-            .appName("S3ProxyJobTest")
-            .master("local[2]")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.host", "127.0.0.1");
-    Properties defaults = new Properties();
-    try (Reader reader = Files.newBufferedReader(Path.of("..", "conf", "spark-defaults-s3.conf"))) {
-      defaults.load(reader);
-    }
-    for (String key : defaults.stringPropertyNames()) {
-      builder = builder.config(key, defaults.getProperty(key));
-    }
     // the loopback server and its keys in place of the environment's credential chain
     spark =
-        builder
-            .config("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:" + s3.getPort())
-            .config("spark.hadoop.fs.s3a.endpoint.region", "us-east-1")
-            .config("spark.hadoop.fs.s3a.path.style.access", "true")
-            .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
+        s3.sparkSession("S3ProxyJobTest", s3.port())
             .config(
                 "spark.hadoop.fs.s3a.aws.credentials.provider",
                 "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider")
-            .config("spark.hadoop.fs.s3a.access.key", ACCESS_KEY)
-            .config("spark.hadoop.fs.s3a.secret.key", SECRET_KEY)
             // sent as x-amz-security-token, which S3Proxy signs but does not check
             .config("spark.hadoop.fs.s3a.session.token", SESSION_TOKEN)
             .getOrCreate();
@@ -165,33 +122,16 @@ class S3ProxyJobTest {
       spark.stop();
     }
     if (s3 != null) {
-      s3.stop();
-    }
-    if (blobs != null) {
-      blobs.close();
+      s3.close();
     }
   }
 
   @Test
   void imagesAndModelFromS3ParquetToS3ThroughTheMagicCommitterThenResume() throws IOException {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "caption",
-                "--input",
-                "s3a://bucket/images",
-                "--model",
-                "s3a://bucket/models/tiny",
-                "--model-cache",
-                dir.resolve("cache").toString(),
-                "--output",
-                "s3a://bucket/runs/captions",
-                "--max-new-tokens",
-                "3",
-                "--image-splitting=false",
-                "--partitions",
-                "2"));
-    JobRun first = JobRun.of(args.toArray(String[]::new));
+    JobCommandLine captions =
+        onS3("caption", "s3a://bucket/images", "s3a://bucket/runs/captions", "cache")
+            .with("--partitions", "2");
+    JobRun first = captions.run();
     assertEquals(0, first.status(), first.err());
     assertTrue(first.out().contains("rows: 5 written"), first.out());
     assertTrue(first.out().contains("errors: 1 (EMPTY_IMAGE 1)"), first.out());
@@ -221,7 +161,7 @@ class S3ProxyJobTest {
     }
 
     // resume: a rerun skips every id already written and writes nothing twice
-    JobRun again = JobRun.of(args.toArray(String[]::new));
+    JobRun again = captions.run();
     assertEquals(0, again.status(), again.err());
     assertTrue(again.out().contains("rows: 0 written, 5 skipped"), again.out());
     assertEquals(5, spark.read().parquet("s3a://bucket/runs/captions").count());
@@ -241,21 +181,9 @@ class S3ProxyJobTest {
           new org.apache.hadoop.fs.Path("s3a://bucket/documents/" + name));
     }
     JobRun run =
-        JobRun.of(
-            "caption",
-            "--input",
-            "s3a://bucket/documents",
-            "--model",
-            "s3a://bucket/models/tiny",
-            "--model-cache",
-            dir.resolve("cache").toString(),
-            "--output",
-            "s3a://bucket/runs/document-pages",
-            "--max-new-tokens",
-            "3",
-            "--image-splitting=false",
-            "--dpi",
-            "72");
+        onS3("caption", "s3a://bucket/documents", "s3a://bucket/runs/document-pages", "cache")
+            .with("--dpi", "72")
+            .run();
     assertEquals(0, run.status(), run.err());
     List<String> rows = new ArrayList<>();
     for (Row row :
@@ -299,7 +227,8 @@ class S3ProxyJobTest {
               .getBytes(StandardCharsets.UTF_8));
     }
     JobRun manifest =
-        JobRun.of(vqa("s3a://bucket/manifests/q.jsonl", "s3a://bucket/runs/manifest-answers"));
+        onS3("vqa", "s3a://bucket/manifests/q.jsonl", "s3a://bucket/runs/manifest-answers", "cache")
+            .run();
     assertEquals(0, manifest.status(), manifest.err());
     assertTrue(manifest.out().contains("rows: 3 written"), manifest.out());
     Dataset<Row> answers = spark.read().parquet("s3a://bucket/runs/manifest-answers");
@@ -313,24 +242,10 @@ class S3ProxyJobTest {
     assertTrue(((String) m3.getAs("error")).contains("pages/missing.png"), () -> m3.getAs("error"));
 
     // DocVQA's Hugging Face layout: the page's bytes inside the Parquet file
-    byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
-    HfDatasets.write(
-        spark,
-        "s3a://bucket/datasets/docvqa/validation",
-        HfDatasets.DOCVQA,
-        List.of(
-            RowFactory.create(
-                "49153",
-                "What is the date?",
-                new String[] {"form"},
-                RowFactory.create(page, "page_5.png"),
-                14465,
-                "pybv0228",
-                "81",
-                new String[] {"1975"},
-                "val")));
+    writeDocVqaQuestion("s3a://bucket/datasets/docvqa/validation");
     JobRun hf =
-        JobRun.of(vqa("s3a://bucket/datasets/docvqa/validation", "s3a://bucket/runs/docvqa"));
+        onS3("vqa", "s3a://bucket/datasets/docvqa/validation", "s3a://bucket/runs/docvqa", "cache")
+            .run();
     assertEquals(0, hf.status(), hf.err());
     Row answer = spark.read().parquet("s3a://bucket/runs/docvqa").first();
     assertEquals("49153", answer.getAs("id"));
@@ -350,56 +265,25 @@ class S3ProxyJobTest {
     List<JobRun> runs = new ArrayList<>();
 
     JobRun caption =
-        JobRun.of(
-            "caption",
-            "--input",
-            "s3a://bucket/images/scans",
-            "--model",
-            "s3a://bucket/models/tiny",
-            "--model-cache",
-            dir.resolve("credentials-cache").toString(),
-            "--output",
-            "s3a://bucket/runs/credentials-captions",
-            "--max-new-tokens",
-            "3",
-            "--image-splitting=false",
-            "--preview",
-            "2");
+        onS3(
+                "caption",
+                "s3a://bucket/images/scans",
+                "s3a://bucket/runs/credentials-captions",
+                "credentials-cache")
+            .with("--preview", "2")
+            .run();
     assertEquals(0, caption.status(), caption.err());
     runs.add(caption);
 
-    byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
-    HfDatasets.write(
-        spark,
-        "s3a://bucket/datasets/credentials-docvqa/validation",
-        HfDatasets.DOCVQA,
-        List.of(
-            RowFactory.create(
-                "49153",
-                "What is the date?",
-                new String[] {"form"},
-                RowFactory.create(page, "page_5.png"),
-                14465,
-                "pybv0228",
-                "81",
-                new String[] {"1975"},
-                "val")));
+    writeDocVqaQuestion("s3a://bucket/datasets/credentials-docvqa/validation");
     JobRun eval =
-        JobRun.of(
-            "eval",
-            "--benchmark",
-            "docvqa",
-            "--input",
-            "s3a://bucket/datasets/credentials-docvqa/validation",
-            "--model",
-            "s3a://bucket/models/tiny",
-            "--model-cache",
-            dir.resolve("credentials-cache").toString(),
-            "--output",
-            "s3a://bucket/runs/credentials-eval",
-            "--max-new-tokens",
-            "3",
-            "--image-splitting=false");
+        onS3(
+                "eval",
+                "s3a://bucket/datasets/credentials-docvqa/validation",
+                "s3a://bucket/runs/credentials-eval",
+                "credentials-cache")
+            .with("--benchmark", "docvqa")
+            .run();
     assertEquals(0, eval.status(), eval.err());
     runs.add(eval);
 
@@ -429,19 +313,12 @@ class S3ProxyJobTest {
     assertTrue(missingEval.status() != 0, missingEval.out());
     runs.add(missingEval);
     JobRun unwritable =
-        JobRun.of(
-            "caption",
-            "--input",
-            "s3a://bucket/images/scans",
-            "--model",
-            "s3a://bucket/models/tiny",
-            "--model-cache",
-            dir.resolve("credentials-cache").toString(),
-            "--output",
-            "s3a://no-such-bucket/runs/captions",
-            "--max-new-tokens",
-            "3",
-            "--image-splitting=false");
+        onS3(
+                "caption",
+                "s3a://bucket/images/scans",
+                "s3a://no-such-bucket/runs/captions",
+                "credentials-cache")
+            .run();
     assertTrue(unwritable.status() != 0, unwritable.out());
     assertFalse(unwritable.err().isEmpty());
     runs.add(unwritable);
@@ -536,20 +413,36 @@ class S3ProxyJobTest {
     }
   }
 
-  private static String[] vqa(String input, String output) {
-    return new String[] {
-      "vqa",
-      "--input",
-      input,
-      "--model",
-      "s3a://bucket/models/tiny",
-      "--model-cache",
-      dir.resolve("cache").toString(),
-      "--output",
-      output,
-      "--max-new-tokens",
-      "3",
-      "--image-splitting=false"
-    };
+  /**
+   * {@code task} from {@code input} to {@code output} with the tiny package on S3, copied into the
+   * folder {@code cache} of the class's temporary folder, three new tokens.
+   */
+  private static JobCommandLine onS3(String task, String input, String output, String cache) {
+    return JobCommandLine.of(task)
+        .input(input)
+        .output(output)
+        .model("s3a://bucket/models/tiny", dir.resolve(cache), 3);
+  }
+
+  /**
+   * One DocVQA validation question on page_5.png, in lmms-lab/DocVQA's layout, at {@code location}.
+   */
+  private static void writeDocVqaQuestion(String location) throws IOException {
+    byte[] page = Files.readAllBytes(SparkTestSession.IMAGES.resolve("page_5.png"));
+    HfDatasets.write(
+        spark,
+        location,
+        HfDatasets.DOCVQA,
+        List.of(
+            RowFactory.create(
+                "49153",
+                "What is the date?",
+                new String[] {"form"},
+                RowFactory.create(page, "page_5.png"),
+                14465,
+                "pybv0228",
+                "81",
+                new String[] {"1975"},
+                "val")));
   }
 }

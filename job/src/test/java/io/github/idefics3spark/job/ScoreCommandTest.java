@@ -32,8 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * models) giving exactly the official {@code main_parse_and_eval.py} table, and wrong input.
  */
 class ScoreCommandTest {
-  private static final org.apache.spark.sql.types.ArrayType STRINGS =
-      DataTypes.createArrayType(DataTypes.StringType);
+  private static final org.apache.spark.sql.types.ArrayType STRINGS = HfDatasets.STRINGS;
 
   private static SparkSession spark;
   @TempDir static Path dir;
@@ -51,27 +50,34 @@ class ScoreCommandTest {
   /** Runs score; returns the metrics file. */
   private static JsonNode score(String benchmark, Path predictions) throws IOException {
     Path output = dir.resolve(benchmark + "-" + predictions.getFileName() + "-scored");
-    JobRun outcome =
-        JobRun.of(
-            "score",
-            "--benchmark",
-            benchmark,
-            "--input",
-            predictions.toString(),
-            "--output",
-            output.toString());
+    JobRun outcome = JobCommandLine.score(benchmark, predictions, output).run();
     assertEquals(0, outcome.status(), outcome.err());
     assertTrue(outcome.out().startsWith(benchmark + ": "), outcome.out());
     return JsonMapper.builder().build().readTree(output.resolve("metrics.json").toFile());
   }
 
-  private static Map<String, Row> predictions(String benchmark, Path predictions) {
-    Path output = dir.resolve(benchmark + "-" + predictions.getFileName() + "-scored");
+  /**
+   * What {@code score} gave: the metrics file and the scored predictions by id.
+   *
+   * @param metrics the metrics file
+   * @param rows the predictions written, by id
+   */
+  private record Scoring(JsonNode metrics, Map<String, Row> rows) {}
+
+  /**
+   * Writes {@code predictions} (in {@code schema}) to the folder named after the benchmark, runs
+   * score on them, and reads what it wrote.
+   */
+  private static Scoring score(String benchmark, StructType schema, List<Row> predictions)
+      throws IOException {
+    Path input = HfDatasets.write(spark, dir, benchmark, schema, predictions);
+    JsonNode metrics = score(benchmark, input);
+    Path output = dir.resolve(benchmark + "-" + input.getFileName() + "-scored");
     Map<String, Row> byId = new HashMap<>();
     for (Row row : spark.read().parquet(output.resolve("predictions").toString()).collectAsList()) {
       byId.put(String.valueOf((Object) row.getAs("id")), row);
     }
-    return byId;
+    return new Scoring(metrics, byId);
   }
 
   @Test
@@ -82,10 +88,8 @@ class ScoreCommandTest {
             .add("question_types", STRINGS)
             .add("answers", STRINGS)
             .add("answer", DataTypes.StringType);
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "docvqa",
             schema,
             List.of(
@@ -97,7 +101,7 @@ class ScoreCommandTest {
                     new String[] {"1/8/93", "January 8, 1993"},
                     "1/8/9"),
                 RowFactory.create("3", new String[] {"form"}, new String[] {"abc"}, null)));
-    JsonNode metrics = score("docvqa", p);
+    JsonNode metrics = scoring.metrics();
     // 1: exact after stripping; 2: one edit over 6 characters; 3: inference failed, scored as ""
     assertEquals((1.0 + (1 - 1.0 / 6) + 0) / 3, metrics.get("overall").asDouble(), 0.0);
     assertEquals(0.6111111111111112, metrics.get("overall").asDouble(), 0.0);
@@ -108,7 +112,7 @@ class ScoreCommandTest {
     assertEquals(0.4166666666666667, types.get("form").get("score").asDouble(), 0.0);
     assertEquals(2, types.get("form").get("questions").asInt());
     assertEquals(0.8333333333333334, types.get("handwritten").get("score").asDouble(), 0.0);
-    assertEquals("0.28", predictions("docvqa", p).get("1").getAs("parsed_answer"));
+    assertEquals("0.28", scoring.rows().get("1").getAs("parsed_answer"));
   }
 
   @Test
@@ -119,10 +123,8 @@ class ScoreCommandTest {
             .add("type", DataTypes.StringType)
             .add("input_answer", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "chartqa",
             schema,
             List.of(
@@ -131,14 +133,14 @@ class ScoreCommandTest {
                 RowFactory.create("2", "augmented_test", "50%", "0.5"), // % divides by 100
                 RowFactory.create("3", "augmented_test", "Yes", "yes"), // case ignored
                 RowFactory.create("4", "augmented_test", "1000", "1,000"))); // no commas
-    JsonNode metrics = score("chartqa", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(3.0 / 5, metrics.get("overall").asDouble(), 0.0);
     assertEquals(5, metrics.get("scored").asInt());
     JsonNode types = metrics.get("by_type");
     assertEquals(0.5, types.get("human_test").get("score").asDouble(), 0.0);
     assertEquals(2, types.get("human_test").get("questions").asInt());
     assertEquals(2.0 / 3, types.get("augmented_test").get("score").asDouble(), 0.0);
-    Map<String, Row> rows = predictions("chartqa", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals(1.0, (double) rows.get("2").getAs("score"), 0.0);
     assertEquals(0.0, (double) rows.get("4").getAs("score"), 0.0);
     assertEquals("1,000", rows.get("4").getAs("parsed_answer"));
@@ -154,10 +156,8 @@ class ScoreCommandTest {
             .add("input_answer", HfDatasets.STRINGS)
             .add("answer", DataTypes.StringType);
     String math = "Handwritten Mathematical Expression Recognition";
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "ocrbench",
             schema,
             List.of(
@@ -181,7 +181,7 @@ class ScoreCommandTest {
                 RowFactory.create("3", "HME100k", math, new String[] {"x ^ { 2 }"}, " x^{2} "),
                 // HME100k: case kept
                 RowFactory.create("4", "HME100k", math, new String[] {"x^{2}"}, "X^{2}")));
-    JsonNode metrics = score("ocrbench", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(3.0 / 1000, metrics.get("overall").asDouble(), 0.0);
     assertEquals(3, metrics.get("final_score").asInt());
     assertEquals(1, metrics.get("text_recognition").asInt());
@@ -190,7 +190,7 @@ class ScoreCommandTest {
     assertEquals(1, categories.get(math).asInt());
     assertEquals(0, categories.get("Doc-oriented VQA").asInt());
     assertEquals(1, metrics.get("by_group").get("Text Recognition").asInt());
-    Map<String, Row> rows = predictions("ocrbench", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals(1.0, (double) rows.get("3").getAs("score"), 0.0);
     assertEquals(0.0, (double) rows.get("4").getAs("score"), 0.0);
     assertEquals("x^{2}", rows.get("3").getAs("parsed_answer"));
@@ -205,10 +205,8 @@ class ScoreCommandTest {
             .add("input_answer", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
     String[] four = {"sun", "moon", "earth", "mars"};
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "ai2d",
             schema,
             List.of(
@@ -216,10 +214,10 @@ class ScoreCommandTest {
                 RowFactory.create("1", four, "0", "(a)"), // punctuation and case dropped: correct
                 RowFactory.create("2", four, "0", "A) sun"), // "a sun": wrong
                 RowFactory.create("3", four, "3", "Answer: D"))); // no letter read: wrong
-    JsonNode metrics = score("ai2d", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(0.5, metrics.get("overall").asDouble(), 0.0);
     assertEquals(4, metrics.get("scored").asInt());
-    Map<String, Row> rows = predictions("ai2d", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals("B", rows.get("0").getAs("parsed_answer"));
     assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
     assertEquals(0.0, (double) rows.get("2").getAs("score"), 0.0);
@@ -234,10 +232,8 @@ class ScoreCommandTest {
             .add("input_answer", DataTypes.LongType)
             .add("answer", DataTypes.StringType);
     String[] three = {"sun", "moon", "earth"};
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "scienceqa_img",
             schema,
             List.of(
@@ -245,10 +241,10 @@ class ScoreCommandTest {
                 RowFactory.create("1", three, 0L, "a"), // the letter in lower case: correct
                 RowFactory.create("2", three, 0L, "a. sun"), // lower case before a period: wrong
                 RowFactory.create("3", three, 2L, "(C)"))); // punctuation kept: wrong
-    JsonNode metrics = score("scienceqa_img", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(0.5, metrics.get("overall").asDouble(), 0.0);
     assertEquals(4, metrics.get("scored").asInt());
-    Map<String, Row> rows = predictions("scienceqa_img", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals("B. moon", rows.get("0").getAs("parsed_answer"));
     assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
     assertEquals(0.0, (double) rows.get("2").getAs("score"), 0.0);
@@ -267,21 +263,19 @@ class ScoreCommandTest {
     String[] twos = new String[10];
     java.util.Arrays.fill(twos, "2");
     String[] yesNo = {"yes", "yes", "no", "no", "no", "no", "no", "no", "no", "no"};
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "textvqa",
             schema,
             List.of(
                 RowFactory.create(1L, nokia, "Nokia."), // processed: "nokia", 1 (VQA v2: 0)
                 RowFactory.create(2L, twos, "two"), // "two" becomes 2: all ten match, 1 (VQA v2: 0)
                 RowFactory.create(3L, yesNo, "yes"))); // (2 x 1/3 + 8 x 2/3) / 10 = 0.6
-    JsonNode metrics = score("textvqa", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(100 * (1 + 1 + 0.6) / 3, metrics.get("overall").asDouble(), 1e-9);
     assertEquals(86.67, metrics.get("overall_rounded").asDouble(), 0.0);
     assertTrue(metrics.get("scorer").asText().contains("TextVQAAccuracyEvaluator"));
-    Map<String, Row> rows = predictions("textvqa", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals(1.0, (double) rows.get("1").getAs("score"), 0.0);
     assertEquals("nokia", rows.get("1").getAs("parsed_answer"));
     assertEquals(1.0, (double) rows.get("2").getAs("score"), 0.0);
@@ -300,22 +294,20 @@ class ScoreCommandTest {
     java.util.Arrays.fill(nokia, "nokia");
     String[] two = {"two", "two", "two", "2", "2", "2", "2", "2", "2", "2"};
     String[] yesNo = {"yes", "yes", "no", "no", "no", "no", "no", "no", "no", "no"};
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "vqav2",
             schema,
             List.of(
                 RowFactory.create(1L, nokia, "other", "Nokia."), // gold agree: unprocessed, 0
                 RowFactory.create(2L, two, "number", "2"), // "two" becomes 2: all ten match, 1
                 RowFactory.create(3L, yesNo, "yes/no", "yes"))); // 0.6
-    JsonNode metrics = score("vqav2", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(100 * (0 + 1 + 0.6) / 3, metrics.get("overall").asDouble(), 1e-9);
     assertEquals(53.33, metrics.get("overall_rounded").asDouble(), 0.0);
     assertEquals(60.0, metrics.get("by_answer_type").get("yes/no").asDouble(), 1e-9);
     assertEquals(0.0, metrics.get("by_answer_type").get("other").asDouble(), 0.0);
-    Map<String, Row> rows = predictions("vqav2", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals(0.0, (double) rows.get("1").getAs("score"), 0.0);
     assertEquals("nokia", rows.get("1").getAs("parsed_answer"));
     assertEquals(1.0, (double) rows.get("2").getAs("score"), 0.0);
@@ -330,10 +322,8 @@ class ScoreCommandTest {
             .add("options", DataTypes.StringType)
             .add("input_answer", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "mmmu",
             schema,
             List.of(
@@ -348,7 +338,7 @@ class ScoreCommandTest {
                     "[]",
                     "['24/7', '3.429']",
                     "so the ratio is 3.43")));
-    JsonNode metrics = score("mmmu", p);
+    JsonNode metrics = scoring.metrics();
     // Math_1: no option in "": random.seed(42); random.choice(['A','B','C','D']) is 'A', wrong
     assertEquals(1, metrics.get("random_guesses").asInt());
     assertEquals(2, metrics.get("by_category").get("Art").get("correct").asInt());
@@ -357,7 +347,7 @@ class ScoreCommandTest {
     assertEquals(
         1.0, metrics.get("by_discipline").get("Art and Design").get("accuracy").asDouble());
     assertEquals(0.5, metrics.get("by_discipline").get("Science").get("accuracy").asDouble());
-    Map<String, Row> rows = predictions("mmmu", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals("A", rows.get("validation_Math_1").getAs("parsed_answer"));
     assertEquals("random", rows.get("validation_Math_1").getAs("parse_method"));
     assertEquals("[3.43]", rows.get("validation_Math_2").getAs("parsed_answer"));
@@ -450,10 +440,8 @@ class ScoreCommandTest {
             .add("category", DataTypes.StringType)
             .add("l2_category", DataTypes.StringType)
             .add("answer", DataTypes.StringType);
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "mmstar",
             schema,
             List.of(
@@ -461,7 +449,7 @@ class ScoreCommandTest {
                 RowFactory.create(2L, "B", "math", "geometry", "(b) cat"),
                 RowFactory.create(3L, "C", "math", "geometry", "The answer is D"),
                 RowFactory.create(4L, "D", "math", "geometry", "the answer is d.")));
-    JsonNode metrics = score("mmstar", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(3 / 1500.0, metrics.get("overall").asDouble(), 0.0);
     assertEquals(0.75, metrics.get("accuracy_on_scored").asDouble(), 0.0);
     assertEquals(2 / 250.0, metrics.get("by_category").get("math").asDouble(), 0.0);
@@ -469,7 +457,7 @@ class ScoreCommandTest {
     assertEquals(0.0, metrics.get("by_category").get("logical reasoning").asDouble(), 0.0);
     assertEquals(2 / 3.0, metrics.get("by_l2_category").get("math(geometry)").asDouble(), 1e-15);
     assertFalse(metrics.get("by_l2_category").has("math(statistical reasoning)"));
-    Map<String, Row> rows = predictions("mmstar", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals("B", rows.get("2").getAs("parsed_answer"));
     assertEquals("D", rows.get("3").getAs("parsed_answer"));
   }
@@ -493,10 +481,8 @@ class ScoreCommandTest {
             .add("answer", DataTypes.StringType);
     Row english = RowFactory.create("english", new String[] {"algebraic reasoning"}, "A");
     Row chinese = RowFactory.create("chinese", new String[] {"arithmetic reasoning"}, "B");
-    Path p =
-        HfDatasets.write(
-            spark,
-            dir,
+    Scoring scoring =
+        score(
             "mathvista",
             schema,
             List.of(
@@ -514,7 +500,7 @@ class ScoreCommandTest {
                 RowFactory.create(
                     "4", null, null, "3", "free_form", "integer", chinese, "There are three bars."),
                 RowFactory.create("5", null, null, "10", "free_form", "integer", chinese, "12")));
-    JsonNode metrics = score("mathvista", p);
+    JsonNode metrics = scoring.metrics();
     assertEquals(0.8, metrics.get("overall").asDouble(), 0.0);
     JsonNode scores = metrics.get("scores");
     assertEquals(4, scores.get("average").get("correct").asInt());
@@ -526,7 +512,7 @@ class ScoreCommandTest {
     // a bare letter is no choice's text: the official pipeline asks GPT-4 there, as for row 4
     assertEquals(2, metrics.get("extraction_methods").get("RULE_FALLBACK").asInt());
     assertEquals(2, metrics.get("extraction_methods").get("INTEGER").asInt());
-    Map<String, Row> rows = predictions("mathvista", p);
+    Map<String, Row> rows = scoring.rows();
     assertEquals("4", rows.get("1").getAs("parsed_answer"));
     assertEquals("B", rows.get("1").getAs("extraction"));
     assertEquals("1.25", rows.get("3").getAs("parsed_answer"));
@@ -555,9 +541,7 @@ class ScoreCommandTest {
             schema,
             List.<Row>of(RowFactory.create("validation_Art_1", "open", "x")));
     Path output = dir.resolve("no-options-out");
-    JobRun outcome =
-        JobRun.of(
-            "score", "--benchmark", "mmmu", "--input", p.toString(), "--output", output.toString());
+    JobRun outcome = JobCommandLine.score("mmmu", p, output).run();
     assertEquals(2, outcome.status());
     assertTrue(outcome.err().contains("no column 'options'"), outcome.err());
     assertTrue(outcome.err().contains("no column 'input_answer'"), outcome.err());

@@ -31,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * smolvlm.py has no prompt for is refused before any work.
  */
 class SmolVlmEvalTest {
-  private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
   private static final String[] IMAGE_FILES = {
     "validation_Biology_1_1.png", "tile_56x56.png", "validation_Design_19_1.png"
   };
@@ -50,23 +49,7 @@ class SmolVlmEvalTest {
   }
 
   private static JobRun eval(String benchmark, Path input, Path output, String style) {
-    return JobRun.of(
-        "eval",
-        "--benchmark",
-        benchmark,
-        "--input",
-        input.toString(),
-        "--output",
-        output.toString(),
-        "--model",
-        SparkTestSession.TINY_CHECKPOINT.toString(),
-        "--model-cache",
-        CACHE.toString(),
-        "--max-new-tokens",
-        "4",
-        "--image-splitting=false",
-        "--prompt-style",
-        style);
+    return JobCommandLine.eval(benchmark, input, output, 4).with("--prompt-style", style).run();
   }
 
   /**
@@ -110,7 +93,7 @@ class SmolVlmEvalTest {
       cells[2] = r.get("options").asText();
       for (int k = 1; k <= 3; k++) {
         cells[2 + k] =
-            r.path("image_" + k).asBoolean() ? EvalCommandTest.hfImage(IMAGE_FILES[k - 1]) : null;
+            r.path("image_" + k).asBoolean() ? HfDatasets.image(IMAGE_FILES[k - 1]) : null;
       }
       cells[6] = r.get("question_type").asText().equals("open") ? "42" : "A";
       cells[7] = r.get("question_type").asText();
