@@ -58,7 +58,8 @@ if [ ! -f "$package/idefics3-spark.json" ]; then
 fi
 
 mkdir -p "$work/classes"
-javac -d "$work/classes" -cp "$cp" "$root/tools/bench/java/ContinuousBench.java"
+javac -d "$work/classes" -cp "$cp" "$root/tools/bench/java/ContinuousBench.java" \
+  "$root/tools/bench/java/BenchStats.java"
 pin=()
 if [ -n "${BENCH_CORES:-}" ]; then
   pin=(taskset -c "$BENCH_CORES")

@@ -51,7 +51,8 @@ if [ ! -f "$package/idefics3-spark.json" ]; then
 fi
 
 mkdir -p "$work/classes"
-javac -d "$work/classes" -cp "$cp" "$root/tools/bench/java/ImageCacheBench.java"
+javac -d "$work/classes" -cp "$cp" "$root/tools/bench/java/ImageCacheBench.java" \
+  "$root/tools/bench/java/BenchStats.java"
 echo "model $checkpoint; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC2086
 java $java_opts -cp "$work/classes:$cp" ImageCacheBench "$package" "$questions" "$batch" \

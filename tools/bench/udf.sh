@@ -36,7 +36,8 @@ done
 cp_file=$out/classpath
 (cd "$root/udf" && mvn -B -q dependency:build-classpath -Dmdep.outputFile="$cp_file" >/dev/null)
 classpath="$root/udf/target/classes:$root/model-loader/target/classes:$(cat "$cp_file")"
-javac -d "$out/classes" -cp "$classpath" "$root/tools/bench/java/UdfBench.java"
+javac -d "$out/classes" -cp "$classpath" "$root/tools/bench/java/UdfBench.java" \
+  "$root/tools/bench/java/BenchStats.java"
 
 # What Spark 4 needs opened on Java 17 (the parent pom's spark.test.jvm.opens).
 opens=(--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED

@@ -165,10 +165,10 @@ public final class ContinuousBench {
           (double) staticSteps / continuousSteps);
       System.out.println("| side | s | tokens/s | x static | load avg | same tokens |");
       System.out.println("|---|---|---|---|---|---|");
-      double base = median(passes.get("static"), p -> p.tokens() / p.seconds());
+      double base = BenchStats.median(passes.get("static"), p -> p.tokens() / p.seconds());
       for (String side : SIDES) {
         List<Pass> list = passes.get(side);
-        double tps = median(list, p -> p.tokens() / p.seconds());
+        double tps = BenchStats.median(list, p -> p.tokens() / p.seconds());
         boolean same = true;
         for (Pass pass : list) {
           for (int i = 0; i < reference.size(); i++) {
@@ -179,10 +179,10 @@ public final class ContinuousBench {
             Locale.ROOT,
             "| %s | %.1f | %.2f | %.2fx | %.1f | %s |%n",
             side,
-            median(list, Pass::seconds),
+            BenchStats.median(list, Pass::seconds),
             tps,
             tps / base,
-            median(list, Pass::load),
+            BenchStats.median(list, Pass::load),
             same ? "yes" : "NO");
       }
     }
@@ -191,7 +191,7 @@ public final class ContinuousBench {
   private static Pass run(
       Idefics3Runtime model, String side, List<Idefics3Request> requests, ImageFeatureCache cache)
       throws Exception {
-    double loadBefore = load();
+    double loadBefore = BenchStats.load();
     long start = System.nanoTime();
     List<Idefics3Answer> answers = model.answer(requests, cache);
     double seconds = (System.nanoTime() - start) / 1e9;
@@ -204,16 +204,6 @@ public final class ContinuousBench {
       tokens += answer.tokens().length;
       out.add(answer.tokens());
     }
-    return new Pass(seconds, tokens, (loadBefore + load()) / 2, out);
-  }
-
-  private static double load() throws Exception {
-    return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-  }
-
-  private static double median(List<Pass> passes, java.util.function.ToDoubleFunction<Pass> f) {
-    double[] values = passes.stream().mapToDouble(f).sorted().toArray();
-    int n = values.length;
-    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    return new Pass(seconds, tokens, (loadBefore + BenchStats.load()) / 2, out);
   }
 }

@@ -129,10 +129,10 @@ public final class ImageCacheBench {
           "| side | questions/s | images/s | x off-serial | frames encoded | session idle | load"
               + " avg | same tokens |");
       System.out.println("|---|---|---|---|---|---|---|---|");
-      double base = median(passes.get("off-serial"), p -> requests.size() / p.seconds());
+      double base = BenchStats.median(passes.get("off-serial"), p -> requests.size() / p.seconds());
       for (String side : SIDES) {
         List<Pass> list = passes.get(side);
-        double qps = median(list, p -> requests.size() / p.seconds());
+        double qps = BenchStats.median(list, p -> requests.size() / p.seconds());
         boolean same = true;
         for (Pass pass : list) {
           for (int i = 0; i < reference.size(); i++) {
@@ -144,11 +144,11 @@ public final class ImageCacheBench {
             "| %s | %.2f | %.2f | %.2fx | %d | %.1f%% | %.1f | %s |%n",
             side,
             qps,
-            median(list, p -> images.size() / p.seconds()),
+            BenchStats.median(list, p -> images.size() / p.seconds()),
             qps / base,
             list.get(0).frames(),
-            100 * median(list, p -> 1 - p.busySeconds() / p.seconds()),
-            median(list, Pass::load),
+            100 * BenchStats.median(list, p -> 1 - p.busySeconds() / p.seconds()),
+            BenchStats.median(list, Pass::load),
             same ? "yes" : "NO");
       }
     }
@@ -158,7 +158,7 @@ public final class ImageCacheBench {
       Idefics3Runtime model, String side, List<Idefics3Request> requests, int batch, int cacheMb)
       throws Exception {
     ImageFeatureCache cache = ImageFeatureCache.ofMegabytes(side.startsWith("on") ? cacheMb : 0);
-    double loadBefore = load();
+    double loadBefore = BenchStats.load();
     long frames = model.framesEncoded();
     long start = System.nanoTime();
     List<Idefics3Answer> answers = new ArrayList<>(requests.size());
@@ -185,16 +185,10 @@ public final class ImageCacheBench {
       busy += batchNanos;
     }
     return new Pass(
-        seconds, model.framesEncoded() - frames, busy / 1e9, (loadBefore + load()) / 2, tokens);
-  }
-
-  private static double load() throws Exception {
-    return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-  }
-
-  private static double median(List<Pass> passes, java.util.function.ToDoubleFunction<Pass> f) {
-    double[] values = passes.stream().mapToDouble(f).sorted().toArray();
-    int n = values.length;
-    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+        seconds,
+        model.framesEncoded() - frames,
+        busy / 1e9,
+        (loadBefore + BenchStats.load()) / 2,
+        tokens);
   }
 }

@@ -1,5 +1,4 @@
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,10 +36,11 @@ import org.tensorflow.types.TFloat32;
  *
  * Each variant also reports its largest error against fp32 relative to fp32's largest output.
  *
- * <p>Usage: Int8MatMulBench [ROUNDS] [CALLS] [ROWS...] (defaults 5 rounds of 5 calls, rows 1 8);
- * INT8_BENCH_VARIANTS=fp32,int8-cast,... picks variants (fp32 first: the reference), and NAME-xla
- * runs the variant NAME with XLA auto-clustering (with TF_XLA_FLAGS=--tf_xla_cpu_global_jit);
- * variants run interleaved round by round; the figures are medians of the per-round medians.
+ * <p>Usage (compiled with BenchStats.java): Int8MatMulBench [ROUNDS] [CALLS] [ROWS...] (defaults 5
+ * rounds of 5 calls, rows 1 8); INT8_BENCH_VARIANTS=fp32,int8-cast,... picks variants (fp32 first:
+ * the reference), and NAME-xla runs the variant NAME with XLA auto-clustering (with
+ * TF_XLA_FLAGS=--tf_xla_cpu_global_jit); variants run interleaved round by round; the figures are
+ * medians of the per-round medians.
  */
 public final class Int8MatMulBench {
   private static final int LAYERS = 30;
@@ -190,17 +190,20 @@ public final class Int8MatMulBench {
               variants.get(name).run(rows, x);
               times[c] = (System.nanoTime() - start) / 1e6;
             }
-            medians.get(name).add(median(times));
+            medians.get(name).add(BenchStats.median(times));
           }
         }
-        double fp32 = medians.containsKey("fp32") ? median(medians.get("fp32")) : Double.NaN;
-        System.out.printf("rows %d (load %s):%n", rows, load());
+        double fp32 =
+            medians.containsKey("fp32")
+                ? BenchStats.median(medians.get("fp32"), Double::doubleValue)
+                : Double.NaN;
+        System.out.printf("rows %d (load %s):%n", rows, BenchStats.loadAverages());
         for (String name : chosen) {
           List<Double> per = medians.get(name);
           if (per == null) {
             System.out.printf("  %-16s %s%n", name, status.get(name));
           } else {
-            double ms = median(per);
+            double ms = BenchStats.median(per, Double::doubleValue);
             System.out.printf(
                 "  %-16s %8.2f ms/step  %.2fx fp32  %s  rounds %s%n",
                 name, ms, fp32 / ms, status.get(name), rounded(per));
@@ -626,27 +629,11 @@ public final class Int8MatMulBench {
     return maxDiff / maxRef;
   }
 
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  }
-
-  private static double median(List<Double> values) {
-    return median(values.stream().mapToDouble(Double::doubleValue).toArray());
-  }
-
   private static String rounded(List<Double> values) {
     StringBuilder s = new StringBuilder();
     for (double v : values) {
       s.append(s.length() == 0 ? "" : " ").append(String.format("%.1f", v));
     }
     return s.toString();
-  }
-
-  private static String load() throws Exception {
-    return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg")))
-        .trim();
   }
 }

@@ -4,7 +4,6 @@ import io.github.idefics3spark.spark.sql.Idefics3Functions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -108,21 +107,14 @@ public final class UdfBench {
         "%d rows (%d distinct images), local[2], max_new_tokens %d; answers that differ between"
             + " the SQL function and the Transformer: %d; error rows: %d; model loads: %d%n",
         rows, files.size(), maxNewTokens, differ, errors, ModelCache.loads());
-    double sqlRate = rows / median(seconds[0]);
+    double sqlRate = rows / BenchStats.median(seconds[0]);
     for (int side = 0; side < sides.length; side++) {
-      double rate = rows / median(seconds[side]);
+      double rate = rows / BenchStats.median(seconds[side]);
       System.out.printf(
           "%-22s median %7.2f s  %7.2f images/s  %5.2fx the SQL function%n",
-          names[side], median(seconds[side]), rate, rate / sqlRate);
+          names[side], BenchStats.median(seconds[side]), rate, rate / sqlRate);
     }
     spark.stop();
     ModelCache.closeAll();
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 }
