@@ -29,6 +29,7 @@ import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 
 /** The package format: weights round-trip bit-exact, assets and manifest, refusals of bad input. */
@@ -179,6 +180,24 @@ class Idefics3PackageTest {
                 Idefics3Package.write(
                     ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM), target));
     assertTrue(e.getMessage().contains("not empty"), e.getMessage());
+  }
+
+  @Test
+  void theTasksSharingAModelGetAnInterOpThreadPerProcessor() {
+    // TensorFlow runs every call's ops on one inter-op pool per process; the tasks of an executor
+    // share the model and call it at once, so one thread made their calls take turns.
+    ConfigProto oneThreadEach = Idefics3Package.sessionConfig(1, "");
+    assertEquals(1, oneThreadEach.getIntraOpParallelismThreads());
+    assertEquals(
+        Runtime.getRuntime().availableProcessors(), oneThreadEach.getInterOpParallelismThreads());
+    assertEquals(
+        Runtime.getRuntime().availableProcessors(),
+        Idefics3Package.sessionConfig(4, "").getInterOpParallelismThreads());
+    ConfigProto tensorFlowChooses = Idefics3Package.sessionConfig(0, "1");
+    assertEquals(0, tensorFlowChooses.getIntraOpParallelismThreads());
+    assertEquals(0, tensorFlowChooses.getInterOpParallelismThreads());
+    assertEquals("1", tensorFlowChooses.getGpuOptions().getVisibleDeviceList());
+    assertTrue(tensorFlowChooses.getGpuOptions().getAllowGrowth());
   }
 
   @Test
