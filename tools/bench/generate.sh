@@ -31,7 +31,10 @@
 # 2048 gives up to 17 frames an image), BENCH_NEW_TOKENS (32), BENCH_BATCHES ("1 8"),
 # BENCH_ROUNDS (3), BENCH_ITERATIONS (1 timed pass per process), BENCH_WARMUP (1 pass of the first
 # request with 2 tokens), BENCH_JAVA_OPTS (-Xmx2g), BENCH_SKIP_CONVERT (1: reuse the package),
-# BENCH_REQUESTS (generate_requests.json: image file and question per request).
+# BENCH_REQUESTS (generate_requests.json: image file and question per request), BENCH_JAVA_WORKERS
+# (1; N: the Java side runs as a Spark executor does, N threads sharing the one model with
+# threads / N intra-op threads each, every one answering all the requests at once: images per
+# second from the pass's wall time, no prefill or decode split, since the workers' phases overlap).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}
@@ -44,6 +47,7 @@ new_tokens=${BENCH_NEW_TOKENS:-32}
 batches=${BENCH_BATCHES:-1 8}
 rounds=${BENCH_ROUNDS:-3}
 iterations=${BENCH_ITERATIONS:-1}
+java_workers=${BENCH_JAVA_WORKERS:-1}
 warmup=${BENCH_WARMUP:-1}
 java_opts=${BENCH_JAVA_OPTS:--Xmx2g}
 images=$root/model-loader/src/test/resources/reference/images
@@ -63,6 +67,9 @@ javac -d "$out/classes" -cp "$classpath" "$root/tools/bench/java/GenerateBench.j
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "both sides: cores $cores, $threads threads, longest_edge $longest_edge, $new_tokens new tokens, stop tokens off"
+if [ "$java_workers" != 1 ]; then
+  echo "java: $java_workers workers sharing one model, $((threads / java_workers)) intra-op threads each"
+fi
 
 weights=$(cat "$checkpoint"/*.safetensors | wc -c)
 if [ "${BENCH_SKIP_CONVERT:-0}" != 1 ] || [ ! -f "$package/idefics3-spark.json" ]; then
@@ -80,7 +87,7 @@ fi
 run_java() {
   taskset -c "$cores" java $java_opts -XX:ActiveProcessorCount="$threads" -cp "$out/classes:$classpath" \
     GenerateBench "$package" "$images" "$requests" "$1" "$longest_edge" "$new_tokens" "$threads" \
-    "$warmup" "$iterations" 2>>"$out/java.err" >> "$out/java.jsonl"
+    "$warmup" "$iterations" "$java_workers" 2>>"$out/java.err" >> "$out/java.jsonl"
 }
 run_hf() {
   OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads taskset -c "$cores" "$python" \

@@ -20,6 +20,10 @@ def load(path):
 def java_metrics(p):
     rows = len(p["tokens"])
     n = p["new_tokens"]
+    if p.get("workers", 1) > 1:  # workers at once: their phases overlap, only the wall time counts
+        nan = float("nan")
+        return dict(prefill=nan, decode=nan, e2e=p["images"] / (p["wall_ms"] / 1000),
+                    parts=dict(wall=p["wall_ms"]))
     return dict(
         prefill=(p["encode_ms"] + p["prefill_generate_ms"]) / 1000 / p["images"],
         decode=rows * (n - 1) / ((p["generate_ms"] - p["prefill_generate_ms"]) / 1000),
@@ -104,6 +108,10 @@ def main():
         if heap:
             print(f"{b:>5} {'  java max heap MB':28} {'/'.join(str(x) for x in sorted(heap)):>10}")
     print("java vs hf: how many times faster (or smaller) Java is; above 1 = Java ahead")
+    workers = {p.get("workers", 1) for b in batches for p in java[b]}
+    if workers != {1}:
+        print(f"java ran {'/'.join(map(str, sorted(workers)))} workers sharing one model at once: images / s"
+              " from each pass's wall time; their prefill and decode overlap, so those are nan")
 
     print_memory(batches, java_ends, hf_ends)
 

@@ -20,6 +20,10 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.tensorflow.TensorFlow;
 
 /**
@@ -39,8 +43,16 @@ import org.tensorflow.TensorFlow;
  * first request alone with two new tokens come first (every signature runs once; nothing printed
  * for them).
  *
+ * <p>With WORKERS above 1 the run is a Spark executor's: WORKERS threads share the one loaded
+ * package, each with THREADS / WORKERS intra-op threads (as local[N]'s tasks share the executor's
+ * model with spark.task.cpus each), and each answers all the requests in its batches, all at once;
+ * a pass prints the wall time from the first start to the last end ({@code wall_ms}) and {@code
+ * images} = WORKERS x the requests, the tokens of the first worker (every worker must choose the
+ * same), and no phase split (the phases of the workers overlap; the one-token prefill runs are
+ * skipped so that the wall time is the answers' alone).
+ *
  * <p>Usage: GenerateBench PACKAGE_DIR IMAGES_DIR REQUESTS_JSON BATCH LONGEST_EDGE MAX_NEW THREADS
- * WARMUP ITERATIONS
+ * WARMUP ITERATIONS [WORKERS]
  */
 public final class GenerateBench {
   private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -60,9 +72,14 @@ public final class GenerateBench {
     int threads = Integer.parseInt(args[6]);
     int warmup = Integer.parseInt(args[7]);
     int iterations = Integer.parseInt(args[8]);
+    int workers = args.length > 9 ? Integer.parseInt(args[9]) : 1;
+    if (workers < 1 || threads % workers != 0) {
+      throw new IllegalArgumentException(
+          "WORKERS " + workers + " must be at least 1 and divide THREADS " + threads);
+    }
 
     long loadStart = System.nanoTime();
-    try (Idefics3Package pkg = Idefics3Package.load(packageDir, threads)) {
+    try (Idefics3Package pkg = Idefics3Package.load(packageDir, threads / workers)) {
       Idefics3Checkpoint checkpoint = pkg.checkpoint();
       Idefics3ImageProcessor imageProcessor =
           new Idefics3ImageProcessor(checkpoint.preprocessor().withLongestEdge(longestEdge));
@@ -79,13 +96,17 @@ public final class GenerateBench {
         MEMORY.recording = false;
         Bench warm = new Bench(pkg, processor, imageProcessor, decoder, checkpoint);
         for (int i = 0; i < warmup; i++) {
-          warm.run(requests.subList(0, 1), 1, 2, -1 - i);
+          warm.run(requests.subList(0, 1), 1, 2, -1 - i, true);
         }
         MEMORY.recording = true;
         MEMORY.mark("warmup");
         Bench bench = new Bench(pkg, processor, imageProcessor, decoder, checkpoint);
         for (int it = 0; it < iterations; it++) {
-          System.out.println(MAPPER.writeValueAsString(bench.run(requests, batch, maxNew, it)));
+          ObjectNode line =
+              workers == 1
+                  ? bench.run(requests, batch, maxNew, it, true)
+                  : bench.runConcurrently(requests, batch, maxNew, it, workers);
+          System.out.println(MAPPER.writeValueAsString(line));
         }
         ObjectNode end = MAPPER.createObjectNode();
         end.put("side", "java");
@@ -100,7 +121,7 @@ public final class GenerateBench {
     }
   }
 
-  /** One pass over the requests in batches; returns its JSON line. */
+  /** Passes over the requests in batches; each returns its JSON line. */
   private record Bench(
       Idefics3Package pkg,
       Idefics3Processor processor,
@@ -108,7 +129,47 @@ public final class GenerateBench {
       ImageDecoder decoder,
       Idefics3Checkpoint checkpoint) {
 
-    ObjectNode run(List<Idefics3Request> requests, int batch, int maxNew, int iteration) {
+    /**
+     * WORKERS threads each run {@link #run} over all the requests (without the one-token runs), all
+     * at once; returns the first worker's line with the pass's wall time and every worker's images.
+     */
+    ObjectNode runConcurrently(
+        List<Idefics3Request> requests, int batch, int maxNew, int iteration, int workers)
+        throws Exception {
+      List<Callable<ObjectNode>> tasks = new ArrayList<>();
+      for (int w = 0; w < workers; w++) {
+        tasks.add(() -> run(requests, batch, maxNew, iteration, false));
+      }
+      ExecutorService pool =
+          Executors.newFixedThreadPool(workers);
+      try {
+        long start = System.nanoTime();
+        List<ObjectNode> lines = new ArrayList<>();
+        for (Future<ObjectNode> f : pool.invokeAll(tasks)) {
+          lines.add(f.get());
+        }
+        double wallMs = (System.nanoTime() - start) / 1e6;
+        ObjectNode line = lines.get(0);
+        for (ObjectNode other : lines) {
+          if (!other.get("tokens").equals(line.get("tokens"))) {
+            throw new IllegalStateException("two workers chose different tokens");
+          }
+        }
+        line.put("workers", workers);
+        line.put("images", workers * requests.size());
+        line.put("wall_ms", wallMs);
+        return line;
+      } finally {
+        pool.shutdown();
+      }
+    }
+
+    /**
+     * One pass over the requests in batches; with {@code prefill}, each batch's one-token run too
+     * (outside the end-to-end time: the text prefill's share).
+     */
+    ObjectNode run(
+        List<Idefics3Request> requests, int batch, int maxNew, int iteration, boolean prefill) {
       GenerationSettings full =
           GenerationSettings.greedy(checkpoint.generation(), maxNew).withoutStop();
       GenerationSettings one = GenerationSettings.greedy(checkpoint.generation(), 1).withoutStop();
@@ -158,7 +219,7 @@ public final class GenerateBench {
         long t3 = System.nanoTime();
         MEMORY.mark("decode");
         Idefics3Package.Generation first =
-            pkg.generate(padded.inputIds(), padded.attentionMask(), features, one);
+            prefill ? pkg.generate(padded.inputIds(), padded.attentionMask(), features, one) : null;
         long t4 = System.nanoTime();
         MEMORY.mark("prefill");
         totals[0] += (t1 - t0) / 1e6;
@@ -167,7 +228,7 @@ public final class GenerateBench {
         totals[3] += (t4 - t3) / 1e6;
         frames += count;
         for (int row = 0; row < group.size(); row++) {
-          if (first.tokens()[row][0] != generation.tokens()[row][0]) {
+          if (first != null && first.tokens()[row][0] != generation.tokens()[row][0]) {
             throw new IllegalStateException("the one-token run disagrees with the full run");
           }
           ArrayNode rowTokens = tokens.addArray();
@@ -198,7 +259,7 @@ public final class GenerateBench {
     boolean recording = true;
     boolean peakReset = true;
 
-    void mark(String phase) {
+    synchronized void mark(String phase) { // workers mark at once: their phases overlap
       if (!recording) {
         return;
       }
@@ -225,11 +286,11 @@ public final class GenerateBench {
       }
     }
 
-    long peakKb() {
+    synchronized long peakKb() {
       return phases.values().stream().mapToLong(e -> e[1]).max().orElse(-1);
     }
 
-    ObjectNode toJson() {
+    synchronized ObjectNode toJson() {
       ObjectNode json = MAPPER.createObjectNode();
       phases.forEach((phase, e) -> json.putObject(phase).put("rss_kb", e[0]).put("peak_kb", e[1]));
       return json;
