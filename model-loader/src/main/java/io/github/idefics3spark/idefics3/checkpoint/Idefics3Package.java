@@ -206,10 +206,11 @@ public final class Idefics3Package implements AutoCloseable {
    * <p>TensorFlow runs the operations of every session call on an inter-op pool that is one per
    * process (made with the first session, whatever later sessions ask for), and the tasks of a
    * Spark executor share one loaded model and call it at the same time. With one inter-op thread,
-   * as the package was loaded before, the tasks' calls ran one operation at a time between them:
-   * local[2]'s two tasks with 1 intra-op thread each answered 32 images in 58.6 s, against 36.0 s
-   * with two inter-op threads (tools/bench/job.sh's runtime side). Within one call the extra
-   * threads also run independent operations together (a layer's q, k and v products).
+   * as the package was loaded before, the tasks' calls largely took turns on it: two threads with
+   * one intra-op thread each (local[2]'s tasks) answered tools/bench/job.sh's 64 rows in 116-119 s,
+   * against 61-64 s with two inter-op threads (the README's "Throughput and the cost of Spark").
+   * Within one call the extra threads also run independent operations together (a layer's q, k and
+   * v products).
    *
    * @param intraOpThreads TensorFlow threads for one operation; 0 lets TensorFlow choose both
    * @param visibleGpus as {@link #load(Path, int, String)} takes them
