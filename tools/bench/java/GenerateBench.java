@@ -45,11 +45,12 @@ import org.tensorflow.TensorFlow;
  *
  * <p>With WORKERS above 1 the run is a Spark executor's: WORKERS threads share the one loaded
  * package, each with THREADS / WORKERS intra-op threads (as local[N]'s tasks share the executor's
- * model with spark.task.cpus each), and each answers all the requests in its batches, all at once;
- * a pass prints the wall time from the first start to the last end ({@code wall_ms}) and {@code
- * images} = WORKERS x the requests, the tokens of the first worker (every worker must choose the
- * same), and no phase split (the phases of the workers overlap; the one-token prefill runs are
- * skipped so that the wall time is the answers' alone).
+ * model with spark.task.cpus each), and each answers its contiguous share of the requests (as
+ * Spark slices them into partitions) in batches of at most BATCH, all at once: as many requests in
+ * flight as one process at BATCH when the requests fill one batch. A pass prints the wall time from
+ * the first start to the last end ({@code wall_ms}), the tokens in request order, and the phase
+ * times summed over the workers (they overlap, so images/s comes from the wall time alone; the
+ * one-token prefill runs are skipped so that the wall time is the answers' alone).
  *
  * <p>Usage: GenerateBench PACKAGE_DIR IMAGES_DIR REQUESTS_JSON BATCH LONGEST_EDGE MAX_NEW THREADS
  * WARMUP ITERATIONS [WORKERS]
@@ -130,15 +131,18 @@ public final class GenerateBench {
       Idefics3Checkpoint checkpoint) {
 
     /**
-     * WORKERS threads each run {@link #run} over all the requests (without the one-token runs), all
-     * at once; returns the first worker's line with the pass's wall time and every worker's images.
+     * WORKERS threads each run {@link #run} over a contiguous share of the requests (without the
+     * one-token runs), all at once; returns one line for all of them with the pass's wall time.
      */
     ObjectNode runConcurrently(
         List<Idefics3Request> requests, int batch, int maxNew, int iteration, int workers)
         throws Exception {
       List<Callable<ObjectNode>> tasks = new ArrayList<>();
-      for (int w = 0; w < workers; w++) {
-        tasks.add(() -> run(requests, batch, maxNew, iteration, false));
+      int share = (requests.size() + workers - 1) / workers;
+      for (int from = 0; from < requests.size(); from += share) {
+        List<Idefics3Request> slice =
+            requests.subList(from, Math.min(requests.size(), from + share));
+        tasks.add(() -> run(slice, Math.min(batch, slice.size()), maxNew, iteration, false));
       }
       ExecutorService pool =
           Executors.newFixedThreadPool(workers);
@@ -150,13 +154,17 @@ public final class GenerateBench {
         }
         double wallMs = (System.nanoTime() - start) / 1e6;
         ObjectNode line = lines.get(0);
-        for (ObjectNode other : lines) {
-          if (!other.get("tokens").equals(line.get("tokens"))) {
-            throw new IllegalStateException("two workers chose different tokens");
+        for (ObjectNode other : lines.subList(1, lines.size())) {
+          ((ArrayNode) line.get("tokens")).addAll((ArrayNode) other.get("tokens"));
+          ((ArrayNode) line.get("prompt_tokens")).addAll((ArrayNode) other.get("prompt_tokens"));
+          line.put("frames", line.get("frames").asInt() + other.get("frames").asInt());
+          for (String field : List.of("preprocess_ms", "encode_ms", "generate_ms")) {
+            line.put(field, line.get(field).asDouble() + other.get(field).asDouble());
           }
         }
+        line.put("batch", batch); // the process's BATCH, what the HF side ran at
         line.put("workers", workers);
-        line.put("images", workers * requests.size());
+        line.put("images", requests.size());
         line.put("wall_ms", wallMs);
         return line;
       } finally {
