@@ -11,7 +11,10 @@
 # Environment: BENCH_CHECKPOINT (/tmp/idefics3-bench/smolvlm-256m-random), BENCH_WORK
 # (/tmp/idefics3-bench: its package/ as generate.sh converts it; converted here when missing),
 # BENCH_THREADS (1), BENCH_CORES (0-(threads-1)), BENCH_BATCH (8), BENCH_NEW_TOKENS (33),
-# BENCH_LENGTHS (100,1000), BENCH_ROUNDS (2), BENCH_JAVA_OPTS (-Xmx2g).
+# BENCH_LENGTHS (100,1000), BENCH_ROUNDS (2), BENCH_JAVA_OPTS (-Xmx2g), BENCH_JAVA_WORKERS (1; N:
+# the Java side as a Spark executor's N tasks, N threads sharing the model with threads / N
+# intra-op threads and batch / N rows each, every call at once: a step is one of each, batch
+# tokens, as the HF side's).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}
@@ -22,6 +25,7 @@ cores=${BENCH_CORES:-0-$((threads - 1))}
 batch=${BENCH_BATCH:-8}
 new_tokens=${BENCH_NEW_TOKENS:-33}
 lengths=${BENCH_LENGTHS:-100,1000}
+java_workers=${BENCH_JAVA_WORKERS:-1}
 rounds=${BENCH_ROUNDS:-2}
 java_opts=${BENCH_JAVA_OPTS:--Xmx2g}
 package=$work/package
@@ -42,10 +46,13 @@ fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "both sides: cores $cores, $threads threads, batch $batch, $new_tokens new tokens, prompts $lengths"
+if [ "$java_workers" != 1 ]; then
+  echo "java: $java_workers workers sharing one model, $((threads / java_workers)) intra-op threads and $((batch / java_workers)) rows each"
+fi
 run_java() {
   taskset -c "$cores" java $java_opts -XX:ActiveProcessorCount="$threads" \
     -cp "$out/classes:$classpath" DecodeProbe "$package" "$batch" "$new_tokens" "$threads" \
-    "$lengths" 2>>"$out/java.err" | tee -a "$out/java.txt"
+    "$lengths" "$java_workers" 2>>"$out/java.err" | tee -a "$out/java.txt"
 }
 run_hf() {
   OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads taskset -c "$cores" "$python" \

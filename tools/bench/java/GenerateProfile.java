@@ -136,7 +136,7 @@ public final class GenerateProfile {
         rss("end");
         if (args.length > 7) {
           for (String length : args[7].split(",")) {
-            DecodeProbe.probe(pkg, full, one, batch, Integer.parseInt(length), maxNew);
+            DecodeProbe.probe(pkg, full, one, batch, Integer.parseInt(length), maxNew, 1);
           }
         }
       }
