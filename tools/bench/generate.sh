@@ -33,9 +33,9 @@
 # request with 2 tokens), BENCH_JAVA_OPTS (-Xmx2g), BENCH_SKIP_CONVERT (1: reuse the package),
 # BENCH_REQUESTS (generate_requests.json: image file and question per request), BENCH_JAVA_WORKERS
 # (1; N: the Java side runs as a Spark executor does, N threads sharing the one model with
-# threads / N intra-op threads each, each answering its share of the requests at once, as many
-# requests in flight as the HF side's batch: images per second from the pass's wall time, no
-# prefill or decode split, since the workers' phases overlap).
+# threads / N intra-op threads each, each answering its share of the requests at once (at batch 8,
+# 8 / N requests a worker: as many in flight as the HF side's batch): images per second from the
+# pass's wall time, no prefill or decode split, since the workers' phases overlap).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}

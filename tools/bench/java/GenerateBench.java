@@ -144,8 +144,7 @@ public final class GenerateBench {
             requests.subList(from, Math.min(requests.size(), from + share));
         tasks.add(() -> run(slice, Math.min(batch, slice.size()), maxNew, iteration, false));
       }
-      ExecutorService pool =
-          Executors.newFixedThreadPool(workers);
+      ExecutorService pool = Executors.newFixedThreadPool(workers);
       try {
         long start = System.nanoTime();
         List<ObjectNode> lines = new ArrayList<>();
