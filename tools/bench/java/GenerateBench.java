@@ -45,12 +45,12 @@ import org.tensorflow.TensorFlow;
  *
  * <p>With WORKERS above 1 the run is a Spark executor's: WORKERS threads share the one loaded
  * package, each with THREADS / WORKERS intra-op threads (as local[N]'s tasks share the executor's
- * model with spark.task.cpus each), and each answers its contiguous share of the requests (as
- * Spark slices them into partitions) in batches of at most BATCH, all at once: as many requests in
- * flight as one process at BATCH when the requests fill one batch. A pass prints the wall time from
- * the first start to the last end ({@code wall_ms}), the tokens in request order, and the phase
- * times summed over the workers (they overlap, so images/s comes from the wall time alone; the
- * one-token prefill runs are skipped so that the wall time is the answers' alone).
+ * model with spark.task.cpus each), and each answers its contiguous share of the requests (as Spark
+ * slices them into partitions) in batches of at most BATCH, all at once: as many requests in flight
+ * as one process at BATCH when the requests fill one batch. A pass prints the wall time from the
+ * first start to the last end ({@code wall_ms}), the tokens in request order, and the phase times
+ * summed over the workers (they overlap, so images/s comes from the wall time alone; the one-token
+ * prefill runs are skipped so that the wall time is the answers' alone).
  *
  * <p>Usage: GenerateBench PACKAGE_DIR IMAGES_DIR REQUESTS_JSON BATCH LONGEST_EDGE MAX_NEW THREADS
  * WARMUP ITERATIONS [WORKERS]
