@@ -203,14 +203,14 @@ public final class Idefics3Package implements AutoCloseable {
    * The session options of a loaded package: {@code intraOpThreads} for one operation, and as many
    * inter-op threads as the JVM has processors.
    *
-   * <p>TensorFlow runs the operations of every session call on an inter-op pool that is one per
-   * process (made with the first session, whatever later sessions ask for), and the tasks of a
-   * Spark executor share one loaded model and call it at the same time. With one inter-op thread,
-   * as the package was loaded before, the tasks' calls largely took turns on it: two threads with
-   * one intra-op thread each (local[2]'s tasks) answered tools/bench/job.sh's 64 rows in 116-119 s,
-   * against 61-64 s with two inter-op threads (the README's "Throughput and the cost of Spark").
-   * Within one call the extra threads also run independent operations together (a layer's q, k and
-   * v products).
+   * <p>TensorFlow runs the operations of every session call on an inter-op pool, and splits an
+   * operation over an intra-op pool; both are one per process, made with the first session's
+   * options whatever later sessions ask for. The tasks of a Spark executor share one loaded model
+   * and call it at the same time. With one inter-op thread, as the package was loaded before, the
+   * tasks' calls largely took turns on it: two threads with one intra-op thread each (local[2]'s
+   * tasks) answered tools/bench/job.sh's 64 rows in 116-119 s, against 61-64 s with two inter-op
+   * threads (the README's "Throughput and the cost of Spark"). Within one call the extra threads
+   * also run independent operations together (a layer's q, k and v products).
    *
    * @param intraOpThreads TensorFlow threads for one operation; 0 lets TensorFlow choose both
    * @param visibleGpus as {@link #load(Path, int, String)} takes them
