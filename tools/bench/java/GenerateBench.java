@@ -157,7 +157,8 @@ public final class GenerateBench {
           ((ArrayNode) line.get("tokens")).addAll((ArrayNode) other.get("tokens"));
           ((ArrayNode) line.get("prompt_tokens")).addAll((ArrayNode) other.get("prompt_tokens"));
           line.put("frames", line.get("frames").asInt() + other.get("frames").asInt());
-          for (String field : List.of("preprocess_ms", "encode_ms", "generate_ms")) {
+          for (String field :
+              List.of("preprocess_ms", "encode_ms", "generate_ms", "prefill_generate_ms")) {
             line.put(field, line.get(field).asDouble() + other.get(field).asDouble());
           }
         }
