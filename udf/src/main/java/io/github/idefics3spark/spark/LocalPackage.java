@@ -4,6 +4,7 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
+import io.github.idefics3spark.tf.ComputeDtype;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -86,13 +87,30 @@ public final class LocalPackage {
 
   /**
    * Like {@link #resolve(String, Configuration, Path)}, checking a package used in place or found
-   * in the cache with {@code verification}.
+   * in the cache with {@code verification}; a checkpoint is converted with TensorFlow's default
+   * threads.
    */
   public static Path resolve(
       String modelUri, Configuration hadoop, Path cacheDir, Verification verification)
       throws IOException {
+    return resolve(modelUri, hadoop, cacheDir, verification, 0);
+  }
+
+  /**
+   * Like {@link #resolve(String, Configuration, Path, Verification)}, converting a checkpoint in a
+   * session with the threads of a package loaded with {@code intraOpThreads} (see {@link
+   * Idefics3Package#write(Path, Path, ComputeDtype, int)}): what a JVM that loads the package next
+   * passes, since its first TensorFlow session makes its thread pools.
+   */
+  public static Path resolve(
+      String modelUri,
+      Configuration hadoop,
+      Path cacheDir,
+      Verification verification,
+      int intraOpThreads)
+      throws IOException {
     if (isRemote(modelUri)) {
-      return copyRemote(modelUri, hadoop, cacheDir, verification);
+      return copyRemote(modelUri, hadoop, cacheDir, verification, intraOpThreads);
     }
     Path local = localPath(modelUri);
     if (Files.isRegularFile(local.resolve(Idefics3Package.MANIFEST))) {
@@ -100,7 +118,7 @@ public final class LocalPackage {
       return local;
     }
     if (Files.isRegularFile(local.resolve("config.json"))) {
-      return convertLocal(local, cacheDir, verification);
+      return convertLocal(local, cacheDir, verification, intraOpThreads);
     }
     throw notAModel(modelUri, local.toString(), Files.isDirectory(local));
   }
@@ -263,7 +281,11 @@ public final class LocalPackage {
       org.apache.hadoop.fs.Path path, String relative, long size, long mtime) {}
 
   private static Path copyRemote(
-      String modelUri, Configuration hadoop, Path cacheDir, Verification verification)
+      String modelUri,
+      Configuration hadoop,
+      Path cacheDir,
+      Verification verification,
+      int intraOpThreads)
       throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(modelUri);
     FileSystem fs = root.getFileSystem(hadoop);
@@ -344,7 +366,7 @@ public final class LocalPackage {
       }
       Path converted = staging(cacheDir);
       try {
-        convert(staging, converted, modelUri);
+        convert(staging, converted, modelUri, intraOpThreads);
         return publish(converted, target, verification);
       } finally {
         deleteTree(converted);
@@ -354,7 +376,8 @@ public final class LocalPackage {
     }
   }
 
-  private static Path convertLocal(Path checkpoint, Path cacheDir, Verification verification)
+  private static Path convertLocal(
+      Path checkpoint, Path cacheDir, Verification verification, int intraOpThreads)
       throws IOException {
     StringBuilder listing = new StringBuilder(checkpoint.toRealPath().toString()).append('\n');
     try (Stream<Path> walk = Files.walk(checkpoint)) {
@@ -374,17 +397,18 @@ public final class LocalPackage {
     }
     Path staging = staging(cacheDir);
     try {
-      convert(checkpoint, staging, checkpoint.toString());
+      convert(checkpoint, staging, checkpoint.toString(), intraOpThreads);
       return publish(staging, target, verification);
     } finally {
       deleteTree(staging);
     }
   }
 
-  private static void convert(Path checkpoint, Path target, String modelUri) throws IOException {
+  private static void convert(Path checkpoint, Path target, String modelUri, int intraOpThreads)
+      throws IOException {
     long start = System.nanoTime();
     try {
-      Idefics3Package.write(checkpoint, target);
+      Idefics3Package.write(checkpoint, target, ComputeDtype.FP32, intraOpThreads);
     } catch (IOException | RuntimeException e) {
       throw new IOException(
           "model "

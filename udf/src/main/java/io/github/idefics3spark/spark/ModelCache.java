@@ -52,7 +52,11 @@ public final class ModelCache {
         Path cacheDir =
             key.cacheDir() == null ? LocalPackage.defaultCacheDir() : Path.of(key.cacheDir());
         long start = System.nanoTime();
-        Path dir = LocalPackage.resolve(key.modelUri(), hadoop, cacheDir, key.verification());
+        // a checkpoint is converted with the load's threads: the JVM's first TensorFlow session
+        // makes its thread pools for every later one
+        Path dir =
+            LocalPackage.resolve(
+                key.modelUri(), hadoop, cacheDir, key.verification(), key.intraOpThreads());
         // The executor's model lives on the GPU of the task that loaded it: give executors one GPU
         // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
         model = Idefics3Runtime.load(dir, settings, String.join(",", resources.gpus()));

@@ -79,17 +79,6 @@ public final class Idefics3Package implements AutoCloseable {
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  /**
-   * The converting session only assigns and saves variables: Grappler's graph rewrites would run
-   * over the whole model (functions included) for every new feed, at about half a second each.
-   */
-  private static final ConfigProto CONVERT_SESSION =
-      ConfigProto.newBuilder()
-          .setGraphOptions(
-              GraphOptions.newBuilder()
-                  .setRewriteOptions(RewriterConfig.newBuilder().setDisableMetaOptimizer(true)))
-          .build();
-
   private final Path dir;
   private final SavedModelBundle bundle;
   private final Idefics3Checkpoint checkpoint;
@@ -107,7 +96,9 @@ public final class Idefics3Package implements AutoCloseable {
    * Converts the checkpoint folder {@code source} into a package at {@code target} (which must not
    * exist or be empty): builds the graph from config.json, streams the weights into checkpoint
    * parts a group at a time (never all in memory), exports the SavedModel with the parts as its
-   * checkpoint, copies the json assets and writes the manifest.
+   * checkpoint, copies the json assets and writes the manifest. TensorFlow chooses the converting
+   * session's threads: for a JVM that converts and goes (the convert command); one that loads a
+   * package next converts with {@link #write(Path, Path, ComputeDtype, int)}.
    *
    * @return the number of parameters written
    */
@@ -121,13 +112,26 @@ public final class Idefics3Package implements AutoCloseable {
    * are converted (rounded to nearest even).
    */
   public static long write(Path source, Path target, ComputeDtype dtype) throws IOException {
-    return write(source, target, dtype, LOAD_GROUP_BYTES);
+    return write(source, target, dtype, 0);
   }
 
   /**
-   * Like {@link #write(Path, Path, ComputeDtype)}, filling and saving {@code groupBytes} a time.
+   * Like {@link #write(Path, Path, ComputeDtype)}, in a session with the threads of a package
+   * loaded with {@code intraOpThreads} ({@link #convertSession}): for a JVM that loads a package
+   * after converting (an executor given a checkpoint as its model), whose TensorFlow thread pools
+   * the first session makes.
    */
-  static long write(Path source, Path target, ComputeDtype dtype, long groupBytes)
+  public static long write(Path source, Path target, ComputeDtype dtype, int intraOpThreads)
+      throws IOException {
+    return write(source, target, dtype, convertSession(intraOpThreads), LOAD_GROUP_BYTES);
+  }
+
+  /**
+   * Like {@link #write(Path, Path, ComputeDtype, int)}, in sessions with the options {@code
+   * session}, filling and saving {@code groupBytes} a time.
+   */
+  static long write(
+      Path source, Path target, ComputeDtype dtype, ConfigProto session, long groupBytes)
       throws IOException {
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
     if (Files.exists(target)) {
@@ -140,7 +144,7 @@ public final class Idefics3Package implements AutoCloseable {
     }
     Files.createDirectories(target);
     try {
-      return writeInto(source, target, checkpoint, dtype, groupBytes);
+      return writeInto(source, target, checkpoint, dtype, session, groupBytes);
     } catch (IOException | RuntimeException e) {
       deleteTree(target); // no half-written package is left behind
       throw e;
@@ -148,7 +152,12 @@ public final class Idefics3Package implements AutoCloseable {
   }
 
   private static long writeInto(
-      Path source, Path target, Idefics3Checkpoint checkpoint, ComputeDtype dtype, long groupBytes)
+      Path source,
+      Path target,
+      Idefics3Checkpoint checkpoint,
+      ComputeDtype dtype,
+      ConfigProto session,
+      long groupBytes)
       throws IOException {
     long parameters;
     List<Path> sources = new ArrayList<>();
@@ -160,7 +169,7 @@ public final class Idefics3Package implements AutoCloseable {
       // part, so the weights are never all in memory at once; the parts become the package's
       // checkpoint once the SavedModel is exported.
       Files.createDirectories(parts);
-      List<String> prefixes = graph.saveParts(tensors, parts, groupBytes, CONVERT_SESSION);
+      List<String> prefixes = graph.saveParts(tensors, parts, groupBytes, session);
       parameters = graph.weights().parameterCount();
       sources.addAll(tensors.files());
       Path index = source.resolve("model.safetensors.index.json");
@@ -168,12 +177,12 @@ public final class Idefics3Package implements AutoCloseable {
         sources.add(index);
       }
       graph.weights().addSaver();
-      try (Session session = new Session(graph.graph(), CONVERT_SESSION)) {
-        graph.weights().clear(session);
+      try (Session exporting = new Session(graph.graph(), session)) {
+        graph.weights().clear(exporting);
         SavedModelBundle.Exporter exporter =
-            SavedModelBundle.exporter(target.toString()).withSession(session);
+            SavedModelBundle.exporter(target.toString()).withSession(exporting);
         for (Signature signature : graph.signatures().values()) {
-          exporter.withFunction(SessionFunction.create(signature, session));
+          exporter.withFunction(SessionFunction.create(signature, exporting));
         }
         exporter.export(); // the graph, and the cleared variables: replaced by the parts below
         try (Stream<Path> saved = Files.list(variables)) {
@@ -181,7 +190,7 @@ public final class Idefics3Package implements AutoCloseable {
             Files.delete(file);
           }
         }
-        graph.weights().mergeSaved(session, prefixes, variables.resolve("variables").toString());
+        graph.weights().mergeSaved(exporting, prefixes, variables.resolve("variables").toString());
       }
       deleteTree(parts);
       checkVariablesWritten(target);
@@ -223,6 +232,28 @@ public final class Idefics3Package implements AutoCloseable {
         // On a GPU, take memory as needed rather than all of it up front.
         .setGpuOptions(
             GPUOptions.newBuilder().setAllowGrowth(true).setVisibleDeviceList(visibleGpus))
+        .build();
+  }
+
+  /**
+   * The options of a converting session: the threads of {@link #sessionConfig} for the same
+   * intra-op threads, so that a JVM which converts a checkpoint and then loads its package (an
+   * executor given a checkpoint as its model) has the thread pools the package's session asks for.
+   * The first session of a process makes them: with TensorFlow's defaults, as converting had, an
+   * intra-op pool of every CPU the process may run on, shared by the executor's tasks however many
+   * cores each has. No GPU: converting assigns and saves variables on the CPU, and a GPU device
+   * made here would fix the process's GPU memory options (all memory at once, every GPU visible)
+   * before the package's session could set its own. No Grappler: its rewrites would run over the
+   * whole model (functions included) for every new feed, at about half a second each.
+   *
+   * @param intraOpThreads as {@link #sessionConfig} takes them; 0 lets TensorFlow choose
+   */
+  static ConfigProto convertSession(int intraOpThreads) {
+    return sessionConfig(intraOpThreads, "").toBuilder()
+        .putDeviceCount("GPU", 0)
+        .setGraphOptions(
+            GraphOptions.newBuilder()
+                .setRewriteOptions(RewriterConfig.newBuilder().setDisableMetaOptimizer(true)))
         .build();
   }
 

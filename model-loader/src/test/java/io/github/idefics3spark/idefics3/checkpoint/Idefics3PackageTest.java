@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -48,7 +49,9 @@ class Idefics3PackageTest {
   void weightsRoundTripBitExactThroughTheSavedModel(long groupBytes) throws IOException {
     Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
     Path dir = temp.resolve("package");
-    long parameters = Idefics3Package.write(source, dir, ComputeDtype.FP32, groupBytes);
+    long parameters =
+        Idefics3Package.write(
+            source, dir, ComputeDtype.FP32, Idefics3Package.convertSession(0), groupBytes);
 
     assertTrue(Files.size(dir.resolve("variables/variables.index")) > 0, "variables/ written");
     List<String> files;
@@ -198,6 +201,43 @@ class Idefics3PackageTest {
     assertEquals(0, tensorFlowChooses.getInterOpParallelismThreads());
     assertEquals("1", tensorFlowChooses.getGpuOptions().getVisibleDeviceList());
     assertTrue(tensorFlowChooses.getGpuOptions().getAllowGrowth());
+  }
+
+  @Test
+  void convertingUsesTheLoadsThreadsAndNoGpu() {
+    for (int intraOpThreads : new int[] {0, 1, 4}) {
+      ConfigProto convert = Idefics3Package.convertSession(intraOpThreads);
+      ConfigProto load = Idefics3Package.sessionConfig(intraOpThreads, "");
+      assertEquals(load.getIntraOpParallelismThreads(), convert.getIntraOpParallelismThreads());
+      assertEquals(load.getInterOpParallelismThreads(), convert.getInterOpParallelismThreads());
+      assertEquals(0, convert.getDeviceCountOrDefault("GPU", -1), "converting makes no GPU device");
+      assertTrue(convert.getGraphOptions().getRewriteOptions().getDisableMetaOptimizer());
+    }
+  }
+
+  /**
+   * TensorFlow makes its intra-op and inter-op pools once a process, with the first session's
+   * options: a JVM that converts a checkpoint and then loads its package (an executor given a
+   * checkpoint as its model) must end with the threads a JVM that only loads has. Converting with
+   * TensorFlow's defaults, as before, left an intra-op pool of every CPU the process may run on.
+   */
+  @Test
+  void aJvmThatConvertsBeforeLoadingHasTheThreadsOfOneThatOnlyLoads()
+      throws IOException, InterruptedException {
+    assumeTrue(
+        Files.isDirectory(Path.of("/proc/self/task")), "threads are counted in Linux's /proc");
+    Path checkpoint = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
+    Path dir = temp.resolve("package");
+    Idefics3Package.write(checkpoint, dir);
+
+    long loading = FreshJvmThreads.run(FreshJvmThreads.LOAD, dir, temp);
+    long convertingFirst = FreshJvmThreads.run(FreshJvmThreads.CONVERT_THEN_LOAD, checkpoint, temp);
+
+    assertTrue(loading > 1, "TensorFlow's pools are counted: " + loading);
+    assertEquals(
+        loading,
+        convertingFirst,
+        "TensorFlow threads after loading, without and with converting first");
   }
 
   @Test
