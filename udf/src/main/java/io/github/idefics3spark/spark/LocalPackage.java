@@ -1,5 +1,6 @@
 package io.github.idefics3spark.spark;
 
+import io.github.idefics3spark.idefics3.checkpoint.ConverterBuild;
 import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
@@ -324,7 +325,7 @@ public final class LocalPackage {
       listing.append('\n');
     }
     checkCacheFolder(cacheDir);
-    Path target = cacheDir.resolve(cacheName(root.getName(), listing.toString()));
+    Path target = cacheDir.resolve(cacheName(root.getName(), listing.toString(), !isPackage));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
       return target;
@@ -390,7 +391,7 @@ public final class LocalPackage {
     checkCacheFolder(cacheDir);
     Path target =
         cacheDir.resolve(
-            cacheName(checkpoint.toRealPath().getFileName().toString(), listing.toString()));
+            cacheName(checkpoint.toRealPath().getFileName().toString(), listing.toString(), true));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
       return target;
@@ -422,9 +423,10 @@ public final class LocalPackage {
     }
     PackageFiles.verify(target, Verification.QUICK); // written just now, by this JVM
     LOG.info(
-        "converted checkpoint {} into a package in {} s",
+        "converted checkpoint {} into a package in {} s (converter build {})",
         RedactedUri.of(modelUri),
-        String.format("%.1f", (System.nanoTime() - start) / 1e9));
+        String.format("%.1f", (System.nanoTime() - start) / 1e9),
+        ConverterBuild.id());
   }
 
   /**
@@ -474,14 +476,23 @@ public final class LocalPackage {
               Idefics3Graph.GENERATE,
               Idefics3Graph.SCORE_OPTIONS);
 
-  private static String cacheName(String name, String listing) {
+  /**
+   * The cache folder's name for the model {@code name} with the source files {@code listing}. A
+   * checkpoint's ({@code converted}) also names the {@link ConverterBuild} that converts it: a
+   * package converted by another build of this project is converted again rather than loaded (one
+   * with an op this build does not write would be refused; one without this build's changes to the
+   * graph would run without them). A package's copy is the user's package, whichever build copies
+   * it.
+   */
+  private static String cacheName(String name, String listing, boolean converted) {
     String safe = name.replaceAll("[^A-Za-z0-9._-]", "_");
     if (safe.isEmpty() || safe.startsWith(".")) {
       safe = "model" + safe;
     }
+    String writer = converted ? CONVERTER + ", converter build " + ConverterBuild.id() : CONVERTER;
     return safe
         + "-"
-        + PackageFiles.sha256((CONVERTER + "\n" + listing).getBytes(StandardCharsets.UTF_8))
+        + PackageFiles.sha256((writer + "\n" + listing).getBytes(StandardCharsets.UTF_8))
             .substring(0, 16);
   }
 

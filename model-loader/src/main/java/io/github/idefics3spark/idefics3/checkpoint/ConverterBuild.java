@@ -1,0 +1,108 @@
+package io.github.idefics3spark.idefics3.checkpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.CodeSource;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/**
+ * Which build of {@code convert} is running: the sha256 of the class files it runs (the graph, the
+ * checkpoint's config and weights read, the package written: every class under {@link #PACKAGES}),
+ * by name and content, in the jar or folder this class was loaded from. Builds from the same
+ * sources have the same id (javac writes the same class files, and a jar's dates are not hashed); a
+ * build that changes any of these classes has another, so a package it converts is told from an
+ * earlier build's (the model cache converts a checkpoint again for it rather than loading a package
+ * that this build refuses, or one without this build's changes).
+ */
+public final class ConverterBuild {
+  /** The class folders hashed: what a package's graph and weights depend on. */
+  static final List<String> PACKAGES =
+      List.of(
+          "io/github/idefics3spark/idefics3/",
+          "io/github/idefics3spark/tf/",
+          "io/github/idefics3spark/safetensors/");
+
+  private ConverterBuild() {}
+
+  /**
+   * This build's id, 64 hex digits; {@code "unknown"} when the classes cannot be read from where
+   * they were loaded (a class loader with no jar or folder behind it).
+   */
+  public static String id() {
+    return Holder.ID;
+  }
+
+  private static final class Holder {
+    static final String ID = ofRunningBuild();
+  }
+
+  private static String ofRunningBuild() {
+    CodeSource source = ConverterBuild.class.getProtectionDomain().getCodeSource();
+    if (source == null || source.getLocation() == null) {
+      return "unknown";
+    }
+    try {
+      return of(Path.of(source.getLocation().toURI()));
+    } catch (URISyntaxException | IllegalArgumentException | IOException e) {
+      return "unknown";
+    }
+  }
+
+  /** The id of the classes in {@code codeSource}: a jar, or a folder of classes. */
+  static String of(Path codeSource) throws IOException {
+    Map<String, byte[]> classes = new TreeMap<>(); // name -> content, by name
+    if (Files.isDirectory(codeSource)) {
+      try (Stream<Path> files = Files.walk(codeSource)) {
+        for (Path file : files.filter(Files::isRegularFile).toList()) {
+          String name = codeSource.relativize(file).toString().replace('\\', '/');
+          if (hashed(name)) {
+            classes.put(name, Files.readAllBytes(file));
+          }
+        }
+      }
+    } else {
+      try (ZipFile jar = new ZipFile(codeSource.toFile())) {
+        for (ZipEntry entry : jar.stream().toList()) {
+          if (!entry.isDirectory() && hashed(entry.getName())) {
+            try (InputStream in = jar.getInputStream(entry)) {
+              classes.put(entry.getName(), in.readAllBytes());
+            }
+          }
+        }
+      }
+    }
+    MessageDigest digest = sha256();
+    for (Map.Entry<String, byte[]> entry : classes.entrySet()) {
+      digest.update(entry.getKey().getBytes(StandardCharsets.UTF_8));
+      digest.update((byte) 0);
+      digest.update(Long.toString(entry.getValue().length).getBytes(StandardCharsets.UTF_8));
+      digest.update((byte) 0);
+      digest.update(entry.getValue());
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  private static boolean hashed(String name) {
+    return name.endsWith(".class") && PACKAGES.stream().anyMatch(name::startsWith);
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
+  }
+}
