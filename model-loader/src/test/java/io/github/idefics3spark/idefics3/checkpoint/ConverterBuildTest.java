@@ -69,7 +69,7 @@ class ConverterBuildTest {
   }
 
   @Test
-  void classesConvertDoesNotRunAndOtherFilesLeaveItAlone() throws IOException {
+  void classesOutsideTheConverterAndOtherFilesLeaveItAlone() throws IOException {
     String before = ConverterBuild.of(classes);
     Path image = classes.resolve("io/github/idefics3spark/image/Added.class");
     Files.write(image, new byte[] {1, 2, 3});

@@ -12,8 +12,8 @@ import java.util.stream.Stream;
  * TensorFlow's threads in a JVM of its own once it has loaded a package with one intra-op thread:
  * {@link #run} starts one with the test classpath, {@link #main} loads there (after converting the
  * checkpoint, in the mode that does) and prints the count. TensorFlow's threads are native and
- * unnamed, so Linux gives them the name of the thread that made them, the JVM's main thread's, as
- * it gives no thread of the JVM's own.
+ * unnamed, so Linux gives them the name of the thread that started them, the JVM's main thread; the
+ * JVM names each thread of its own.
  */
 final class FreshJvmThreads {
   static final String LOAD = "load";
