@@ -1,5 +1,6 @@
 package io.github.idefics3spark.idefics3.checkpoint;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -7,9 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -85,26 +83,18 @@ public final class ConverterBuild {
         }
       }
     }
-    MessageDigest digest = sha256();
+    ByteArrayOutputStream hashed = new ByteArrayOutputStream(); // name, size, content of each
     for (Map.Entry<String, byte[]> entry : classes.entrySet()) {
-      digest.update(entry.getKey().getBytes(StandardCharsets.UTF_8));
-      digest.update((byte) 0);
-      digest.update(Long.toString(entry.getValue().length).getBytes(StandardCharsets.UTF_8));
-      digest.update((byte) 0);
-      digest.update(entry.getValue());
+      hashed.writeBytes(entry.getKey().getBytes(StandardCharsets.UTF_8));
+      hashed.write(0);
+      hashed.writeBytes(Long.toString(entry.getValue().length).getBytes(StandardCharsets.UTF_8));
+      hashed.write(0);
+      hashed.writeBytes(entry.getValue());
     }
-    return HexFormat.of().formatHex(digest.digest());
+    return PackageFiles.sha256(hashed.toByteArray());
   }
 
   private static boolean hashed(String name) {
     return name.endsWith(".class") && PACKAGES.stream().anyMatch(name::startsWith);
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java platform has SHA-256", e);
-    }
   }
 }
