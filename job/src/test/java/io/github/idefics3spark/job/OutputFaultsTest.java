@@ -195,7 +195,25 @@ class OutputFaultsTest {
       assertTrue(command("mount", "-o", "remount,size=4m", disk.toString()), "space freed");
       assertResumeCompletes(output.toString());
     } finally {
-      command("umount", disk.toString());
+      unmount(disk);
+    }
+  }
+
+  /**
+   * Unmounts the tmpfs, so that the class's temporary folder can be deleted (a mount point cannot
+   * be). A file still open on it makes it busy: tried again for 30 s, then detached lazily (the
+   * file system goes when its last file is closed); where neither works the test fails saying why,
+   * rather than leaving JUnit's cleanup to fail without a word of the mount.
+   */
+  private static void unmount(Path disk) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String failure = commandOutput("umount", disk.toString());
+    while (failure != null && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      failure = commandOutput("umount", disk.toString());
+    }
+    if (failure != null && commandOutput("umount", "--lazy", disk.toString()) != null) {
+      throw new AssertionError("cannot unmount the test's tmpfs at " + disk + ": " + failure);
     }
   }
 
@@ -213,12 +231,26 @@ class OutputFaultsTest {
 
   /** Runs a command; whether it exited 0 (false when it cannot be started). */
   private static boolean command(String... command) throws InterruptedException {
+    return commandOutput(command) == null;
+  }
+
+  /**
+   * Runs a command: null when it exits 0 within 30 s, else what it printed and its exit status (or
+   * why it could not be started).
+   */
+  private static String commandOutput(String... command) throws InterruptedException {
     try {
       Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      process.getInputStream().readAllBytes();
-      return process.waitFor(30, TimeUnit.SECONDS) && process.exitValue() == 0;
+      String printed = new String(process.getInputStream().readAllBytes()).strip();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        return String.join(" ", command) + " did not end in 30 s";
+      }
+      return process.exitValue() == 0
+          ? null
+          : String.join(" ", command) + " exited " + process.exitValue() + ": " + printed;
     } catch (IOException e) {
-      return false;
+      return String.join(" ", command) + " could not be started: " + e.getMessage();
     }
   }
 
@@ -269,8 +301,9 @@ class OutputFaultsTest {
 
     @Override
     public void close() throws IOException, InterruptedException {
-      if (immutable) {
-        chattr("-i", folder);
+      String failure = immutable ? commandOutput("chattr", "-i", folder.toString()) : null;
+      if (failure != null) {
+        throw new AssertionError("cannot make " + folder + " writable again: " + failure);
       }
       Files.setPosixFilePermissions(folder, permissions);
     }
