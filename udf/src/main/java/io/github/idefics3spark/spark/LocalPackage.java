@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * it atomically once complete and verified, so concurrent tasks and executor JVMs sharing the cache
  * folder never see half a package; the loser of a race uses the winner's folder. The cached folder
  * is named after the source's listing (paths, sizes, modification times), so a changed source gets
- * a fresh copy.
+ * a fresh copy, and a converted checkpoint after the build that converted it too; what an earlier
+ * build converted is kept, and named in a warning ({@link #otherBuildsConversions}).
  *
  * <p>Nothing is used unverified ({@link PackageFiles#verify}): a local package used in place and a
  * cache hit are checked at the verification the caller asks ({@code verify-package}, full by
@@ -328,7 +329,7 @@ public final class LocalPackage {
     Path target = cacheDir.resolve(cacheName(root.getName(), listing.toString(), !isPackage));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
-      return target;
+      return isPackage ? target : warnOfOtherBuildsConversions(target, modelUri);
     }
 
     Path staging = staging(cacheDir);
@@ -368,7 +369,7 @@ public final class LocalPackage {
       Path converted = staging(cacheDir);
       try {
         convert(staging, converted, modelUri, intraOpThreads);
-        return publish(converted, target, verification);
+        return warnOfOtherBuildsConversions(publish(converted, target, verification), modelUri);
       } finally {
         deleteTree(converted);
       }
@@ -394,12 +395,13 @@ public final class LocalPackage {
             cacheName(checkpoint.toRealPath().getFileName().toString(), listing.toString(), true));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
-      return target;
+      return warnOfOtherBuildsConversions(target, checkpoint.toString());
     }
     Path staging = staging(cacheDir);
     try {
       convert(checkpoint, staging, checkpoint.toString(), intraOpThreads);
-      return publish(staging, target, verification);
+      return warnOfOtherBuildsConversions(
+          publish(staging, target, verification), checkpoint.toString());
     } finally {
       deleteTree(staging);
     }
@@ -476,24 +478,87 @@ public final class LocalPackage {
               Idefics3Graph.GENERATE,
               Idefics3Graph.SCORE_OPTIONS);
 
+  /** Between a converted checkpoint's cache name and the start of its converter build's id. */
+  private static final String BUILD_MARK = "-build-";
+
   /**
-   * The cache folder's name for the model {@code name} with the source files {@code listing}. A
-   * checkpoint's ({@code converted}) also names the {@link ConverterBuild} that converts it: a
-   * package converted by another build of this project is converted again rather than loaded (one
-   * with an op this build does not write would be refused; one without this build's changes to the
-   * graph would run without them). A package's copy is the user's package, whichever build copies
-   * it.
+   * The cache folder's name for the model {@code name} with the source files {@code listing}:
+   * {@code name-SOURCE}, SOURCE hashed from the listing and {@link #CONVERTER}. A checkpoint's
+   * ({@code converted}) is {@code name-SOURCE-build-BUILD}, BUILD the start of the {@link
+   * ConverterBuild} that converts it: a package converted by another build of this project is
+   * converted again rather than loaded (one with an op this build does not write would be refused;
+   * one without this build's changes to the graph would run without them), and the conversions of
+   * one checkpoint by several builds share {@code name-SOURCE-build-} ({@link
+   * #otherBuildsConversions}). A package's copy is the user's package, whichever build copies it.
    */
   private static String cacheName(String name, String listing, boolean converted) {
     String safe = name.replaceAll("[^A-Za-z0-9._-]", "_");
     if (safe.isEmpty() || safe.startsWith(".")) {
       safe = "model" + safe;
     }
-    String writer = converted ? CONVERTER + ", converter build " + ConverterBuild.id() : CONVERTER;
-    return safe
-        + "-"
-        + PackageFiles.sha256((writer + "\n" + listing).getBytes(StandardCharsets.UTF_8))
-            .substring(0, 16);
+    String source =
+        safe
+            + "-"
+            + PackageFiles.sha256((CONVERTER + "\n" + listing).getBytes(StandardCharsets.UTF_8))
+                .substring(0, 16);
+    if (!converted) {
+      return source;
+    }
+    String build = ConverterBuild.id();
+    return source + BUILD_MARK + build.substring(0, Math.min(12, build.length()));
+  }
+
+  /**
+   * The folders beside {@code converted} (a converted checkpoint in the cache) that hold the same
+   * checkpoint converted by other builds of this project: left behind by an upgrade, never used by
+   * this build, each the size of the model. Not removed here: a job of the other build may still
+   * run on this host and load from its folder.
+   */
+  static List<Path> otherBuildsConversions(Path converted) throws IOException {
+    String name = converted.getFileName().toString();
+    int mark = name.lastIndexOf(BUILD_MARK);
+    if (mark < 0) {
+      return List.of();
+    }
+    String checkpoint = name.substring(0, mark + BUILD_MARK.length());
+    try (Stream<Path> siblings = Files.list(converted.getParent())) {
+      return siblings
+          .filter(p -> p.getFileName().toString().startsWith(checkpoint))
+          .filter(p -> !p.equals(converted) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))
+          .sorted()
+          .toList();
+    }
+  }
+
+  /**
+   * Warns, with their size, of {@link #otherBuildsConversions} of the checkpoint {@code modelUri}
+   * converted into {@code converted}: on every resolve, so each executor's log says so, not only
+   * the run that converted. A cache that cannot be listed only loses the warning.
+   */
+  private static Path warnOfOtherBuildsConversions(Path converted, String modelUri) {
+    try {
+      List<Path> others = otherBuildsConversions(converted);
+      if (!others.isEmpty()) {
+        long bytes = 0;
+        for (Path other : others) {
+          try (Stream<Path> walk = Files.walk(other)) {
+            bytes += walk.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+          }
+        }
+        LOG.warn(
+            "model cache {} also holds {} MB of checkpoint {} converted by other builds of"
+                + " idefics3-spark, which this build (converter build {}) does not use: {};"
+                + " remove them once no job of those builds runs on this host",
+            converted.getParent(),
+            bytes >> 20,
+            RedactedUri.of(modelUri),
+            ConverterBuild.id(),
+            others.stream().map(p -> p.getFileName().toString()).toList());
+      }
+    } catch (IOException | UncheckedIOException e) {
+      LOG.debug("could not list the model cache {}: {}", converted.getParent(), e.toString());
+    }
+    return converted;
   }
 
   private static void deleteTree(Path dir) {

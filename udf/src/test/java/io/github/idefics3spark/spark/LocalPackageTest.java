@@ -13,6 +13,7 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import java.io.IOException;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -28,6 +29,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.Appender;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -274,6 +282,71 @@ class LocalPackageTest {
         e.getMessage());
     assertEquals(
         local, LocalPackage.resolve(other(remote), HADOOP, cache, Verification.QUICK), "quick");
+  }
+
+  /**
+   * An upgrade leaves the checkpoint's conversion by the earlier build in the cache, the size of
+   * the model: each resolve names it in a warning with its size, and keeps it (a job of that build
+   * may still load from it). The conversion of another checkpoint is not named.
+   */
+  @Test
+  void conversionsOfTheCheckpointByOtherBuildsAreNamedInAWarningAndKept() throws IOException {
+    String name = converted.getFileName().toString();
+    assertTrue(name.matches(".*-[0-9a-f]{16}-build-[0-9a-f]{12}"), name);
+    String checkpoint = name.substring(0, name.lastIndexOf("-build-") + "-build-".length());
+    String anotherCheckpoint = name.substring(0, name.indexOf("-build-") - 1) + "x-build-";
+    copyTree(converted, cache.resolve(name)); // this build's conversion, as a cache hit
+    Path otherBuild = cache.resolve(checkpoint + "000000000000");
+    copyTree(converted, otherBuild);
+    Path otherCheckpoint = cache.resolve(anotherCheckpoint + "000000000000");
+    copyTree(converted, otherCheckpoint);
+
+    StringWriter warnings = new StringWriter();
+    LoggerContext logs = (LoggerContext) LogManager.getContext(false);
+    Appender capture =
+        WriterAppender.newBuilder()
+            .setName("LocalPackageTest-warnings")
+            .setTarget(warnings)
+            .setLayout(PatternLayout.newBuilder().withPattern("%p %m%n").build())
+            .build();
+    capture.start();
+    LoggerConfig logger = logs.getConfiguration().getRootLogger();
+    logger.addAppender(capture, Level.WARN, null);
+    logs.updateLoggers();
+    Path resolved;
+    try {
+      resolved =
+          LocalPackage.resolve(
+              ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(),
+              HADOOP,
+              cache);
+    } finally {
+      logger.removeAppender(capture.getName());
+      logs.updateLoggers();
+      capture.stop();
+    }
+
+    assertEquals(cache.resolve(name), resolved);
+    assertEquals(List.of(otherBuild), LocalPackage.otherBuildsConversions(resolved));
+    long megabytes;
+    try (Stream<Path> files = Files.walk(otherBuild)) {
+      megabytes =
+          files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum() >> 20;
+    }
+    String warning = warnings.toString();
+    assertTrue(
+        warning.startsWith(
+            "WARN model cache "
+                + cache
+                + " also holds "
+                + megabytes
+                + " MB of checkpoint "
+                + ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM)
+                + " converted by other builds of idefics3-spark, which this build (converter build "),
+        warning);
+    assertTrue(warning.contains("does not use: [" + otherBuild.getFileName() + "];"), warning);
+    assertFalse(warning.contains(otherCheckpoint.getFileName().toString()), warning);
+    assertTrue(Files.isRegularFile(otherBuild.resolve(Idefics3Package.MANIFEST)), "kept");
   }
 
   @Test
