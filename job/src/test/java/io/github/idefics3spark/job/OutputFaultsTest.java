@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -207,12 +208,12 @@ class OutputFaultsTest {
    */
   private static void unmount(Path disk) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    String failure = commandOutput("umount", disk.toString());
+    String failure = commandFailure("umount", disk.toString());
     while (failure != null && System.nanoTime() < deadline) {
       Thread.sleep(500);
-      failure = commandOutput("umount", disk.toString());
+      failure = commandFailure("umount", disk.toString());
     }
-    if (failure != null && commandOutput("umount", "--lazy", disk.toString()) != null) {
+    if (failure != null && commandFailure("umount", "--lazy", disk.toString()) != null) {
       throw new AssertionError("cannot unmount the test's tmpfs at " + disk + ": " + failure);
     }
   }
@@ -231,17 +232,18 @@ class OutputFaultsTest {
 
   /** Runs a command; whether it exited 0 (false when it cannot be started). */
   private static boolean command(String... command) throws InterruptedException {
-    return commandOutput(command) == null;
+    return commandFailure(command) == null;
   }
 
   /**
-   * Runs a command: null when it exits 0 within 30 s, else what it printed and its exit status (or
-   * why it could not be started).
+   * Runs a command: null when it exits 0 within 30 s, else why not: what it printed and its exit
+   * status, or why it could not be started.
    */
-  private static String commandOutput(String... command) throws InterruptedException {
+  private static String commandFailure(String... command) throws InterruptedException {
     try {
       Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      String printed = new String(process.getInputStream().readAllBytes()).strip();
+      String printed =
+          new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         return String.join(" ", command) + " did not end in 30 s";
@@ -301,7 +303,7 @@ class OutputFaultsTest {
 
     @Override
     public void close() throws IOException, InterruptedException {
-      String failure = immutable ? commandOutput("chattr", "-i", folder.toString()) : null;
+      String failure = immutable ? commandFailure("chattr", "-i", folder.toString()) : null;
       if (failure != null) {
         throw new AssertionError("cannot make " + folder + " writable again: " + failure);
       }
