@@ -10,8 +10,10 @@ import java.util.Locale;
 import java.util.function.Consumer;
 import org.tensorflow.ConcreteFunction;
 import org.tensorflow.Operand;
+import org.tensorflow.Operation;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.index.Indices;
+import org.tensorflow.op.Operands;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.ReduceAny;
 import org.tensorflow.op.core.Stack;
@@ -26,9 +28,10 @@ import org.tensorflow.types.family.TType;
 /**
  * Generation, as transformers' {@code GenerationMixin.generate} does it for this model, built into
  * the graph: the prefill over the whole prompt chooses the first token, then every further step
- * runs inside one functional While op whose state ({@link Var}, by name) carries the KV caches,
- * written in place at each row's own slot; the loop ends as soon as enough rows have produced a
- * stop token or reached their own {@code max_new_tokens}, or the call's steps are out.
+ * runs inside one While op (lowered into the executor's loop: {@link #LOWER_TO_EXECUTOR_LOOP})
+ * whose state ({@link Var}, by name) carries the KV caches, written in place at each row's own
+ * slot; the loop ends as soon as enough rows have produced a stop token or reached their own {@code
+ * max_new_tokens}, or the call's steps are out.
  *
  * <p>Two uses. {@link #generate} is a whole batch in one call: prefill, then the loop until every
  * row is finished. {@link #prefillSlots} and {@link #decodeSlots} are continuous batching: the
@@ -353,6 +356,17 @@ final class Generation<T extends TNumber> {
   }
 
   /**
+   * The While op's attribute that has TensorFlow lower the loop, when a session first runs it, into
+   * its executor's own control flow (Enter, Merge, Switch, NextIteration, Exit) with the step
+   * inlined, as TensorFlow's Python {@code while_v2} marks its loops outside XLA, on every device.
+   * Left functional, the While kernel calls the step as a function every step; lowered, the
+   * executor also runs the ops of the next steps that do not wait for this one's token (the
+   * weights' reads, shapes) while it finishes, up to the default 10 steps ahead. The stored graph
+   * keeps the functional op, so a package converted before this attribute runs as before.
+   */
+  static final String LOWER_TO_EXECUTOR_LOOP = "_lower_using_switch_merge";
+
+  /**
    * The decode loop: one step per new token while STEP &lt; STEPS and fewer than FINISHED_LIMIT
    * rows are finished; its functions are named {@code name + "_cond"} and {@code name + "_step"}.
    */
@@ -371,8 +385,18 @@ final class Generation<T extends TNumber> {
             });
     keep.accept(cond);
     keep.accept(step);
+    Operation loop =
+        tf.scope()
+            .opBuilder("While", "StatefulWhile")
+            .addInputList(Operands.asOutputs(initial.asList()))
+            .setAttr("cond", cond)
+            .setAttr("body", step)
+            .setAttr(LOWER_TO_EXECUTOR_LOOP, true)
+            .build();
     List<Operand<?>> out = new ArrayList<>();
-    tf.whileOp(initial.asList(), cond, step).forEach(out::add);
+    for (int i = 0; i < loop.numOutputs(); i++) {
+      out.add(loop.output(i));
+    }
     return State.of(out, layers);
   }
 
