@@ -358,11 +358,11 @@ final class Generation<T extends TNumber> {
   /**
    * The While op's attribute that has TensorFlow lower the loop, when a session first runs it, into
    * its executor's own control flow (Enter, Merge, Switch, NextIteration, Exit) with the step
-   * inlined, as TensorFlow's Python {@code while_v2} marks its loops outside XLA, on every device.
-   * Left functional, the While kernel calls the step as a function every step; lowered, the
-   * executor also runs the ops of the next steps that do not wait for this one's token (the
-   * weights' reads, shapes) while it finishes, up to the default 10 steps ahead. The stored graph
-   * keeps the functional op, so a package converted before this attribute runs as before.
+   * inlined, as TensorFlow's Python {@code while_v2} marks its loops outside XLA. Left functional,
+   * the While kernel calls the step as a function every step; lowered, the executor also runs the
+   * ops of the next steps that do not wait for this one's token (the weights' reads, shapes) while
+   * it finishes, up to the default 10 steps ahead. The stored graph keeps the functional op, so a
+   * package converted before this attribute runs as before.
    */
   static final String LOWER_TO_EXECUTOR_LOOP = "_lower_using_switch_merge";
 
