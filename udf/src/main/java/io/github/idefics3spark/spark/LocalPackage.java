@@ -329,7 +329,10 @@ public final class LocalPackage {
     Path target = cacheDir.resolve(cacheName(root.getName(), listing.toString(), !isPackage));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
-      return isPackage ? target : warnOfOtherBuildsConversions(target, modelUri);
+      if (!isPackage) {
+        warnOfOtherBuildsConversions(target, modelUri);
+      }
+      return target;
     }
 
     Path staging = staging(cacheDir);
@@ -369,7 +372,9 @@ public final class LocalPackage {
       Path converted = staging(cacheDir);
       try {
         convert(staging, converted, modelUri, intraOpThreads);
-        return warnOfOtherBuildsConversions(publish(converted, target, verification), modelUri);
+        Path published = publish(converted, target, verification);
+        warnOfOtherBuildsConversions(published, modelUri);
+        return published;
       } finally {
         deleteTree(converted);
       }
@@ -395,16 +400,17 @@ public final class LocalPackage {
             cacheName(checkpoint.toRealPath().getFileName().toString(), listing.toString(), true));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
-      return warnOfOtherBuildsConversions(target, checkpoint.toString());
+    } else {
+      Path staging = staging(cacheDir);
+      try {
+        convert(checkpoint, staging, checkpoint.toString(), intraOpThreads);
+        target = publish(staging, target, verification);
+      } finally {
+        deleteTree(staging);
+      }
     }
-    Path staging = staging(cacheDir);
-    try {
-      convert(checkpoint, staging, checkpoint.toString(), intraOpThreads);
-      return warnOfOtherBuildsConversions(
-          publish(staging, target, verification), checkpoint.toString());
-    } finally {
-      deleteTree(staging);
-    }
+    warnOfOtherBuildsConversions(target, checkpoint.toString());
+    return target;
   }
 
   private static void convert(Path checkpoint, Path target, String modelUri, int intraOpThreads)
@@ -535,7 +541,7 @@ public final class LocalPackage {
    * converted into {@code converted}: on every resolve, so each executor's log says so, not only
    * the run that converted. A cache that cannot be listed only loses the warning.
    */
-  private static Path warnOfOtherBuildsConversions(Path converted, String modelUri) {
+  private static void warnOfOtherBuildsConversions(Path converted, String modelUri) {
     try {
       List<Path> others = otherBuildsConversions(converted);
       if (!others.isEmpty()) {
@@ -558,7 +564,6 @@ public final class LocalPackage {
     } catch (IOException | UncheckedIOException e) {
       LOG.debug("could not list the model cache {}: {}", converted.getParent(), e.toString());
     }
-    return converted;
   }
 
   private static void deleteTree(Path dir) {
