@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -20,30 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Checkpoint folders, single or sharded, streamed as float32 from F32, BF16 and F16 tensors. */
 class CheckpointTensorsTest {
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   @TempDir Path folder;
-
-  /** A safetensors file of the given tensors, each as (dtype, shape, little-endian bytes). */
-  static void write(Path file, Map<String, Object[]> tensors) throws IOException {
-    ObjectNode header = MAPPER.createObjectNode();
-    long offset = 0;
-    for (Map.Entry<String, Object[]> entry : tensors.entrySet()) {
-      byte[] data = (byte[]) entry.getValue()[2];
-      ObjectNode info = header.putObject(entry.getKey());
-      info.put("dtype", (String) entry.getValue()[0]);
-      info.set("shape", MAPPER.valueToTree(entry.getValue()[1]));
-      info.set("data_offsets", MAPPER.valueToTree(new long[] {offset, offset + data.length}));
-      offset += data.length;
-    }
-    byte[] json = MAPPER.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
-    ByteBuffer out = ByteBuffer.allocate(8 + json.length + (int) offset);
-    out.order(ByteOrder.LITTLE_ENDIAN).putLong(json.length).put(json);
-    for (Object[] tensor : tensors.values()) {
-      out.put((byte[]) tensor[2]);
-    }
-    Files.write(file, out.array());
-  }
 
   static byte[] f32(float... values) {
     ByteBuffer out = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
@@ -76,8 +51,8 @@ class CheckpointTensorsTest {
     second.put(
         "c.weight",
         new Object[] {"F16", new long[] {3}, new byte[] {0, 0x3C, 0, (byte) 0xB8, 1, 0}});
-    write(folder.resolve("model-00001-of-00002.safetensors"), first);
-    write(folder.resolve("model-00002-of-00002.safetensors"), second);
+    SafeTensorsFiles.write(folder.resolve("model-00001-of-00002.safetensors"), first);
+    SafeTensorsFiles.write(folder.resolve("model-00002-of-00002.safetensors"), second);
     Files.writeString(
         folder.resolve("model.safetensors.index.json"),
         "{\"metadata\": {}, \"weight_map\": {\"a.weight\": \"model-00001-of-00002.safetensors\","
@@ -98,7 +73,7 @@ class CheckpointTensorsTest {
   void anIndexNamingAShardWithoutTheTensorIsRefused() throws IOException {
     Map<String, Object[]> only = new LinkedHashMap<>();
     only.put("a.weight", new Object[] {"F32", new long[] {1}, f32(1f)});
-    write(folder.resolve("one.safetensors"), only);
+    SafeTensorsFiles.write(folder.resolve("one.safetensors"), only);
     Files.writeString(
         folder.resolve("model.safetensors.index.json"),
         "{\"weight_map\": {\"b.weight\": \"one.safetensors\"}}");
