@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
@@ -25,12 +24,13 @@ final class TextModel<T extends TNumber> {
   private final Ops tf;
   private final Class<T> dtype;
   private final int hidden;
-  private final Operand<T> embedTokens; // (vocab, hidden); null with int8 weights
+  // (vocab, hidden); tied, stored transposed (hidden, vocab); null with int8 weights
+  private final Operand<T> embedTokens;
   private final Int8Matrix int8Embed; // (vocab, hidden) + (vocab), with int8 weights
   private final List<TextDecoderLayer<T>> layers = new ArrayList<>();
   private final RmsNorm<T> norm;
   private final boolean tied; // lm_head is embed_tokens
-  private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: (vocab, hidden)
+  private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: embedTokens
   private final Int8Matrix int8LmHead; // the same as int8, with int8 weights
   private final TextRotaryEmbedding rotaryEmb;
   private final Idefics3Config.Text config;
@@ -45,14 +45,23 @@ final class TextModel<T extends TNumber> {
     int vocab = config.vocabSize();
     String embedKey = "model.text_model.embed_tokens.weight";
     boolean int8 = weights.int8();
-    this.embedTokens = int8 ? null : weights.read(tf, embedKey, vocab, hidden);
+    this.tied = config.tieWordEmbeddings();
+    // Tied, the lm_head multiplies the embeddings as stored: (hidden, vocab), a token's embedding
+    // a column. Stored (vocab, hidden), the lm_head would multiply them transposed, which
+    // TensorFlow's CPU matmul re-lays out at every call (a decode step 1.3x longer).
+    if (int8) {
+      this.embedTokens = null;
+    } else if (tied) {
+      this.embedTokens = weights.readTransposed(tf, embedKey, vocab, hidden);
+    } else {
+      this.embedTokens = weights.read(tf, embedKey, vocab, hidden);
+    }
     this.int8Embed = int8 ? weights.readInt8(tf, embedKey, false, vocab, hidden) : null;
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       layers.add(new TextDecoderLayer<>(tf, weights, "model.text_model.layers." + i + ".", config));
     }
     this.norm =
         new RmsNorm<>(tf, weights, "model.text_model.norm.weight", hidden, config.rmsNormEps());
-    this.tied = config.tieWordEmbeddings();
     if (int8) {
       this.lmHead = null;
       this.int8LmHead =
@@ -76,6 +85,10 @@ final class TextModel<T extends TNumber> {
       @SuppressWarnings("unchecked") // int8 weights compute in float32: T is TFloat32
       Operand<T> rows = (Operand<T>) int8Embed.gather(tf, inputIds);
       return rows;
+    }
+    if (tied) {
+      Operand<T> columns = tf.gather(embedTokens, inputIds, tf.constant(1)); // (hidden, B, L)
+      return tf.linalg.transpose(columns, tf.constant(new int[] {1, 2, 0})); // (B, L, hidden)
     }
     return tf.gather(embedTokens, inputIds, tf.constant(0));
   }
@@ -125,7 +138,7 @@ final class TextModel<T extends TNumber> {
     if (int8LmHead != null) {
       return int8LmHead.multiply(tf, hiddenRows);
     }
-    return tf.linalg.matMul(hiddenRows, lmHead, MatMul.transposeB(tied));
+    return tf.linalg.matMul(hiddenRows, lmHead);
   }
 
   /**

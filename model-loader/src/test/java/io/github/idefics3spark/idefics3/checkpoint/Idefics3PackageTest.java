@@ -12,7 +12,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
+import io.github.idefics3spark.idefics3.runtime.GenerationSettings;
 import io.github.idefics3spark.safetensors.CheckpointTensors;
+import io.github.idefics3spark.safetensors.SafeTensorsFiles;
 import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.Weights;
 import java.io.ByteArrayOutputStream;
@@ -20,7 +22,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +35,9 @@ import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GraphDef;
+import org.tensorflow.proto.NodeDef;
+import org.tensorflow.proto.SavedModel;
 import org.tensorflow.types.TFloat32;
 
 /** The package format: weights round-trip bit-exact, assets and manifest, refusals of bad input. */
@@ -280,6 +287,53 @@ class Idefics3PackageTest {
         err.toString());
   }
 
+  @Test
+  void aTiedCheckpointAnswersAsItsWeightsUntiedWithTheEmbeddingsAsLmHead() throws IOException {
+    // tied, the lm_head is the embeddings (the fixture's own lm_head.weight is then ignored) ...
+    Path tied = copyWithTextConfig("tied", c -> c.put("tie_word_embeddings", true));
+    // ... which is what an untied checkpoint whose lm_head.weight is the embeddings computes
+    Path untied = copyWithTextConfig("untied", c -> {});
+    Path weights = untied.resolve("model.safetensors");
+    Map<String, Object[]> tensors = SafeTensorsFiles.read(weights);
+    tensors.put("lm_head.weight", tensors.get("model.text_model.embed_tokens.weight"));
+    SafeTensorsFiles.write(weights, tensors);
+    Path tiedPackage = temp.resolve("tied-package");
+    Path untiedPackage = temp.resolve("untied-package");
+    Idefics3Package.write(tied, tiedPackage);
+    Idefics3Package.write(untied, untiedPackage);
+
+    // the lm_head multiplies the tied embeddings as stored, (hidden, vocab): no MatMul of the
+    // graph re-lays a transposed operand out at every call
+    GraphDef graph =
+        SavedModel.parseFrom(Files.readAllBytes(tiedPackage.resolve(PackageFiles.GRAPH)))
+            .getMetaGraphs(0)
+            .getGraphDef();
+    List<NodeDef> nodes = new ArrayList<>(graph.getNodeList());
+    graph.getLibrary().getFunctionList().forEach(f -> nodes.addAll(f.getNodeDefList()));
+    List<String> transposing =
+        nodes.stream()
+            .filter(n -> n.getOp().equals("MatMul"))
+            .filter(n -> n.getAttrOrThrow("transpose_b").getB())
+            .map(NodeDef::getName)
+            .toList();
+    assertEquals(List.of(), transposing);
+
+    int[][] ids = {{1, 17, 42, 99, 250, 7}, {3, 3, 511, 64, 8, 300}}; // no image token (518)
+    int[][] mask = {{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}};
+    int[][] positions = {{0, 1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5}};
+    try (Idefics3Package a = Idefics3Package.load(tiedPackage, 1);
+        Idefics3Package b = Idefics3Package.load(untiedPackage, 1)) {
+      float[] expected = b.logits(ids, mask, positions, new float[0]);
+      float[] actual = a.logits(ids, mask, positions, new float[0]);
+      assertArrayEquals(expected, actual, 1e-5f);
+      GenerationSettings greedy =
+          GenerationSettings.greedy(a.checkpoint().generation(), 12).withoutStop();
+      assertArrayEquals(
+          b.generate(ids, mask, new float[0], greedy).tokens(),
+          a.generate(ids, mask, new float[0], greedy).tokens());
+    }
+  }
+
   private static int layers() throws IOException {
     return MAPPER
         .readTree(
@@ -292,8 +346,14 @@ class Idefics3PackageTest {
 
   /** A copy of tiny-smolvlm whose config.json text_config is edited by {@code edit}. */
   private Path copyWithTextConfig(java.util.function.Consumer<ObjectNode> edit) throws IOException {
+    return copyWithTextConfig("checkpoint", edit);
+  }
+
+  /** As {@link #copyWithTextConfig(java.util.function.Consumer)}, into the folder {@code name}. */
+  private Path copyWithTextConfig(String name, java.util.function.Consumer<ObjectNode> edit)
+      throws IOException {
     Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
-    Path copy = Files.createDirectories(temp.resolve("checkpoint"));
+    Path copy = Files.createDirectories(temp.resolve(name));
     try (Stream<Path> files = Files.list(source)) {
       for (Path file : (Iterable<Path>) files::iterator) {
         Files.copy(file, copy.resolve(file.getFileName()));
