@@ -35,10 +35,10 @@ import org.tensorflow.types.family.TType;
  * inside a function body (a While loop's step, which cannot capture outer tensors) a fresh handle
  * with the same shared name is made, and TensorFlow resolves it to the same variable.
  *
- * <p>A matrix multiplied from the right ({@code x @ W^T}, every nn.Linear) is stored transposed,
- * (in, out), through {@link #readTransposed}: TensorFlow's CPU matmul re-lays a transposed operand
- * out on every call, which doubled the cost of a decode step. The checkpoint keeps its (out, in)
- * layout; the fill ops transpose on the way in.
+ * <p>A matrix multiplied from the right ({@code x @ W^T}, every nn.Linear, and the token embeddings
+ * that a tied lm_head multiplies) is stored transposed, (in, out), through {@link #readTransposed}:
+ * TensorFlow's CPU matmul re-lays a transposed operand out on every call, which doubled the cost of
+ * a decode step. The checkpoint keeps its (out, in) layout; the fill ops transpose on the way in.
  *
  * <p>Weights built for int8 (convert's {@code --dtype int8}) store the matrices read with {@link
  * #readInt8} as int8, symmetric, with one float32 scale per output channel ({@code max|w| / 127}
