@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Writes safetensors files for tests: checkpoints made or edited by a test. */
@@ -42,7 +43,7 @@ public final class SafeTensorsFiles {
    * dtype, shape and bytes.
    */
   public static Map<String, Object[]> read(Path file) throws IOException {
-    Map<String, Object[]> tensors = new java.util.LinkedHashMap<>();
+    Map<String, Object[]> tensors = new LinkedHashMap<>();
     try (SafeTensors st = SafeTensors.open(file)) {
       for (SafeTensors.TensorInfo info : st.tensors().values()) {
         ByteBuffer bytes = st.bytes(info.name());

@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -35,9 +34,7 @@ import org.tensorflow.Result;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ConfigProto;
-import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.NodeDef;
-import org.tensorflow.proto.SavedModel;
 import org.tensorflow.types.TFloat32;
 
 /** The package format: weights round-trip bit-exact, assets and manifest, refusals of bad input. */
@@ -304,14 +301,8 @@ class Idefics3PackageTest {
 
     // the lm_head multiplies the tied embeddings as stored, (hidden, vocab): no MatMul of the
     // graph re-lays a transposed operand out at every call
-    GraphDef graph =
-        SavedModel.parseFrom(Files.readAllBytes(tiedPackage.resolve(PackageFiles.GRAPH)))
-            .getMetaGraphs(0)
-            .getGraphDef();
-    List<NodeDef> nodes = new ArrayList<>(graph.getNodeList());
-    graph.getLibrary().getFunctionList().forEach(f -> nodes.addAll(f.getNodeDefList()));
     List<String> transposing =
-        nodes.stream()
+        PackageFilesTest.nodes(tiedPackage).stream()
             .filter(n -> n.getOp().equals("MatMul"))
             .filter(n -> n.getAttrOrThrow("transpose_b").getB())
             .map(NodeDef::getName)

@@ -142,14 +142,20 @@ class PackageFilesTest {
     return load.getMessage();
   }
 
+  /** Every node of a package's graph and of its functions. */
+  static List<NodeDef> nodes(Path dir) throws IOException {
+    GraphDef graph = readGraph(dir).getMetaGraphs(0).getGraphDef();
+    List<NodeDef> nodes = new ArrayList<>(graph.getNodeList());
+    for (FunctionDef function : graph.getLibrary().getFunctionList()) {
+      nodes.addAll(function.getNodeDefList());
+    }
+    return nodes;
+  }
+
   /** The op types in a package's graph and its functions, sorted. */
   private static TreeSet<String> opTypes(Path dir) throws IOException {
-    GraphDef graph = readGraph(dir).getMetaGraphs(0).getGraphDef();
     TreeSet<String> used = new TreeSet<>();
-    graph.getNodeList().forEach(node -> used.add(node.getOp()));
-    for (FunctionDef function : graph.getLibrary().getFunctionList()) {
-      function.getNodeDefList().forEach(node -> used.add(node.getOp()));
-    }
+    nodes(dir).forEach(node -> used.add(node.getOp()));
     return used;
   }
 
@@ -160,12 +166,7 @@ class PackageFilesTest {
    */
   @Test
   void theDecodeLoopsAreMarkedToBeLoweredIntoTheExecutorsLoop() throws IOException {
-    GraphDef graph = readGraph(converted).getMetaGraphs(0).getGraphDef();
-    List<NodeDef> loops = new ArrayList<>();
-    graph.getNodeList().stream().filter(n -> n.getOp().equals("While")).forEach(loops::add);
-    for (FunctionDef function : graph.getLibrary().getFunctionList()) {
-      function.getNodeDefList().stream().filter(n -> n.getOp().equals("While")).forEach(loops::add);
-    }
+    List<NodeDef> loops = nodes(converted).stream().filter(n -> n.getOp().equals("While")).toList();
     TreeSet<String> bodies = new TreeSet<>();
     for (NodeDef loop : loops) {
       assertTrue(
