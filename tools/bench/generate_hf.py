@@ -21,6 +21,7 @@ import argparse
 import io
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -63,11 +64,13 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 from transformers import (  # noqa: E402
-    AutoProcessor,
     Idefics3ForConditionalGeneration,
     LogitsProcessor,
     LogitsProcessorList,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
+from pil_processor import load_pil_processor  # noqa: E402
 
 
 class StepClock(LogitsProcessor):
@@ -160,7 +163,7 @@ def main():
     transformers.logging.set_verbosity_error()
     MEMORY.mark("runtime")
     load_start = time.perf_counter()
-    processor = AutoProcessor.from_pretrained(args.checkpoint, backend="pil")
+    processor = load_pil_processor(args.checkpoint)
     processor.image_processor.size = {"longest_edge": args.longest_edge}
     processor.tokenizer.padding_side = "left"
     model = Idefics3ForConditionalGeneration.from_pretrained(

@@ -9,7 +9,7 @@ scratch and saves it as Hugging Face saves it, with its own tokenizer (a byte-le
 the synthetic language, SmolVLM's special tokens), the SmolVLM chat template and the Pillow
 (LANCZOS) Idefics3 image processor, into model-loader/src/test/resources/demo/demo-smolvlm.
 
-`evaluate` loads that folder back as a user would (AutoProcessor backend="pil", fp32, eager) and
+`evaluate` loads that folder back as a user would (the Pillow processor, fp32, eager) and
 writes, next to it, the bundled evaluation set and what the Java tests compare with:
 
     demo/captions/scene_NN.png                     the Quick start's pictures (scenes)
@@ -54,7 +54,6 @@ import transformers
 from PIL import Image, ImageDraw, ImageFont
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
-    AutoProcessor,
     GenerationConfig,
     Idefics3Config,
     Idefics3ForConditionalGeneration,
@@ -67,6 +66,7 @@ from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3I
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 import generate  # noqa: E402  (the SmolVLM chat template, the image processor settings, write_json)
+from pil_processor import load_pil_processor  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "model-loader/src/test/resources/demo"
@@ -309,7 +309,7 @@ def save(model, processor, folder):
 
 
 def load(folder):
-    processor = AutoProcessor.from_pretrained(folder, backend="pil")
+    processor = load_pil_processor(folder)
     assert type(processor.image_processor) is Idefics3ImageProcessorPil, type(processor.image_processor)
     model = Idefics3ForConditionalGeneration.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
     model.eval()

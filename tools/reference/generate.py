@@ -46,7 +46,6 @@ from PIL import Image, ImageDraw, ImageOps
 from safetensors.numpy import save as safetensors_save
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
-    AutoProcessor,
     GenerationConfig,
     Idefics3Config,
     Idefics3ForConditionalGeneration,
@@ -57,6 +56,8 @@ from transformers import (
 from transformers.models.idefics2.image_processing_pil_idefics2 import convert_to_rgb
 from transformers.models.idefics3.configuration_idefics3 import Idefics3VisionConfig
 from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+from pil_processor import load_pil_processor
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "model-loader" / "src" / "test" / "resources" / "reference"
@@ -526,7 +527,7 @@ def save_checkpoint(spec, folder):
 
 def load_checkpoint(spec, folder):
     """Load a saved checkpoint back, as a user would: the Pillow processor, the fp32 eager model."""
-    processor = AutoProcessor.from_pretrained(folder, backend="pil")
+    processor = load_pil_processor(folder)
     assert type(processor.image_processor) is Idefics3ImageProcessorPil, type(processor.image_processor)
     assert processor.chat_template == spec.chat_template
     assert processor.image_seq_len == spec.image_seq_len
