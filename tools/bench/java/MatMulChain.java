@@ -33,7 +33,9 @@ import org.tensorflow.types.TFloat32;
  *   <li>{@code halves}: each product as two products of half its output columns, concatenated:
  *       independent ops the session's inter-op threads can run at once;
  *   <li>{@code transposed}: W stored (out, in), as in the checkpoint, times x's transpose, and the
- *       result transposed back: a product of out rows instead of ROWS.
+ *       result transposed back: a product of out rows instead of ROWS;
+ *   <li>{@code batched}: x W as {@code plain}, through BatchMatMulV2 (oneDNN's matmul primitive on
+ *       CPU) rather than MatMul (oneDNN's sgemm).
  * </ul>
  *
  * <p>Int8MatMulBench times the same products in other weight dtypes, all in one process; this one
@@ -66,9 +68,9 @@ public final class MatMulChain {
     int intraOp = Integer.parseInt(args[2]);
     int interOp = Integer.parseInt(args[3]);
     int rounds = Integer.parseInt(args[4]);
-    if (!List.of("plain", "fused", "halves", "transposed").contains(layout)) {
+    if (!List.of("plain", "fused", "halves", "transposed", "batched").contains(layout)) {
       throw new IllegalArgumentException(
-          "LAYOUT " + layout + ": expected plain, fused, halves or transposed");
+          "LAYOUT " + layout + ": expected plain, fused, halves, transposed or batched");
     }
     try (Graph g = new Graph()) {
       MatMulChain chain = new MatMulChain(Ops.create(g), layout);
@@ -157,6 +159,15 @@ public final class MatMulChain {
                 tf.linalg.matMul(x, weight(in, out / 2)),
                 tf.linalg.matMul(x, weight(in, out - out / 2))),
             tf.constant(1));
+      case "batched":
+        return tf.scope()
+            .opBuilder("BatchMatMulV2", "BatchMatMulV2")
+            .addInput(x.asOutput())
+            .addInput(weight(in, out).asOutput())
+            .setAttr("adj_x", false)
+            .setAttr("adj_y", false)
+            .build()
+            .<TFloat32>output(0);
       case "transposed":
         Operand<TFloat32> yT = tf.linalg.matMul(weight(out, in), x, MatMul.transposeB(true));
         return tf.linalg.transpose(yT, tf.constant(new int[] {1, 0})); // (out, rows) -> (rows, out)
