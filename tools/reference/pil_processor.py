@@ -5,8 +5,9 @@ Pillow image processor from preprocessor_config.json, the tokenizer, image_seq_l
 processor_config.json and the chat template (chat_template.jinja, or chat_template.json's
 "chat_template"). Built by hand because transformers 5.17.0 lists Idefics3ImageProcessorPil among
 the classes that need torchvision, so that AutoProcessor refuses it where torchvision is not
-installed (as here), although the class imports and runs without it; 5.18.0's AutoProcessor and
-this function give the same processor.
+installed (as here), although the class imports and runs without it. The fixtures that 5.18.0's
+AutoProcessor made come out byte-identical through this function under 5.17.0
+(tools/reference/README.md).
 """
 
 import json
