@@ -1,3 +1,4 @@
+import io.github.idefics3spark.tf.ComputeDtype;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,14 +36,16 @@ import org.tensorflow.types.TFloat32;
  *   <li>{@code transposed}: W stored (out, in), as in the checkpoint, times x's transpose, and the
  *       result transposed back: a product of out rows instead of ROWS;
  *   <li>{@code batched}: x W as {@code plain}, through BatchMatMulV2 (oneDNN's matmul primitive on
- *       CPU) rather than MatMul (oneDNN's sgemm).
+ *       CPU) rather than MatMul (oneDNN's sgemm), as the package's {@link
+ *       ComputeDtype#fewRowsBatchMatMul} makes a decode step's attention products.
  * </ul>
  *
  * <p>Int8MatMulBench times the same products in other weight dtypes, all in one process; this one
  * compares layouts and thread settings, which need a process each (the pools are one per process).
  *
  * <p>Usage: MatMulChain LAYOUT ROWS INTRA_OP_THREADS INTER_OP_THREADS ROUNDS (run it pinned with
- * taskset to as many cores as the threads; one process a setting, alternating settings)
+ * taskset to as many cores as the threads; one process a setting, alternating settings; the
+ * classpath as generate.sh builds it: model-loader's classes and their dependencies)
  */
 public final class MatMulChain {
   private static final int HIDDEN = 576;
@@ -160,14 +163,7 @@ public final class MatMulChain {
                 tf.linalg.matMul(x, weight(in, out - out / 2))),
             tf.constant(1));
       case "batched":
-        return tf.scope()
-            .opBuilder("BatchMatMulV2", "BatchMatMulV2")
-            .addInput(x.asOutput())
-            .addInput(weight(in, out).asOutput())
-            .setAttr("adj_x", false)
-            .setAttr("adj_y", false)
-            .build()
-            .<TFloat32>output(0);
+        return ComputeDtype.fewRowsBatchMatMul(tf, x, weight(in, out), false);
       case "transposed":
         Operand<TFloat32> yT = tf.linalg.matMul(weight(out, in), x, MatMul.transposeB(true));
         return tf.linalg.transpose(yT, tf.constant(new int[] {1, 0})); // (out, rows) -> (rows, out)
