@@ -25,6 +25,7 @@ import scala.jdk.javaapi.CollectionConverters;
 public final class InferenceProgress extends SparkListener implements AutoCloseable {
   private final SparkContext spark;
   private final LongAccumulator rowsDone;
+  private final LongAccumulator modelFailures;
   private final long total;
   private final Consumer<String> lines;
   private final long startNanos = System.nanoTime();
@@ -37,6 +38,7 @@ public final class InferenceProgress extends SparkListener implements AutoClosea
       SparkContext spark, long total, Duration every, Consumer<String> lines) {
     this.spark = spark;
     this.rowsDone = spark.longAccumulator("idefics3 rows done");
+    this.modelFailures = spark.longAccumulator("idefics3 model failures");
     this.total = total;
     this.lines = lines;
     spark.addSparkListener(this);
@@ -69,6 +71,14 @@ public final class InferenceProgress extends SparkListener implements AutoClosea
   /** What the partition function adds finished rows to. */
   public LongAccumulator rowsDone() {
     return rowsDone;
+  }
+
+  /**
+   * What the partition function adds model calls to that failed on a batch, whose rows were then
+   * answered one by one (counted again for a task Spark runs again).
+   */
+  public LongAccumulator modelFailures() {
+    return modelFailures;
   }
 
   /** Rows finished so far: those of finished tasks and the last reported of running ones. */

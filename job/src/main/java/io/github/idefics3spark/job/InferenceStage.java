@@ -159,13 +159,17 @@ public final class InferenceStage {
     }
 
     long start = System.nanoTime();
+    long modelFailures;
     try (InferenceProgress progress =
         InferenceProgress.start(spark.sparkContext(), total, progressEvery, lines)) {
       afterInference
-          .apply(PartitionInference.apply(todo, settings, progress.rowsDone()))
+          .apply(
+              PartitionInference.apply(
+                  todo, settings, progress.rowsDone(), progress.modelFailures()))
           .write()
           .mode(mode == OutputMode.OVERWRITE ? SaveMode.Overwrite : SaveMode.Append)
           .parquet(output);
+      modelFailures = progress.modelFailures().value();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
 
@@ -200,7 +204,8 @@ public final class InferenceStage {
             seconds,
             whole.rows(),
             whole.errorsByKind(),
-            repeated);
+            repeated,
+            modelFailures);
     if (!summary.complete()) {
       LOG.error("the run is incomplete: {}", summary.problems());
     }

@@ -23,6 +23,9 @@ import java.util.TreeMap;
  * @param outputErrorsByKind rows with an error in the whole output, by {@code error_kind}
  * @param repeatedIds ids the output holds more than once (not counted in append mode, where each
  *     run adds its rows); 0 unless something is wrong
+ * @param modelFailures model calls that failed on a batch, whose rows were then answered one by one
+ *     (each row that failed alone too is a {@code MODEL_FAILURE} error); 0 unless something is
+ *     wrong, and counted again for a task Spark ran again
  */
 public record InferenceSummary(
     long requests,
@@ -35,7 +38,8 @@ public record InferenceSummary(
     double seconds,
     long outputRows,
     Map<String, Long> outputErrorsByKind,
-    long repeatedIds) {
+    long repeatedIds,
+    long modelFailures) {
 
   public InferenceSummary {
     errorsByKind = Map.copyOf(errorsByKind);
@@ -108,6 +112,13 @@ public record InferenceSummary(
         String.format(
             "%ntime: %.1f s, %.2f rows/s, %.2f images/s, %.1f generated tokens/s",
             seconds, rowsPerSecond(), imagesPerSecond(), generatedTokensPerSecond()));
+    if (modelFailures > 0) {
+      text.append(
+          String.format(
+              "%nmodel failures: %d batch calls failed, their rows answered one by one; the"
+                  + " executors' logs (WARN, Idefics3Runtime) say why",
+              modelFailures));
+    }
     if (!complete()) {
       text.append(String.format("%nINCOMPLETE: %s", String.join("; ", problems())));
     }

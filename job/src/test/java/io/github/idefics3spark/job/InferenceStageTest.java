@@ -1,6 +1,7 @@
 package io.github.idefics3spark.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -172,6 +173,8 @@ class InferenceStageTest {
     assertEquals(tokens, summary.generatedTokens());
     assertTrue(summary.imagesPerSecond() > 0 && summary.generatedTokensPerSecond() > 0);
     assertTrue(summary.describe().contains("UNREADABLE_IMAGE 1"), summary.describe());
+    assertEquals(0, summary.modelFailures(), "no batch call failed");
+    assertFalse(summary.describe().contains("model failures"), summary.describe());
     assertEquals(
         List.of("source 3"),
         read(output).where("id = 'r3'").select("source").as(Encoders.STRING()).collectAsList());

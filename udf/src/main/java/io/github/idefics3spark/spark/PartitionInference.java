@@ -76,22 +76,27 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
   private final StructType requestSchema;
   private final Broadcast<SerializableConfiguration> hadoop;
   private final LongAccumulator rowsDone;
+  private final LongAccumulator modelFailures;
 
   /**
    * @param requestSchema the schema of the rows the function will see
    * @param hadoop the Hadoop configuration for image paths and the model (the driver's, broadcast)
    * @param rowsDone adds every finished row, for progress; may be null
+   * @param modelFailures adds every model call that failed on a batch, whose rows were then
+   *     answered one by one ({@link Idefics3Runtime.Answering#modelFailures}); may be null
    */
   public PartitionInference(
       InferenceSettings settings,
       StructType requestSchema,
       Broadcast<SerializableConfiguration> hadoop,
-      LongAccumulator rowsDone) {
+      LongAccumulator rowsDone,
+      LongAccumulator modelFailures) {
     InferenceSchema.results(requestSchema); // fails on a wrong request schema, naming the column
     this.settings = settings;
     this.requestSchema = requestSchema;
     this.hadoop = hadoop;
     this.rowsDone = rowsDone;
+    this.modelFailures = modelFailures;
   }
 
   /**
@@ -103,6 +108,19 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
    */
   public static Dataset<Row> apply(
       Dataset<Row> requests, InferenceSettings settings, LongAccumulator rowsDone) {
+    return apply(requests, settings, rowsDone, null);
+  }
+
+  /**
+   * As {@link #apply(Dataset, InferenceSettings, LongAccumulator)}, adding to {@code modelFailures}
+   * every model call that failed on a batch, whose rows were then answered one by one (may be
+   * null).
+   */
+  public static Dataset<Row> apply(
+      Dataset<Row> requests,
+      InferenceSettings settings,
+      LongAccumulator rowsDone,
+      LongAccumulator modelFailures) {
     StructType results = InferenceSchema.results(requests.schema());
     var spark = requests.sparkSession().sparkContext();
     try {
@@ -112,7 +130,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
     }
     Broadcast<SerializableConfiguration> hadoop = SerializableConfiguration.broadcast(spark);
     return requests.mapPartitions(
-        new PartitionInference(settings, requests.schema(), hadoop, rowsDone),
+        new PartitionInference(settings, requests.schema(), hadoop, rowsDone, modelFailures),
         Encoders.row(results));
   }
 
@@ -183,6 +201,7 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
             : -1;
     private Idefics3Runtime model;
     private Idefics3Runtime.Answering<Started> answering;
+    private long failuresReported; // answering's model failures added to modelFailures
     private final Deque<List<Pending>> unread = new ArrayDeque<>();
     private ImageFeatureCache imageCache;
     private DocumentPages documentPages;
@@ -282,6 +301,11 @@ public final class PartitionInference implements MapPartitionsFunction<Row, Row>
       if (rowsDone != null) {
         rowsDone.add(started.rows().size());
       }
+      long failures = answering.modelFailures(); // this partition's so far
+      if (modelFailures != null && failures > failuresReported) {
+        modelFailures.add(failures - failuresReported);
+      }
+      failuresReported = failures;
     }
 
     /**

@@ -36,6 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An Idefics3 model ready to answer: a converted package loaded once, with its image processor,
@@ -73,6 +75,8 @@ import java.util.function.Supplier;
  * the queue and time out in turn instead of starting more threads.
  */
 public final class Idefics3Runtime implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Idefics3Runtime.class);
+
   /** The most threads decoding images at once for one loaded package: the cores, at least 2. */
   public static final int DECODE_THREADS = Math.max(2, Runtime.getRuntime().availableProcessors());
 
@@ -399,6 +403,7 @@ public final class Idefics3Runtime implements AutoCloseable {
     private B upcoming;
     private boolean started;
     private long handed; // batches handed to answered
+    private long failures; // model calls that failed, their requests then answered alone
 
     private Answering(
         Supplier<B> next,
@@ -448,9 +453,9 @@ public final class Idefics3Runtime implements AutoCloseable {
         try {
           slots.step(upcoming != null, this::done);
         } catch (RuntimeException failure) {
-          modelFailures.incrementAndGet();
           // each request in the slots or queued, alone
           List<ContinuousBatch.Entry<Slotted<B>>> stranded = slots.drain();
+          failed("the continuous-batching slots (" + stranded.size() + " requests)", failure);
           slotPrefills.addAndGet(slots.prefillCalls());
           slots = newSlots();
           for (ContinuousBatch.Entry<Slotted<B>> entry : stranded) {
@@ -525,6 +530,46 @@ public final class Idefics3Runtime implements AutoCloseable {
       }
     }
 
+    /** The batch's answers; when the model fails on it, each request's alone. */
+    private List<Idefics3Answer> answerOrAlone(PreparedBatch batch) {
+      try {
+        return answer(batch);
+      } catch (IllegalStateException packageTooOld) {
+        throw packageTooOld; // a signature the requests need is missing: no request can do better
+      } catch (RuntimeException batchFailure) {
+        failed("a batch of " + batch.requests.size() + " requests", batchFailure);
+        List<Idefics3Answer> answers = new ArrayList<>(batch.requests.size());
+        for (Idefics3Request request : batch.requests) {
+          answers.add(answerAlone(request, batch.cache));
+        }
+        return answers;
+      }
+    }
+
+    /**
+     * Counts and logs a model call that failed on {@code what}, whose requests are then answered
+     * one by one: slower, and a sign of something to fix (memory, most often), which the answers
+     * themselves do not show when each request succeeds alone.
+     */
+    private void failed(String what, RuntimeException failure) {
+      modelFailures.incrementAndGet();
+      failures++;
+      LOG.warn(
+          "the model failed on {}; answering each of its requests alone: {}",
+          what,
+          failure.toString(),
+          failure);
+    }
+
+    /**
+     * Model calls of this answering that failed on a batch or on the slots, after which each of
+     * their requests was answered alone ({@link Idefics3Runtime#modelFailures} counts those of
+     * every answering of this view).
+     */
+    public long modelFailures() {
+      return failures;
+    }
+
     @Override
     public void close() {
       if (slots != null) {
@@ -532,22 +577,6 @@ public final class Idefics3Runtime implements AutoCloseable {
         slots.close();
         slots = newSlots(); // empty: closing it again frees nothing twice
       }
-    }
-  }
-
-  /** The batch's answers; when the model fails on it, each request's alone. */
-  private List<Idefics3Answer> answerOrAlone(PreparedBatch batch) {
-    try {
-      return answer(batch);
-    } catch (IllegalStateException packageTooOld) {
-      throw packageTooOld; // a signature the requests need is missing: no request can do better
-    } catch (RuntimeException batchFailure) {
-      modelFailures.incrementAndGet();
-      List<Idefics3Answer> answers = new ArrayList<>(batch.requests.size());
-      for (Idefics3Request request : batch.requests) {
-        answers.add(answerAlone(request, batch.cache));
-      }
-      return answers;
     }
   }
 

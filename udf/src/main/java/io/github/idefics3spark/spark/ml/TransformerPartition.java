@@ -59,7 +59,7 @@ final class TransformerPartition implements MapPartitionsFunction<Row, Row> {
     StructType requests =
         InferenceSchema.requests().add(ORDINAL, DataTypes.LongType, false).add(INPUT, input, false);
     StructType results = InferenceSchema.results(requests);
-    this.inference = new PartitionInference(settings, requests, hadoop, null);
+    this.inference = new PartitionInference(settings, requests, hadoop, null, null);
     this.template = template;
     this.task = questionColumn == null ? "caption" : "vqa";
     this.imageIndex = input.fieldIndex(imageColumn);

@@ -58,7 +58,7 @@ final class FunctionInference implements Serializable {
     }
     Broadcast<SerializableConfiguration> hadoop = SerializableConfiguration.broadcast(context);
     this.settings = settings;
-    this.inference = new PartitionInference(settings.inference(), REQUESTS, hadoop, null);
+    this.inference = new PartitionInference(settings.inference(), REQUESTS, hadoop, null, null);
   }
 
   /** The functions of the active session's {@code spark.idefics3.*} conf. */
