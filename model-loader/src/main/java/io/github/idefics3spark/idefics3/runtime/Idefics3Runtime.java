@@ -496,6 +496,12 @@ public final class Idefics3Runtime implements AutoCloseable {
       } catch (IllegalStateException packageTooOld) {
         throw packageTooOld;
       } catch (RuntimeException failure) {
+        LOG.warn(
+            "the model failed on taking a batch of {} requests into the slots; answering it as a"
+                + " batch of its own: {}",
+            prepared.requests.size(),
+            failure.toString(),
+            failure);
         hand(batch, answerOrAlone(prepared));
         return;
       } finally {
