@@ -375,8 +375,9 @@ public final class Idefics3Runtime implements AutoCloseable {
    * the next one taken (and so prepared) while it runs.
    *
    * <p>When the model fails on a batch, each of its requests is tried alone; one that fails alone
-   * gets a {@code MODEL_FAILURE} answer and the others go on. A package without a signature the
-   * requests need (options scored by an older package) stops the call: IllegalStateException.
+   * gets a {@code MODEL_FAILURE} answer and the others go on. Each such failure is logged (WARN,
+   * with its cause) and counted ({@link Answering#modelFailures}). A package without a signature
+   * the requests need (options scored by an older package) stops the call: IllegalStateException.
    *
    * @param next the next batch, or null when there are no more; taking it should {@link #prepare}
    *     it, so that its images decode while the model works
