@@ -80,6 +80,7 @@ public final class Weights<T extends TNumber> {
 
   private final Class<T> dtype;
   private final boolean int8;
+  private final int productSplits;
 
   /** Weights of {@code dtype} declared in {@code graph}, the graph that owns the variables. */
   public Weights(Graph graph, Class<T> dtype) {
@@ -92,6 +93,19 @@ public final class Weights<T extends TNumber> {
    * multiplied in).
    */
   public Weights(Graph graph, Class<T> dtype, boolean int8) {
+    this(graph, dtype, int8, 1);
+  }
+
+  /**
+   * Weights as {@link #Weights(Graph, Class, boolean)} declares them, whose large products the
+   * graph splits into {@code productSplits} parts (convert's {@code --split-products}; not with
+   * int8, whose products are not split).
+   */
+  public Weights(Graph graph, Class<T> dtype, boolean int8, int productSplits) {
+    if (productSplits < 1 || (int8 && productSplits > 1)) {
+      throw new IllegalArgumentException(
+          "product splits must be 1 or more, and 1 for int8 weights: " + productSplits);
+    }
     if (int8 && dtype != TFloat32.class) {
       throw new IllegalArgumentException(
           "int8 weights are multiplied in float32, not " + dtype.getSimpleName());
@@ -100,6 +114,7 @@ public final class Weights<T extends TNumber> {
     this.root = Ops.create(graph);
     this.dtype = dtype;
     this.int8 = int8;
+    this.productSplits = productSplits;
   }
 
   /**
@@ -108,7 +123,7 @@ public final class Weights<T extends TNumber> {
    * fill and save is what the model's graph names.
    */
   public Weights<T> declaredIn(Graph other) {
-    Weights<T> copy = new Weights<>(other, dtype, int8);
+    Weights<T> copy = new Weights<>(other, dtype, int8, productSplits);
     Ops tf = Ops.create(other);
     for (Variable variable : variables.values()) {
       if (variable.type() == TUint8.class) {
@@ -128,6 +143,14 @@ public final class Weights<T extends TNumber> {
   /** Whether the matrices read through {@link #readInt8} are stored int8. */
   public boolean int8() {
     return int8;
+  }
+
+  /**
+   * Into how many parts the graph splits its large products, so that inter-op threads run them at
+   * once (1: not split).
+   */
+  public int productSplits() {
+    return productSplits;
   }
 
   /**

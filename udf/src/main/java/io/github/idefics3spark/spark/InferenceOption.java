@@ -250,8 +250,10 @@ public enum InferenceOption {
       ModelSettings.DEFAULTS.intraOpThreads(),
       Range.atLeast(0),
       "(0: the cores a task owns)",
-      "TensorFlow threads per operation (0, default: the cores a task owns, spark.task.cpus).",
-      "TensorFlow threads per operation (>= 0; 0: the cores a task owns, spark.task.cpus)",
+      "TensorFlow threads per operation (0, default: the cores a task owns, spark.task.cpus); a"
+          + " package converted with --split-products S gives each operation N / S of them.",
+      "TensorFlow threads per operation (>= 0; 0: the cores a task owns, spark.task.cpus; divided"
+          + " by S for a package converted with --split-products S)",
       EntryPoint.values());
 
   /** Where a setting is given. */

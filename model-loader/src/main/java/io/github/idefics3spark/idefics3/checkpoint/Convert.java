@@ -18,13 +18,17 @@ import java.util.List;
  *                                                       GPU, int8 for CPU: every matrix int8 with
  *                                                       per-output-channel scales, a quarter of
  *                                                       the size)
+ * convert ... --split-products N                       split the large products into N parts that
+ *                                                      run at once (CPU executors whose tasks own
+ *                                                      N or more cores; see Idefics3Package.write)
  * convert CHECKPOINT_DIR --dry-run                     build the graph from config.json only and
  *                                                      print the parameter count (no weights read)
  * </pre>
  */
 public final class Convert {
   private static final String USAGE =
-      "usage: convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16|int8]\n"
+      "usage: convert CHECKPOINT_DIR PACKAGE_DIR [--dtype fp32|bf16|fp16|int8]"
+          + " [--split-products N]\n"
           + "       convert CHECKPOINT_DIR --dry-run [--dtype fp32|bf16|fp16|int8]";
 
   private Convert() {}
@@ -38,6 +42,7 @@ public final class Convert {
     List<String> positional = new ArrayList<>();
     boolean dryRun = false;
     String dtype = "fp32";
+    String splits = "1";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--dry-run" -> dryRun = true;
@@ -47,6 +52,14 @@ public final class Convert {
             return 2;
           }
           dtype = args[++i];
+        }
+        case "--split-products" -> {
+          if (i + 1 == args.length) {
+            err.println(
+                "--split-products needs a value: the cores of an executor's task\n" + USAGE);
+            return 2;
+          }
+          splits = args[++i];
         }
         case "-h", "--help" -> {
           out.println(USAGE);
@@ -66,6 +79,22 @@ public final class Convert {
               + USAGE);
       return 2;
     }
+    int productSplits;
+    try {
+      productSplits = Integer.parseInt(splits);
+    } catch (NumberFormatException e) {
+      productSplits = 0;
+    }
+    if (productSplits < 1 || productSplits > 64 || (computeDtype.int8() && productSplits > 1)) {
+      err.println(
+          "--split-products "
+              + splits
+              + ": give a whole number from 1 to 64, the cores of the executors' tasks that will"
+              + " load the package (1 for GPU packages and for int8, whose products are not"
+              + " split)\n"
+              + USAGE);
+      return 2;
+    }
     if (positional.size() != (dryRun ? 1 : 2)) {
       err.println(USAGE);
       return 2;
@@ -74,7 +103,8 @@ public final class Convert {
     try {
       if (dryRun) {
         Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
-        try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), computeDtype)) {
+        try (Idefics3Graph graph =
+            Idefics3Graph.build(checkpoint.config(), computeDtype, productSplits)) {
           out.printf(
               "%s: graph built, %d weight tensors, %,d parameters (%.2f GB in %s)%n",
               source,
@@ -87,10 +117,15 @@ public final class Convert {
       }
       Path target = Path.of(positional.get(1));
       long started = System.nanoTime();
-      long parameters = Idefics3Package.write(source, target, computeDtype);
+      long parameters = Idefics3Package.write(source, target, computeDtype, 0, productSplits);
       out.printf(
-          "%s -> %s: %,d parameters, %s, %.1f s%n",
-          source, target, parameters, computeDtype.flag(), (System.nanoTime() - started) / 1e9);
+          "%s -> %s: %,d parameters, %s%s, %.1f s%n",
+          source,
+          target,
+          parameters,
+          computeDtype.flag(),
+          productSplits > 1 ? ", products split in " + productSplits : "",
+          (System.nanoTime() - started) / 1e9);
       return 0;
     } catch (CheckpointException | IOException e) {
       err.println("convert failed: " + e.getMessage());

@@ -123,7 +123,21 @@ public final class Idefics3Package implements AutoCloseable {
    */
   public static long write(Path source, Path target, ComputeDtype dtype, int intraOpThreads)
       throws IOException {
-    return write(source, target, dtype, convertSession(intraOpThreads), LOAD_GROUP_BYTES);
+    return write(source, target, dtype, intraOpThreads, 1);
+  }
+
+  /**
+   * Like {@link #write(Path, Path, ComputeDtype, int)}, the graph's large products split into
+   * {@code productSplits} parts that inter-op threads run at once (convert's {@code
+   * --split-products}, for CPU executors whose tasks own several cores; 1: not split). The manifest
+   * records it: {@link #load} gives such a package's operations its threads divided among the
+   * parts.
+   */
+  public static long write(
+      Path source, Path target, ComputeDtype dtype, int intraOpThreads, int productSplits)
+      throws IOException {
+    return write(
+        source, target, dtype, productSplits, convertSession(intraOpThreads), LOAD_GROUP_BYTES);
   }
 
   /**
@@ -133,6 +147,25 @@ public final class Idefics3Package implements AutoCloseable {
   static long write(
       Path source, Path target, ComputeDtype dtype, ConfigProto session, long groupBytes)
       throws IOException {
+    return write(source, target, dtype, 1, session, groupBytes);
+  }
+
+  private static long write(
+      Path source,
+      Path target,
+      ComputeDtype dtype,
+      int productSplits,
+      ConfigProto session,
+      long groupBytes)
+      throws IOException {
+    if (productSplits < 1 || (dtype.int8() && productSplits > 1)) {
+      throw new IllegalArgumentException(
+          "--split-products "
+              + productSplits
+              + " with --dtype "
+              + dtype.flag()
+              + ": give 1 or more, and 1 with int8 (its products are not split)");
+    }
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
     if (Files.exists(target)) {
       try (Stream<Path> entries = Files.list(target)) {
@@ -144,7 +177,7 @@ public final class Idefics3Package implements AutoCloseable {
     }
     Files.createDirectories(target);
     try {
-      return writeInto(source, target, checkpoint, dtype, session, groupBytes);
+      return writeInto(source, target, checkpoint, dtype, productSplits, session, groupBytes);
     } catch (IOException | RuntimeException e) {
       deleteTree(target); // no half-written package is left behind
       throw e;
@@ -156,6 +189,7 @@ public final class Idefics3Package implements AutoCloseable {
       Path target,
       Idefics3Checkpoint checkpoint,
       ComputeDtype dtype,
+      int productSplits,
       ConfigProto session,
       long groupBytes)
       throws IOException {
@@ -163,7 +197,7 @@ public final class Idefics3Package implements AutoCloseable {
     List<Path> sources = new ArrayList<>();
     Path variables = target.resolve("variables");
     Path parts = target.resolve("variables-parts");
-    try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), dtype);
+    try (Idefics3Graph graph = Idefics3Graph.build(checkpoint.config(), dtype, productSplits);
         CheckpointTensors tensors = CheckpointTensors.open(source)) {
       // Each group of weights is filled in a session of its own and written to a checkpoint
       // part, so the weights are never all in memory at once; the parts become the package's
@@ -269,7 +303,9 @@ public final class Idefics3Package implements AutoCloseable {
    * run first (a package used in place, a copy, a cache hit).
    *
    * @param intraOpThreads TensorFlow threads for one operation; 0 lets TensorFlow choose (the
-   *     inter-op threads are the JVM's processors: {@link #sessionConfig})
+   *     inter-op threads are the JVM's processors: {@link #sessionConfig}). A package converted
+   *     with {@code --split-products N} runs N parts of a product at once, so its operations get
+   *     {@code intraOpThreads / N} threads (at least 1): the same cores in all.
    * @param visibleGpus the GPU ids the session may use, comma-separated as TensorFlow's {@code
    *     gpu_options.visible_device_list} takes them (a Spark task's GPU addresses); empty: every
    *     GPU the process sees. Ignored by the CPU build.
@@ -277,6 +313,19 @@ public final class Idefics3Package implements AutoCloseable {
   public static Idefics3Package load(Path dir, int intraOpThreads, String visibleGpus)
       throws IOException {
     JsonNode manifest = PackageFiles.readManifest(dir);
+    int productSplits = manifest.path("product_splits").asInt(1);
+    if (!visibleGpus.isEmpty() && productSplits > 1) {
+      throw new IOException(
+          "model package "
+              + dir
+              + " splits its products in "
+              + productSplits
+              + " (convert --split-products), a package for CPU executors whose tasks own several"
+              + " cores: on GPU "
+              + visibleGpus
+              + " the split doubles the kernel launches and saves nothing; convert the"
+              + " checkpoint without --split-products for GPU executors");
+    }
     if (!visibleGpus.isEmpty()
         && ComputeDtype.INT8.flag().equals(manifest.path("dtype").asText())) {
       throw new IOException(
@@ -297,7 +346,10 @@ public final class Idefics3Package implements AutoCloseable {
     SavedModelBundle bundle =
         SavedModelBundle.loader(dir.toString())
             .withTags(SavedModelBundle.DEFAULT_TAG)
-            .withConfigProto(sessionConfig(intraOpThreads, visibleGpus))
+            .withConfigProto(
+                sessionConfig(
+                    intraOpThreads == 0 ? 0 : Math.max(1, intraOpThreads / productSplits),
+                    visibleGpus))
             .load();
     return new Idefics3Package(dir, bundle, checkpoint, manifest);
   }

@@ -120,6 +120,7 @@ public final class PackageFiles {
           "Sigmoid", // silu
           "Sin", // rotary embedding
           "Softmax",
+          "SplitV", // --split-products: row blocks of a weight, groups of heads
           "Square",
           "StatelessIf", // greedy or sampled next token
           "StatelessMultinomial", // sampling
@@ -218,6 +219,7 @@ public final class PackageFiles {
     root.put("format_version", FORMAT_VERSION);
     root.put("converter", "idefics3-spark model-loader");
     root.put("dtype", graph.dtype().flag());
+    root.put("product_splits", graph.weights().productSplits());
     root.put("parameters", parameters);
     ObjectNode hashes = root.putObject("source");
     hashes.put("folder", source.toAbsolutePath().toString());

@@ -74,11 +74,11 @@ public final class Idefics3Graph implements AutoCloseable {
   private final Map<String, Signature> signatures = new LinkedHashMap<>();
   private final List<ConcreteFunction> functions = new ArrayList<>();
 
-  private Idefics3Graph(Idefics3Config config, ComputeDtype dtype) {
+  private Idefics3Graph(Idefics3Config config, ComputeDtype dtype, int productSplits) {
     this.config = config;
     this.dtype = dtype;
     this.graph = new Graph();
-    this.weights = new Weights<>(graph, dtype.type(), dtype.int8());
+    this.weights = new Weights<>(graph, dtype.type(), dtype.int8(), productSplits);
   }
 
   /** Builds the whole graph for {@code config} in fp32; the caller closes it. */
@@ -91,7 +91,16 @@ public final class Idefics3Graph implements AutoCloseable {
    * inputs and outputs stay fp32); the caller closes it.
    */
   public static Idefics3Graph build(Idefics3Config config, ComputeDtype dtype) {
-    Idefics3Graph model = new Idefics3Graph(config, dtype);
+    return build(config, dtype, 1);
+  }
+
+  /**
+   * Builds the whole graph as {@link #build(Idefics3Config, ComputeDtype)} does, its large products
+   * split into {@code productSplits} parts that inter-op threads run at once (convert's {@code
+   * --split-products}; 1: not split); the caller closes it.
+   */
+  public static Idefics3Graph build(Idefics3Config config, ComputeDtype dtype, int productSplits) {
+    Idefics3Graph model = new Idefics3Graph(config, dtype, productSplits);
     try {
       model.buildAll(model.weights);
       return model;

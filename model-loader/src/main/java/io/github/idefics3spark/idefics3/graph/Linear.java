@@ -12,7 +12,9 @@ import org.tensorflow.types.family.TNumber;
 /**
  * torch.nn.Linear: {@code y = x W^T + b} over the last axis of an input of any rank. With int8
  * weights ({@code convert --dtype int8}) W is int8 with per-output-channel scales, dequantised in
- * the matmul ({@link Int8Matrix}); the bias stays float32.
+ * the matmul ({@link Int8Matrix}); the bias stays float32. A split Linear (the MLPs', the vision
+ * attention's) multiplies as {@link SplitProduct} in a package converted with {@code
+ * --split-products}.
  */
 final class Linear<T extends TNumber> {
   private final Ops tf;
@@ -21,11 +23,28 @@ final class Linear<T extends TNumber> {
   private final Operand<T> weight; // (in, out): the checkpoint's (out, in), stored transposed
   private final Int8Matrix int8Weight; // instead of weight, with int8 weights: (in, out) + (out)
   private final Operand<T> bias; // (out), or null
+  private final int splits; // SplitProduct's parts; 1: one product
 
   /** Reads {@code prefix + "weight"} and, when {@code hasBias}, {@code prefix + "bias"}. */
   Linear(
       Ops tf, Weights<T> weights, String prefix, int inFeatures, int outFeatures, boolean hasBias) {
+    this(tf, weights, prefix, inFeatures, outFeatures, hasBias, false);
+  }
+
+  /**
+   * As {@link #Linear(Ops, Weights, String, int, int, boolean)}; with {@code split}, its product is
+   * split into the weights' {@link Weights#productSplits} parts.
+   */
+  Linear(
+      Ops tf,
+      Weights<T> weights,
+      String prefix,
+      int inFeatures,
+      int outFeatures,
+      boolean hasBias,
+      boolean split) {
     this.tf = tf;
+    this.splits = split ? weights.productSplits() : 1;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     if (weights.int8()) {
@@ -51,7 +70,10 @@ final class Linear<T extends TNumber> {
 
   /** (rows, in) -> (rows, out). */
   private Operand<T> rows(Operand<T> rows) {
-    Operand<T> y = weight != null ? tf.linalg.matMul(rows, weight) : int8Weight.multiply(tf, rows);
+    Operand<T> y =
+        weight != null
+            ? SplitProduct.multiply(tf, rows, weight, inFeatures, splits)
+            : int8Weight.multiply(tf, rows);
     return bias != null ? tf.nn.biasAdd(y, bias) : y;
   }
 }

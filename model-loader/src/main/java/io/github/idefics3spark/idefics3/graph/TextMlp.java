@@ -20,9 +20,11 @@ final class TextMlp<T extends TNumber> {
     this.dtype = weights.dtype();
     int hidden = config.hiddenSize();
     int intermediate = config.intermediateSize();
-    this.gateProj = new Linear<>(tf, weights, prefix + "gate_proj.", hidden, intermediate, false);
-    this.upProj = new Linear<>(tf, weights, prefix + "up_proj.", hidden, intermediate, false);
-    this.downProj = new Linear<>(tf, weights, prefix + "down_proj.", intermediate, hidden, false);
+    this.gateProj =
+        new Linear<>(tf, weights, prefix + "gate_proj.", hidden, intermediate, false, true);
+    this.upProj = new Linear<>(tf, weights, prefix + "up_proj.", hidden, intermediate, false, true);
+    this.downProj =
+        new Linear<>(tf, weights, prefix + "down_proj.", intermediate, hidden, false, true);
   }
 
   /** (..., hidden) -> (..., hidden). */

@@ -31,6 +31,7 @@ final class TextModel<T extends TNumber> {
   private final RmsNorm<T> norm;
   private final boolean tied; // lm_head is embed_tokens
   private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: embedTokens
+  private final int lmHeadSplits; // SplitProduct's parts of the lm_head's product
   private final Int8Matrix int8LmHead; // the same as int8, with int8 weights
   private final TextRotaryEmbedding rotaryEmb;
   private final Idefics3Config.Text config;
@@ -71,6 +72,7 @@ final class TextModel<T extends TNumber> {
           tied ? embedTokens : weights.readTransposed(tf, "lm_head.weight", vocab, hidden);
       this.int8LmHead = null;
     }
+    this.lmHeadSplits = weights.productSplits();
     this.rotaryEmb = new TextRotaryEmbedding(tf, config);
     this.config = config;
   }
@@ -138,7 +140,7 @@ final class TextModel<T extends TNumber> {
     if (int8LmHead != null) {
       return int8LmHead.multiply(tf, hiddenRows);
     }
-    return tf.linalg.matMul(hiddenRows, lmHead);
+    return SplitProduct.multiply(tf, hiddenRows, lmHead, hidden, lmHeadSplits);
   }
 
   /**

@@ -21,10 +21,22 @@ final class VisionMlp<T extends TNumber> {
     this.dtype = weights.dtype();
     this.fc1 =
         new Linear<>(
-            tf, weights, prefix + "fc1.", config.hiddenSize(), config.intermediateSize(), true);
+            tf,
+            weights,
+            prefix + "fc1.",
+            config.hiddenSize(),
+            config.intermediateSize(),
+            true,
+            true);
     this.fc2 =
         new Linear<>(
-            tf, weights, prefix + "fc2.", config.intermediateSize(), config.hiddenSize(), true);
+            tf,
+            weights,
+            prefix + "fc2.",
+            config.intermediateSize(),
+            config.hiddenSize(),
+            true,
+            true);
   }
 
   /** (..., hidden) -> (..., hidden). */

@@ -285,6 +285,36 @@ class Idefics3PackageTest {
   }
 
   @Test
+  void splitProductsOutsideOneToSixtyFourOrWithInt8AreRefused() {
+    for (String[] args :
+        List.of(
+            new String[] {"in", "out", "--split-products", "0"},
+            new String[] {"in", "out", "--split-products", "two"},
+            new String[] {"in", "out", "--split-products", "65"},
+            new String[] {"in", "out", "--dtype", "int8", "--split-products", "2"})) {
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      assertEquals(
+          2, Convert.run(args, System.out, new PrintStream(err, true)), List.of(args) + "");
+      assertTrue(
+          err.toString().startsWith("--split-products " + args[args.length - 1] + ": give a whole"),
+          err.toString());
+    }
+  }
+
+  @Test
+  void aSplitDryRunBuildsTheSplitGraph() {
+    Path source = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int status =
+        Convert.run(
+            new String[] {source.toString(), "--dry-run", "--split-products", "3"},
+            new PrintStream(out, true),
+            System.err);
+    assertEquals(0, status);
+    assertTrue(out.toString().contains("graph built"), out.toString());
+  }
+
+  @Test
   void aTiedCheckpointAnswersAsItsWeightsUntiedWithTheEmbeddingsAsLmHead() throws IOException {
     // tied, the lm_head is the embeddings (the fixture's own lm_head.weight is then ignored) ...
     Path tied = copyWithTextConfig("tied", c -> c.put("tie_word_embeddings", true));

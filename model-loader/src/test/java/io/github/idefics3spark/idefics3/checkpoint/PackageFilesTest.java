@@ -52,6 +52,7 @@ class PackageFilesTest {
   @TempDir static Path shared;
   private static Path converted;
   private static Path convertedInt8;
+  private static Path convertedSplit;
 
   @TempDir Path temp;
 
@@ -64,6 +65,13 @@ class PackageFilesTest {
         ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM),
         convertedInt8,
         ComputeDtype.INT8);
+    convertedSplit = shared.resolve("tiny-split");
+    Idefics3Package.write(
+        ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM),
+        convertedSplit,
+        ComputeDtype.FP32,
+        0,
+        2);
   }
 
   /** A copy of the converted package to edit. */
@@ -185,9 +193,34 @@ class PackageFilesTest {
     TreeSet<String> onlyInt8 = new TreeSet<>(int8);
     onlyInt8.removeAll(used);
     assertEquals(List.of("Bitcast"), List.copyOf(onlyInt8), "what an int8 package adds");
+    TreeSet<String> split = opTypes(convertedSplit);
+    TreeSet<String> onlySplit = new TreeSet<>(split);
+    onlySplit.removeAll(used);
+    assertEquals(List.of("SplitV"), List.copyOf(onlySplit), "what a split package adds");
     used.addAll(int8);
+    used.addAll(split);
     assertEquals(List.copyOf(used), PackageFiles.ALLOWED_OPS, "sorted, no more, no fewer");
-    assertEquals(68, PackageFiles.ALLOWED_OPS.size());
+    assertEquals(69, PackageFiles.ALLOWED_OPS.size());
+  }
+
+  /**
+   * A package converted with --split-products passes both verifications and loads on the CPU; on a
+   * GPU it is refused, naming the option to convert without.
+   */
+  @Test
+  void aSplitPackagePassesBothVerificationsLoadsAndIsRefusedOnAGpu() throws IOException {
+    assertEquals(2, PackageFiles.readManifest(convertedSplit).path("product_splits").asInt());
+    assertEquals(1, PackageFiles.readManifest(converted).path("product_splits").asInt());
+    for (Verification verification : Verification.values()) {
+      PackageFiles.verify(convertedSplit, verification);
+    }
+    try (Idefics3Package pkg = Idefics3Package.load(convertedSplit, 2)) {
+      assertEquals(convertedSplit, pkg.dir());
+    }
+    IOException e =
+        assertThrows(IOException.class, () -> Idefics3Package.load(convertedSplit, 1, "0"));
+    assertTrue(e.getMessage().contains("(convert --split-products)"), e.getMessage());
+    assertTrue(e.getMessage().contains("without --split-products"), e.getMessage());
   }
 
   @Test
@@ -232,7 +265,7 @@ class PackageFilesTest {
         dir,
         dir.resolve("saved_model.pb").toString(),
         "node 'planted/" + op + "' in the graph runs op type " + op,
-        "which convert never writes (the 68 op types it writes are PackageFiles.ALLOWED_OPS)");
+        "which convert never writes (the 69 op types it writes are PackageFiles.ALLOWED_OPS)");
   }
 
   @Test

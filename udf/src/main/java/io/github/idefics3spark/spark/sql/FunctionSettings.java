@@ -50,7 +50,7 @@ import scala.jdk.javaapi.CollectionConverters;
  *   <tr><td>{@code max-question-chars}</td><td>100000</td><td>longer questions are refused as an
  *       error before tokenisation</td></tr>
  *   <tr><td>{@code intra-op-threads}</td><td>0 (the task's cores)</td><td>TensorFlow threads per
- *       operation</td></tr>
+ *       operation (divided by S for a package converted with {@code --split-products S})</td></tr>
  *   <tr><td>{@code caption-prompt}</td><td>{@code Describe this image.}</td><td>the user text of
  *       {@code vlm_caption}</td></tr>
  *   <tr><td>{@code prompt-template}</td><td>{@code {question}}</td><td>the user text of {@code

@@ -1,0 +1,57 @@
+package io.github.idefics3spark.idefics3.graph;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.family.TNumber;
+
+/**
+ * Products split into parts that TensorFlow's inter-op threads run at once, each reading its own
+ * part of the weight: a package converted with {@code --split-products N} (the README's "The second
+ * core").
+ *
+ * <p>One core's decode step is bound by how fast its matmul kernels take the weights in (about the
+ * same at 1 and at 8 rows), so a second core shortens it only if it reads other weights than the
+ * first. {@code x @ W} becomes the sum over W's row blocks of {@code x[:, block] @ W[block]}: the
+ * row blocks of a stored (in, out) matrix are views of it (TensorFlow's split along the first axis
+ * shares the buffer when a row's bytes are a multiple of 64), and the sum costs one add of the
+ * (rows, out) products. Sums are taken in another order than one product's, so logits move by
+ * rounding only.
+ */
+final class SplitProduct {
+  private SplitProduct() {}
+
+  /**
+   * (rows, in) x (in, out) -> (rows, out), as {@code splits} products of W's row blocks, summed.
+   */
+  static <T extends TNumber> Operand<T> multiply(
+      Ops tf, Operand<T> rows, Operand<T> weight, long in, int splits) {
+    if (Math.min(splits, in) <= 1) {
+      return tf.linalg.matMul(rows, weight);
+    }
+    List<Operand<T>> xs = blocks(tf, rows, 1, in, splits); // (rows, block) each
+    List<Operand<T>> ws = blocks(tf, weight, 0, in, splits); // (block, out) each
+    Operand<T> sum = tf.linalg.matMul(xs.get(0), ws.get(0));
+    for (int i = 1; i < xs.size(); i++) {
+      sum = tf.math.add(sum, tf.linalg.matMul(xs.get(i), ws.get(i)));
+    }
+    return sum;
+  }
+
+  /**
+   * {@code x} cut along {@code axis} (of {@code size}) into {@code min(splits, size)} blocks in
+   * order, the first ones one longer where {@code size} does not divide evenly.
+   */
+  static <T extends TNumber> List<Operand<T>> blocks(
+      Ops tf, Operand<T> x, int axis, long size, int splits) {
+    int parts = (int) Math.min(splits, size);
+    long[] sizes = new long[parts];
+    for (int i = 0; i < parts; i++) {
+      sizes[i] = size / parts + (i < size % parts ? 1 : 0);
+    }
+    List<Operand<T>> out = new ArrayList<>(parts);
+    tf.splitV(x, tf.constant(sizes), tf.constant(axis), (long) parts).forEach(out::add);
+    return out;
+  }
+}
