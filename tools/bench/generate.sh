@@ -35,7 +35,10 @@
 # (1; N: the Java side runs as a Spark executor does, N threads sharing the one model with
 # threads / N intra-op threads each, each answering its share of the requests at once (at batch 8,
 # 8 / N requests a worker: as many in flight as the HF side's batch): images per second from the
-# pass's wall time, no prefill or decode split, since the workers' phases overlap).
+# pass's wall time, no prefill or decode split, since the workers' phases overlap),
+# BENCH_SPLIT_PRODUCTS (1; N: the package converted with --split-products N, in
+# $BENCH_WORK/package-split-N, and loaded with the threads divided by N: see the README's
+# "--split-products").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}
@@ -53,7 +56,11 @@ warmup=${BENCH_WARMUP:-1}
 java_opts=${BENCH_JAVA_OPTS:--Xmx2g}
 images=$root/model-loader/src/test/resources/reference/images
 requests=${BENCH_REQUESTS:-$root/tools/bench/generate_requests.json}
+split_products=${BENCH_SPLIT_PRODUCTS:-1}
 package=$work/package
+if [ "$split_products" != 1 ]; then
+  package=$work/package-split-$split_products
+fi
 out=$work/results-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$work" "$out"
 
@@ -68,6 +75,9 @@ javac -d "$out/classes" -cp "$classpath" "$root/tools/bench/java/GenerateBench.j
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "both sides: cores $cores, $threads threads, longest_edge $longest_edge, $new_tokens new tokens, stop tokens off"
+if [ "$split_products" != 1 ]; then
+  echo "java: the package's products split in $split_products: $threads / $split_products intra-op threads an operation (at least 1)"
+fi
 if [ "$java_workers" != 1 ]; then
   echo "java: $java_workers workers sharing one model, $((threads / java_workers)) intra-op threads each"
 fi
@@ -77,7 +87,7 @@ if [ "${BENCH_SKIP_CONVERT:-0}" != 1 ] || [ ! -f "$package/idefics3-spark.json" 
   rm -rf "$package"
   convert=(java $java_opts -cp "$classpath" io.github.idefics3spark.idefics3.checkpoint.Convert "$checkpoint")
   /usr/bin/time -f "%e %M" -o "$out/dry-run.time" "${convert[@]}" --dry-run >/dev/null 2>&1
-  /usr/bin/time -f "%e %M" -o "$out/convert.time" "${convert[@]}" "$package" >/dev/null 2>"$out/convert.err"
+  /usr/bin/time -f "%e %M" -o "$out/convert.time" "${convert[@]}" "$package" --split-products "$split_products" >/dev/null 2>"$out/convert.err"
   read -r dry_s dry_kb < "$out/dry-run.time"
   read -r convert_s convert_kb < "$out/convert.time"
   awk -v w="$weights" -v s="$convert_s" -v k="$convert_kb" -v dk="$dry_kb" 'BEGIN {
