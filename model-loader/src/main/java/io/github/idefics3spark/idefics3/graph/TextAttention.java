@@ -40,6 +40,8 @@ final class TextAttention<T extends TNumber> {
     int kvHeads = config.numKeyValueHeads();
     this.headDim = config.headDim();
     int hidden = config.hiddenSize();
+    // not split by --split-products: q, k and v already run beside each other, and splitting q
+    // and o as well measured within the runs' spread (README, "The second core")
     this.qProj = new Linear<>(tf, weights, prefix + "q_proj.", hidden, heads * headDim, false);
     this.kProj = new Linear<>(tf, weights, prefix + "k_proj.", hidden, kvHeads * headDim, false);
     this.vProj = new Linear<>(tf, weights, prefix + "v_proj.", hidden, kvHeads * headDim, false);
