@@ -1,5 +1,6 @@
 package io.github.idefics3spark.spark;
 
+import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
@@ -61,12 +62,18 @@ public final class ModelCache {
         // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
         model = Idefics3Runtime.load(dir, settings, String.join(",", resources.gpus()));
         int loads = LOADS.incrementAndGet();
+        // a package converted with --split-products gives each operation its share of the threads
+        int splits = PackageFiles.readManifest(dir).path("product_splits").asInt(1);
         LOG.info(
-            "loaded model {} from {} in {} s ({} intra-op threads{}; load {} in JVM {})",
+            "loaded model {} from {} in {} s ({}{}; load {} in JVM {})",
             key.modelUri(),
             dir,
             String.format("%.1f", (System.nanoTime() - start) / 1e9),
-            key.intraOpThreads(),
+            splits == 1
+                ? key.intraOpThreads() + " intra-op threads"
+                : Math.max(1, key.intraOpThreads() / splits)
+                    + " intra-op threads an operation, its products split in "
+                    + splits,
             resources.gpus().isEmpty() ? "" : ", task GPUs " + resources.gpus(),
             loads,
             JVM_ID);
