@@ -1,6 +1,6 @@
 package io.github.idefics3spark.spark;
 
-import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
@@ -62,8 +62,7 @@ public final class ModelCache {
         // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
         model = Idefics3Runtime.load(dir, settings, String.join(",", resources.gpus()));
         int loads = LOADS.incrementAndGet();
-        // a package converted with --split-products gives each operation its share of the threads
-        int splits = PackageFiles.readManifest(dir).path("product_splits").asInt(1);
+        int splits = model.productSplits();
         LOG.info(
             "loaded model {} from {} in {} s ({}{}; load {} in JVM {})",
             key.modelUri(),
@@ -71,7 +70,7 @@ public final class ModelCache {
             String.format("%.1f", (System.nanoTime() - start) / 1e9),
             splits == 1
                 ? key.intraOpThreads() + " intra-op threads"
-                : Math.max(1, key.intraOpThreads() / splits)
+                : Idefics3Package.operationThreads(key.intraOpThreads(), splits)
                     + " intra-op threads an operation, its products split in "
                     + splits,
             resources.gpus().isEmpty() ? "" : ", task GPUs " + resources.gpus(),

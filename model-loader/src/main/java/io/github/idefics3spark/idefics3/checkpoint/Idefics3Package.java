@@ -313,7 +313,7 @@ public final class Idefics3Package implements AutoCloseable {
   public static Idefics3Package load(Path dir, int intraOpThreads, String visibleGpus)
       throws IOException {
     JsonNode manifest = PackageFiles.readManifest(dir);
-    int productSplits = manifest.path("product_splits").asInt(1);
+    int productSplits = productSplits(manifest);
     if (!visibleGpus.isEmpty() && productSplits > 1) {
       throw new IOException(
           "model package "
@@ -347,9 +347,7 @@ public final class Idefics3Package implements AutoCloseable {
         SavedModelBundle.loader(dir.toString())
             .withTags(SavedModelBundle.DEFAULT_TAG)
             .withConfigProto(
-                sessionConfig(
-                    intraOpThreads == 0 ? 0 : Math.max(1, intraOpThreads / productSplits),
-                    visibleGpus))
+                sessionConfig(operationThreads(intraOpThreads, productSplits), visibleGpus))
             .load();
     return new Idefics3Package(dir, bundle, checkpoint, manifest);
   }
@@ -388,6 +386,24 @@ public final class Idefics3Package implements AutoCloseable {
 
   public JsonNode manifest() {
     return manifest;
+  }
+
+  /** Into how many parts the package's large products are split (convert's --split-products). */
+  public int productSplits() {
+    return productSplits(manifest);
+  }
+
+  private static int productSplits(JsonNode manifest) {
+    return manifest.path("product_splits").asInt(1); // 1 in packages converted before the option
+  }
+
+  /**
+   * The intra-op threads an operation gets when a package split into {@code productSplits} parts is
+   * loaded with {@code intraOpThreads}: its parts run at once, so each gets its share (at least 1);
+   * 0 lets TensorFlow choose.
+   */
+  public static int operationThreads(int intraOpThreads, int productSplits) {
+    return intraOpThreads == 0 ? 0 : Math.max(1, intraOpThreads / productSplits);
   }
 
   public Path dir() {

@@ -277,6 +277,11 @@ public final class Idefics3Runtime implements AutoCloseable {
     return pkg.dir();
   }
 
+  /** Into how many parts the package's large products are split (convert's --split-products). */
+  public int productSplits() {
+    return pkg.productSplits();
+  }
+
   /**
    * Whether the package can rank options by likelihood ({@link Idefics3Request#options}): it was
    * converted with the {@code score_options} signature.
