@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TNumber;
 
 /**
@@ -50,8 +51,28 @@ final class SplitProduct {
     for (int i = 0; i < parts; i++) {
       sizes[i] = size / parts + (i < size % parts ? 1 : 0);
     }
-    List<Operand<T>> out = new ArrayList<>(parts);
-    tf.splitV(x, tf.constant(sizes), tf.constant(axis), (long) parts).forEach(out::add);
+    return blocks(tf, x, axis, tf.constant(sizes), parts);
+  }
+
+  /**
+   * {@code x} cut along {@code axis} into {@code splits} blocks of the given {@link #blockSizes}
+   * (for a size known only when the graph runs: a batch's rows).
+   */
+  static <T extends TNumber> List<Operand<T>> blocks(
+      Ops tf, Operand<T> x, int axis, Operand<? extends TNumber> sizes, int splits) {
+    List<Operand<T>> out = new ArrayList<>(splits);
+    tf.splitV(x, sizes, tf.constant(axis), (long) splits).forEach(out::add);
     return out;
+  }
+
+  /**
+   * (splits) the sizes of the blocks of a size known only when the graph runs: size / splits each,
+   * the first ones one longer where it does not divide evenly, the last ones 0 where size &lt;
+   * splits.
+   */
+  static Operand<TInt32> blockSizes(Ops tf, Operand<TInt32> size, int splits) {
+    // sizes[i] = floor((size + splits - 1 - i) / splits)
+    Operand<TInt32> lift = tf.range(tf.constant(splits - 1), tf.constant(-1), tf.constant(-1));
+    return tf.math.floorDiv(tf.math.add(size, lift), tf.constant(splits));
   }
 }

@@ -4,6 +4,7 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3Config;
 import io.github.idefics3spark.tf.ComputeDtype;
 import io.github.idefics3spark.tf.DynamicShape;
 import io.github.idefics3spark.tf.Weights;
+import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.ndarray.index.Indices;
@@ -23,6 +24,7 @@ final class TextAttention<T extends TNumber> {
   private final Ops tf;
   private final int heads;
   private final int headDim;
+  private final int splits; // --split-products: the rows' blocks that attend at once; 1: one
   private final Linear<T> qProj; // (heads * hd, hidden)
   private final Linear<T> kProj; // (kv_heads * hd, hidden)
   private final Linear<T> vProj; // (kv_heads * hd, hidden)
@@ -39,6 +41,7 @@ final class TextAttention<T extends TNumber> {
     this.heads = config.numAttentionHeads();
     int kvHeads = config.numKeyValueHeads();
     this.headDim = config.headDim();
+    this.splits = weights.productSplits();
     int hidden = config.hiddenSize();
     // not split by --split-products: q, k and v already run beside each other, and splitting q
     // and o as well measured within the runs' spread (README, "The second core")
@@ -59,13 +62,15 @@ final class TextAttention<T extends TNumber> {
    * @param queryShape (B, L, heads, hd), the queries split into heads
    * @param keyShape (B, L, kv, hd), the keys and values split into heads
    * @param groupedShape (B, kv, group * L, hd), the queries grouped by kv head
-   * @param groupedScoresShape (B, kv, group * L, keys)
-   * @param scoresShape (B, heads, L, keys)
+   * @param groupedScoresShape (-1, kv, group * L, keys): any block of the rows
+   * @param scoresShape (-1, heads, L, keys): any block of the rows
    * @param contextShape (B, heads, L, hd)
    * @param cacheRows with caches: the (B * kv) rows of a cache seen as (B * kv * capacity, hd) that
    *     each row's token is written to, [b * kv + h] = (b * kv + h) * capacity + slots[b]; else
    *     null
    * @param cacheShape with caches: (4) B, kv, capacity, hd; else null
+   * @param rowBlocks with {@code --split-products N}: (N) the sizes of the blocks of the B rows
+   *     that attend at once; else null
    */
   record Inputs<T extends TNumber>(
       Operand<T> cos,
@@ -78,7 +83,8 @@ final class TextAttention<T extends TNumber> {
       Operand<TInt32> scoresShape,
       Operand<TInt32> contextShape,
       Operand<TInt32> cacheRows,
-      Operand<TInt32> cacheShape) {
+      Operand<TInt32> cacheShape,
+      Operand<TInt32> rowBlocks) {
 
     boolean decoding() {
       return cacheRows != null;
@@ -93,6 +99,7 @@ final class TextAttention<T extends TNumber> {
    * @param cache null for a plain forward (keys = L); else any layer's cache (all have the shape
    *     (B, kv, capacity, hd); keys = capacity), with L = 1
    * @param slots (B) each row's cache index for its token (ignored without a cache)
+   * @param splits the package's {@code --split-products}
    */
   static <T extends TNumber> Inputs<T> inputs(
       Ops tf,
@@ -103,7 +110,8 @@ final class TextAttention<T extends TNumber> {
       TextRotaryEmbedding.CosSin rope,
       Operand<T> mask,
       KvCache<T> cache,
-      Operand<TInt32> slots) {
+      Operand<TInt32> slots,
+      int splits) {
     int heads = config.numAttentionHeads();
     int kvHeads = config.numKeyValueHeads();
     int headDim = config.headDim();
@@ -133,11 +141,12 @@ final class TextAttention<T extends TNumber> {
         DynamicShape.of(tf, batch, seq, heads, headDim),
         DynamicShape.of(tf, batch, seq, kvHeads, headDim),
         DynamicShape.of(tf, batch, kvHeads, groupedSeq, headDim),
-        DynamicShape.of(tf, batch, kvHeads, groupedSeq, keys),
-        DynamicShape.of(tf, batch, heads, seq, keys),
+        DynamicShape.of(tf, -1, kvHeads, groupedSeq, keys),
+        DynamicShape.of(tf, -1, heads, seq, keys),
         DynamicShape.of(tf, batch, heads, seq, headDim),
         cacheRows,
-        cacheShape);
+        cacheShape,
+        splits > 1 ? SplitProduct.blockSizes(tf, batch, splits) : null);
   }
 
   /**
@@ -159,17 +168,49 @@ final class TextAttention<T extends TNumber> {
 
     // Group the queries by kv head: (B, heads, L, hd) -> (B, kv, group * L, hd).
     Operand<T> grouped = tf.reshape(q, in.groupedShape());
-    Operand<T> scores = product(grouped, attended.keys(), true, in.decoding()); // (B, kv, gL, keys)
-    scores = tf.reshape(scores, in.scoresShape()); // (B, heads, L, keys)
-    Operand<T> probs = EagerAttention.weights(tf, scores, in.mask(), headDim);
-    probs = tf.reshape(probs, in.groupedScoresShape()); // (B, kv, gL, keys)
-    Operand<T> context =
-        product(probs, attended.values(), false, in.decoding()); // (B, kv, group * L, hd)
+    Operand<T> context; // (B, kv, group * L, hd)
+    if (in.rowBlocks() == null) {
+      context = attend(grouped, attended.keys(), attended.values(), in.mask(), in);
+    } else {
+      // --split-products: the blocks of rows attend at once, each reading its own rows of the keys
+      // and values (blocks along the first axis are views of them, not copies)
+      List<Operand<T>> queries = rowBlocks(grouped, in);
+      List<Operand<T>> keys = rowBlocks(attended.keys(), in);
+      List<Operand<T>> values = rowBlocks(attended.values(), in);
+      List<Operand<T>> masks = rowBlocks(in.mask(), in);
+      List<Operand<T>> contexts = new ArrayList<>(splits);
+      for (int i = 0; i < splits; i++) {
+        contexts.add(attend(queries.get(i), keys.get(i), values.get(i), masks.get(i), in));
+      }
+      context = tf.concat(contexts, tf.constant(0));
+    }
     context = tf.reshape(context, in.contextShape()); // (B, heads, L, hd)
     context =
         tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})); // (B, L, heads, hd)
     context = tf.reshape(context, tf.constant(new int[] {-1, heads * headDim})); // (B * L, .)
     return new Output<>(oProj.forward(context), attended);
+  }
+
+  /**
+   * softmax(q k^T * hd^-0.5 + mask) v over some of the rows (all of them, or a block).
+   *
+   * @param grouped (b, kv, group * L, hd), the queries grouped by kv head
+   * @param keys (b, kv, keys, hd); values the same
+   * @param mask (b, 1, L, keys)
+   * @return (b, kv, group * L, hd)
+   */
+  private Operand<T> attend(
+      Operand<T> grouped, Operand<T> keys, Operand<T> values, Operand<T> mask, Inputs<T> in) {
+    Operand<T> scores = product(grouped, keys, true, in.decoding()); // (b, kv, gL, keys)
+    scores = tf.reshape(scores, in.scoresShape()); // (b, heads, L, keys)
+    Operand<T> probs = EagerAttention.weights(tf, scores, mask, headDim);
+    probs = tf.reshape(probs, in.groupedScoresShape()); // (b, kv, gL, keys)
+    return product(probs, values, false, in.decoding());
+  }
+
+  /** x cut along its first axis, the rows, into the blocks {@link Inputs#rowBlocks} gives. */
+  private List<Operand<T>> rowBlocks(Operand<T> x, Inputs<T> in) {
+    return SplitProduct.blocks(tf, x, 0, in.rowBlocks(), splits);
   }
 
   /** x @ y (y transposed when adjY), with the kernel for a decode step's few rows when decoding. */

@@ -31,7 +31,7 @@ final class TextModel<T extends TNumber> {
   private final RmsNorm<T> norm;
   private final boolean tied; // lm_head is embed_tokens
   private final Operand<T> lmHead; // (hidden, vocab), stored transposed; tied: embedTokens
-  private final int lmHeadSplits; // SplitProduct's parts of the lm_head's product
+  private final int productSplits; // --split-products: the lm_head's and the attention's parts
   private final Int8Matrix int8LmHead; // the same as int8, with int8 weights
   private final TextRotaryEmbedding rotaryEmb;
   private final Idefics3Config.Text config;
@@ -72,7 +72,7 @@ final class TextModel<T extends TNumber> {
           tied ? embedTokens : weights.readTransposed(tf, "lm_head.weight", vocab, hidden);
       this.int8LmHead = null;
     }
-    this.lmHeadSplits = weights.productSplits();
+    this.productSplits = weights.productSplits();
     this.rotaryEmb = new TextRotaryEmbedding(tf, config);
     this.config = config;
   }
@@ -121,7 +121,8 @@ final class TextModel<T extends TNumber> {
             rotaryEmb.forward(positionIds),
             mask,
             caches == null ? null : caches.get(0),
-            slots);
+            slots,
+            productSplits);
     // the layers run on rows (B * L, hidden): their Linears need no reshape
     Operand<T> h = tf.reshape(embeddings, tf.constant(new int[] {-1, hidden}));
     List<TextAttention.KvCache<T>> written = new ArrayList<>(layers.size());
@@ -140,7 +141,7 @@ final class TextModel<T extends TNumber> {
     if (int8LmHead != null) {
       return int8LmHead.multiply(tf, hiddenRows);
     }
-    return SplitProduct.multiply(tf, hiddenRows, lmHead, hidden, lmHeadSplits);
+    return SplitProduct.multiply(tf, hiddenRows, lmHead, hidden, productSplits);
   }
 
   /**
