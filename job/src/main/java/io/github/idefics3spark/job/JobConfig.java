@@ -55,6 +55,8 @@ import java.util.stream.Collectors;
  * @param modelCache executors' local folder for copied or converted packages, or null for the
  *     default
  * @param verifyPackage how executors check a package used in place or found in their cache
+ * @param splitProducts the parts a checkpoint the executors convert has its large products split in
+ *     (convert's {@code --split-products}; 1: not split)
  * @param modelSettings threads, batch size, decoding and image settings (eval: the benchmark's
  *     max-new-tokens by default; document: {@link DocumentSettings#MAX_NEW_TOKENS}, special tokens
  *     kept and Docling's stop tokens)
@@ -85,6 +87,7 @@ public record JobConfig(
     String model,
     String modelCache,
     Verification verifyPackage,
+    int splitProducts,
     ModelSettings modelSettings,
     DocumentSettings document) {
 
@@ -99,7 +102,10 @@ public record JobConfig(
   /** What the inference stage needs: the model, its settings and the cache folder if one is set. */
   public InferenceSettings inferenceSettings() {
     InferenceSettings settings =
-        InferenceSettings.of(model, modelSettings).withVerification(verifyPackage).withPageDpi(dpi);
+        InferenceSettings.of(model, modelSettings)
+            .withVerification(verifyPackage)
+            .withProductSplits(splitProducts)
+            .withPageDpi(dpi);
     return modelCache == null ? settings : settings.withCacheDir(modelCache);
   }
 
@@ -369,6 +375,7 @@ public record JobConfig(
         task.usesModel() ? values.required(JobOption.MODEL) : null,
         (String) shared.get(InferenceOption.MODEL_CACHE),
         InferenceOption.verification(shared.get(InferenceOption.VERIFY_PACKAGE)),
+        InferenceOption.productSplits(shared.get(InferenceOption.SPLIT_PRODUCTS)),
         model,
         task == Task.DOCUMENT ? document(values) : null);
   }

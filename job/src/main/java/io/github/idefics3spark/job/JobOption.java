@@ -172,6 +172,7 @@ public enum JobOption {
           + " URI, or the name of a folder shipped with --archives. Required."),
   MODEL_CACHE(InferenceOption.MODEL_CACHE),
   VERIFY_PACKAGE(InferenceOption.VERIFY_PACKAGE),
+  SPLIT_PRODUCTS(InferenceOption.SPLIT_PRODUCTS),
   BATCH_SIZE(InferenceOption.BATCH_SIZE),
   MAX_NEW_TOKENS(InferenceOption.MAX_NEW_TOKENS),
   TEMPERATURE(InferenceOption.TEMPERATURE),

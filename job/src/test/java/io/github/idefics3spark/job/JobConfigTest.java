@@ -387,4 +387,20 @@ class JobConfigTest {
         "setting verify-package is 'none' (option --verify-package), expected one of quick|full",
         refusal(Task.CAPTION, with("--verify-package", "none")));
   }
+
+  @Test
+  void splitProductsIsOneByDefaultReachesTheInferenceSettingsAndIsRefusedOutsideOneTo64() {
+    assertEquals(1, JobConfig.parse(Task.CAPTION, REQUIRED).inferenceSettings().productSplits());
+    JobConfig split = JobConfig.parse(Task.CAPTION, with("--split-products", "2"));
+    assertEquals(2, split.splitProducts());
+    assertEquals(2, split.inferenceSettings().productSplits());
+    for (String wrong : new String[] {"0", "65"}) {
+      String message = refusal(Task.CAPTION, with("--split-products", wrong));
+      assertTrue(
+          message.startsWith(
+              "setting split-products is '" + wrong + "' (option --split-products), expected"),
+          message);
+      assertTrue(message.contains("64"), message);
+    }
+  }
 }

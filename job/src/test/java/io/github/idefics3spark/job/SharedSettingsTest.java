@@ -36,6 +36,7 @@ class SharedSettingsTest {
   static {
     GIVEN.put(InferenceOption.MODEL_CACHE, "/tmp/cache");
     GIVEN.put(InferenceOption.VERIFY_PACKAGE, "quick");
+    GIVEN.put(InferenceOption.SPLIT_PRODUCTS, "2");
     GIVEN.put(InferenceOption.BATCH_SIZE, "3");
     GIVEN.put(InferenceOption.SORT_WINDOW_BATCHES, "5");
     GIVEN.put(InferenceOption.MAX_NEW_TOKENS, "12");
@@ -114,6 +115,7 @@ class SharedSettingsTest {
         job.model());
     assertEquals("/tmp/cache", job.cacheDir());
     assertEquals(Verification.QUICK, job.verification());
+    assertEquals(2, job.productSplits());
     assertEquals(job.withSortWindowBatches(5), transformer(GIVEN));
 
     Map<InferenceOption, String> sqlGiven = new EnumMap<>(GIVEN);

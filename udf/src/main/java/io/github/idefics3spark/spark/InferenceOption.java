@@ -52,6 +52,22 @@ public enum InferenceOption {
           + " included; quick checks sizes and hashes the assets and the graph (the graph's"
           + " op check is always done)",
       EntryPoint.values()),
+  SPLIT_PRODUCTS(
+      "split-products",
+      "splitProducts",
+      "N",
+      Type.WHOLE,
+      InferenceSettings.DEFAULT_PRODUCT_SPLITS,
+      Range.between(1, InferenceSettings.MAX_PRODUCT_SPLITS),
+      null,
+      "A checkpoint given as --model is converted on the executors with its large products"
+          + " split in N parts that run at once (convert's --split-products: for CPU executors"
+          + " whose tasks own N cores or more, spark.task.cpus; default 1, not split). A package"
+          + " keeps the split it was converted with.",
+      "a checkpoint given as the model is converted on the executors with its large products"
+          + " split in N parts that run at once (1-64; convert's --split-products, for CPU"
+          + " executors whose tasks own N cores or more); a package keeps its own split",
+      EntryPoint.values()),
   BATCH_SIZE(
       "batch-size",
       "batchSize",
@@ -329,6 +345,10 @@ public enum InferenceOption {
   private record Range(double min, boolean minExcluded, double max) implements Serializable {
     static Range atLeast(double min) {
       return new Range(min, false, Double.POSITIVE_INFINITY);
+    }
+
+    static Range between(double min, double max) {
+      return new Range(min, false, max);
     }
 
     static Range above(double min) {
@@ -616,7 +636,7 @@ public enum InferenceOption {
         case IMAGE_CACHE_MB -> model.imageCacheMb(((Number) value).intValue());
         case CONTINUOUS_BATCHING -> model.continuousBatching((Boolean) value);
         case INTRA_OP_THREADS -> model.intraOpThreads(((Number) value).intValue());
-        case MODEL_CACHE, VERIFY_PACKAGE, SORT_WINDOW_BATCHES -> {
+        case MODEL_CACHE, VERIFY_PACKAGE, SPLIT_PRODUCTS, SORT_WINDOW_BATCHES -> {
           // not model settings: see settings
         }
       }
@@ -626,7 +646,7 @@ public enum InferenceOption {
 
   /**
    * The settings of the model at {@code modelUri}: its {@link #model} settings, and the given cache
-   * folder, package verification and sort window (else the defaults).
+   * folder, package verification, products split and sort window (else the defaults).
    *
    * @param seedWithoutSampling the entry point's refusal of a seed given without sampling
    */
@@ -638,12 +658,18 @@ public enum InferenceOption {
     InferenceSettings settings =
         InferenceSettings.of(modelUri, model(given, defaults, seedWithoutSampling))
             .withVerification(verification(given.get(VERIFY_PACKAGE)))
+            .withProductSplits(productSplits(given.get(SPLIT_PRODUCTS)))
             .withSortWindowBatches(
                 given.containsKey(SORT_WINDOW_BATCHES)
                     ? ((Number) given.get(SORT_WINDOW_BATCHES)).intValue()
                     : InferenceSettings.DEFAULT_SORT_WINDOW_BATCHES);
     String cacheDir = (String) given.get(MODEL_CACHE);
     return cacheDir == null ? settings : settings.withCacheDir(cacheDir);
+  }
+
+  /** A given split-products value, or the default. */
+  public static int productSplits(Object value) {
+    return ((Number) (value == null ? SPLIT_PRODUCTS.defaultValue : value)).intValue();
   }
 
   /** A given verify-package value (a Verification, or a Param's flag), or the default. */

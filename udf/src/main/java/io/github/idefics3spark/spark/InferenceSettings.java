@@ -21,9 +21,16 @@ public final class InferenceSettings implements Serializable {
   /** Rows sorted together by estimated prompt length before they are cut into batches. */
   public static final int DEFAULT_SORT_WINDOW_BATCHES = 8;
 
+  /** A checkpoint the executors convert has its products whole (convert's default). */
+  public static final int DEFAULT_PRODUCT_SPLITS = 1;
+
+  /** The most parts convert splits a product into ({@code --split-products}). */
+  public static final int MAX_PRODUCT_SPLITS = 64;
+
   private final String modelUri;
   private final String cacheDir;
   private final Verification verification;
+  private final int productSplits;
   private final int sortWindowBatches;
   private final List<String> allowedRoots;
   private final int pageDpi;
@@ -35,6 +42,7 @@ public final class InferenceSettings implements Serializable {
       ModelSettings model,
       String cacheDir,
       Verification verification,
+      int productSplits,
       int sortWindowBatches,
       List<String> allowedRoots,
       int pageDpi) {
@@ -43,6 +51,14 @@ public final class InferenceSettings implements Serializable {
           "setting model is empty, expected a model package or Hugging Face checkpoint folder"
               + " (a local path, file:, hdfs: or s3a: URI, or an --archives name)");
     }
+    if (productSplits < 1 || productSplits > MAX_PRODUCT_SPLITS) {
+      throw new IllegalArgumentException(
+          "setting split_products is "
+              + productSplits
+              + ", expected 1 to "
+              + MAX_PRODUCT_SPLITS
+              + " (1: products not split)");
+    }
     if (sortWindowBatches < 1) {
       throw new IllegalArgumentException(
           "setting sort_window_batches is " + sortWindowBatches + ", expected >= 1");
@@ -50,6 +66,7 @@ public final class InferenceSettings implements Serializable {
     this.modelUri = modelUri;
     this.cacheDir = cacheDir;
     this.verification = Objects.requireNonNull(verification, "verification");
+    this.productSplits = productSplits;
     this.sortWindowBatches = sortWindowBatches;
     if (pageDpi < 1) {
       throw new IllegalArgumentException("setting dpi is " + pageDpi + ", expected >= 1");
@@ -73,6 +90,7 @@ public final class InferenceSettings implements Serializable {
         model,
         null,
         Verification.FULL,
+        DEFAULT_PRODUCT_SPLITS,
         DEFAULT_SORT_WINDOW_BATCHES,
         null,
         DocumentPages.DEFAULT_DPI);
@@ -81,7 +99,14 @@ public final class InferenceSettings implements Serializable {
   /** The same settings with executors keeping copied or converted packages in {@code dir}. */
   public InferenceSettings withCacheDir(String dir) {
     return new InferenceSettings(
-        modelUri, model, dir, verification, sortWindowBatches, allowedRoots, pageDpi);
+        modelUri,
+        model,
+        dir,
+        verification,
+        productSplits,
+        sortWindowBatches,
+        allowedRoots,
+        pageDpi);
   }
 
   /**
@@ -90,19 +115,43 @@ public final class InferenceSettings implements Serializable {
    */
   public InferenceSettings withVerification(Verification verification) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots, pageDpi);
+        modelUri,
+        model,
+        cacheDir,
+        verification,
+        productSplits,
+        sortWindowBatches,
+        allowedRoots,
+        pageDpi);
+  }
+
+  /**
+   * The same settings with a checkpoint given as the model converted on the executors with its
+   * large products split in {@code splits} parts (convert's {@code --split-products}; default 1:
+   * not split). A package keeps the split it was converted with.
+   */
+  public InferenceSettings withProductSplits(int splits) {
+    return new InferenceSettings(
+        modelUri, model, cacheDir, verification, splits, sortWindowBatches, allowedRoots, pageDpi);
   }
 
   /** The same settings sorting windows of {@code batches} batches by prompt length. */
   public InferenceSettings withSortWindowBatches(int batches) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, batches, allowedRoots, pageDpi);
+        modelUri, model, cacheDir, verification, productSplits, batches, allowedRoots, pageDpi);
   }
 
   /** The same settings with other model settings. */
   public InferenceSettings withModel(ModelSettings model) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots, pageDpi);
+        modelUri,
+        model,
+        cacheDir,
+        verification,
+        productSplits,
+        sortWindowBatches,
+        allowedRoots,
+        pageDpi);
   }
 
   /**
@@ -111,7 +160,7 @@ public final class InferenceSettings implements Serializable {
    */
   public InferenceSettings withAllowedRoots(List<String> roots) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, sortWindowBatches, roots, pageDpi);
+        modelUri, model, cacheDir, verification, productSplits, sortWindowBatches, roots, pageDpi);
   }
 
   /**
@@ -120,7 +169,14 @@ public final class InferenceSettings implements Serializable {
    */
   public InferenceSettings withPageDpi(int dpi) {
     return new InferenceSettings(
-        modelUri, model, cacheDir, verification, sortWindowBatches, allowedRoots, dpi);
+        modelUri,
+        model,
+        cacheDir,
+        verification,
+        productSplits,
+        sortWindowBatches,
+        allowedRoots,
+        dpi);
   }
 
   /** The DPI PDF pages are rendered at. */
@@ -147,6 +203,11 @@ public final class InferenceSettings implements Serializable {
     return verification;
   }
 
+  /** The parts a checkpoint the executors convert has its large products split in. */
+  public int productSplits() {
+    return productSplits;
+  }
+
   public int sortWindowBatches() {
     return sortWindowBatches;
   }
@@ -162,6 +223,7 @@ public final class InferenceSettings implements Serializable {
         && modelUri.equals(other.modelUri)
         && Objects.equals(cacheDir, other.cacheDir)
         && verification == other.verification
+        && productSplits == other.productSplits
         && sortWindowBatches == other.sortWindowBatches
         && Objects.equals(allowedRoots, other.allowedRoots)
         && pageDpi == other.pageDpi
@@ -171,7 +233,14 @@ public final class InferenceSettings implements Serializable {
   @Override
   public int hashCode() {
     return Objects.hash(
-        modelUri, cacheDir, verification, sortWindowBatches, allowedRoots, pageDpi, model);
+        modelUri,
+        cacheDir,
+        verification,
+        productSplits,
+        sortWindowBatches,
+        allowedRoots,
+        pageDpi,
+        model);
   }
 
   @Override
@@ -182,6 +251,8 @@ public final class InferenceSettings implements Serializable {
         + cacheDir
         + ", verifyPackage="
         + verification.flag()
+        + ", splitProducts="
+        + productSplits
         + ", sortWindowBatches="
         + sortWindowBatches
         + (allowedRoots == null ? "" : ", allowedRoots=" + allowedRoots)

@@ -111,8 +111,26 @@ public final class LocalPackage {
       Verification verification,
       int intraOpThreads)
       throws IOException {
+    return resolve(modelUri, hadoop, cacheDir, verification, intraOpThreads, 1);
+  }
+
+  /**
+   * Like {@link #resolve(String, Configuration, Path, Verification, int)}, a checkpoint converted
+   * with its large products split in {@code productSplits} parts (convert's {@code
+   * --split-products}; see {@link Idefics3Package#write(Path, Path, ComputeDtype, int, int)}), into
+   * a cache folder of its own. A package is used as it was converted.
+   */
+  public static Path resolve(
+      String modelUri,
+      Configuration hadoop,
+      Path cacheDir,
+      Verification verification,
+      int intraOpThreads,
+      int productSplits)
+      throws IOException {
+    Conversion conversion = new Conversion(intraOpThreads, productSplits);
     if (isRemote(modelUri)) {
-      return copyRemote(modelUri, hadoop, cacheDir, verification, intraOpThreads);
+      return copyRemote(modelUri, hadoop, cacheDir, verification, conversion);
     }
     Path local = localPath(modelUri);
     if (Files.isRegularFile(local.resolve(Idefics3Package.MANIFEST))) {
@@ -120,7 +138,7 @@ public final class LocalPackage {
       return local;
     }
     if (Files.isRegularFile(local.resolve("config.json"))) {
-      return convertLocal(local, cacheDir, verification, intraOpThreads);
+      return convertLocal(local, cacheDir, verification, conversion);
     }
     throw notAModel(modelUri, local.toString(), Files.isDirectory(local));
   }
@@ -287,7 +305,7 @@ public final class LocalPackage {
       Configuration hadoop,
       Path cacheDir,
       Verification verification,
-      int intraOpThreads)
+      Conversion conversion)
       throws IOException {
     org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(modelUri);
     FileSystem fs = root.getFileSystem(hadoop);
@@ -326,6 +344,9 @@ public final class LocalPackage {
       listing.append('\n');
     }
     checkCacheFolder(cacheDir);
+    if (!isPackage) {
+      listing.append(conversion.cacheKey());
+    }
     Path target = cacheDir.resolve(cacheName(root.getName(), listing.toString(), !isPackage));
     if (Files.isDirectory(target)) {
       PackageFiles.verify(target, verification);
@@ -371,7 +392,7 @@ public final class LocalPackage {
       }
       Path converted = staging(cacheDir);
       try {
-        convert(staging, converted, modelUri, intraOpThreads);
+        convert(staging, converted, modelUri, conversion);
         Path published = publish(converted, target, verification);
         warnOfOtherBuildsConversions(published, modelUri);
         return published;
@@ -384,7 +405,7 @@ public final class LocalPackage {
   }
 
   private static Path convertLocal(
-      Path checkpoint, Path cacheDir, Verification verification, int intraOpThreads)
+      Path checkpoint, Path cacheDir, Verification verification, Conversion conversion)
       throws IOException {
     StringBuilder listing = new StringBuilder(checkpoint.toRealPath().toString()).append('\n');
     try (Stream<Path> walk = Files.walk(checkpoint)) {
@@ -394,6 +415,7 @@ public final class LocalPackage {
         listing.append('\t').append(attributes.lastModifiedTime().toMillis()).append('\n');
       }
     }
+    listing.append(conversion.cacheKey());
     checkCacheFolder(cacheDir);
     Path target =
         cacheDir.resolve(
@@ -403,7 +425,7 @@ public final class LocalPackage {
     } else {
       Path staging = staging(cacheDir);
       try {
-        convert(checkpoint, staging, checkpoint.toString(), intraOpThreads);
+        convert(checkpoint, staging, checkpoint.toString(), conversion);
         target = publish(staging, target, verification);
       } finally {
         deleteTree(staging);
@@ -413,11 +435,30 @@ public final class LocalPackage {
     return target;
   }
 
-  private static void convert(Path checkpoint, Path target, String modelUri, int intraOpThreads)
+  /**
+   * How the executors convert a checkpoint: in a session with the threads of a package loaded with
+   * {@code intraOpThreads}, its large products split in {@code productSplits} parts.
+   */
+  private record Conversion(int intraOpThreads, int productSplits) {
+    /**
+     * What the cache folder's name hashes besides the checkpoint's files: the split, which makes
+     * another package (the threads do not).
+     */
+    String cacheKey() {
+      return productSplits == 1 ? "" : "product_splits\t" + productSplits + "\n";
+    }
+  }
+
+  private static void convert(Path checkpoint, Path target, String modelUri, Conversion conversion)
       throws IOException {
     long start = System.nanoTime();
     try {
-      Idefics3Package.write(checkpoint, target, ComputeDtype.FP32, intraOpThreads);
+      Idefics3Package.write(
+          checkpoint,
+          target,
+          ComputeDtype.FP32,
+          conversion.intraOpThreads(),
+          conversion.productSplits());
     } catch (IOException | RuntimeException e) {
       throw new IOException(
           "model "
@@ -431,8 +472,11 @@ public final class LocalPackage {
     }
     PackageFiles.verify(target, Verification.QUICK); // written just now, by this JVM
     LOG.info(
-        "converted checkpoint {} into a package in {} s (converter build {})",
+        "converted checkpoint {} into a package{} in {} s (converter build {})",
         RedactedUri.of(modelUri),
+        conversion.productSplits() == 1
+            ? ""
+            : ", its products split in " + conversion.productSplits(),
         String.format("%.1f", (System.nanoTime() - start) / 1e9),
         ConverterBuild.id());
   }

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * <p>The job, the SQL functions and the ML Transformer all come here, so they share that load
  * whichever asked first: callers asking with other settings (batch size, decoding, image
  * resolution) get the loaded model through {@link Idefics3Runtime#withSettings}, at no load cost.
- * Only another cache folder, other intra-op threads or another package verification load the
- * package again.
+ * Only another cache folder, other intra-op threads, another package verification or another split
+ * for a checkpoint the executors convert load the package again.
  *
  * <p>A load that fails is not remembered: the next task tries again (a retried task after a passing
  * S3 error, say). Models stay loaded for the life of the JVM.
@@ -36,7 +36,11 @@ public final class ModelCache {
 
   /** What makes two loaded packages the same: the session's threads are fixed at load. */
   private record Key(
-      String modelUri, String cacheDir, int intraOpThreads, Verification verification) {}
+      String modelUri,
+      String cacheDir,
+      int intraOpThreads,
+      Verification verification,
+      int productSplits) {}
 
   /**
    * One model, loaded by the first caller while the others wait for it, and its views with other
@@ -57,12 +61,29 @@ public final class ModelCache {
         // makes its thread pools for every later one
         Path dir =
             LocalPackage.resolve(
-                key.modelUri(), hadoop, cacheDir, key.verification(), key.intraOpThreads());
+                key.modelUri(),
+                hadoop,
+                cacheDir,
+                key.verification(),
+                key.intraOpThreads(),
+                key.productSplits());
         // The executor's model lives on the GPU of the task that loaded it: give executors one GPU
         // each (spark.executor.resource.gpu.amount=1) so every task of the JVM has that one.
         model = Idefics3Runtime.load(dir, settings, String.join(",", resources.gpus()));
         int loads = LOADS.incrementAndGet();
         int splits = model.productSplits();
+        if (key.productSplits() != InferenceSettings.DEFAULT_PRODUCT_SPLITS
+            && splits != key.productSplits()) {
+          LOG.warn(
+              "model {} is a package converted with its products split in {}, and split-products"
+                  + " {} applies only to a checkpoint the executors convert: the package runs"
+                  + " as converted; convert the checkpoint with --split-products {} and set"
+                  + " --model to that package, or give --model the checkpoint",
+              key.modelUri(),
+              splits,
+              key.productSplits(),
+              key.productSplits());
+        }
         LOG.info(
             "loaded model {} from {} in {} s ({}{}; load {} in JVM {})",
             key.modelUri(),
@@ -115,7 +136,8 @@ public final class ModelCache {
             settings.modelUri(),
             settings.cacheDir(),
             model.intraOpThreads(),
-            settings.verification());
+            settings.verification(),
+            settings.productSplits());
     try {
       return MODELS.computeIfAbsent(key, k -> new Slot()).get(key, model, hadoop, resources);
     } catch (IOException e) {

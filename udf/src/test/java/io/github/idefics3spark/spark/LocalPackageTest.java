@@ -110,6 +110,21 @@ class LocalPackageTest {
   }
 
   @Test
+  void aCheckpointConvertedWithItsProductsSplitHasACacheFolderOfItsOwn() throws IOException {
+    String checkpoint = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString();
+    Path whole = LocalPackage.resolve(checkpoint, HADOOP, cache, Verification.QUICK, 1, 1);
+    Path split = LocalPackage.resolve(checkpoint, HADOOP, cache, Verification.QUICK, 1, 2);
+    assertNotEquals(whole, split);
+    assertEquals(1, PackageFiles.readManifest(whole).path("product_splits").asInt(1));
+    assertEquals(2, PackageFiles.readManifest(split).path("product_splits").asInt(1));
+    FileTime written = Files.getLastModifiedTime(split.resolve(Idefics3Package.MANIFEST));
+    Path again = LocalPackage.resolve(checkpoint, HADOOP, cache, Verification.QUICK, 1, 2);
+    assertEquals(split, again);
+    assertEquals(written, Files.getLastModifiedTime(again.resolve(Idefics3Package.MANIFEST)));
+    assertEquals(2, entries(cache).size());
+  }
+
+  @Test
   void aLocalPackageIsUsedInPlace() throws IOException {
     assertEquals(converted, LocalPackage.resolve(converted.toString(), HADOOP, cache));
     assertEquals(converted, LocalPackage.resolve(converted.toUri().toString(), HADOOP, cache));

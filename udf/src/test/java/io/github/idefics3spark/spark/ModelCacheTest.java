@@ -9,6 +9,7 @@ import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,14 +21,22 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.Appender;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The executor's model cache without Spark: intra-op threads from the task's cores, one load for
- * concurrent callers, a failed load not remembered. (Thread counts here differ from the other test
- * classes', so their models are not shared with these.)
+ * concurrent callers, a failed load not remembered, a checkpoint converted with the split asked.
+ * (Thread counts here differ from the other test classes', so their models are not shared with
+ * these.)
  */
 class ModelCacheTest {
   private static final Path CACHE = Path.of("target", "model-cache").toAbsolutePath();
@@ -96,5 +105,55 @@ class ModelCacheTest {
     }
     Idefics3Runtime model = ModelCache.get(settings, HADOOP, new TaskResources(1, List.of()));
     assertEquals(later, model.packageDir());
+  }
+
+  @Test
+  void splitProductsConvertsACheckpointSplitAndLeavesAPackageAsConvertedWithAWarning()
+      throws IOException {
+    String checkpoint = ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString();
+    ModelSettings threads = ModelSettings.builder().intraOpThreads(4).build();
+    Idefics3Runtime split =
+        ModelCache.get(
+            InferenceSettings.of(checkpoint, threads)
+                .withCacheDir(temp.resolve("cache").toString())
+                .withProductSplits(2),
+            HADOOP,
+            new TaskResources(1, List.of()));
+    assertEquals(2, split.productSplits());
+
+    StringWriter warnings = new StringWriter();
+    LoggerContext logs = (LoggerContext) LogManager.getContext(false);
+    Appender capture =
+        WriterAppender.newBuilder()
+            .setName("ModelCacheTest-warnings")
+            .setTarget(warnings)
+            .setLayout(PatternLayout.newBuilder().withPattern("%p %m%n").build())
+            .build();
+    capture.start();
+    LoggerConfig logger = logs.getConfiguration().getRootLogger();
+    logger.addAppender(capture, Level.WARN, null);
+    logs.updateLoggers();
+    Idefics3Runtime asConverted;
+    try {
+      asConverted =
+          ModelCache.get(
+              InferenceSettings.of(converted.toString(), threads).withProductSplits(2),
+              HADOOP,
+              new TaskResources(1, List.of()));
+    } finally {
+      logger.removeAppender(capture.getName());
+      logs.updateLoggers();
+      capture.stop();
+    }
+    assertEquals(1, asConverted.productSplits());
+    assertEquals(converted, asConverted.packageDir());
+    String warning = warnings.toString();
+    assertTrue(
+        warning.startsWith(
+            "WARN model "
+                + converted
+                + " is a package converted with its products split in 1, and split-products 2"
+                + " applies only to a checkpoint the executors convert"),
+        warning);
   }
 }

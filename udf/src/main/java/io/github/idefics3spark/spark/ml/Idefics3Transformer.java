@@ -77,6 +77,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   private final Param<String> modelUri;
   private final Param<String> modelCacheDir;
   private final Param<String> verifyPackage;
+  private final IntParam splitProducts;
   private final Param<String> promptTemplate;
   private final IntParam batchSize;
   private final IntParam sortWindowBatches;
@@ -149,6 +150,7 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
             nonBlank());
     modelCacheDir = param(InferenceOption.MODEL_CACHE);
     verifyPackage = param(InferenceOption.VERIFY_PACKAGE);
+    splitProducts = (IntParam) param(InferenceOption.SPLIT_PRODUCTS);
     batchSize = (IntParam) param(InferenceOption.BATCH_SIZE);
     sortWindowBatches = (IntParam) param(InferenceOption.SORT_WINDOW_BATCHES);
     maxNewTokens = (IntParam) param(InferenceOption.MAX_NEW_TOKENS);
@@ -251,6 +253,10 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public Param<String> verifyPackage() {
     return verifyPackage;
+  }
+
+  public IntParam splitProducts() {
+    return splitProducts;
   }
 
   public Param<String> promptTemplate() {
@@ -357,6 +363,11 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
   /** The package verification: {@code quick} or {@code full}. */
   public String getVerifyPackage() {
     return $(verifyPackage);
+  }
+
+  /** The parts a checkpoint the executors convert has its large products split in (1: not). */
+  public int getSplitProducts() {
+    return (Integer) $(splitProducts);
   }
 
   /** The prompt template in force: the one set, or the default for the question column. */
@@ -488,6 +499,11 @@ public final class Idefics3Transformer extends Transformer implements DefaultPar
 
   public Idefics3Transformer setVerifyPackage(String value) {
     set(verifyPackage, value);
+    return this;
+  }
+
+  public Idefics3Transformer setSplitProducts(int value) {
+    set(splitProducts, value);
     return this;
   }
 

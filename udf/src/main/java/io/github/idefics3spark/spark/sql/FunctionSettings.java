@@ -33,6 +33,9 @@ import scala.jdk.javaapi.CollectionConverters;
  *   <tr><td>{@code verify-package}</td><td>full</td><td>how a package used in place or found in
  *       the cache is checked: full hashes every file, quick checks sizes and hashes the assets
  *       and the graph (the graph's op check is always done)</td></tr>
+ *   <tr><td>{@code split-products}</td><td>1</td><td>a checkpoint given as the model is
+ *       converted on the executors with its large products split in N parts that run at once
+ *       (convert's {@code --split-products}); a package keeps its own split</td></tr>
  *   <tr><td>{@code max-new-tokens}</td><td>64</td><td>new tokens per answer at most</td></tr>
  *   <tr><td>{@code temperature}, {@code top-k}, {@code top-p}, {@code seed}</td><td>1, 0, 1,
  *       0</td><td>sampling; setting any of the first three turns it on, else decoding is
