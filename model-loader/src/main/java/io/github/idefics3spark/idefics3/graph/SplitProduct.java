@@ -18,7 +18,8 @@ import org.tensorflow.types.family.TNumber;
  * row blocks of a stored (in, out) matrix are views of it (TensorFlow's split along the first axis
  * shares the buffer when a row's bytes are a multiple of 64), and the sum costs one add of the
  * (rows, out) products. Sums are taken in another order than one product's, so logits move by
- * rounding only.
+ * rounding only. The text attention cuts a batch's rows into blocks instead ({@link #blockSizes}),
+ * each reading its own rows of the KV caches.
  */
 final class SplitProduct {
   private SplitProduct() {}
