@@ -13,7 +13,6 @@ import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -29,13 +28,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.Appender;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.WriterAppender;
-import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -316,29 +308,15 @@ class LocalPackageTest {
     Path otherCheckpoint = cache.resolve(anotherCheckpoint + "000000000000");
     copyTree(converted, otherCheckpoint);
 
-    StringWriter warnings = new StringWriter();
-    LoggerContext logs = (LoggerContext) LogManager.getContext(false);
-    Appender capture =
-        WriterAppender.newBuilder()
-            .setName("LocalPackageTest-warnings")
-            .setTarget(warnings)
-            .setLayout(PatternLayout.newBuilder().withPattern("%p %m%n").build())
-            .build();
-    capture.start();
-    LoggerConfig logger = logs.getConfiguration().getRootLogger();
-    logger.addAppender(capture, Level.WARN, null);
-    logs.updateLoggers();
     Path resolved;
-    try {
+    String warning;
+    try (WarningCapture warnings = new WarningCapture("LocalPackageTest-warnings")) {
       resolved =
           LocalPackage.resolve(
               ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(),
               HADOOP,
               cache);
-    } finally {
-      logger.removeAppender(capture.getName());
-      logs.updateLoggers();
-      capture.stop();
+      warning = warnings.text();
     }
 
     assertEquals(cache.resolve(name), resolved);
@@ -348,7 +326,6 @@ class LocalPackageTest {
       megabytes =
           files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum() >> 20;
     }
-    String warning = warnings.toString();
     assertTrue(
         warning.startsWith(
             "WARN model cache "

@@ -9,7 +9,6 @@ import io.github.idefics3spark.ReferenceFixtures;
 import io.github.idefics3spark.idefics3.runtime.Idefics3Runtime;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,13 +20,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.Appender;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.WriterAppender;
-import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,33 +113,18 @@ class ModelCacheTest {
             new TaskResources(1, List.of()));
     assertEquals(2, split.productSplits());
 
-    StringWriter warnings = new StringWriter();
-    LoggerContext logs = (LoggerContext) LogManager.getContext(false);
-    Appender capture =
-        WriterAppender.newBuilder()
-            .setName("ModelCacheTest-warnings")
-            .setTarget(warnings)
-            .setLayout(PatternLayout.newBuilder().withPattern("%p %m%n").build())
-            .build();
-    capture.start();
-    LoggerConfig logger = logs.getConfiguration().getRootLogger();
-    logger.addAppender(capture, Level.WARN, null);
-    logs.updateLoggers();
     Idefics3Runtime asConverted;
-    try {
+    String warning;
+    try (WarningCapture warnings = new WarningCapture("ModelCacheTest-warnings")) {
       asConverted =
           ModelCache.get(
               InferenceSettings.of(converted.toString(), threads).withProductSplits(2),
               HADOOP,
               new TaskResources(1, List.of()));
-    } finally {
-      logger.removeAppender(capture.getName());
-      logs.updateLoggers();
-      capture.stop();
+      warning = warnings.text();
     }
     assertEquals(1, asConverted.productSplits());
     assertEquals(converted, asConverted.packageDir());
-    String warning = warnings.toString();
     assertTrue(
         warning.startsWith(
             "WARN model "
