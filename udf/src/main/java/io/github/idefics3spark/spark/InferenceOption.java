@@ -62,8 +62,8 @@ public enum InferenceOption {
       null,
       "A checkpoint given as --model is converted on the executors with its large products"
           + " split in N parts that run at once (convert's --split-products: for CPU executors"
-          + " whose tasks own N cores or more, spark.task.cpus; default 1, not split). A package"
-          + " keeps the split it was converted with.",
+          + " whose tasks own N cores or more, spark.task.cpus; default 1, not split; refused"
+          + " above 1 for tasks with GPUs). A package keeps the split it was converted with.",
       "a checkpoint given as the model is converted on the executors with its large products"
           + " split in N parts that run at once (1-64; convert's --split-products, for CPU"
           + " executors whose tasks own N cores or more); a package keeps its own split",

@@ -123,10 +123,22 @@ public final class ModelCache {
    * The model of {@code settings} for the running task, loading it on first use: intra-op threads 0
    * in the settings become the cores the task owns ({@code spark.task.cpus}).
    *
+   * @throws IllegalArgumentException when the settings split products and the task has GPUs
    * @throws UncheckedIOException when the model cannot be found, copied, converted or loaded
    */
   public static Idefics3Runtime get(
       InferenceSettings settings, Configuration hadoop, TaskResources resources) {
+    if (settings.productSplits() > 1 && !resources.gpus().isEmpty()) {
+      // refused here, before an executor converts a checkpoint that a GPU load then refuses
+      throw new IllegalArgumentException(
+          "split-products is "
+              + settings.productSplits()
+              + " and this task has GPUs "
+              + resources.gpus()
+              + ": a package with split products is for CPU executors and is refused on a GPU"
+              + " (the split doubles small-batch decode's kernel launches); set split-products"
+              + " to 1, the default, for GPU executors");
+    }
     ModelSettings model = settings.model();
     if (model.intraOpThreads() == 0) {
       model = model.toBuilder().intraOpThreads(resources.cpus()).build();

@@ -133,4 +133,25 @@ class ModelCacheTest {
                 + " applies only to a checkpoint the executors convert"),
         warning);
   }
+
+  @Test
+  void splitProductsIsRefusedForATaskWithGpusBeforeAnythingIsConverted() {
+    Path cache = temp.resolve("gpu-cache");
+    InferenceSettings settings =
+        InferenceSettings.of(
+                ReferenceFixtures.checkpoint(ReferenceFixtures.TINY_SMOLVLM).toString(),
+                ModelSettings.builder().intraOpThreads(4).build())
+            .withCacheDir(cache.toString())
+            .withProductSplits(2);
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ModelCache.get(settings, HADOOP, new TaskResources(1, List.of("0"))));
+    assertTrue(
+        e.getMessage()
+            .startsWith("split-products is 2 and this task has GPUs [0]: a package with split"),
+        e.getMessage());
+    assertTrue(e.getMessage().endsWith("set split-products to 1, the default, for GPU executors"));
+    assertTrue(Files.notExists(cache), "nothing converted");
+  }
 }
