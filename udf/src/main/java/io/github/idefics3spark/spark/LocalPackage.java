@@ -95,30 +95,16 @@ public final class LocalPackage {
   public static Path resolve(
       String modelUri, Configuration hadoop, Path cacheDir, Verification verification)
       throws IOException {
-    return resolve(modelUri, hadoop, cacheDir, verification, 0);
+    return resolve(modelUri, hadoop, cacheDir, verification, 0, 1);
   }
 
   /**
    * Like {@link #resolve(String, Configuration, Path, Verification)}, converting a checkpoint in a
    * session with the threads of a package loaded with {@code intraOpThreads} (see {@link
-   * Idefics3Package#write(Path, Path, ComputeDtype, int)}): what a JVM that loads the package next
-   * passes, since its first TensorFlow session makes its thread pools.
-   */
-  public static Path resolve(
-      String modelUri,
-      Configuration hadoop,
-      Path cacheDir,
-      Verification verification,
-      int intraOpThreads)
-      throws IOException {
-    return resolve(modelUri, hadoop, cacheDir, verification, intraOpThreads, 1);
-  }
-
-  /**
-   * Like {@link #resolve(String, Configuration, Path, Verification, int)}, a checkpoint converted
-   * with its large products split in {@code productSplits} parts (convert's {@code
-   * --split-products}; see {@link Idefics3Package#write(Path, Path, ComputeDtype, int, int)}), into
-   * a cache folder of its own. A package is used as it was converted.
+   * Idefics3Package#write(Path, Path, ComputeDtype, int, int)}: what a JVM that loads the package
+   * next passes, since its first TensorFlow session makes its thread pools), its large products
+   * split in {@code productSplits} parts (convert's {@code --split-products}; 1: not split; a split
+   * conversion has a cache folder of its own). A package is used as it was converted.
    */
   public static Path resolve(
       String modelUri,
