@@ -1,5 +1,6 @@
 package io.github.idefics3spark.spark;
 
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import java.io.Serializable;
@@ -58,14 +59,16 @@ public enum InferenceOption {
       "N",
       Type.WHOLE,
       InferenceSettings.DEFAULT_PRODUCT_SPLITS,
-      Range.between(1, InferenceSettings.MAX_PRODUCT_SPLITS),
+      Range.between(1, Idefics3Package.MAX_PRODUCT_SPLITS),
       null,
       "A checkpoint given as --model is converted on the executors with its large products"
           + " split in N parts that run at once (convert's --split-products: for CPU executors"
           + " whose tasks own N cores or more, spark.task.cpus; default 1, not split; refused"
           + " above 1 for tasks with GPUs). A package keeps the split it was converted with.",
       "a checkpoint given as the model is converted on the executors with its large products"
-          + " split in N parts that run at once (1-64; convert's --split-products, for CPU"
+          + " split in N parts that run at once (1-"
+          + Idefics3Package.MAX_PRODUCT_SPLITS
+          + "; convert's --split-products, for CPU"
           + " executors whose tasks own N cores or more); a package keeps its own split",
       EntryPoint.values()),
   BATCH_SIZE(

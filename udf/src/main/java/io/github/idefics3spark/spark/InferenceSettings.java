@@ -1,5 +1,6 @@
 package io.github.idefics3spark.spark;
 
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.checkpoint.PackageFiles.Verification;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.image.DocumentPages;
@@ -23,9 +24,6 @@ public final class InferenceSettings implements Serializable {
 
   /** A checkpoint the executors convert has its products whole (convert's default). */
   public static final int DEFAULT_PRODUCT_SPLITS = 1;
-
-  /** The most parts convert splits a product into ({@code --split-products}). */
-  public static final int MAX_PRODUCT_SPLITS = 64;
 
   private final String modelUri;
   private final String cacheDir;
@@ -51,12 +49,12 @@ public final class InferenceSettings implements Serializable {
           "setting model is empty, expected a model package or Hugging Face checkpoint folder"
               + " (a local path, file:, hdfs: or s3a: URI, or an --archives name)");
     }
-    if (productSplits < 1 || productSplits > MAX_PRODUCT_SPLITS) {
+    if (productSplits < 1 || productSplits > Idefics3Package.MAX_PRODUCT_SPLITS) {
       throw new IllegalArgumentException(
           "setting split_products is "
               + productSplits
               + ", expected 1 to "
-              + MAX_PRODUCT_SPLITS
+              + Idefics3Package.MAX_PRODUCT_SPLITS
               + " (1: products not split)");
     }
     if (sortWindowBatches < 1) {

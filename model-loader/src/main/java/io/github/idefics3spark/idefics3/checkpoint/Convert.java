@@ -85,11 +85,15 @@ public final class Convert {
     } catch (NumberFormatException e) {
       productSplits = 0;
     }
-    if (productSplits < 1 || productSplits > 64 || (computeDtype.int8() && productSplits > 1)) {
+    if (productSplits < 1
+        || productSplits > Idefics3Package.MAX_PRODUCT_SPLITS
+        || (computeDtype.int8() && productSplits > 1)) {
       err.println(
           "--split-products "
               + splits
-              + ": give a whole number from 1 to 64, the cores of the executors' tasks that will"
+              + ": give a whole number from 1 to "
+              + Idefics3Package.MAX_PRODUCT_SPLITS
+              + ", the cores of the executors' tasks that will"
               + " load the package (1 for GPU packages and for int8, whose products are not"
               + " split)\n"
               + USAGE);

@@ -57,6 +57,12 @@ public final class Idefics3Package implements AutoCloseable {
   public static final String MANIFEST = PackageFiles.MANIFEST;
 
   /**
+   * The most parts convert's {@code --split-products} and the job's {@code split-products} take:
+   * the cores of one executor's task.
+   */
+  public static final int MAX_PRODUCT_SPLITS = 64;
+
+  /**
    * Float32 bytes of weights per group while converting (see {@link Idefics3Graph#saveParts}): a
    * group is held about twice while it is filled (as read, and as stored), and each costs a session
    * over the weights-only graph (tens of milliseconds).
