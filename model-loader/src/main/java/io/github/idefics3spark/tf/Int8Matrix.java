@@ -16,12 +16,15 @@ import org.tensorflow.types.family.TNumber;
  * scale}, {@code scale = max|w| / 127} over the channel's inputs, q in [-127, 127]), as convert's
  * {@code --dtype int8} writes it, and the ops that multiply by it in float32.
  *
- * <p>The int8 values are dequantised in the matmul: each multiplication casts the int8 matrix to
- * float32 (a copy the size of the fp32 weight, made and dropped per call), multiplies, and scales
- * the product's columns; scaling the product rather than the weight is the same arithmetic, since
- * every output channel has one scale. TensorFlow 2.18's CPU build has no matmul kernel that reads
- * int8 weights beside float activations (tools/bench/java/Int8MatMulBench.java measures the
- * alternatives), so this saves storage and memory, not time.
+ * <p>The int8 values are dequantised in the matmul, two ways. A decode step's few rows go through
+ * the project's own kernel ({@link Int8Kernel}), which converts each int8 value to float in
+ * registers as it multiplies: the step reads a quarter of fp32's bytes of weights. Many rows (a
+ * prompt's prefill, the vision encoder), which are bound by arithmetic rather than by reading the
+ * weights, cast the int8 matrix to float32 (a copy the size of the fp32 weight, made and dropped
+ * per call) and multiply with TensorFlow's MatMul, which runs on every intra-op thread; the kernel
+ * runs on one. Both scale the product's columns: the same arithmetic as scaling the weight, since
+ * every output channel has one scale. TensorFlow 2.18's own CPU kernels have no product that reads
+ * int8 weights beside float activations (tools/bench/java/Int8MatMulBench.java measures them).
  *
  * <p>TensorFlow Java has no int8 tensor class: the values live in a uint8 variable holding the same
  * bits (two's complement) and are reinterpreted with a {@code Bitcast}, which copies nothing.
@@ -52,17 +55,9 @@ public record Int8Matrix(Operand<TUint8> bits, Operand<TFloat32> scale, boolean 
 
   /** The int8 values as float32 (unscaled), in the stored layout. */
   public Operand<TFloat32> values(Ops tf) {
-    Output<?> int8 =
-        tf.scope()
-            .opBuilder("Bitcast", "Bitcast")
-            .addInput(bits.asOutput())
-            .setAttr("T", DataType.DT_UINT8)
-            .setAttr("type", DataType.DT_INT8)
-            .build()
-            .output(0);
     return tf.scope()
         .opBuilder("Cast", "Cast")
-        .addInput(int8)
+        .addInput(int8(tf))
         .setAttr("SrcT", DataType.DT_INT8)
         .setAttr("DstT", DataType.DT_FLOAT)
         .setAttr("Truncate", false)
@@ -70,11 +65,38 @@ public record Int8Matrix(Operand<TUint8> bits, Operand<TFloat32> scale, boolean 
         .<TFloat32>output(0);
   }
 
+  /** The stored bits read as int8, which copies nothing. */
+  private Output<?> int8(Ops tf) {
+    return tf.scope()
+        .opBuilder("Bitcast", "Bitcast")
+        .addInput(bits.asOutput())
+        .setAttr("T", DataType.DT_UINT8)
+        .setAttr("type", DataType.DT_INT8)
+        .build()
+        .output(0);
+  }
+
   /**
    * {@code rows @ W^T}: (rows, in) -> (rows, out), whichever way the matrix is stored (transposed,
    * (in, out): an nn.Linear weight; else (out, in): the token embeddings as a tied lm_head).
+   *
+   * @param fewRows whether {@code rows} are a decode step's (one a sequence of the batch): they go
+   *     through {@link Int8Kernel}; else the matrix is cast to float32 for TensorFlow's MatMul
    */
-  public <T extends TNumber> Operand<T> multiply(Ops tf, Operand<T> rows) {
+  public <T extends TNumber> Operand<T> multiply(Ops tf, Operand<T> rows, boolean fewRows) {
+    if (fewRows) {
+      Int8Kernel.load();
+      Operand<TFloat32> product =
+          tf.scope()
+              .opBuilder(Int8Kernel.OP, "Int8MatMul")
+              .addInput(float32(rows).asOutput())
+              .addInput(int8(tf))
+              .addInput(scale.asOutput())
+              .setAttr("transpose_b", !transposed)
+              .build()
+              .<TFloat32>output(0);
+      return same(rows, product);
+    }
     Operand<TFloat32> product =
         tf.math.mul(
             tf.linalg.matMul(float32(rows), values(tf), MatMul.transposeB(!transposed)), scale);

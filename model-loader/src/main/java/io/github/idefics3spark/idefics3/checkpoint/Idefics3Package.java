@@ -6,6 +6,7 @@ import io.github.idefics3spark.idefics3.graph.Idefics3Graph;
 import io.github.idefics3spark.idefics3.runtime.GenerationSettings;
 import io.github.idefics3spark.safetensors.CheckpointTensors;
 import io.github.idefics3spark.tf.ComputeDtype;
+import io.github.idefics3spark.tf.Int8Kernel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -337,14 +338,18 @@ public final class Idefics3Package implements AutoCloseable {
       throw new IOException(
           "model package "
               + dir
-              + " is int8 (convert --dtype int8), a package for CPU executors: its int8 matrices"
-              + " are cast to float32 in every matmul, which on GPU "
+              + " is int8 (convert --dtype int8), a package for CPU executors: its decode steps"
+              + " multiply through a CPU-only kernel and its prefill casts the int8 matrices to"
+              + " float32, which on GPU "
               + visibleGpus
               + " costs time and saves nothing; convert the checkpoint with --dtype bf16 (or"
               + " fp16) for GPU executors");
     }
     // TensorFlow runs the graph's restore and init ops while loading: check them first.
     PackageFiles.checkGraph(dir, manifest);
+    if (ComputeDtype.INT8.flag().equals(manifest.path("dtype").asText())) {
+      Int8Kernel.load(); // the graph's decode steps use its op
+    }
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));
     if (visibleGpus.isEmpty()) {
       checkFitsInMemory(dir, checkpoint.config(), manifest);

@@ -89,6 +89,9 @@ public final class PackageFiles {
           "GatherV2", // token embedding, image feature rows
           "Greater",
           "GreaterEqual",
+          // int8 packages: a decode step's products, the project's own kernel (tf.Int8Kernel);
+          // it reads its three inputs and writes its output, nothing else
+          "Idefics3Int8MatMul",
           "Identity",
           "InplaceUpdate", // KV cache: each row writes its new token at its own slot, in place
           "Less",

@@ -270,7 +270,8 @@ final class Generation<T extends TNumber> {
         text.forward(embeddings, positions, text.causalMask(attentionMask), null, null);
     Operand<T> last =
         tf.stridedSlice(out.hidden(), Indices.all(), Indices.at(-1), Indices.all()); // (B, H)
-    Operand<TFloat32> lastLogits = tf.dtypes.cast(text.lmHead(last), TFloat32.class); // (B, V)
+    Operand<TFloat32> lastLogits =
+        tf.dtypes.cast(text.lmHead(last, true), TFloat32.class); // (B, V)
     Operand<TInt32> first = nextToken.choose(tf, lastLogits, sampling, tf.constant(0));
 
     Operand<TInt32> zero = tf.constant(0);
@@ -422,7 +423,7 @@ final class Generation<T extends TNumber> {
             s.slot());
     Operand<T> hidden =
         tf.reshape(out.hidden(), DynamicShape.of(tf, batch, config.text().hiddenSize())); // (B, H)
-    Operand<TFloat32> logits = tf.dtypes.cast(text.lmHead(hidden), TFloat32.class); // (B, V)
+    Operand<TFloat32> logits = tf.dtypes.cast(text.lmHead(hidden, true), TFloat32.class); // (B, V)
     Operand<TInt32> chosen = nextToken.choose(tf, logits, s.settings().sampling(), s.step());
 
     // Finished rows emit pad; a row finishes on any stop id or at its max_new_tokens.

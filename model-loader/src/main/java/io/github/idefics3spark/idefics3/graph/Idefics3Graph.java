@@ -303,7 +303,7 @@ public final class Idefics3Graph implements AutoCloseable {
     Operand<T> rows = tf.reshape(out.hidden(), tf.constant(new int[] {-1, hidden}));
     Operand<TFloat32> logits =
         tf.reshape(
-            tf.dtypes.cast(text.lmHead(rows), TFloat32.class),
+            tf.dtypes.cast(text.lmHead(rows, false), TFloat32.class),
             DynamicShape.of(
                 tf,
                 DynamicShape.dim(tf, inputIds, 0),
@@ -632,7 +632,7 @@ public final class Idefics3Graph implements AutoCloseable {
     int hiddenSize = config.text().hiddenSize();
     Operand<TFloat32> logits =
         tf.dtypes.cast(
-            text.lmHead(tf.reshape(predicting, tf.constant(new int[] {-1, hiddenSize}))),
+            text.lmHead(tf.reshape(predicting, tf.constant(new int[] {-1, hiddenSize})), false),
             TFloat32.class); // (B x K x O, V)
     Operand<TFloat32> logSoftmax = tf.nn.logSoftmax(logits);
     Operand<TFloat32> tokenLogprobs =

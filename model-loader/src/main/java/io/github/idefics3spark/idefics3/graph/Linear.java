@@ -59,21 +59,29 @@ final class Linear<T extends TNumber> {
 
   /** (..., in) -> (..., out); rows (n, in) -> (n, out) without a reshape. */
   Operand<T> forward(Operand<T> x) {
+    return forward(x, false);
+  }
+
+  /**
+   * As {@link #forward(Operand)}; {@code fewRows} when x holds a decode step's rows (one a
+   * sequence), which an int8 weight multiplies through its kernel ({@link Int8Matrix#multiply}).
+   */
+  Operand<T> forward(Operand<T> x, boolean fewRows) {
     if (x.shape().numDimensions() == 2) {
-      return rows(x);
+      return rows(x, fewRows);
     }
     Operand<TInt32> leading = tf.stridedSlice(tf.shape(x), Indices.sliceTo(-1));
-    Operand<T> y = rows(tf.reshape(x, tf.constant(new int[] {-1, inFeatures})));
+    Operand<T> y = rows(tf.reshape(x, tf.constant(new int[] {-1, inFeatures})), fewRows);
     return tf.reshape(
         y, tf.concat(List.of(leading, tf.constant(new int[] {outFeatures})), tf.constant(0)));
   }
 
   /** (rows, in) -> (rows, out). */
-  private Operand<T> rows(Operand<T> rows) {
+  private Operand<T> rows(Operand<T> rows, boolean fewRows) {
     Operand<T> y =
         weight != null
             ? SplitProduct.multiply(tf, rows, weight, inFeatures, splits)
-            : int8Weight.multiply(tf, rows);
+            : int8Weight.multiply(tf, rows, fewRows);
     return bias != null ? tf.nn.biasAdd(y, bias) : y;
   }
 }

@@ -157,9 +157,10 @@ final class TextAttention<T extends TNumber> {
    * @return (B * L, hidden) and the keys and values attended to
    */
   Output<T> forward(Operand<T> x, Inputs<T> in, KvCache<T> cache) {
-    Operand<T> q = rotate(splitHeads(qProj.forward(x), in.queryShape()), in);
-    Operand<T> k = rotate(splitHeads(kProj.forward(x), in.keyShape()), in);
-    Operand<T> v = splitHeads(vProj.forward(x), in.keyShape()); // (B, kv, L, hd)
+    boolean step = cache != null; // a decode step: x holds one row a sequence
+    Operand<T> q = rotate(splitHeads(qProj.forward(x, step), in.queryShape()), in);
+    Operand<T> k = rotate(splitHeads(kProj.forward(x, step), in.keyShape()), in);
+    Operand<T> v = splitHeads(vProj.forward(x, step), in.keyShape()); // (B, kv, L, hd)
 
     KvCache<T> attended =
         cache == null
@@ -188,7 +189,7 @@ final class TextAttention<T extends TNumber> {
     context =
         tf.linalg.transpose(context, tf.constant(new int[] {0, 2, 1, 3})); // (B, L, heads, hd)
     context = tf.reshape(context, tf.constant(new int[] {-1, heads * headDim})); // (B * L, .)
-    return new Output<>(oProj.forward(context), attended);
+    return new Output<>(oProj.forward(context, step), attended);
   }
 
   /**

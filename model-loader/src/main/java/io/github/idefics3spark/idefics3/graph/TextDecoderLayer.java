@@ -32,7 +32,7 @@ final class TextDecoderLayer<T extends TNumber> {
       Operand<T> x, TextAttention.Inputs<T> in, TextAttention.KvCache<T> cache) {
     TextAttention.Output<T> attention = selfAttn.forward(inputLayernorm.forward(x), in, cache);
     Operand<T> h = tf.math.add(x, attention.hidden());
-    h = tf.math.add(h, mlp.forward(postAttentionLayernorm.forward(h)));
+    h = tf.math.add(h, mlp.forward(postAttentionLayernorm.forward(h), cache != null));
     return new TextAttention.Output<>(h, attention.cache());
   }
 }

@@ -27,12 +27,15 @@ final class TextMlp<T extends TNumber> {
         new Linear<>(tf, weights, prefix + "down_proj.", intermediate, hidden, false, true);
   }
 
-  /** (..., hidden) -> (..., hidden). */
-  Operand<T> forward(Operand<T> x) {
+  /**
+   * (..., hidden) -> (..., hidden); {@code fewRows} when x holds a decode step's rows (see {@link
+   * Linear#forward(Operand, boolean)}).
+   */
+  Operand<T> forward(Operand<T> x, boolean fewRows) {
     // silu in fp32, rounded once, as torch's kernel does for any dtype
     Operand<TFloat32> gate =
-        tf.dtypes.cast(gateProj.forward(x), TFloat32.class); // (..., intermediate)
+        tf.dtypes.cast(gateProj.forward(x, fewRows), TFloat32.class); // (..., intermediate)
     Operand<T> silu = tf.dtypes.cast(tf.math.mul(gate, tf.math.sigmoid(gate)), dtype);
-    return downProj.forward(tf.math.mul(silu, upProj.forward(x)));
+    return downProj.forward(tf.math.mul(silu, upProj.forward(x, fewRows)), fewRows);
   }
 }

@@ -136,10 +136,13 @@ final class TextModel<T extends TNumber> {
     return new Output<>(normed, written);
   }
 
-  /** (rows, hidden) -> (rows, vocab). */
-  Operand<T> lmHead(Operand<T> hiddenRows) {
+  /**
+   * (rows, hidden) -> (rows, vocab); {@code fewRows} when there is one row a sequence (see {@link
+   * Linear#forward(Operand, boolean)}).
+   */
+  Operand<T> lmHead(Operand<T> hiddenRows, boolean fewRows) {
     if (int8LmHead != null) {
-      return int8LmHead.multiply(tf, hiddenRows);
+      return int8LmHead.multiply(tf, hiddenRows, fewRows);
     }
     return SplitProduct.multiply(tf, hiddenRows, lmHead, hidden, productSplits);
   }
