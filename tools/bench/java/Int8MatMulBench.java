@@ -31,7 +31,10 @@ import org.tensorflow.types.TFloat32;
  *   <li>w8a8-onednn: QuantizedMatMulWithBiasAndDequantize (quint8 x qint8, per-channel filter
  *       ranges, float output), a oneDNN kernel;
  *   <li>bf16-matmul: bfloat16 weights, MatMul in bfloat16; bf16-cast: Cast to float32, MatMul;
- *   <li>bf16-sparse: SparseMatMul with Ta=float, Tb=bfloat16 (no materialised copy).
+ *   <li>bf16-sparse: SparseMatMul with Ta=float, Tb=bfloat16 (no materialised copy);
+ *   <li>int8-native: the project's own kernel, Idefics3Int8MatMul (model-loader/src/main/c, what
+ *       an int8 package's decode steps use), loaded from the library INT8_NATIVE_LIBRARY names
+ *       (tools/native/build.sh writes it under model-loader/src/main/resources).
  * </ul>
  *
  * Each variant also reports its largest error against fp32 relative to fp32's largest output.
@@ -62,7 +65,8 @@ public final class Int8MatMulBench {
           "w8a8-onednn",
           "bf16-matmul",
           "bf16-cast",
-          "bf16-sparse");
+          "bf16-sparse",
+          "int8-native");
 
   public static void main(String[] args) throws Exception {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
@@ -100,6 +104,10 @@ public final class Int8MatMulBench {
         System.getenv("INT8_BENCH_VARIANTS") == null
             ? VARIANTS
             : List.of(System.getenv("INT8_BENCH_VARIANTS").split(","));
+    if (chosen.contains("int8-native")) {
+      // the project's own kernel (model-loader/src/main/c), built by tools/native/build.sh
+      org.tensorflow.TensorFlow.loadLibrary(System.getenv("INT8_NATIVE_LIBRARY"));
+    }
     for (String name : chosen) {
       Graph graph = new Graph();
       Session session = null;
@@ -371,6 +379,8 @@ public final class Int8MatMulBench {
       switch (variant) {
         case "fp32":
           return tf.linalg.matMul(x, f(read(name + "/f32", DataType.DT_FLOAT))).asOutput();
+        case "int8-native":
+          return f(raw("Idefics3Int8MatMul", x, read(name + "/i8", DataType.DT_INT8), scale));
         case "int8-cast":
           {
             Output<TFloat32> w =
