@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import io.github.idefics3spark.idefics3.checkpoint.Idefics3Package;
 import io.github.idefics3spark.idefics3.runtime.ModelSettings;
 import io.github.idefics3spark.spark.InferenceSchema;
 import io.github.idefics3spark.spark.InferenceSettings;
 import io.github.idefics3spark.spark.LocalPackage;
 import io.github.idefics3spark.spark.ModelCache;
+import io.github.idefics3spark.tf.ComputeDtype;
+import io.github.idefics3spark.tf.Int8Kernel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,11 +32,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.TensorFlow;
 
 /**
  * The inference stage on a real multi-JVM Spark cluster, {@code local-cluster[2,1,1024]}: a master,
  * a worker and two executor JVMs on this machine. Each executor loads the model exactly once for
- * all its tasks of two jobs.
+ * all its tasks of two jobs; an int8 package runs on the executors with the project's own op.
  *
  * <p>Executors are launched from {@code SPARK_HOME} (job/pom.xml points surefire at
  * target/spark-home, whose empty {@code jars/} and {@code launcher/target/scala-2.13/} this test
@@ -112,6 +116,8 @@ class InferenceClusterTest {
         InferenceSettings.of(model, ModelSettings.builder().maxNewTokens(4).batchSize(4).build())
             .withCacheDir(cache.toString());
 
+    // what the executors loaded before (another test of this class may have loaded a package)
+    Map<String, Integer> before = executorLoads();
     long start = System.nanoTime();
     InferenceSummary first =
         InferenceStage.run(
@@ -142,13 +148,79 @@ class InferenceClusterTest {
     assertEquals(2, loads.size(), "two executor JVMs: " + loads);
     assertFalse(loads.containsKey(ModelCache.jvmId()), "tasks ran outside the driver");
     for (Map.Entry<String, Integer> executor : loads.entrySet()) {
-      assertEquals(1, executor.getValue(), "model loads in executor " + executor.getKey());
+      assertEquals(
+          1,
+          executor.getValue() - before.getOrDefault(executor.getKey(), 0),
+          "model loads in executor " + executor.getKey() + " (before the runs: " + before + ")");
     }
     try (Stream<Path> entries = Files.list(cache)) {
       assertEquals(
           cached,
           entries.sorted().toList(),
           "executors used the converted package " + converted + " and converted nothing more");
+    }
+  }
+
+  /**
+   * An int8 package's decode steps run the project's own TensorFlow op, which each executor JVM
+   * loads from the jar (tf.Int8Kernel) before the package: every request is answered, and the same
+   * image and question give the same answer whichever executor took it.
+   */
+  @Test
+  void anInt8PackageAnswersAlikeOnEveryExecutor() throws IOException {
+    Path int8 = temp.resolve("tiny-int8");
+    Idefics3Package.write(SparkTestSession.TINY_CHECKPOINT, int8, ComputeDtype.INT8);
+    List<Row> rows = new ArrayList<>();
+    List<String> images = List.of("tile_64x64.png", "landscape_49x31.jpg");
+    for (int i = 0; i < 8; i++) {
+      byte[] bytes = Files.readAllBytes(SparkTestSession.IMAGES.resolve(images.get(i % 2)));
+      rows.add(
+          RowFactory.create(
+              "r" + i, List.of(RowFactory.create(bytes, null)), "What is it?", null, "caption"));
+    }
+    Dataset<Row> requests = spark.createDataFrame(rows, InferenceSchema.requests()).repartition(4);
+    InferenceSummary summary =
+        InferenceStage.run(
+            requests,
+            InferenceSettings.of(
+                int8.toString(), ModelSettings.builder().maxNewTokens(6).batchSize(2).build()),
+            temp.resolve("int8-out").toString(),
+            OutputMode.OVERWRITE,
+            RetryErrors.NONE);
+
+    assertEquals(rows.size(), summary.rows());
+    assertEquals(0, summary.errors(), summary.describe());
+    Dataset<Row> out = spark.read().parquet(temp.resolve("int8-out").toString());
+    assertEquals(rows.size(), out.filter(InferenceSchema.ANSWER + " IS NOT NULL").count());
+    // the op was registered in an executor JVM, not only in the driver (which converted)
+    MapPartitionsFunction<Long, String> registered =
+        partition ->
+            List.of(
+                    ModelCache.jvmId()
+                        + "\t"
+                        + TensorFlow.registeredOpList().getOpList().stream()
+                            .anyMatch(op -> op.getName().equals(Int8Kernel.OP)))
+                .iterator();
+    List<String> executorsWithTheOp =
+        spark
+            .range(0, 16, 1, 8)
+            .as(Encoders.LONG())
+            .mapPartitions(registered, Encoders.STRING())
+            .distinct()
+            .collectAsList()
+            .stream()
+            .filter(line -> line.endsWith("\ttrue") && !line.startsWith(ModelCache.jvmId() + "\t"))
+            .toList();
+    assertFalse(executorsWithTheOp.isEmpty(), "no executor JVM registered " + Int8Kernel.OP);
+    // r0, r2, ... share one image and r1, r3, ... the other: one answer for each
+    Map<Integer, String> answers = new HashMap<>();
+    for (Row row : out.select(InferenceSchema.ID, InferenceSchema.ANSWER).collectAsList()) {
+      int image = Integer.parseInt(row.getString(0).substring(1)) % 2;
+      String previous = answers.putIfAbsent(image, row.getString(1));
+      assertEquals(
+          previous == null ? row.getString(1) : previous,
+          row.getString(1),
+          "request " + row.getString(0));
     }
   }
 }
