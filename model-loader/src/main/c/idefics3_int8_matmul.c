@@ -12,17 +12,17 @@
  *   x (M, K) float32, q int8, scale (N) float32, y (M, N) float32
  *
  * Registered through TensorFlow's C API (tensorflow/c/ops.h, tensorflow/c/kernels.h), whose few
- * functions this file declares itself, so it builds with a C compiler alone and loads into any
- * TensorFlow 2.x that exports that API (TensorFlow Java's libtensorflow_framework does): the
- * Java side calls TensorFlow.loadLibrary on the built library before it loads a package that uses
+ * functions this file declares itself, so it builds with a C compiler alone; it is built against
+ * and loaded into TensorFlow Java 1.1.0's libtensorflow_framework (TensorFlow 2.18), whose
+ * TensorFlow.loadLibrary the Java side (tf.Int8Kernel) calls before it loads a package that uses
  * the op. Built by tools/native/build.sh.
  *
  * Kernels: AVX-512 (F, BW, VL) where the CPU has it, else portable C that the compiler
- * vectorises for AVX2 or SSE2 (chosen at load; IDEFICS3_INT8_KERNEL=portable forces those). Few rows (a decode step's batch) stream the int8
- * weights once per group of 4 rows, converting each 64 bytes to four vectors of 16 floats that
- * every row of the group multiplies; many rows convert a panel of 64 output columns to float32
- * (scaled) once, then multiply every row by it. One thread a call: TensorFlow's inter-op threads
- * run independent products at once.
+ * vectorises for AVX2 or SSE2 (chosen at load; IDEFICS3_INT8_KERNEL=portable forces those). Few
+ * rows (a decode step's batch) stream the int8 weights once per group of 4 rows, converting each
+ * 64 bytes to four vectors of 16 floats that every row of the group multiplies; many rows convert
+ * a panel of 64 output columns to float32 (scaled) once, then multiply every row by it. One
+ * thread a call: TensorFlow's inter-op threads run independent products at once.
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -118,10 +118,18 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 static void nk_portable(const float* x, const int8_t* q, const float* scale, float* y, int64_t m,
                         int64_t k, int64_t n) {
   for (int64_t r = 0; r < m; r++) {
+    const float* xr = x + r * k;
     for (int64_t j = 0; j < n; j++) {
       const int8_t* row = q + j * k;
+      /* 16 partial sums, one a lane, so that the compiler may vectorise the products without
+         reordering a float sum */
+      float part[16] = {0};
+      int64_t i = 0;
+      for (; i + 16 <= k; i += 16)
+        for (int l = 0; l < 16; l++) part[l] += xr[i + l] * (float)row[i + l];
       float sum = 0.0f;
-      for (int64_t i = 0; i < k; i++) sum += x[r * k + i] * (float)row[i];
+      for (int l = 0; l < 16; l++) sum += part[l];
+      for (; i < k; i++) sum += xr[i] * (float)row[i];
       y[r * n + j] = sum * scale[j];
     }
   }
