@@ -19,9 +19,10 @@ import org.tensorflow.proto.OpDef;
  * float32 first.
  *
  * <p>{@link #load} registers the op with TensorFlow once per JVM (a SavedModel that uses it, an
- * int8 package, cannot load before): the library is copied out of the jar to a temporary file and
- * loaded through TensorFlow's C API ({@code TensorFlow.loadLibrary}). It is built for Linux on
- * x86-64, with AVX-512 kernels where the CPU has them and portable ones otherwise.
+ * int8 package, cannot load before): the library is copied out of the jar to a temporary file,
+ * loaded through TensorFlow's C API ({@code TensorFlow.loadLibrary}) and the file deleted. It is
+ * built for Linux on x86-64, with AVX-512 kernels where the CPU has them and portable ones
+ * otherwise.
  */
 public final class Int8Kernel {
   /** The op's type name, as graphs and {@code PackageFiles.ALLOWED_OPS} name it. */
@@ -67,9 +68,13 @@ public final class Int8Kernel {
             RESOURCE + " is missing from the classpath: build it with tools/native/build.sh");
       }
       Path library = Files.createTempFile("idefics3_int8_matmul", ".so");
-      library.toFile().deleteOnExit();
-      Files.copy(in, library, StandardCopyOption.REPLACE_EXISTING);
-      TensorFlow.loadLibrary(library.toString());
+      try {
+        Files.copy(in, library, StandardCopyOption.REPLACE_EXISTING);
+        TensorFlow.loadLibrary(library.toString());
+      } finally {
+        // loaded, the library stays mapped: nothing is left behind, even by a JVM that is killed
+        Files.delete(library);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("could not copy " + RESOURCE + " to a temporary file", e);
     }

@@ -36,9 +36,9 @@ import org.tensorflow.types.TUint8;
 class Int8PackageTest {
   /**
    * Largest logit difference allowed, as a share of the largest |logit| of the same golden:
-   * measured 0.0177 on tiny-idefics3 and 0.0152 on tiny-smolvlm (max abs differences 0.48 and
-   * 0.35, as the README says; the random tiny weights are near-uniform, the worst case for int8's
-   * 1/254 steps).
+   * measured 0.0177 on tiny-idefics3 and 0.0152 on tiny-smolvlm (max abs differences 0.48 and 0.35,
+   * as the README says; the random tiny weights are near-uniform, the worst case for int8's 1/254
+   * steps).
    */
   private static final double RELATIVE_TOLERANCE = 0.03;
 
