@@ -74,6 +74,19 @@ class InferenceClusterTest {
     }
   }
 
+  /** {@code count} caption requests r0, r1, ... on the sample {@code images} in turn. */
+  private static List<Row> captions(int count, List<String> images) throws IOException {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      byte[] bytes =
+          Files.readAllBytes(SparkTestSession.IMAGES.resolve(images.get(i % images.size())));
+      rows.add(
+          RowFactory.create(
+              "r" + i, List.of(RowFactory.create(bytes, null)), "What is it?", null, "caption"));
+    }
+    return rows;
+  }
+
   /** Each JVM that runs a task of a wide job: its id and the models it has loaded. */
   private static Map<String, Integer> executorLoads() {
     MapPartitionsFunction<Long, String> report =
@@ -94,14 +107,8 @@ class InferenceClusterTest {
 
   @Test
   void eachExecutorLoadsTheModelOnceForAllItsTasks() throws IOException {
-    List<Row> rows = new ArrayList<>();
-    List<String> images = List.of("tile_64x64.png", "landscape_49x31.jpg", "gray_40x29.png");
-    for (int i = 0; i < 16; i++) {
-      byte[] bytes = Files.readAllBytes(SparkTestSession.IMAGES.resolve(images.get(i % 3)));
-      rows.add(
-          RowFactory.create(
-              "r" + i, List.of(RowFactory.create(bytes, null)), "What is it?", null, "caption"));
-    }
+    List<Row> rows =
+        captions(16, List.of("tile_64x64.png", "landscape_49x31.jpg", "gray_40x29.png"));
     Dataset<Row> requests = spark.createDataFrame(rows, InferenceSchema.requests()).repartition(8);
     // converted here, or by an earlier run (the cache is keyed by the checkpoint's listing), so
     // executors start answering at once; LocalPackageTest races conversions
@@ -170,14 +177,7 @@ class InferenceClusterTest {
   void anInt8PackageAnswersAlikeOnEveryExecutor() throws IOException {
     Path int8 = temp.resolve("tiny-int8");
     Idefics3Package.write(SparkTestSession.TINY_CHECKPOINT, int8, ComputeDtype.INT8);
-    List<Row> rows = new ArrayList<>();
-    List<String> images = List.of("tile_64x64.png", "landscape_49x31.jpg");
-    for (int i = 0; i < 8; i++) {
-      byte[] bytes = Files.readAllBytes(SparkTestSession.IMAGES.resolve(images.get(i % 2)));
-      rows.add(
-          RowFactory.create(
-              "r" + i, List.of(RowFactory.create(bytes, null)), "What is it?", null, "caption"));
-    }
+    List<Row> rows = captions(8, List.of("tile_64x64.png", "landscape_49x31.jpg"));
     Dataset<Row> requests = spark.createDataFrame(rows, InferenceSchema.requests()).repartition(4);
     InferenceSummary summary =
         InferenceStage.run(
