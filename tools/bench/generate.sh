@@ -38,7 +38,9 @@
 # pass's wall time, no prefill or decode split, since the workers' phases overlap),
 # BENCH_SPLIT_PRODUCTS (1; N: the package converted with --split-products N, in
 # $BENCH_WORK/package-split-N, and loaded with the threads divided by N: see the README's
-# "--split-products").
+# "--split-products"), BENCH_DTYPE (fp32; int8: the Java side runs the package converted with
+# --dtype int8, in $BENCH_WORK/package-int8, against transformers in float32 as always: a row
+# for what int8 buys, not a like-for-like comparison of precision).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}
@@ -57,9 +59,13 @@ java_opts=${BENCH_JAVA_OPTS:--Xmx2g}
 images=$root/model-loader/src/test/resources/reference/images
 requests=${BENCH_REQUESTS:-$root/tools/bench/generate_requests.json}
 split_products=${BENCH_SPLIT_PRODUCTS:-1}
+dtype=${BENCH_DTYPE:-fp32}
 package=$work/package
 if [ "$split_products" != 1 ]; then
   package=$work/package-split-$split_products
+fi
+if [ "$dtype" != fp32 ]; then
+  package=$work/package-$dtype
 fi
 out=$work/results-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$work" "$out"
@@ -81,13 +87,16 @@ fi
 if [ "$java_workers" != 1 ]; then
   echo "java: $java_workers workers sharing one model, $((threads / java_workers)) intra-op threads each"
 fi
+if [ "$dtype" != fp32 ]; then
+  echo "java: the package converted with --dtype $dtype; transformers in float32"
+fi
 
 weights=$(cat "$checkpoint"/*.safetensors | wc -c)
 if [ "${BENCH_SKIP_CONVERT:-0}" != 1 ] || [ ! -f "$package/idefics3-spark.json" ]; then
   rm -rf "$package"
   convert=(java $java_opts -cp "$classpath" io.github.idefics3spark.idefics3.checkpoint.Convert "$checkpoint")
   /usr/bin/time -f "%e %M" -o "$out/dry-run.time" "${convert[@]}" --dry-run >/dev/null 2>&1
-  /usr/bin/time -f "%e %M" -o "$out/convert.time" "${convert[@]}" "$package" --split-products "$split_products" >/dev/null 2>"$out/convert.err"
+  /usr/bin/time -f "%e %M" -o "$out/convert.time" "${convert[@]}" "$package" --split-products "$split_products" --dtype "$dtype" >/dev/null 2>"$out/convert.err"
   read -r dry_s dry_kb < "$out/dry-run.time"
   read -r convert_s convert_kb < "$out/convert.time"
   awk -v w="$weights" -v s="$convert_s" -v k="$convert_kb" -v dk="$dry_kb" 'BEGIN {

@@ -32,8 +32,8 @@ import org.tensorflow.types.TFloat32;
  *       ranges, float output), a oneDNN kernel;
  *   <li>bf16-matmul: bfloat16 weights, MatMul in bfloat16; bf16-cast: Cast to float32, MatMul;
  *   <li>bf16-sparse: SparseMatMul with Ta=float, Tb=bfloat16 (no materialised copy);
- *   <li>int8-native: the project's own kernel, Idefics3Int8MatMul (model-loader/src/main/c, what
- *       an int8 package's decode steps use), loaded from the library INT8_NATIVE_LIBRARY names
+ *   <li>int8-native: the project's own kernel, Idefics3Int8MatMul (model-loader/src/main/c, what an
+ *       int8 package's decode steps use), loaded from the library INT8_NATIVE_LIBRARY names
  *       (tools/native/build.sh writes it under model-loader/src/main/resources).
  * </ul>
  *
