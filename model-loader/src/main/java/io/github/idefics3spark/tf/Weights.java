@@ -98,13 +98,11 @@ public final class Weights<T extends TNumber> {
 
   /**
    * Weights as {@link #Weights(Graph, Class, boolean)} declares them, whose large products the
-   * graph splits into {@code productSplits} parts (convert's {@code --split-products}; not with
-   * int8, whose products are not split).
+   * graph splits into {@code productSplits} parts (convert's {@code --split-products}).
    */
   public Weights(Graph graph, Class<T> dtype, boolean int8, int productSplits) {
-    if (productSplits < 1 || (int8 && productSplits > 1)) {
-      throw new IllegalArgumentException(
-          "product splits must be 1 or more, and 1 for int8 weights: " + productSplits);
+    if (productSplits < 1) {
+      throw new IllegalArgumentException("product splits must be 1 or more: " + productSplits);
     }
     if (int8 && dtype != TFloat32.class) {
       throw new IllegalArgumentException(

@@ -85,17 +85,14 @@ public final class Convert {
     } catch (NumberFormatException e) {
       productSplits = 0;
     }
-    if (productSplits < 1
-        || productSplits > Idefics3Package.MAX_PRODUCT_SPLITS
-        || (computeDtype.int8() && productSplits > 1)) {
+    if (productSplits < 1 || productSplits > Idefics3Package.MAX_PRODUCT_SPLITS) {
       err.println(
           "--split-products "
               + splits
               + ": give a whole number from 1 to "
               + Idefics3Package.MAX_PRODUCT_SPLITS
               + ", the cores of the executors' tasks that will"
-              + " load the package (1 for GPU packages and for int8, whose products are not"
-              + " split)\n"
+              + " load the package (1 for GPU packages)\n"
               + USAGE);
       return 2;
     }

@@ -165,13 +165,13 @@ public final class Idefics3Package implements AutoCloseable {
       ConfigProto session,
       long groupBytes)
       throws IOException {
-    if (productSplits < 1 || (dtype.int8() && productSplits > 1)) {
+    if (productSplits < 1) {
       throw new IllegalArgumentException(
           "--split-products "
               + productSplits
               + " with --dtype "
               + dtype.flag()
-              + ": give 1 or more, and 1 with int8 (its products are not split)");
+              + ": give 1 or more");
     }
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(source);
     if (Files.exists(target)) {

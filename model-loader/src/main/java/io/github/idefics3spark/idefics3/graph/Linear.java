@@ -81,7 +81,7 @@ final class Linear<T extends TNumber> {
     Operand<T> y =
         weight != null
             ? SplitProduct.multiply(tf, rows, weight, inFeatures, splits)
-            : int8Weight.multiply(tf, rows, fewRows);
+            : SplitProduct.multiply(tf, rows, int8Weight, inFeatures, outFeatures, splits, fewRows);
     return bias != null ? tf.nn.biasAdd(y, bias) : y;
   }
 }

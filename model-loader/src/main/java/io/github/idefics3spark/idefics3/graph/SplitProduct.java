@@ -1,10 +1,13 @@
 package io.github.idefics3spark.idefics3.graph;
 
+import io.github.idefics3spark.tf.Int8Matrix;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TUint8;
 import org.tensorflow.types.family.TNumber;
 
 /**
@@ -39,6 +42,38 @@ final class SplitProduct {
       sum = tf.math.add(sum, tf.linalg.matMul(xs.get(i), ws.get(i)));
     }
     return sum;
+  }
+
+  /**
+   * (rows, in) x an int8 matrix -> (rows, out), in {@code splits} products (each through {@link
+   * Int8Matrix#multiply}, so a decode step's through the int8 kernel): a matrix stored (in, out) as
+   * the sum over its row blocks of {@code x[:, block] @ W[block]}, as {@link #multiply} does; one
+   * stored (out, in), the tied lm_head's embeddings, as its blocks of output rows side by side,
+   * since a block of its rows is a view of it and a block of its columns would be a copy.
+   */
+  static <T extends TNumber> Operand<T> multiply(
+      Ops tf, Operand<T> rows, Int8Matrix weight, long in, long out, int splits, boolean fewRows) {
+    long cut = weight.transposed() ? in : out;
+    if (Math.min(splits, cut) <= 1) {
+      return weight.multiply(tf, rows, fewRows);
+    }
+    List<Operand<TUint8>> bits = blocks(tf, weight.bits(), 0, cut, splits);
+    if (weight.transposed()) {
+      List<Operand<T>> xs = blocks(tf, rows, 1, in, splits); // (rows, block) each
+      Operand<T> sum = null;
+      for (int i = 0; i < bits.size(); i++) {
+        Operand<T> part =
+            new Int8Matrix(bits.get(i), weight.scale(), true).multiply(tf, xs.get(i), fewRows);
+        sum = sum == null ? part : tf.math.add(sum, part);
+      }
+      return sum;
+    }
+    List<Operand<TFloat32>> scales = blocks(tf, weight.scale(), 0, out, splits);
+    List<Operand<T>> columns = new ArrayList<>(bits.size());
+    for (int i = 0; i < bits.size(); i++) {
+      columns.add(new Int8Matrix(bits.get(i), scales.get(i), false).multiply(tf, rows, fewRows));
+    }
+    return tf.concat(columns, tf.constant(1));
   }
 
   /**

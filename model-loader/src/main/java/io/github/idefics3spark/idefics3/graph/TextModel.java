@@ -142,7 +142,8 @@ final class TextModel<T extends TNumber> {
    */
   Operand<T> lmHead(Operand<T> hiddenRows, boolean fewRows) {
     if (int8LmHead != null) {
-      return int8LmHead.multiply(tf, hiddenRows, fewRows);
+      return SplitProduct.multiply(
+          tf, hiddenRows, int8LmHead, hidden, config.vocabSize(), productSplits, fewRows);
     }
     return SplitProduct.multiply(tf, hiddenRows, lmHead, hidden, productSplits);
   }

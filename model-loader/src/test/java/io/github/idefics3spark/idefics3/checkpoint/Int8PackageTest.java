@@ -1,5 +1,6 @@
 package io.github.idefics3spark.idefics3.checkpoint;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -154,6 +155,54 @@ class Int8PackageTest {
     assertTrue(
         agreement >= GREEDY_AGREEMENT_FLOOR,
         checkpoint + ": greedy agreement " + agreement + " < " + GREEDY_AGREEMENT_FLOOR);
+  }
+
+  /**
+   * An int8 package converted with {@code --split-products} (its products as row blocks of the
+   * stored matrices, the tied lm_head as blocks of output rows; a decode step's blocks through the
+   * int8 kernel) gives the unsplit int8 package's logits, to float rounding, and its greedy tokens.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {ReferenceFixtures.TINY_IDEFICS3, ReferenceFixtures.TINY_SMOLVLM})
+  void aSplitInt8PackageAnswersAsTheUnsplitOne(String checkpoint) throws IOException {
+    Path dir = shared.resolve(checkpoint + "-int8-split-3");
+    Idefics3Package.write(ReferenceFixtures.checkpoint(checkpoint), dir, ComputeDtype.INT8, 0, 3);
+    Idefics3Package unsplit = PACKAGES.get(checkpoint);
+    try (Idefics3Package split = Idefics3Package.load(dir, 3)) {
+      assertEquals(3, split.manifest().get("product_splits").asInt());
+      Goldens goldens = new Goldens(checkpoint, split);
+      double worst = 0;
+      for (JsonNode record : goldens.model.get("logits")) {
+        Inputs inputs = goldens.inputs(record);
+        int[][] positions = Idefics3PackageGoldenTest.positions(inputs.attentionMask());
+        float[] a =
+            split.logits(inputs.inputIds(), inputs.attentionMask(), positions, inputs.features());
+        float[] b =
+            unsplit.logits(inputs.inputIds(), inputs.attentionMask(), positions, inputs.features());
+        double largest = 0;
+        double diff = 0;
+        for (int i = 0; i < a.length; i++) {
+          largest = Math.max(largest, Math.abs(b[i]));
+          diff = Math.max(diff, Math.abs(a[i] - b[i]));
+        }
+        assertTrue(diff <= 1e-5 * largest, record.get("key") + ": split vs unsplit " + diff);
+        worst = Math.max(worst, diff / largest);
+      }
+      int generations = 0;
+      for (JsonNode record : goldens.model.get("generations")) {
+        boolean eos = record.get("eos").asBoolean();
+        int row = record.get("row").asInt();
+        assertArrayEquals(
+            goldens.generate(unsplit, record, eos).row(row),
+            goldens.generate(split, record, eos).row(row),
+            record.get("key") + "");
+        generations++;
+      }
+      System.out.printf(
+          "%s int8 split in 3: logits within %.2g of the unsplit package's largest, %d of %d"
+              + " greedy generations identical%n",
+          checkpoint, worst, generations, generations);
+    }
   }
 
   /**
