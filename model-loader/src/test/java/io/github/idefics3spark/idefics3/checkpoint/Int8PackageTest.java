@@ -31,8 +31,8 @@ import org.tensorflow.types.TUint8;
  * int8 packages ({@code convert --dtype int8}: every matrix int8 with per-output-channel scales,
  * dequantised in the matmul) stay close to fp32: their logits against transformers' fp32 goldens
  * (which the fp32 package matches to 1e-4), their greedy tokens against the golden generations,
- * measured on both tiny checkpoints; their weights are one byte per matrix weight; GPU executors
- * are refused them.
+ * measured on both tiny checkpoints; split in parts ({@code --split-products}) they answer as
+ * unsplit; their weights are one byte per matrix weight; GPU executors are refused them.
  */
 class Int8PackageTest {
   /**
