@@ -19,7 +19,6 @@ import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
@@ -107,51 +106,29 @@ class Int8KernelTest {
 
   /** A failure's description, or null when the two products agree. */
   private static String compare(int rows, int in, int out, boolean transposed, Random random) {
-    float[] x = new float[rows * in];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) random.nextGaussian();
-    }
-    byte[] bits = new byte[in * out]; // int8 values' bits, in [-127, 127]
-    for (int i = 0; i < bits.length; i++) {
-      bits[i] = (byte) (random.nextInt(255) - 127);
-    }
-    float[] scale = new float[out];
-    for (int i = 0; i < out; i++) {
-      scale[i] = 0.001f + random.nextFloat() * 0.01f;
-    }
     try (Graph graph = new Graph();
         Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
-      Operand<TFloat32> rowsIn = tf.constant(Shape.of(rows, in), DataBuffers.of(x));
-      Int8Matrix matrix =
-          new Int8Matrix(
-              tf.constant(transposed ? Shape.of(in, out) : Shape.of(out, in), DataBuffers.of(bits)),
-              tf.constant(Shape.of(out), DataBuffers.of(scale)),
-              transposed);
-      Operand<TFloat32> kernel = matrix.multiply(tf, rowsIn, true);
-      Operand<TFloat32> cast = matrix.multiply(tf, rowsIn, false);
-      try (var result = session.runner().fetch(kernel).fetch(cast).run()) {
-        TFloat32 a = (TFloat32) result.get(0);
-        TFloat32 b = (TFloat32) result.get(1);
+      RandomInt8 product = RandomInt8.of(tf, rows, in, out, transposed, random);
+      Operand<TFloat32> kernel = product.matrix().multiply(tf, product.rows(), true);
+      Operand<TFloat32> cast = product.matrix().multiply(tf, product.rows(), false);
+      try (var result = session.runner().fetch(cast).fetch(kernel).run()) {
+        TFloat32 reference = (TFloat32) result.get(0);
+        TFloat32 fromKernel = (TFloat32) result.get(1);
         String where =
             String.format("rows %d, in %d, out %d, transposed %s", rows, in, out, transposed);
-        if (!a.shape().equals(Shape.of(rows, out))) {
-          return where + ": kernel's shape " + a.shape();
+        if (!fromKernel.shape().equals(Shape.of(rows, out))) {
+          return where + ": kernel's shape " + fromKernel.shape();
         }
-        float[] fa = new float[rows * out];
-        float[] fb = new float[rows * out];
-        a.asRawTensor().data().asFloats().read(fa);
-        b.asRawTensor().data().asFloats().read(fb);
-        double largest = 0;
-        double diff = 0;
-        for (int i = 0; i < fa.length; i++) {
-          largest = Math.max(largest, Math.abs(fb[i]));
-          diff = Math.max(diff, Math.abs(fa[i] - fb[i]));
-        }
+        double[] diffAndLargest = RandomInt8.differenceAndLargest(reference, fromKernel);
         // float32 sums of up to 576 products in another order
-        return diff <= 1e-5 * Math.max(largest, 1e-3)
+        return diffAndLargest[0] <= 1e-5 * Math.max(diffAndLargest[1], 1e-3)
             ? null
-            : where + ": max abs diff " + diff + " on products up to " + largest;
+            : where
+                + ": max abs diff "
+                + diffAndLargest[0]
+                + " on products up to "
+                + diffAndLargest[1];
       }
     }
   }
