@@ -333,8 +333,8 @@ public final class Idefics3Package implements AutoCloseable {
               + " the split doubles the kernel launches and saves nothing; convert the"
               + " checkpoint without --split-products for GPU executors");
     }
-    if (!visibleGpus.isEmpty()
-        && ComputeDtype.INT8.flag().equals(manifest.path("dtype").asText())) {
+    boolean int8 = ComputeDtype.INT8.flag().equals(manifest.path("dtype").asText());
+    if (!visibleGpus.isEmpty() && int8) {
       throw new IOException(
           "model package "
               + dir
@@ -347,7 +347,7 @@ public final class Idefics3Package implements AutoCloseable {
     }
     // TensorFlow runs the graph's restore and init ops while loading: check them first.
     PackageFiles.checkGraph(dir, manifest);
-    if (ComputeDtype.INT8.flag().equals(manifest.path("dtype").asText())) {
+    if (int8) {
       Int8Kernel.load(); // the graph's decode steps use its op
     }
     Idefics3Checkpoint checkpoint = Idefics3Checkpoint.read(dir.resolve("assets"));
