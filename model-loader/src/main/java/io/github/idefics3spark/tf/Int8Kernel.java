@@ -85,7 +85,8 @@ public final class Int8Kernel {
     loaded = true;
   }
 
-  private static boolean registered() {
+  /** Whether {@value #OP} is registered with this JVM's TensorFlow. */
+  public static boolean registered() {
     for (OpDef op : TensorFlow.registeredOpList().getOpList()) {
       if (op.getName().equals(OP)) {
         return true;
