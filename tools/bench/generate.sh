@@ -39,7 +39,7 @@
 # BENCH_SPLIT_PRODUCTS (1; N: the package converted with --split-products N, in
 # $BENCH_WORK/package-split-N, and loaded with the threads divided by N: see the README's
 # "--split-products"), BENCH_DTYPE (fp32; int8: the Java side runs the package converted with
-# --dtype int8, in $BENCH_WORK/package-int8, against transformers in float32 as always: a row
+# --dtype int8, in $BENCH_WORK/package-int8 (package-int8-split-N with BENCH_SPLIT_PRODUCTS), against transformers in float32 as always: a row
 # for what int8 buys, not a like-for-like comparison of precision).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -61,11 +61,11 @@ requests=${BENCH_REQUESTS:-$root/tools/bench/generate_requests.json}
 split_products=${BENCH_SPLIT_PRODUCTS:-1}
 dtype=${BENCH_DTYPE:-fp32}
 package=$work/package
-if [ "$split_products" != 1 ]; then
-  package=$work/package-split-$split_products
-fi
 if [ "$dtype" != fp32 ]; then
-  package=$work/package-$dtype
+  package=$package-$dtype
+fi
+if [ "$split_products" != 1 ]; then
+  package=$package-split-$split_products
 fi
 out=$work/results-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$work" "$out"
