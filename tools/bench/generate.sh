@@ -39,8 +39,9 @@
 # BENCH_SPLIT_PRODUCTS (1; N: the package converted with --split-products N, in
 # $BENCH_WORK/package-split-N, and loaded with the threads divided by N: see the README's
 # "--split-products"), BENCH_DTYPE (fp32; int8: the Java side runs the package converted with
-# --dtype int8, in $BENCH_WORK/package-int8 (package-int8-split-N with BENCH_SPLIT_PRODUCTS), against transformers in float32 as always: a row
-# for what int8 buys, not a like-for-like comparison of precision).
+# --dtype int8, in $BENCH_WORK/package-int8, or package-int8-split-N with BENCH_SPLIT_PRODUCTS,
+# against transformers in float32 as always: a row for what int8 buys, not a like-for-like
+# comparison of precision).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${1:-python3}
